@@ -1,0 +1,82 @@
+//! Management Authorities.
+
+use serde::Serialize;
+
+use super::{Db, StorageError, audit, on_db};
+use crate::model::{AuthorityId, CountryCode};
+
+/// A stored Management Authority.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct AuthorityRow {
+    /// Short code, e.g. `KE`.
+    pub id: String,
+    /// ISO 3166-1 alpha-2 country.
+    pub country: String,
+    /// Official name.
+    pub name: String,
+    /// Current version of the authority's status list.
+    pub status_version: i64,
+    /// Creation time, unix seconds.
+    pub created_at: i64,
+}
+
+const COLUMNS: &str = "id, country, name, status_version, created_at";
+
+impl Db {
+    /// Creates an authority; [`StorageError::Conflict`] if the id is taken.
+    pub async fn create_authority(
+        &self,
+        actor: &str,
+        id: &AuthorityId,
+        country: &CountryCode,
+        name: &str,
+        now: i64,
+    ) -> Result<AuthorityRow, StorageError> {
+        let sql = format!(
+            "INSERT INTO authorities (id, country, name, created_at) VALUES ($1, $2, $3, $4) \
+             RETURNING {COLUMNS}"
+        );
+        on_db!(self, write, |pool| {
+            let mut tx = pool.begin().await?;
+            let row: AuthorityRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(id.as_str())
+                .bind(country.as_str())
+                .bind(name)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(StorageError::conflict_on_unique("authority"))?;
+            audit!(
+                tx,
+                now,
+                actor,
+                Some(id.as_str()),
+                "authority.create",
+                format!("country={country} name={name}")
+            );
+            tx.commit().await?;
+            Ok(row)
+        })
+    }
+
+    /// All authorities, by id.
+    pub async fn list_authorities(&self) -> Result<Vec<AuthorityRow>, StorageError> {
+        let sql = format!("SELECT {COLUMNS} FROM authorities ORDER BY id");
+        on_db!(self, read, |pool| Ok(sqlx::query_as(sqlx::AssertSqlSafe(
+            sql
+        ))
+        .fetch_all(pool)
+        .await?))
+    }
+
+    /// One authority, if it exists.
+    pub async fn authority(&self, id: &AuthorityId) -> Result<Option<AuthorityRow>, StorageError> {
+        let sql = format!("SELECT {COLUMNS} FROM authorities WHERE id = $1");
+        on_db!(self, read, |pool| Ok(sqlx::query_as(sqlx::AssertSqlSafe(
+            sql
+        ))
+        .bind(id.as_str())
+        .fetch_optional(pool)
+        .await?))
+    }
+}
