@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{Db, StorageError, audit, on_db};
+use super::{BeginWrite as _, Db, StorageError, audit, on_db};
 use crate::model::{AuthorityId, CountryCode};
 
 /// A stored Management Authority.
@@ -37,7 +37,7 @@ impl Db {
              RETURNING {COLUMNS}"
         );
         on_db!(self, write, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let row: AuthorityRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(id.as_str())
                 .bind(country.as_str())

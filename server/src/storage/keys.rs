@@ -6,7 +6,7 @@
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::{Db, StorageError, audit, on_db};
+use super::{BeginWrite as _, Db, StorageError, audit, on_db};
 use crate::crypto::{CryptoError, MasterKey, SecretSeed};
 use crate::model::AuthorityId;
 
@@ -153,7 +153,7 @@ impl Db {
         let check = master.seal(MASTER_CHECK_ID, MASTER_CHECK_PLAIN)?;
         let root = new_key(master)?;
         let stored: Vec<u8> = on_db!(self, write, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(
                 "INSERT INTO deployment (id, master_check, created_at) VALUES (1, $1, $2) \
                  ON CONFLICT (id) DO NOTHING",
@@ -277,7 +277,7 @@ impl Db {
         let key = new_key(master)?;
         let authority = authority.as_str();
         on_db!(self, write, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             require_authority!(tx, authority);
             let row = insert_active_key!(tx, key, authority, now);
             audit!(
@@ -309,7 +309,7 @@ impl Db {
              WHERE authority_id = $2 AND status = 'active' RETURNING {COLUMNS}"
         );
         on_db!(self, write, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             require_authority!(tx, authority);
             let old: Option<KeyRow> = sqlx::query_as(sqlx::AssertSqlSafe(retire))
                 .bind(now)
@@ -349,7 +349,7 @@ impl Db {
              WHERE kid = $2 AND authority_id = $3 AND status = 'active' RETURNING {COLUMNS}"
         );
         on_db!(self, write, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let row: Option<KeyRow> = sqlx::query_as(sqlx::AssertSqlSafe(retire))
                 .bind(now)
                 .bind(kid)
@@ -396,7 +396,7 @@ impl Db {
              WHERE kid = $3 AND authority_id = $4 RETURNING {COLUMNS}"
         );
         on_db!(self, write, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let row: Option<KeyRow> = sqlx::query_as(sqlx::AssertSqlSafe(update))
                 .bind(now)
                 .bind(since)

@@ -58,6 +58,34 @@ macro_rules! audit {
 }
 pub(crate) use audit;
 
+/// Starts a write transaction. SQLite's default deferred transactions take the write lock only at
+/// the first write, and a second process upgrading at the same time fails at once with "database
+/// is locked" instead of waiting; `BEGIN IMMEDIATE` takes the lock up front and so waits for it.
+pub(crate) trait BeginWrite {
+    /// The driver.
+    type Database: sqlx::Database;
+    /// Begins a transaction that will write.
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<
+        Output = Result<sqlx::Transaction<'static, Self::Database>, sqlx::Error>,
+    > + Send;
+}
+
+impl BeginWrite for SqlitePool {
+    type Database = sqlx::Sqlite;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Database = sqlx::Postgres;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.begin().await
+    }
+}
+
 /// Errors from the storage layer.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{Db, StorageError, audit, on_db};
+use super::{BeginWrite as _, Db, StorageError, audit, on_db};
 use crate::crypto::{self, NewToken};
 use crate::model::{AuthorityId, CountryCode, InvalidValue, Principal, Role};
 
@@ -90,7 +90,7 @@ impl Db {
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
         );
         let row = on_db!(self, write, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             if let Some(authority) = authority {
                 let exists: Option<(String,)> =
                     sqlx::query_as("SELECT id FROM authorities WHERE id = $1")
@@ -187,7 +187,7 @@ impl Db {
         let update = "UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL";
         let select = format!("SELECT {COLUMNS} FROM tokens WHERE id = $1");
         on_db!(self, write, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let done = sqlx::query(update)
                 .bind(now)
                 .bind(id)
