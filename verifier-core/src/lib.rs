@@ -35,6 +35,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod bundle;
 pub mod codes;
 pub mod date;
 pub mod i18n;
