@@ -1,0 +1,523 @@
+//! The offline verdict: from QR text, a time, a trust list and status lists to what the
+//! officer sees. No I/O and no clock: `now` is a parameter.
+
+use serde::Serialize;
+
+use crate::codes::Country;
+use crate::date::{DAY_SECS, Date};
+use crate::i18n::{Lang, message};
+use crate::keys::{KeyId, Namespace};
+use crate::payload::{DecodeError, decode};
+use crate::permit::{Flag, Permit, PermitData};
+use crate::status::{IndexStatus, PermitState, StatusSet};
+use crate::trust::{KeyStatus, TrustList};
+
+/// The overall answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Authentic, in force, and the data is fresh.
+    Valid,
+    /// Authentic and in force, but something needs the officer's attention.
+    ValidWithWarnings,
+    /// Do not accept.
+    Invalid,
+}
+
+/// How much a reason weighs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// For information; does not change the verdict.
+    Info,
+    /// Makes the verdict "valid with warnings".
+    Warning,
+    /// Makes the verdict "invalid".
+    Error,
+}
+
+/// Where the check happens, which decides what "used" means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Checkpoint {
+    /// At export (or a ranger's check before export): a used permit is being re-used.
+    #[default]
+    Export,
+    /// At import: the export endorsement is expected; its absence is the warning.
+    Import,
+}
+
+/// Machine-readable reason codes. Their strings are stable: apps and vectors match them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(into = "&'static str")]
+#[non_exhaustive]
+pub enum ReasonCode {
+    /// Not a permitseal code at all.
+    NotAPermit,
+    /// A permitseal code of a format version this verifier does not know.
+    UnsupportedVersion,
+    /// The text is not strict Base45.
+    BadEncoding,
+    /// A field is malformed, truncated, or followed by extra bytes.
+    Malformed,
+    /// No key in the trust list has the payload's key id.
+    UnknownKey,
+    /// The signature does not verify with any key of that id.
+    BadSignature,
+    /// The signing key belongs to an authority of another country.
+    IssuerMismatch,
+    /// Signed before the key's validity began.
+    KeyNotYetValid,
+    /// Signed after the key was rotated out or retired.
+    KeyRetired,
+    /// Signed at or after the key's compromise time.
+    KeyCompromised,
+    /// Signed before the key's compromise time: authentic only if the issuer confirms.
+    KeyCompromisedLater,
+    /// Past its last day of validity.
+    Expired,
+    /// Before its first day of validity.
+    NotYetValid,
+    /// Revoked by the issuer.
+    Revoked,
+    /// Suspended by the issuer.
+    Suspended,
+    /// Its export endorsement is already recorded: re-use.
+    Used,
+    /// Export endorsement recorded (expected at import).
+    Endorsed,
+    /// At import, no export endorsement recorded as of the last sync.
+    NotEndorsed,
+    /// The issuer's status list says this index was never issued.
+    NotIssued,
+    /// The status list is older than the permit: its state is unknown.
+    StatusOlderThanPermit,
+    /// No status list for the issuing authority.
+    StatusUnavailable,
+    /// The status list is older than the policy allows.
+    StaleStatus,
+    /// The trust list is older than the policy allows.
+    StaleTrust,
+    /// The device clock is behind the newest signed time seen.
+    ClockBehind,
+    /// Appendix I, commercial purpose, wild-type source.
+    AppendixICommercial,
+}
+
+impl ReasonCode {
+    /// Every code.
+    pub const ALL: &'static [ReasonCode] = &[
+        ReasonCode::NotAPermit,
+        ReasonCode::UnsupportedVersion,
+        ReasonCode::BadEncoding,
+        ReasonCode::Malformed,
+        ReasonCode::UnknownKey,
+        ReasonCode::BadSignature,
+        ReasonCode::IssuerMismatch,
+        ReasonCode::KeyNotYetValid,
+        ReasonCode::KeyRetired,
+        ReasonCode::KeyCompromised,
+        ReasonCode::KeyCompromisedLater,
+        ReasonCode::Expired,
+        ReasonCode::NotYetValid,
+        ReasonCode::Revoked,
+        ReasonCode::Suspended,
+        ReasonCode::Used,
+        ReasonCode::Endorsed,
+        ReasonCode::NotEndorsed,
+        ReasonCode::NotIssued,
+        ReasonCode::StatusOlderThanPermit,
+        ReasonCode::StatusUnavailable,
+        ReasonCode::StaleStatus,
+        ReasonCode::StaleTrust,
+        ReasonCode::ClockBehind,
+        ReasonCode::AppendixICommercial,
+    ];
+
+    /// The stable string, e.g. `REVOKED`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasonCode::NotAPermit => "NOT_A_PERMIT",
+            ReasonCode::UnsupportedVersion => "UNSUPPORTED_VERSION",
+            ReasonCode::BadEncoding => "BAD_ENCODING",
+            ReasonCode::Malformed => "MALFORMED",
+            ReasonCode::UnknownKey => "UNKNOWN_KEY",
+            ReasonCode::BadSignature => "BAD_SIGNATURE",
+            ReasonCode::IssuerMismatch => "ISSUER_MISMATCH",
+            ReasonCode::KeyNotYetValid => "KEY_NOT_YET_VALID",
+            ReasonCode::KeyRetired => "KEY_RETIRED",
+            ReasonCode::KeyCompromised => "KEY_COMPROMISED",
+            ReasonCode::KeyCompromisedLater => "KEY_COMPROMISED_LATER",
+            ReasonCode::Expired => "EXPIRED",
+            ReasonCode::NotYetValid => "NOT_YET_VALID",
+            ReasonCode::Revoked => "REVOKED",
+            ReasonCode::Suspended => "SUSPENDED",
+            ReasonCode::Used => "USED",
+            ReasonCode::Endorsed => "ENDORSED",
+            ReasonCode::NotEndorsed => "NOT_ENDORSED",
+            ReasonCode::NotIssued => "NOT_ISSUED",
+            ReasonCode::StatusOlderThanPermit => "STATUS_OLDER_THAN_PERMIT",
+            ReasonCode::StatusUnavailable => "STATUS_UNAVAILABLE",
+            ReasonCode::StaleStatus => "STALE_STATUS",
+            ReasonCode::StaleTrust => "STALE_TRUST",
+            ReasonCode::ClockBehind => "CLOCK_BEHIND",
+            ReasonCode::AppendixICommercial => "APPENDIX_I_COMMERCIAL",
+        }
+    }
+
+    /// The code for a stable string.
+    pub fn parse(s: &str) -> Option<ReasonCode> {
+        ReasonCode::ALL.iter().copied().find(|c| c.as_str() == s)
+    }
+}
+
+impl From<ReasonCode> for &'static str {
+    fn from(c: ReasonCode) -> &'static str {
+        c.as_str()
+    }
+}
+
+/// One finding of the verifier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reason {
+    /// What.
+    pub code: ReasonCode,
+    /// How much it weighs.
+    pub severity: Severity,
+    /// Technical detail for support (field name, times); never personal data.
+    pub detail: Option<String>,
+}
+
+impl Reason {
+    fn new(code: ReasonCode, severity: Severity) -> Reason {
+        Reason {
+            code,
+            severity,
+            detail: None,
+        }
+    }
+
+    fn with(code: ReasonCode, severity: Severity, detail: impl Into<String>) -> Reason {
+        Reason {
+            code,
+            severity,
+            detail: Some(detail.into()),
+        }
+    }
+
+    /// The message for the officer in a language.
+    pub fn message(&self, lang: Lang) -> &'static str {
+        message(self.code, lang)
+    }
+}
+
+/// The issuing authority, from the trust list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Issuer {
+    /// Trust-list id of the authority.
+    pub authority_id: u32,
+    /// Its name.
+    pub authority_name: String,
+    /// Its country.
+    pub country: Country,
+    /// The key that signed.
+    pub key_id: KeyId,
+}
+
+/// The status list's answer for this permit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatusSeen {
+    /// The state, if the index is issued.
+    pub state: Option<PermitState>,
+    /// The list version consulted.
+    pub list_version: u64,
+    /// When that list was signed.
+    pub list_issued_at: i64,
+}
+
+/// Freshness and clock policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Policy {
+    /// Where the check happens.
+    pub checkpoint: Checkpoint,
+    /// Status data older than this (seconds) gives `STALE_STATUS`.
+    pub max_status_age: i64,
+    /// The stricter limit when any line is of Appendix I.
+    pub max_status_age_appendix_i: i64,
+    /// Trust data older than this gives `STALE_TRUST`.
+    pub max_trust_age: i64,
+    /// How far the clock may lag the newest signed time before `CLOCK_BEHIND`.
+    pub clock_tolerance: i64,
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy {
+            checkpoint: Checkpoint::Export,
+            max_status_age: 72 * 3600,
+            max_status_age_appendix_i: 24 * 3600,
+            max_trust_age: 30 * DAY_SECS,
+            clock_tolerance: 5 * 60,
+        }
+    }
+}
+
+/// Everything the officer's screen needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verification {
+    /// The overall answer.
+    pub verdict: Verdict,
+    /// Every finding, most severe first.
+    pub reasons: Vec<Reason>,
+    /// The signed data, present only when the signature verified.
+    pub permit: Option<PermitData>,
+    /// Who issued it, when the key is known and the signature verified.
+    pub issuer: Option<Issuer>,
+    /// What the status list says.
+    pub status: Option<StatusSeen>,
+    /// The time the checks used: the device time, or the newest signed time when the
+    /// device clock is behind it.
+    pub checked_at: i64,
+    /// Age in seconds of the status data used, when there was any.
+    pub status_age: Option<i64>,
+}
+
+impl Verification {
+    fn invalid(reason: Reason, checked_at: i64) -> Verification {
+        Verification {
+            verdict: Verdict::Invalid,
+            reasons: vec![reason],
+            permit: None,
+            issuer: None,
+            status: None,
+            checked_at,
+            status_age: None,
+        }
+    }
+
+    /// True when any reason has this code.
+    pub fn has(&self, code: ReasonCode) -> bool {
+        self.reasons.iter().any(|r| r.code == code)
+    }
+
+    /// The reason codes, most severe first.
+    pub fn codes(&self) -> Vec<&'static str> {
+        self.reasons.iter().map(|r| r.code.as_str()).collect()
+    }
+}
+
+/// Verifies with the default policy.
+pub fn verify(text: &str, now: i64, trust: &TrustList, status: &StatusSet) -> Verification {
+    verify_with(text, now, trust, status, &Policy::default(), None)
+}
+
+/// Verifies a QR text offline.
+///
+/// `now` is the device's Unix time. `time_floor` is the newest signed time the caller has
+/// seen before (for example in an earlier bundle); the trust list, status lists and the
+/// permit's own issue time raise it further. Checks run at `max(now, floor)`, so setting the
+/// clock back cannot revive an expired permit; a clock behind the floor is reported.
+pub fn verify_with(
+    text: &str,
+    now: i64,
+    trust: &TrustList,
+    status: &StatusSet,
+    policy: &Policy,
+    time_floor: Option<i64>,
+) -> Verification {
+    let mut floor = time_floor.unwrap_or(i64::MIN).max(trust.issued_at);
+    if let Some(t) = status.newest_issued_at() {
+        floor = floor.max(t);
+    }
+    let env = match decode(text) {
+        Ok(env) => env,
+        Err(e) => return Verification::invalid(decode_reason(&e), now.max(floor)),
+    };
+
+    // Signature: try every key with this id; a verifier must not stop at the first.
+    let mut matched = None;
+    let mut any_key = false;
+    for m in trust.keys_for(env.key_id) {
+        any_key = true;
+        if m.key
+            .key
+            .verify(Namespace::Permit, &[&env.signed], &env.signature)
+        {
+            matched = Some(m);
+            break;
+        }
+    }
+    let Some(m) = matched else {
+        let code = if any_key {
+            ReasonCode::BadSignature
+        } else {
+            ReasonCode::UnknownKey
+        };
+        return Verification::invalid(Reason::new(code, Severity::Error), now.max(floor));
+    };
+    let permit = match Permit::from_decoded(env.data) {
+        Ok(p) => p,
+        Err(e) => {
+            let r = Reason::with(ReasonCode::Malformed, Severity::Error, e.to_string());
+            return Verification::invalid(r, now.max(floor));
+        }
+    };
+    let data = permit.data();
+    floor = floor.max(data.issued_at);
+    let checked_at = now.max(floor);
+    let mut reasons = Vec::new();
+    if now + policy.clock_tolerance < floor {
+        reasons.push(Reason::with(
+            ReasonCode::ClockBehind,
+            Severity::Warning,
+            format!(
+                "device {} behind signed time {}",
+                crate::date::format_unix(now),
+                crate::date::format_unix(floor)
+            ),
+        ));
+    }
+
+    // Issuer and key validity at the permit's signing time.
+    if m.authority.country != data.issuing_country {
+        reasons.push(Reason::new(ReasonCode::IssuerMismatch, Severity::Error));
+    }
+    let k = m.key;
+    if data.issued_at < k.valid_from {
+        reasons.push(Reason::new(ReasonCode::KeyNotYetValid, Severity::Error));
+    }
+    if k.valid_until.is_some_and(|u| data.issued_at > u) {
+        reasons.push(Reason::new(ReasonCode::KeyRetired, Severity::Error));
+    }
+    if let KeyStatus::Compromised { since } = k.status {
+        if data.issued_at >= since {
+            reasons.push(Reason::new(ReasonCode::KeyCompromised, Severity::Error));
+        } else {
+            reasons.push(Reason::with(
+                ReasonCode::KeyCompromisedLater,
+                Severity::Warning,
+                format!("key compromised since {}", crate::date::format_unix(since)),
+            ));
+        }
+    }
+
+    // Validity window, in UTC calendar days.
+    let today = Date::from_unix(checked_at);
+    if today > data.valid_until {
+        reasons.push(Reason::new(ReasonCode::Expired, Severity::Error));
+    }
+    if today < data.valid_from {
+        reasons.push(Reason::new(ReasonCode::NotYetValid, Severity::Error));
+    }
+
+    // Status.
+    let mut seen = None;
+    let mut status_age = None;
+    match status.get(m.authority.id) {
+        None => reasons.push(Reason::new(
+            ReasonCode::StatusUnavailable,
+            Severity::Warning,
+        )),
+        Some(list) => {
+            let age = checked_at - list.issued_at;
+            status_age = Some(age);
+            let state = match list.get(data.status_index) {
+                IndexStatus::Issued(s) => Some(s),
+                IndexStatus::NotIssued => None,
+            };
+            seen = Some(StatusSeen {
+                state,
+                list_version: list.version,
+                list_issued_at: list.issued_at,
+            });
+            match (state, policy.checkpoint) {
+                (None, _) if data.issued_at > list.issued_at => {
+                    reasons.push(Reason::new(
+                        ReasonCode::StatusOlderThanPermit,
+                        Severity::Warning,
+                    ));
+                }
+                (None, _) => reasons.push(Reason::new(ReasonCode::NotIssued, Severity::Error)),
+                (Some(PermitState::Valid), Checkpoint::Export) => {}
+                (Some(PermitState::Valid), Checkpoint::Import) => {
+                    reasons.push(Reason::new(ReasonCode::NotEndorsed, Severity::Warning));
+                }
+                (Some(PermitState::Revoked), _) => {
+                    reasons.push(Reason::new(ReasonCode::Revoked, Severity::Error))
+                }
+                (Some(PermitState::Suspended), _) => {
+                    reasons.push(Reason::new(ReasonCode::Suspended, Severity::Error));
+                }
+                (Some(PermitState::Used), Checkpoint::Export) => {
+                    reasons.push(Reason::new(ReasonCode::Used, Severity::Error));
+                }
+                (Some(PermitState::Used), Checkpoint::Import) => {
+                    reasons.push(Reason::new(ReasonCode::Endorsed, Severity::Info));
+                }
+            }
+            let limit = if permit.has_appendix_i() {
+                policy.max_status_age_appendix_i
+            } else {
+                policy.max_status_age
+            };
+            if age > limit {
+                reasons.push(Reason::with(
+                    ReasonCode::StaleStatus,
+                    Severity::Warning,
+                    format!("status data {} h old, limit {} h", age / 3600, limit / 3600),
+                ));
+            }
+        }
+    }
+    if checked_at - trust.issued_at > policy.max_trust_age {
+        reasons.push(Reason::new(ReasonCode::StaleTrust, Severity::Warning));
+    }
+    for f in permit.flags() {
+        match f {
+            Flag::AppendixICommercial { block } => reasons.push(Reason::with(
+                ReasonCode::AppendixICommercial,
+                Severity::Warning,
+                format!("block {block}"),
+            )),
+        }
+    }
+
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.severity));
+    let verdict = match reasons.first().map(|r| r.severity) {
+        Some(Severity::Error) => Verdict::Invalid,
+        Some(Severity::Warning) => Verdict::ValidWithWarnings,
+        _ => Verdict::Valid,
+    };
+    Verification {
+        verdict,
+        reasons,
+        issuer: Some(Issuer {
+            authority_id: m.authority.id,
+            authority_name: m.authority.name.clone(),
+            country: m.authority.country,
+            key_id: k.key.id(),
+        }),
+        permit: Some(permit.data().clone()),
+        status: seen,
+        checked_at,
+        status_age,
+    }
+}
+
+fn decode_reason(e: &DecodeError) -> Reason {
+    match e {
+        DecodeError::NotAPermit => Reason::new(ReasonCode::NotAPermit, Severity::Error),
+        DecodeError::UnsupportedVersion(v) => Reason::with(
+            ReasonCode::UnsupportedVersion,
+            Severity::Error,
+            format!("version {v}"),
+        ),
+        DecodeError::Base45(e) => {
+            Reason::with(ReasonCode::BadEncoding, Severity::Error, e.to_string())
+        }
+        DecodeError::TooShort => Reason::with(ReasonCode::Malformed, Severity::Error, "too short"),
+        DecodeError::Malformed(e) => {
+            Reason::with(ReasonCode::Malformed, Severity::Error, e.to_string())
+        }
+    }
+}
