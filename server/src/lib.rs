@@ -12,6 +12,7 @@ pub mod demo;
 pub mod error;
 pub mod http;
 pub mod model;
+pub mod signed;
 pub mod startup;
 pub mod state;
 pub mod storage;

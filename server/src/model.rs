@@ -75,10 +75,10 @@ impl fmt::Display for Role {
 pub struct CountryCode(String);
 
 impl CountryCode {
-    /// Accepts two ASCII letters (either case).
+    /// Accepts an assigned ISO 3166-1 alpha-2 code (either case), as the permit format does.
     pub fn parse(text: &str) -> Result<Self, InvalidValue> {
         let upper = text.trim().to_ascii_uppercase();
-        if upper.len() == 2 && upper.bytes().all(|b| b.is_ascii_uppercase()) {
+        if upper.parse::<verifier_core::codes::Country>().is_ok() {
             Ok(Self(upper))
         } else {
             Err(InvalidValue::new(
@@ -193,6 +193,10 @@ mod tests {
         assert_eq!(CountryCode::parse("ke").unwrap().as_str(), "KE");
         assert!(CountryCode::parse("KEN").is_err());
         assert!(CountryCode::parse("K1").is_err());
+        assert!(
+            CountryCode::parse("XX").is_err(),
+            "pseudo codes are not issuable"
+        );
         assert_eq!(AuthorityId::parse("us-fws").unwrap().as_str(), "US-FWS");
         assert!(AuthorityId::parse("1KE").is_err());
         assert!(AuthorityId::parse("K").is_err());

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::crypto::MasterKey;
 use crate::http::metrics::Metrics;
+use crate::signed::SyncCache;
 use crate::storage::Db;
 
 /// Shared state: cheap to clone.
@@ -15,6 +16,8 @@ pub struct AppState {
     pub master: Arc<MasterKey>,
     /// Request counters and latencies of this process.
     pub metrics: Arc<Metrics>,
+    /// Signed lists of this process, keyed by database versions.
+    pub sync: Arc<SyncCache>,
 }
 
 impl AppState {
@@ -24,6 +27,7 @@ impl AppState {
             db,
             master: Arc::new(master),
             metrics: Arc::new(Metrics::default()),
+            sync: Arc::new(SyncCache::default()),
         }
     }
 }

@@ -57,7 +57,9 @@ pub fn api() -> Api {
                     "id": {"type": "string"},
                     "country": {"type": "string"},
                     "name": {"type": "string"},
+                    "trust_id": {"type": "integer", "description": "Numeric id in trust and status lists"},
                     "status_version": {"type": "integer", "description": "Version of the authority's status list"},
+                    "permits_issued": {"type": "integer"},
                     "created_at": {"type": "string", "format": "date-time"}
                 }
             }),
@@ -90,8 +92,12 @@ pub struct Authority {
     pub country: String,
     /// Name.
     pub name: String,
+    /// Numeric id in trust and status lists.
+    pub trust_id: i64,
     /// Status list version.
     pub status_version: i64,
+    /// Permits issued (status list size).
+    pub permits_issued: i64,
     /// RFC 3339.
     pub created_at: String,
 }
@@ -102,7 +108,9 @@ impl From<AuthorityRow> for Authority {
             id: row.id,
             country: row.country,
             name: row.name,
+            trust_id: row.trust_id,
             status_version: row.status_version,
+            permits_issued: row.next_status_index,
             created_at: format_time(row.created_at),
         }
     }

@@ -218,9 +218,9 @@ async fn managed_authority(
     Ok(id)
 }
 
-/// Key ids are 16 hex digits; anything else cannot name a key.
+/// Key ids are 12 lower-case hex digits; anything else cannot name a key.
 fn check_kid(kid: &str) -> Result<(), ApiError> {
-    if kid.len() == 16 && kid.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if kid.parse::<verifier_core::keys::KeyId>().is_ok() {
         Ok(())
     } else {
         Err(ApiError::not_found("key"))

@@ -20,6 +20,8 @@ pub mod health;
 pub mod keys;
 pub mod metrics;
 pub mod openapi;
+pub mod permits;
+pub mod sync;
 pub mod tokens;
 
 pub use openapi::{Access, Api, Op};
@@ -36,6 +38,8 @@ pub fn api() -> Api {
         .merge(authorities::api())
         .merge(tokens::api())
         .merge(keys::api())
+        .merge(permits::api())
+        .merge(sync::api())
         .merge(openapi::api())
 }
 

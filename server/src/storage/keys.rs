@@ -4,9 +4,8 @@
 //! version is assigned by the database and stays consistent across server processes.
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
-use super::{BeginWrite as _, Db, StorageError, audit, on_db};
+use super::{BeginWrite as _, Db, StorageError, audit, bump_trust, on_db};
 use crate::crypto::{CryptoError, MasterKey, SecretSeed};
 use crate::model::AuthorityId;
 
@@ -70,10 +69,9 @@ impl KeyRow {
 const COLUMNS: &str =
     "kid, authority_id, public_key, status, created_at, valid_from, valid_until, compromised_since";
 
-/// Key id of an Ed25519 public key: the first 8 bytes of its SHA-256, in hex.
+/// Key id of an Ed25519 public key, as the permit format defines it (hex).
 pub fn key_id(public_key: &[u8; 32]) -> String {
-    let digest = Sha256::digest(public_key);
-    hex::encode(&digest[..8])
+    verifier_core::keys::KeyId::of(public_key).to_string()
 }
 
 /// A new key pair with its sealed seed, ready to insert.
@@ -111,9 +109,7 @@ macro_rules! insert_active_key {
             .fetch_one(&mut *$tx)
             .await
             .map_err(StorageError::conflict_on_unique("active key"))?;
-        sqlx::query("UPDATE deployment SET trust_version = trust_version + 1 WHERE id = 1")
-            .execute(&mut *$tx)
-            .await?;
+        bump_trust!($tx, $now);
         row
     }};
 }
@@ -179,11 +175,7 @@ impl Db {
                 .await?
                 .rows_affected();
                 if inserted > 0 {
-                    sqlx::query(
-                        "UPDATE deployment SET trust_version = trust_version + 1 WHERE id = 1",
-                    )
-                    .execute(&mut *tx)
-                    .await?;
+                    bump_trust!(tx, now);
                     audit!(
                         tx,
                         now,
@@ -360,9 +352,7 @@ impl Db {
                 let _exists = key_in_tx!(tx, authority, kid);
                 return Err(StorageError::State("only the active key can be retired"));
             };
-            sqlx::query("UPDATE deployment SET trust_version = trust_version + 1 WHERE id = 1")
-                .execute(&mut *tx)
-                .await?;
+            bump_trust!(tx, now);
             audit!(
                 tx,
                 now,
@@ -405,9 +395,7 @@ impl Db {
                 .fetch_optional(&mut *tx)
                 .await?;
             let row = row.ok_or(StorageError::NotFound("key"))?;
-            sqlx::query("UPDATE deployment SET trust_version = trust_version + 1 WHERE id = 1")
-                .execute(&mut *tx)
-                .await?;
+            bump_trust!(tx, now);
             audit!(
                 tx,
                 now,
@@ -457,7 +445,7 @@ mod tests {
     #[test]
     fn key_ids_are_short_and_stable() {
         let kid = key_id(&[1u8; 32]);
-        assert_eq!(kid.len(), 16);
+        assert_eq!(kid.len(), 12);
         assert_eq!(kid, key_id(&[1u8; 32]));
         assert_ne!(kid, key_id(&[2u8; 32]));
     }

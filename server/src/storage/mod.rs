@@ -21,6 +21,8 @@ use crate::crypto::CryptoError;
 
 pub mod authorities;
 pub mod keys;
+pub mod permits;
+pub mod sync;
 pub mod tokens;
 
 /// Runs `$body` with `$pool` bound to the writer (`write`) or a reader (`read`) of the backend.
@@ -58,6 +60,21 @@ macro_rules! audit {
 }
 pub(crate) use audit;
 
+/// Bumps the trust list version (and its change time) inside the transaction `$tx`.
+macro_rules! bump_trust {
+    ($tx:expr, $now:expr) => {
+        sqlx::query(
+            "UPDATE deployment SET trust_version = trust_version + 1, \
+             trust_changed_at = CASE WHEN trust_changed_at > $1 THEN trust_changed_at ELSE $1 END \
+             WHERE id = 1",
+        )
+        .bind($now)
+        .execute(&mut *$tx)
+        .await?
+    };
+}
+pub(crate) use bump_trust;
+
 /// Starts a write transaction. SQLite's default deferred transactions take the write lock only at
 /// the first write, and a second process upgrading at the same time fails at once with "database
 /// is locked" instead of waiting; `BEGIN IMMEDIATE` takes the lock up front and so waits for it.
@@ -70,6 +87,12 @@ pub(crate) trait BeginWrite {
     ) -> impl std::future::Future<
         Output = Result<sqlx::Transaction<'static, Self::Database>, sqlx::Error>,
     > + Send;
+    /// Begins a read-only transaction in which every statement sees one snapshot.
+    fn begin_snapshot(
+        &self,
+    ) -> impl std::future::Future<
+        Output = Result<sqlx::Transaction<'static, Self::Database>, sqlx::Error>,
+    > + Send;
 }
 
 impl BeginWrite for SqlitePool {
@@ -77,12 +100,24 @@ impl BeginWrite for SqlitePool {
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
         self.begin_with("BEGIN IMMEDIATE").await
     }
+    async fn begin_snapshot(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        // In WAL mode a read transaction keeps the snapshot of its first read.
+        self.begin().await
+    }
 }
 
 impl BeginWrite for PgPool {
     type Database = sqlx::Postgres;
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
         self.begin().await
+    }
+    async fn begin_snapshot(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
     }
 }
 
