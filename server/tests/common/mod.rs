@@ -1,7 +1,7 @@
 //! Test harness: a real server on port 0 over a real database.
 //!
 //! SQLite runs in a temporary directory. PostgreSQL runs against the server at
-//! `PERMITSEAL_TEST_POSTGRES` (default `postgres://postgres@127.0.0.1:5432/postgres`): each test
+//! `PERMITSEAL_TEST_PG` (default `postgres://postgres@127.0.0.1:5432/postgres`): each test
 //! creates its own database `ps_test_<random>` and drops it at the end. PostgreSQL tests do not
 //! skip: if the server is not reachable they fail, saying so.
 
@@ -54,7 +54,7 @@ macro_rules! on_both_backends {
 }
 
 pub fn postgres_admin_url() -> String {
-    std::env::var("PERMITSEAL_TEST_POSTGRES")
+    std::env::var("PERMITSEAL_TEST_PG")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
@@ -85,7 +85,7 @@ impl TestDb {
                 let name = format!("ps_test_{}", random_hex(8));
                 let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
                     panic!(
-                        "PostgreSQL tests need a server at {admin} (set PERMITSEAL_TEST_POSTGRES): {e}"
+                        "PostgreSQL tests need a server at {admin} (set PERMITSEAL_TEST_PG): {e}"
                     )
                 });
                 sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
