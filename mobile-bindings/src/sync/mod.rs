@@ -1,0 +1,366 @@
+//! The sync client: fetches the bundle (with `If-None-Match`) and uploads the outbox in
+//! batches. One HTTP implementation (ureq over rustls) for both platforms.
+//!
+//! Calls block the calling thread: apps call them from a background thread (Kotlin
+//! `Dispatchers.IO`, Swift a detached task). Upload resumes where it stopped: an item leaves
+//! the outbox only after the server acknowledged its batch, and the server is idempotent on
+//! item ids, so a batch repeated after a crash or a lost response never counts twice.
+
+mod wire;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::SdkFailure;
+use crate::outbox::{Outbox, Payload, StoredItem};
+use crate::verifier::{BundleLoad, Verifier};
+
+/// Largest bundle accepted from the server.
+const MAX_BUNDLE: u64 = 64 << 20;
+/// Largest upload response read.
+const MAX_RESPONSE: u64 = 1 << 20;
+/// Default and largest batch size.
+const DEFAULT_BATCH: u32 = 100;
+const MAX_BATCH: u32 = 500;
+
+/// Where and as whom to sync.
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SyncConfig {
+    /// The server's base URL, `https://…`. Plain `http://` is accepted only for loopback
+    /// hosts (a server on the same machine, in tests).
+    pub base_url: String,
+    /// The device's bearer token, issued at enrolment.
+    pub device_token: String,
+    /// Timeout for each request in seconds; 0 means 30.
+    pub timeout_seconds: u32,
+}
+
+// The token is a secret: never print it.
+impl std::fmt::Debug for SyncConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncConfig")
+            .field("base_url", &self.base_url)
+            .field("device_token", &"<redacted>")
+            .field("timeout_seconds", &self.timeout_seconds)
+            .finish()
+    }
+}
+
+/// The result of a bundle fetch.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum BundleSync {
+    /// The server has nothing newer than the ETag given.
+    UpToDate,
+    /// A new bundle was downloaded, verified and given to the verifier. Store `bundle` and
+    /// `etag` (replacing the old ones atomically) to load on the next start.
+    Updated {
+        /// The bundle bytes as served.
+        bundle: Vec<u8>,
+        /// The ETag to send next time.
+        etag: Option<String>,
+        /// Its newest signed time.
+        newest_signed_time: i64,
+        /// Whether the verifier now uses it (or kept a newer one).
+        load: BundleLoad,
+    },
+    /// No connection, a timeout, or a TLS failure (a captive portal looks like this). Retry
+    /// later; verification goes on with the bundle in use.
+    Offline {
+        /// What failed, for support.
+        reason: String,
+    },
+    /// The server refused the device token (revoked or expired). Enrol the device again.
+    AuthFailed,
+    /// The server answered with an unexpected status. Retry later; report if it persists.
+    ServerError {
+        /// The HTTP status.
+        status: u16,
+    },
+}
+
+/// The result of an upload. `uploaded` counts items the server acknowledged in this call;
+/// they have left the outbox.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum UploadResult {
+    /// The outbox is empty.
+    Done {
+        /// Items acknowledged.
+        uploaded: u64,
+    },
+    /// The connection failed part-way; what is left stays queued. Retry later.
+    Offline {
+        /// Items acknowledged before the failure.
+        uploaded: u64,
+        /// What failed, for support.
+        reason: String,
+    },
+    /// The server refused the device token. Enrol the device again; nothing is lost.
+    AuthFailed {
+        /// Items acknowledged before the refusal.
+        uploaded: u64,
+    },
+    /// The server answered with an unexpected status; what is left stays queued.
+    ServerError {
+        /// Items acknowledged before the error.
+        uploaded: u64,
+        /// The HTTP status.
+        status: u16,
+    },
+}
+
+/// Talks to the permitseal server.
+#[derive(uniffi::Object)]
+pub struct SyncClient {
+    base: String,
+    token: String,
+    agent: ureq::Agent,
+}
+
+impl std::fmt::Debug for SyncClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncClient")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A bundle as served.
+struct Fetched {
+    body: Vec<u8>,
+    etag: Option<String>,
+}
+
+/// A failed exchange, before it becomes a result.
+enum Failure {
+    Offline(String),
+    Auth,
+    Status(u16),
+}
+
+fn transport(e: &ureq::Error) -> Failure {
+    Failure::Offline(e.to_string())
+}
+
+/// Checks the base URL: `https://host…`, or `http://` to a loopback host. Returns it
+/// without a trailing slash.
+fn check_base_url(url: &str) -> Result<String, SdkFailure> {
+    let bad = |why: &str| SdkFailure::invalid("base_url", why);
+    let trimmed = url.trim_end_matches('/');
+    if let Some(rest) = trimmed.strip_prefix("https://") {
+        if rest.is_empty() {
+            return Err(bad("has no host"));
+        }
+        return Ok(trimmed.to_string());
+    }
+    let Some(rest) = trimmed.strip_prefix("http://") else {
+        return Err(bad("must start with https://"));
+    };
+    let host = rest.split('/').next().unwrap_or_default();
+    let host = match host.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|c| c.is_ascii_digit()) => h,
+        _ => host,
+    };
+    if matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
+        Ok(trimmed.to_string())
+    } else {
+        Err(bad("plain http is allowed only to a loopback host"))
+    }
+}
+
+impl SyncClient {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn auth(&self) -> String {
+        format!("Bearer {}", self.token)
+    }
+
+    fn fetch_bundle(&self, etag: Option<&str>) -> Result<Option<Fetched>, Failure> {
+        let mut req = self
+            .agent
+            .get(self.url(wire::BUNDLE_PATH))
+            .header("Authorization", self.auth())
+            .header("Accept", "application/octet-stream");
+        if let Some(tag) = etag {
+            req = req.header("If-None-Match", tag);
+        }
+        let mut resp = req.call().map_err(|e| transport(&e))?;
+        match resp.status().as_u16() {
+            200 => {
+                let tag = resp
+                    .headers()
+                    .get("etag")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                let body = resp
+                    .body_mut()
+                    .with_config()
+                    .limit(MAX_BUNDLE)
+                    .read_to_vec()
+                    .map_err(|e| transport(&e))?;
+                Ok(Some(Fetched { body, etag: tag }))
+            }
+            304 => Ok(None),
+            401 | 403 => Err(Failure::Auth),
+            s => Err(Failure::Status(s)),
+        }
+    }
+
+    /// Posts one batch of same-kind items; returns the ids the server acknowledged.
+    fn post_batch(&self, batch: &[StoredItem]) -> Result<Vec<String>, Failure> {
+        let (path, body) = wire::batch_body(batch).map_err(|e| Failure::Offline(e.to_string()))?;
+        let mut resp = self
+            .agent
+            .post(self.url(path))
+            .header("Authorization", self.auth())
+            .header("Content-Type", "application/json")
+            .send(&body[..])
+            .map_err(|e| transport(&e))?;
+        match resp.status().as_u16() {
+            200 | 201 => {
+                let text = resp
+                    .body_mut()
+                    .with_config()
+                    .limit(MAX_RESPONSE)
+                    .read_to_vec()
+                    .map_err(|e| transport(&e))?;
+                wire::acknowledged(&text, batch).ok_or(Failure::Status(200))
+            }
+            401 | 403 => Err(Failure::Auth),
+            s => Err(Failure::Status(s)),
+        }
+    }
+}
+
+#[uniffi::export]
+impl SyncClient {
+    /// A client for one server and device token.
+    #[uniffi::constructor]
+    pub fn new(config: SyncConfig) -> Result<Arc<SyncClient>, SdkFailure> {
+        let base = check_base_url(&config.base_url)?;
+        if config.device_token.is_empty()
+            || !config.device_token.bytes().all(|c| c.is_ascii_graphic())
+        {
+            return Err(SdkFailure::invalid(
+                "device_token",
+                "must be non-empty printable ASCII",
+            ));
+        }
+        let timeout = match config.timeout_seconds {
+            0 => 30,
+            t => t,
+        };
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(u64::from(timeout))))
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build()
+            .into();
+        Ok(Arc::new(SyncClient {
+            base,
+            token: config.device_token,
+            agent,
+        }))
+    }
+
+    /// Fetches the bundle unless the server's matches `etag`, verifies it and loads it into
+    /// `verifier`. A bundle the verifier refuses is an error (`BadBundle`, `NotTrusted`) and
+    /// changes nothing.
+    pub fn sync_bundle(
+        &self,
+        verifier: Arc<Verifier>,
+        etag: Option<String>,
+    ) -> Result<BundleSync, SdkFailure> {
+        match self.fetch_bundle(etag.as_deref()) {
+            Ok(None) => Ok(BundleSync::UpToDate),
+            Ok(Some(Fetched { body: bundle, etag })) => {
+                let load = verifier.load_bundle(bundle.clone())?;
+                let newest_signed_time = verifier
+                    .current_bundle()
+                    .map(|b| b.newest_signed_time())
+                    .unwrap_or_default();
+                Ok(BundleSync::Updated {
+                    bundle,
+                    etag,
+                    newest_signed_time,
+                    load,
+                })
+            }
+            Err(Failure::Offline(reason)) => Ok(BundleSync::Offline { reason }),
+            Err(Failure::Auth) => Ok(BundleSync::AuthFailed),
+            Err(Failure::Status(status)) => Ok(BundleSync::ServerError { status }),
+        }
+    }
+
+    /// Uploads everything queued in `outbox`, `batch_size` items per request (0 means 100),
+    /// oldest first. Stops at the first failure; what is left stays queued for the next call.
+    pub fn upload(&self, outbox: Arc<Outbox>, batch_size: u32) -> Result<UploadResult, SdkFailure> {
+        let size = match batch_size {
+            0 => DEFAULT_BATCH,
+            n => n.min(MAX_BATCH),
+        } as usize;
+        let mut uploaded = 0u64;
+        loop {
+            let window = outbox.peek(size);
+            let Some(first) = window.first() else {
+                return Ok(UploadResult::Done { uploaded });
+            };
+            // One request carries items of one kind: the run at the head of the queue.
+            let same = |i: &StoredItem| {
+                matches!(
+                    (&i.payload, &first.payload),
+                    (Payload::Scan(_), Payload::Scan(_))
+                        | (Payload::Endorsement(_), Payload::Endorsement(_))
+                )
+            };
+            let run = window.iter().take_while(|i| same(i)).count();
+            let batch = window.get(..run).unwrap_or_default();
+            match self.post_batch(batch) {
+                Ok(ids) => {
+                    outbox.ack(&ids)?;
+                    uploaded += ids.len() as u64;
+                    if ids.is_empty() {
+                        // The server acknowledged nothing it was sent: stop, do not spin.
+                        return Ok(UploadResult::ServerError {
+                            uploaded,
+                            status: 200,
+                        });
+                    }
+                }
+                Err(Failure::Offline(reason)) => {
+                    return Ok(UploadResult::Offline { uploaded, reason });
+                }
+                Err(Failure::Auth) => return Ok(UploadResult::AuthFailed { uploaded }),
+                Err(Failure::Status(status)) => {
+                    return Ok(UploadResult::ServerError { uploaded, status });
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls() {
+        assert_eq!(
+            check_base_url("https://permits.example.org/").unwrap(),
+            "https://permits.example.org"
+        );
+        assert!(check_base_url("http://127.0.0.1:8080").is_ok());
+        assert!(check_base_url("http://localhost/api").is_ok());
+        assert!(check_base_url("http://[::1]:9").is_ok());
+        for bad in [
+            "http://permits.example.org",
+            "ftp://x",
+            "https://",
+            "permits.example.org",
+            "http://127.0.0.1.evil.org",
+        ] {
+            assert!(check_base_url(bad).is_err(), "{bad}");
+        }
+    }
+}
