@@ -9,7 +9,7 @@ use verifier_core::bundle::BundleError;
 use verifier_core::status::StatusError;
 use verifier_core::trust::TrustError;
 
-/// Why an SDK call failed. (Kotlin sees `SdkFailureException`, Swift `SdkFailure`.)
+/// Why an SDK call failed: a sealed exception class in Kotlin, an `Error` enum in Swift.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 #[non_exhaustive]
 pub enum SdkFailure {

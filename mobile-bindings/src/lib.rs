@@ -11,14 +11,14 @@ pub mod verifier;
 
 pub use error::SdkFailure;
 pub use outbox::{
-    EndorsedLine, ExportEndorsement, Outbox, OutboxItemKind, OutboxStats, PendingItem, PermitRef,
-    Place, ScanReport,
+    EndorsedLine, ExportEndorsement, Outbox, OutboxItemKind, OutboxStats, PendingItem, Place,
+    ScanReport,
 };
 pub use records::{
     CheckpointKind, CodedValue, DocumentRefRecord, Language, LineRecord, PartyRecord, PermitRecord,
     ReasonRecord, ReasonSeverity, StatusRecord, VerdictKind, VerificationResult,
 };
-pub use sync::{BundleSync, SyncClient, SyncConfig, UploadResult};
+pub use sync::{BundleSync, SyncClient, SyncConfig, UploadOutcome, UploadReport};
 pub use verifier::{BundleLoad, Verifier};
 
 /// The message language for an IETF/ISO 639-1 tag such as `fr-CA`; English for anything else.

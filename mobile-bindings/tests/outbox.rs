@@ -12,24 +12,20 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use permitseal_mobile::{
-    EndorsedLine, ExportEndorsement, Outbox, OutboxItemKind, PermitRef, Place, ScanReport,
-    SdkFailure, VerdictKind,
+    EndorsedLine, ExportEndorsement, Outbox, OutboxItemKind, Place, ScanReport, SdkFailure,
+    VerdictKind,
 };
 
 const T: i64 = 1_796_000_000;
 
 fn scan(i: i64) -> ScanReport {
     ScanReport {
-        permit: PermitRef::Number {
-            number: format!("KE/2026/{i:04}"),
-            issuing_country: "KE".into(),
-        },
+        qr_text: format!("PS1:SCAN{i}"),
         scanned_at: T + i,
         place: Place::Locode {
             code: "KEMBA".into(),
         },
         verdict: VerdictKind::Valid,
-        reason_codes: vec![],
         device_id: "device-1".into(),
         officer_id: Some("officer-7".into()),
     }
@@ -37,9 +33,7 @@ fn scan(i: i64) -> ScanReport {
 
 fn endorsement() -> ExportEndorsement {
     ExportEndorsement {
-        permit: PermitRef::QrText {
-            text: "PS1:ABC".into(),
-        },
+        qr_text: "PS1:ABC".into(),
         lines: vec![
             EndorsedLine {
                 block: "A".into(),
@@ -51,6 +45,7 @@ fn endorsement() -> ExportEndorsement {
             },
         ],
         port: "KEMBA".into(),
+        transport_document: Some("MSKU1234567".into()),
         endorsed_at: T,
         device_id: "device-1".into(),
         officer_id: None,
@@ -77,6 +72,7 @@ fn enqueue_list_ack_and_reopen() {
     let stats = ob.stats();
     assert_eq!(stats.pending, 3);
     assert_eq!(stats.oldest_queued_at, Some(T));
+    assert_eq!(stats.rejected, 0);
     assert_eq!(ob.oldest_pending_age_seconds(T + 100), Some(100));
     let listed = ob.list_pending(10);
     assert_eq!(
@@ -180,22 +176,20 @@ fn invalid_items_are_refused_and_not_queued() {
     };
     assert_eq!(field(ob.enqueue_scan(s)), "place.longitude");
     let mut s = scan(1);
-    s.reason_codes = vec!["MADE_UP".into()];
-    assert_eq!(field(ob.enqueue_scan(s)), "reason_codes");
+    s.scanned_at = 0;
+    assert_eq!(field(ob.enqueue_scan(s)), "scanned_at");
+    let mut s = scan(1);
+    s.device_id = "d".repeat(65);
+    assert_eq!(field(ob.enqueue_scan(s)), "device_id");
     let mut s = scan(1);
     s.device_id = String::new();
     assert_eq!(field(ob.enqueue_scan(s)), "device_id");
     let mut s = scan(1);
-    s.permit = PermitRef::Number {
-        number: "1".into(),
-        issuing_country: "ZZ".into(),
-    };
-    assert_eq!(field(ob.enqueue_scan(s)), "permit.issuing_country");
+    s.qr_text = " PS1:".into();
+    assert_eq!(field(ob.enqueue_scan(s)), "qr_text");
     let mut s = scan(1);
-    s.permit = PermitRef::QrText {
-        text: " PS1:".into(),
-    };
-    assert_eq!(field(ob.enqueue_scan(s)), "permit.text");
+    s.qr_text = "A".repeat(4297);
+    assert_eq!(field(ob.enqueue_scan(s)), "qr_text");
 
     let mut e = endorsement();
     e.lines[1].block = "A".into();
@@ -212,19 +206,56 @@ fn invalid_items_are_refused_and_not_queued() {
     let mut e = endorsement();
     e.port = "KE".into();
     assert_eq!(field(ob.enqueue_endorsement(e)), "port");
+    let mut e = endorsement();
+    e.transport_document = Some("x".repeat(71));
+    assert_eq!(field(ob.enqueue_endorsement(e)), "transport_document");
+    let mut e = endorsement();
+    e.lines = (0..27)
+        .map(|_| EndorsedLine {
+            block: "A".into(),
+            quantity: "1".into(),
+        })
+        .collect();
+    assert_eq!(field(ob.enqueue_endorsement(e)), "lines");
     assert_eq!(ob.pending_count(), 0);
     let mut s = scan(1);
     s.place = Place::Coordinates {
         latitude: -4.05,
         longitude: 39.66,
     };
-    s.reason_codes = vec!["STALE_STATUS".into()];
     s.verdict = VerdictKind::ValidWithWarnings;
     ob.enqueue_scan(s.clone()).unwrap();
     match &ob.peek(1)[0].payload {
         permitseal_mobile::outbox::Payload::Scan(back) => assert_eq!(back, &s),
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn refused_items_move_aside_durably() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_str().unwrap().to_string();
+    let ob = Outbox::open(path.clone()).unwrap();
+    let a = ob.enqueue_scan(scan(1)).unwrap();
+    let b = ob.enqueue_scan(scan(2)).unwrap();
+    let item = ob.peek(1).remove(0);
+    assert_eq!(item.id, a);
+    ob.reject(permitseal_mobile::outbox::RejectedItem {
+        item,
+        status: 422,
+        answer: r#"{"error":"invalid_time"}"#.into(),
+    })
+    .unwrap();
+    assert_eq!(ob.stats().rejected, 1);
+    assert_eq!(ob.list_pending(10).len(), 1);
+    drop(ob);
+    let ob = Outbox::open(path).unwrap();
+    assert_eq!(ob.stats().rejected, 1);
+    assert_eq!(ob.list_pending(10)[0].id, b);
+    let kept = std::fs::read(dir.path().join("rejected.log")).unwrap();
+    let (frames, _) = permitseal_mobile::outbox::decode_all(&kept);
+    let back: permitseal_mobile::outbox::RejectedItem = serde_json::from_slice(frames[0]).unwrap();
+    assert_eq!((back.item.id.as_str(), back.status), (a.as_str(), 422));
 }
 
 #[test]

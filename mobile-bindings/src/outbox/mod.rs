@@ -1,8 +1,9 @@
 //! The scan outbox: a durable on-device queue of scan reports and export endorsements that
 //! waits for a connection.
 //!
-//! Two append-only frame files in the directory the app gives: `items.log` (every item
-//! enqueued) and `acks.log` (ids the server has acknowledged). `enqueue_*` returns only once
+//! Append-only frame files in the directory the app gives: `items.log` (every item
+//! enqueued), `acks.log` (ids the server has acknowledged) and `rejected.log` (items the
+//! server refused as invalid, with its answer, kept for support instead of blocking the queue). `enqueue_*` returns only once
 //! the item is written and synced (file, and directory when the file is new), so an item whose
 //! id the app received survives a crash or kill at any later point. An item leaves the queue
 //! only when its id is in `acks.log`, which is written only after the server acknowledged the
@@ -22,8 +23,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 use verifier_core::codes::Country;
-use verifier_core::permit::{MAX_NUMBER_LEN, Quantity};
-use verifier_core::verify::ReasonCode;
+use verifier_core::payload::MAX_TEXT_LEN;
+use verifier_core::permit::{MAX_LINES, Quantity};
 
 use crate::error::SdkFailure;
 use crate::records::VerdictKind;
@@ -33,28 +34,16 @@ pub use frames::{Tail, decode_all, encode};
 
 /// Acknowledged ids kept before the item file is rewritten without them.
 const COMPACT_AFTER_ACKS: usize = 256;
-/// Longest device or officer id.
-const MAX_ID_LEN: usize = 128;
-/// Longest QR text accepted in a report (a V40 code holds 4,296 alphanumeric characters).
-const MAX_QR_LEN: usize = 4296;
-
-/// Which permit an item concerns.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, uniffi::Enum)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum PermitRef {
-    /// The scanned QR text: the server can check it and identify the permit.
-    QrText {
-        /// The text as scanned, `PS1:…`.
-        text: String,
-    },
-    /// The permit number and issuing country, when only the paper was read.
-    Number {
-        /// The permit number as printed.
-        number: String,
-        /// ISO 3166-1 alpha-2 code of the issuing country.
-        issuing_country: String,
-    },
-}
+// Limits the server applies to uploads; checked here so that the server never refuses an
+// item the app was told is queued.
+/// Longest device id.
+const MAX_DEVICE_LEN: usize = 64;
+/// Longest officer id.
+const MAX_OFFICER_LEN: usize = 100;
+/// Longest transport document number.
+const MAX_TRANSPORT_DOC_LEN: usize = 70;
+/// Earliest plausible report time: 2000-01-01.
+const EARLIEST: i64 = 946_684_800;
 
 /// Where a scan happened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, uniffi::Enum)]
@@ -77,19 +66,17 @@ pub enum Place {
 /// A scan the officer made, to be reported to the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, uniffi::Record)]
 pub struct ScanReport {
-    /// The permit scanned.
-    pub permit: PermitRef,
+    /// The QR text as scanned (`PS1:…`): the server identifies the permit from it.
+    pub qr_text: String,
     /// When, Unix seconds.
     pub scanned_at: i64,
     /// Where.
     pub place: Place,
     /// The verdict the officer saw.
     pub verdict: VerdictKind,
-    /// The reason codes the officer saw, e.g. `REVOKED`.
-    pub reason_codes: Vec<String>,
-    /// The device's enrolment id.
+    /// The device's id (up to 64 characters).
     pub device_id: String,
-    /// The officer, when the app knows who is signed in.
+    /// The officer, when the app knows who is signed in (up to 100 characters).
     pub officer_id: Option<String>,
 }
 
@@ -105,17 +92,19 @@ pub struct EndorsedLine {
 /// The export endorsement (box 14) an officer records when the shipment leaves.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, uniffi::Record)]
 pub struct ExportEndorsement {
-    /// The permit endorsed.
-    pub permit: PermitRef,
+    /// The QR text of the permit endorsed (`PS1:…`).
+    pub qr_text: String,
     /// Quantity actually exported per block; blocks not listed were not exported.
     pub lines: Vec<EndorsedLine>,
     /// Port of export, UN/LOCODE.
     pub port: String,
+    /// Bill of lading or air waybill number (up to 70 characters).
+    pub transport_document: Option<String>,
     /// When, Unix seconds.
     pub endorsed_at: i64,
-    /// The device's enrolment id.
+    /// The device's id (up to 64 characters).
     pub device_id: String,
-    /// The officer endorsing.
+    /// The officer endorsing (up to 100 characters).
     pub officer_id: Option<String>,
 }
 
@@ -167,6 +156,19 @@ pub struct OutboxStats {
     pub pending: u64,
     /// When the oldest of them was queued, Unix seconds.
     pub oldest_queued_at: Option<i64>,
+    /// Items the server refused as invalid, kept in `rejected.log` for support.
+    pub rejected: u64,
+}
+
+/// An item the server refused, as kept in `rejected.log`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RejectedItem {
+    /// The item.
+    pub item: StoredItem,
+    /// The HTTP status of the refusal.
+    pub status: u16,
+    /// The server's explanation (its JSON error, cut to 1 KB).
+    pub answer: String,
 }
 
 /// The durable on-device queue. Thread-safe; one per directory.
@@ -179,6 +181,8 @@ pub struct Outbox {
 struct Inner {
     items: FrameFile,
     acks: FrameFile,
+    rejected: FrameFile,
+    rejected_count: u64,
     pending: Vec<StoredItem>,
     acked: HashSet<String>,
     /// Holds the directory's exclusive lock for as long as the outbox lives.
@@ -217,6 +221,23 @@ impl Outbox {
     /// The oldest `limit` pending items, in queue order.
     pub fn peek(&self, limit: usize) -> Vec<StoredItem> {
         self.lock().pending.iter().take(limit).cloned().collect()
+    }
+
+    /// Moves an item the server refused as invalid out of the queue into `rejected.log`. The
+    /// record there is durable before the item leaves the queue.
+    pub fn reject(&self, item: RejectedItem) -> Result<(), SdkFailure> {
+        let bytes = serde_json::to_vec(&item).map_err(|e| SdkFailure::Storage {
+            reason: format!("encode rejected item: {e}"),
+        })?;
+        {
+            let mut inner = self.lock();
+            inner
+                .rejected
+                .append(&[&bytes])
+                .map_err(|e| SdkFailure::storage("append rejected item", &e))?;
+            inner.rejected_count += 1;
+        }
+        self.ack(&[item.item.id])
     }
 
     /// Records that the server acknowledged these ids: they leave the queue durably. Unknown
@@ -298,6 +319,8 @@ impl Outbox {
             .map_err(|e| SdkFailure::storage("open items.log", &e))?;
         let (acks, ack_frames) = FrameFile::open(&dir.join("acks.log"))
             .map_err(|e| SdkFailure::storage("open acks.log", &e))?;
+        let (rejected, rejected_frames) = FrameFile::open(&dir.join("rejected.log"))
+            .map_err(|e| SdkFailure::storage("open rejected.log", &e))?;
         let acked: HashSet<String> = ack_frames
             .into_iter()
             .filter_map(|b| String::from_utf8(b).ok())
@@ -316,6 +339,8 @@ impl Outbox {
         let mut inner = Inner {
             items,
             acks,
+            rejected,
+            rejected_count: rejected_frames.len() as u64,
             pending,
             acked,
             _lock: lock,
@@ -353,6 +378,7 @@ impl Outbox {
         OutboxStats {
             pending: inner.pending.len() as u64,
             oldest_queued_at: inner.pending.iter().map(|p| p.queued_at).min(),
+            rejected: inner.rejected_count,
         }
     }
 
@@ -439,26 +465,28 @@ fn check_locode(field: &str, s: &str) -> Result<(), SdkFailure> {
     Ok(())
 }
 
-fn check_permit(p: &PermitRef) -> Result<(), SdkFailure> {
-    match p {
-        PermitRef::QrText { text } => check_text("permit.text", text, MAX_QR_LEN),
-        PermitRef::Number {
-            number,
-            issuing_country,
-        } => {
-            check_text("permit.number", number, MAX_NUMBER_LEN)?;
-            check_country("permit.issuing_country", issuing_country).map(|_| ())
-        }
+fn check_qr(qr: &str) -> Result<(), SdkFailure> {
+    check_text("qr_text", qr, MAX_TEXT_LEN)
+}
+
+fn check_time(field: &str, t: i64) -> Result<(), SdkFailure> {
+    if t < EARLIEST {
+        return Err(SdkFailure::invalid(
+            field,
+            "is before 2000: check the device clock",
+        ));
     }
+    Ok(())
 }
 
 fn check_people(device_id: &str, officer_id: Option<&str>) -> Result<(), SdkFailure> {
-    check_text("device_id", device_id, MAX_ID_LEN)?;
-    officer_id.map_or(Ok(()), |o| check_text("officer_id", o, MAX_ID_LEN))
+    check_text("device_id", device_id, MAX_DEVICE_LEN)?;
+    officer_id.map_or(Ok(()), |o| check_text("officer_id", o, MAX_OFFICER_LEN))
 }
 
 fn validate_scan(r: &ScanReport) -> Result<(), SdkFailure> {
-    check_permit(&r.permit)?;
+    check_qr(&r.qr_text)?;
+    check_time("scanned_at", r.scanned_at)?;
     match &r.place {
         Place::Locode { code } => check_locode("place.code", code)?,
         Place::Coordinates {
@@ -473,20 +501,19 @@ fn validate_scan(r: &ScanReport) -> Result<(), SdkFailure> {
             }
         }
     }
-    for c in &r.reason_codes {
-        if ReasonCode::parse(c).is_none() {
-            return Err(SdkFailure::invalid("reason_codes", "holds an unknown code"));
-        }
-    }
     check_people(&r.device_id, r.officer_id.as_deref())
 }
 
 fn validate_endorsement(mut e: ExportEndorsement) -> Result<ExportEndorsement, SdkFailure> {
-    check_permit(&e.permit)?;
+    check_qr(&e.qr_text)?;
     check_locode("port", &e.port)?;
+    check_time("endorsed_at", e.endorsed_at)?;
     check_people(&e.device_id, e.officer_id.as_deref())?;
-    if e.lines.is_empty() {
-        return Err(SdkFailure::invalid("lines", "is empty"));
+    if let Some(doc) = &e.transport_document {
+        check_text("transport_document", doc, MAX_TRANSPORT_DOC_LEN)?;
+    }
+    if e.lines.is_empty() || e.lines.len() > MAX_LINES {
+        return Err(SdkFailure::invalid("lines", "must hold 1 to 26 blocks"));
     }
     let mut blocks = HashSet::new();
     for l in &mut e.lines {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::SdkFailure;
-use crate::outbox::{Outbox, Payload, StoredItem};
+use crate::outbox::{Outbox, Payload, RejectedItem, StoredItem};
 use crate::verifier::{BundleLoad, Verifier};
 
 /// Largest bundle accepted from the server.
@@ -78,34 +78,38 @@ pub enum BundleSync {
     },
 }
 
-/// The result of an upload. `uploaded` counts items the server acknowledged in this call;
-/// they have left the outbox.
+/// How an upload ended.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
-pub enum UploadResult {
+pub enum UploadOutcome {
     /// The outbox is empty.
-    Done {
-        /// Items acknowledged.
-        uploaded: u64,
-    },
+    Done,
     /// The connection failed part-way; what is left stays queued. Retry later.
     Offline {
-        /// Items acknowledged before the failure.
-        uploaded: u64,
         /// What failed, for support.
         reason: String,
     },
-    /// The server refused the device token. Enrol the device again; nothing is lost.
-    AuthFailed {
-        /// Items acknowledged before the refusal.
-        uploaded: u64,
-    },
-    /// The server answered with an unexpected status; what is left stays queued.
+    /// The server refused the device token (revoked, expired, or not an officer's). Enrol the
+    /// device again; nothing is lost.
+    AuthFailed,
+    /// The server answered with an unexpected status; what is left stays queued. Retry later.
     ServerError {
-        /// Items acknowledged before the error.
-        uploaded: u64,
         /// The HTTP status.
         status: u16,
     },
+}
+
+/// The result of an upload.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct UploadReport {
+    /// How it ended.
+    pub outcome: UploadOutcome,
+    /// Items the server acknowledged in this call; they have left the outbox.
+    pub uploaded: u64,
+    /// Items the server refused as invalid in this call; they moved to the outbox's
+    /// `rejected.log` (see `OutboxStats.rejected`) so they no longer block the queue.
+    pub rejected: u64,
+    /// Alerts the server raised on this upload (re-use, quantity exceeded…).
+    pub alerts: u64,
 }
 
 /// Talks to the permitseal server.
@@ -135,7 +139,12 @@ enum Failure {
     Offline(String),
     Auth,
     Status(u16),
+    /// The server refused the content (400, 413 or 422), with its answer.
+    Refused(u16, String),
 }
+
+/// Largest part of a refusal kept with a rejected item.
+const MAX_ANSWER: usize = 1024;
 
 fn transport(e: &ureq::Error) -> Failure {
     Failure::Offline(e.to_string())
@@ -207,8 +216,9 @@ impl SyncClient {
         }
     }
 
-    /// Posts one batch of same-kind items; returns the ids the server acknowledged.
-    fn post_batch(&self, batch: &[StoredItem]) -> Result<Vec<String>, Failure> {
+    /// Posts one batch of same-kind items; `Ok` means the server stored every one of them
+    /// (new or already there) and gives the number of alerts raised.
+    fn post_batch(&self, batch: &[StoredItem]) -> Result<u64, Failure> {
         let (path, body) = wire::batch_body(batch).map_err(|e| Failure::Offline(e.to_string()))?;
         let mut resp = self
             .agent
@@ -217,19 +227,86 @@ impl SyncClient {
             .header("Content-Type", "application/json")
             .send(&body[..])
             .map_err(|e| transport(&e))?;
-        match resp.status().as_u16() {
-            200 | 201 => {
-                let text = resp
-                    .body_mut()
-                    .with_config()
-                    .limit(MAX_RESPONSE)
-                    .read_to_vec()
-                    .map_err(|e| transport(&e))?;
-                wire::acknowledged(&text, batch).ok_or(Failure::Status(200))
+        let status = resp.status().as_u16();
+        let text = resp
+            .body_mut()
+            .with_config()
+            .limit(MAX_RESPONSE)
+            .read_to_vec()
+            .map_err(|e| transport(&e))?;
+        match status {
+            200 => {
+                let answer: wire::UploadAnswer =
+                    serde_json::from_slice(&text).map_err(|_| Failure::Status(status))?;
+                // The server answers for the whole batch or not at all.
+                if answer.accepted + answer.duplicates != batch.len() as u64 {
+                    return Err(Failure::Status(status));
+                }
+                Ok(answer.alerts.len() as u64)
             }
             401 | 403 => Err(Failure::Auth),
+            400 | 413 | 422 => {
+                let mut answer = String::from_utf8_lossy(&text).into_owned();
+                if answer.len() > MAX_ANSWER {
+                    let cut = (0..=MAX_ANSWER)
+                        .rev()
+                        .find(|&i| answer.is_char_boundary(i))
+                        .unwrap_or(0);
+                    answer.truncate(cut);
+                }
+                Err(Failure::Refused(status, answer))
+            }
             s => Err(Failure::Status(s)),
         }
+    }
+
+    /// Sends `batch`; on a content refusal, sends its items one by one so that only the
+    /// items the server refuses are set aside. Updates `report`; `Err` ends the upload.
+    fn send(
+        &self,
+        outbox: &Outbox,
+        batch: &[StoredItem],
+        report: &mut UploadReport,
+    ) -> Result<(), UploadOutcome> {
+        match self.post_batch(batch) {
+            Ok(alerts) => {
+                let ids: Vec<String> = batch.iter().map(|i| i.id.clone()).collect();
+                outbox.ack(&ids).map_err(storage_outcome)?;
+                report.uploaded += ids.len() as u64;
+                report.alerts += alerts;
+                Ok(())
+            }
+            Err(Failure::Refused(status, answer)) => match batch {
+                [item] => {
+                    outbox
+                        .reject(RejectedItem {
+                            item: item.clone(),
+                            status,
+                            answer,
+                        })
+                        .map_err(storage_outcome)?;
+                    report.rejected += 1;
+                    Ok(())
+                }
+                items => {
+                    for item in items {
+                        self.send(outbox, std::slice::from_ref(item), report)?;
+                    }
+                    Ok(())
+                }
+            },
+            Err(Failure::Offline(reason)) => Err(UploadOutcome::Offline { reason }),
+            Err(Failure::Auth) => Err(UploadOutcome::AuthFailed),
+            Err(Failure::Status(status)) => Err(UploadOutcome::ServerError { status }),
+        }
+    }
+}
+
+/// A storage failure while acknowledging: the upload stops; what the server stored but the
+/// outbox could not mark is sent again later and counted once by the server.
+fn storage_outcome(e: SdkFailure) -> UploadOutcome {
+    UploadOutcome::Offline {
+        reason: e.to_string(),
     }
 }
 
@@ -289,22 +366,29 @@ impl SyncClient {
             }
             Err(Failure::Offline(reason)) => Ok(BundleSync::Offline { reason }),
             Err(Failure::Auth) => Ok(BundleSync::AuthFailed),
-            Err(Failure::Status(status)) => Ok(BundleSync::ServerError { status }),
+            Err(Failure::Status(status) | Failure::Refused(status, _)) => {
+                Ok(BundleSync::ServerError { status })
+            }
         }
     }
 
     /// Uploads everything queued in `outbox`, `batch_size` items per request (0 means 100),
     /// oldest first. Stops at the first failure; what is left stays queued for the next call.
-    pub fn upload(&self, outbox: Arc<Outbox>, batch_size: u32) -> Result<UploadResult, SdkFailure> {
+    pub fn upload(&self, outbox: Arc<Outbox>, batch_size: u32) -> UploadReport {
         let size = match batch_size {
             0 => DEFAULT_BATCH,
             n => n.min(MAX_BATCH),
         } as usize;
-        let mut uploaded = 0u64;
+        let mut report = UploadReport {
+            outcome: UploadOutcome::Done,
+            uploaded: 0,
+            rejected: 0,
+            alerts: 0,
+        };
         loop {
             let window = outbox.peek(size);
             let Some(first) = window.first() else {
-                return Ok(UploadResult::Done { uploaded });
+                return report;
             };
             // One request carries items of one kind: the run at the head of the queue.
             let same = |i: &StoredItem| {
@@ -316,25 +400,9 @@ impl SyncClient {
             };
             let run = window.iter().take_while(|i| same(i)).count();
             let batch = window.get(..run).unwrap_or_default();
-            match self.post_batch(batch) {
-                Ok(ids) => {
-                    outbox.ack(&ids)?;
-                    uploaded += ids.len() as u64;
-                    if ids.is_empty() {
-                        // The server acknowledged nothing it was sent: stop, do not spin.
-                        return Ok(UploadResult::ServerError {
-                            uploaded,
-                            status: 200,
-                        });
-                    }
-                }
-                Err(Failure::Offline(reason)) => {
-                    return Ok(UploadResult::Offline { uploaded, reason });
-                }
-                Err(Failure::Auth) => return Ok(UploadResult::AuthFailed { uploaded }),
-                Err(Failure::Status(status)) => {
-                    return Ok(UploadResult::ServerError { uploaded, status });
-                }
+            if let Err(outcome) = self.send(&outbox, batch, &mut report) {
+                report.outcome = outcome;
+                return report;
             }
         }
     }
