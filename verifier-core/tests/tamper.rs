@@ -1,11 +1,13 @@
 //! Every single-bit flip and every truncation of a signed payload is rejected.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod common;
+
 use proptest::prelude::*;
 use verifier_core::keys::SecretKey;
 use verifier_core::permit::{IssueContext, Permit, PermitDraft};
-use verifier_core::status::{PermitState, StatusList, StatusSet};
-use verifier_core::trust::{Authority, KeyStatus, TrustList, TrustedKey};
+use verifier_core::status::StatusSet;
+use verifier_core::trust::TrustList;
 use verifier_core::wire::{base45_decode, base45_encode};
 use verifier_core::{Verdict, payload, verify};
 
@@ -32,26 +34,7 @@ fn world() -> (String, TrustList, StatusSet) {
         status_index: 17,
     };
     let text = payload::sign(&Permit::new(&draft, ctx).unwrap(), &ma);
-    let trust = TrustList::new(
-        1,
-        NOW - 3600,
-        vec![Authority {
-            id: 1,
-            country: "KE".parse().unwrap(),
-            name: "Kenya Wildlife Service".into(),
-            keys: vec![TrustedKey {
-                key: ma.public().clone(),
-                valid_from: 0,
-                valid_until: None,
-                status: KeyStatus::Good,
-            }],
-        }],
-    )
-    .unwrap();
-    let mut list = StatusList::new(1, 1, NOW - 3600);
-    list.set(40, PermitState::Valid);
-    let mut set = StatusSet::new();
-    set.insert(list);
+    let (trust, set) = common::one_authority(&ma, "KE", "Kenya Wildlife Service", 40, NOW - 3600);
     (text, trust, set)
 }
 

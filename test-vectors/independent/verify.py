@@ -1,0 +1,502 @@
+#!/usr/bin/env python3
+"""An independent permitseal verifier written from docs/FORMAT.md alone.
+
+It shares no code with the Rust core: Python's standard library plus an Ed25519 library
+(`cryptography`). Run against the conformance vectors it must reach the same verdict and
+reasons as the core on every case:
+
+    python3 test-vectors/independent/verify.py test-vectors/v1/vectors.json
+    python3 test-vectors/independent/verify.py --annotate 'PS1:...'
+
+Exit status 0 when every case agrees, 1 otherwise.
+"""
+import datetime
+import hashlib
+import json
+import sys
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+BASE45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+UPPER40 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ -./"
+MIXED64 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz ."
+NS = {
+    "permit": b"permitseal/v1/permit",
+    "trust": b"permitseal/v1/trust-list",
+    "status": b"permitseal/v1/status-list",
+    "delta": b"permitseal/v1/status-delta",
+}
+DOC_TYPES = [None, "export", "re_export", "import", "certificate_of_origin",
+             "introduction_from_the_sea", "pre_convention", "captive_breeding", "ownership",
+             "travelling_exhibition", "musical_instrument", "sample_collection", "scientific_exchange"]
+VALIDITY_MONTHS = {"export": 6, "re_export": 6, "pre_convention": 6, "captive_breeding": 6,
+                   "import": 12, "certificate_of_origin": 12, "introduction_from_the_sea": 12,
+                   "sample_collection": 12, "scientific_exchange": 12, "ownership": 36,
+                   "travelling_exhibition": 36, "musical_instrument": 36}
+MULTI_USE = {"ownership", "travelling_exhibition", "musical_instrument", "sample_collection"}
+PURPOSES = set("BEGHLMNPQSTZ")
+SOURCES = set("WXRDACFYIOU")
+NOT_FOR = {"animal": set("AY"), "plant": set("CRF")}
+
+
+class Bad(Exception):
+    """Malformed input; `code` is the reason code it maps to."""
+
+    def __init__(self, code, detail=""):
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+
+
+def b45decode(s):
+    if len(s) % 3 == 1:
+        raise Bad("BAD_ENCODING", "length")
+    out = bytearray()
+    for i in range(0, len(s), 3):
+        chunk = s[i:i + 3]
+        digits = []
+        for c in chunk:
+            if c not in BASE45:
+                raise Bad("BAD_ENCODING", "character")
+            digits.append(BASE45.index(c))
+        v = sum(d * 45 ** k for k, d in enumerate(digits))
+        if len(chunk) == 3:
+            if v > 0xFFFF:
+                raise Bad("BAD_ENCODING", "group")
+            out += v.to_bytes(2, "big")
+        else:
+            if v > 0xFF:
+                raise Bad("BAD_ENCODING", "group")
+            out.append(v)
+    return bytes(out)
+
+
+def text_ok(s):
+    return (len(s) > 0 and len(s.encode()) <= 1024 and s.strip() == s
+            and not any(c < " " or "\x7f" <= c <= "\x9f" for c in s))
+
+
+def canonical_mode(s):
+    b = s.encode()
+    n = len(b)
+    best = (n, 0)
+    if all(chr(c) in UPPER40 for c in b) and 2 * (n // 3) + n % 3 < best[0]:
+        best = (2 * (n // 3) + n % 3, 1)
+    if all(chr(c) in MIXED64 for c in b) and (6 * n + 7) // 8 < best[0]:
+        best = ((6 * n + 7) // 8, 2)
+    return best[1]
+
+
+class Reader:
+    def __init__(self, data, annotate=False):
+        self.d, self.p, self.annotate = data, 0, annotate
+
+    def take(self, n, field):
+        if self.p + n > len(self.d):
+            raise Bad("MALFORMED", f"{field}: truncated")
+        s = self.d[self.p:self.p + n]
+        self.p += n
+        return s
+
+    def note(self, start, field, value):
+        if self.annotate:
+            print(f"  {start:4d}  {self.d[start:self.p].hex():<36} {field} = {value!r}")
+
+    def u8(self, field):
+        start = self.p
+        v = self.take(1, field)[0]
+        self.note(start, field, v)
+        return v
+
+    def fixed(self, n, field):
+        start = self.p
+        v = self.take(n, field)
+        self.note(start, field, v.hex() if n > 2 else v.decode("latin-1"))
+        return v
+
+    def varint(self, field, quiet=False):
+        start, v = self.p, 0
+        for i in range(10):
+            b = self.take(1, field)[0]
+            if i == 9 and (b & 0x7F) > 1:
+                raise Bad("MALFORMED", f"{field}: varint")
+            v |= (b & 0x7F) << (7 * i)
+            if not b & 0x80:
+                if i > 0 and b == 0:
+                    raise Bad("MALFORMED", f"{field}: varint")
+                if not quiet:
+                    self.note(start, field, v)
+                return v
+        raise Bad("MALFORMED", f"{field}: varint")
+
+    def zigzag(self, field):
+        v = self.varint(field)
+        return (v >> 1) ^ -(v & 1)
+
+    def text(self, field):
+        start = self.p
+        h = self.varint(field, quiet=True)
+        n, mode = h >> 2, h & 3
+        if n == 0 or n > 1024:
+            raise Bad("MALFORMED", f"{field}: text")
+        if mode == 0:
+            try:
+                s = self.take(n, field).decode("utf-8")
+            except UnicodeDecodeError:
+                raise Bad("MALFORMED", f"{field}: utf-8")
+        elif mode == 1:
+            raw = self.take(2 * (n // 3) + n % 3, field)
+            out, i = [], 0
+            for g in range(n // 3):
+                v = int.from_bytes(raw[2 * g:2 * g + 2], "big")
+                if v >= 64000:
+                    raise Bad("MALFORMED", f"{field}: text")
+                out += [v // 1600, v // 40 % 40, v % 40]
+                i = 2 * g + 2
+            rest = n % 3
+            if rest == 2:
+                v = int.from_bytes(raw[i:i + 2], "big")
+                if v >= 1600:
+                    raise Bad("MALFORMED", f"{field}: text")
+                out += [v // 40, v % 40]
+            elif rest == 1:
+                if raw[i] >= 40:
+                    raise Bad("MALFORMED", f"{field}: text")
+                out.append(raw[i])
+            s = "".join(UPPER40[x] for x in out)
+        elif mode == 2:
+            raw = self.take((6 * n + 7) // 8, field)
+            bits = int.from_bytes(raw, "big")
+            pad = len(raw) * 8 - 6 * n
+            if bits & ((1 << pad) - 1):
+                raise Bad("MALFORMED", f"{field}: padding")
+            bits >>= pad
+            s = "".join(MIXED64[(bits >> (6 * (n - 1 - k))) & 63] for k in range(n))
+        else:
+            raise Bad("MALFORMED", f"{field}: mode 3")
+        if not text_ok(s) or canonical_mode(s) != mode:
+            raise Bad("MALFORMED", f"{field}: not canonical")
+        self.note(start, f"{field} (mode {mode})", s)
+        return s
+
+    def left(self):
+        return len(self.d) - self.p
+
+
+def unpack3(v):
+    if v & 0x8000:
+        return None
+    letters = [(v >> 10) & 31, (v >> 5) & 31, v & 31]
+    if not all(1 <= x <= 26 for x in letters):
+        return None
+    return "".join(chr(64 + x) for x in letters)
+
+
+def day_of(unix):
+    return unix // 86400
+
+
+def add_months(day, months):
+    d = datetime.date(1970, 1, 1) + datetime.timedelta(days=day)
+    total = d.year * 12 + d.month - 1 + months
+    y, m = divmod(total, 12)
+    m += 1
+    last = (datetime.date(y + (m == 12), m % 12 + 1, 1) - datetime.timedelta(days=1)).day
+    return (datetime.date(y, m, min(d.day, last)) - datetime.date(1970, 1, 1)).days
+
+
+def key_id(pk):
+    return hashlib.sha256(b"permitseal/v1/key-id\x00" + pk).digest()[:6]
+
+
+def ed25519_ok(pk, msg, sig):
+    try:
+        Ed25519PublicKey.from_public_bytes(pk).verify(sig, msg)
+        return True
+    except (InvalidSignature, ValueError):
+        return False
+
+
+def parse_permit(body, annotate=False):
+    r = Reader(body, annotate)
+    kid = r.fixed(6, "key_id")
+    head = r.u8("type<<4 | flags")
+    ty = DOC_TYPES[head >> 4] if 1 <= head >> 4 <= 12 else None
+    flags = head & 15
+    if ty is None or flags & 8:
+        raise Bad("MALFORMED", "document type / flags")
+    p = {"type": ty}
+    p["country"] = r.fixed(2, "issuing_country").decode()
+    p["number"] = r.text("number")
+    p["issued_at"] = r.varint("issued_at_minutes") * 60
+    issue_day = day_of(p["issued_at"])
+    p["valid_from"] = issue_day + r.varint("valid_from_offset_days")
+    p["valid_until"] = p["valid_from"] + r.varint("validity_days")
+    p["index"] = r.varint("status_index")
+    p["purpose"] = chr(r.u8("purpose"))
+    if p["purpose"] not in PURPOSES:
+        raise Bad("MALFORMED", "purpose")
+    if flags & 2:
+        p["stamp"] = r.text("security_stamp")
+    importer_issues = ty == "import"
+    p["exporter"] = (r.text("exporter.name"),
+                     p["country"] if not importer_issues else r.fixed(2, "exporter.country").decode())
+    p["importer"] = None
+    if flags & 1:
+        p["importer"] = (r.text("importer.name"),
+                         p["country"] if importer_issues else r.fixed(2, "importer.country").decode())
+    tail = 16 if flags & 4 else 0
+    p["lines"] = []
+    while r.left() > tail or not p["lines"]:
+        i = len(p["lines"])
+        if i == 26:
+            raise Bad("MALFORMED", "too many lines")
+        h = r.u8(f"lines[{i}].header")
+        app = h >> 6
+        if app == 0:
+            raise Bad("MALFORMED", "appendix")
+        line = {"appendix": app, "kingdom": "plant" if h & 0x20 else "animal"}
+        line["source"] = chr(r.u8(f"lines[{i}].source"))
+        if line["source"] not in SOURCES:
+            raise Bad("MALFORMED", "source")
+        line["name"] = r.text(f"lines[{i}].scientific_name")
+        line["term"] = unpack3(int.from_bytes(r.fixed(2, f"lines[{i}].term"), "big"))
+        if line["term"] is None:
+            raise Bad("MALFORMED", "term")
+        line["unit"] = "NAR"
+        if h & 16:
+            line["unit"] = unpack3(int.from_bytes(r.fixed(2, f"lines[{i}].unit"), "big"))
+            if line["unit"] in (None, "NAR"):
+                raise Bad("MALFORMED", "unit")
+        q = r.varint(f"lines[{i}].quantity")
+        mant, scale = q >> 3, q & 7
+        if mant == 0 or scale > 6 or (scale and mant % 10 == 0):
+            raise Bad("MALFORMED", "quantity")
+        for bit, name in ((1, "origin"), (2, "last_reexport")):
+            if h & bit:
+                r.fixed(2, f"lines[{i}].{name}.country")
+                r.text(f"lines[{i}].{name}.number")
+                r.zigzag(f"lines[{i}].{name}.date")
+        if h & 4:
+            line["operation"] = r.text(f"lines[{i}].operation_number")
+        if h & 8:
+            line["acquired"] = r.zigzag(f"lines[{i}].acquisition_date")
+        p["lines"].append(line)
+    if flags & 4:
+        r.fixed(16, "details_digest")
+    if r.left():
+        raise Bad("MALFORMED", "trailing bytes")
+    # The rules a checked permit obeys (FORMAT.md §3.6).
+    if p["valid_from"] < issue_day or p["valid_until"] < p["valid_from"]:
+        raise Bad("MALFORMED", "validity")
+    if p["valid_until"] >= add_months(issue_day, VALIDITY_MONTHS[ty]):
+        raise Bad("MALFORMED", "validity length")
+    if p["importer"] is None and ty not in MULTI_USE:
+        raise Bad("MALFORMED", "importer")
+    if p["importer"] and p["importer"][1] == p["exporter"][1]:
+        raise Bad("MALFORMED", "same country")
+    for line in p["lines"]:
+        if line["source"] in NOT_FOR[line["kingdom"]]:
+            raise Bad("MALFORMED", "source for kingdom")
+        if line["source"] == "D" and "operation" not in line:
+            raise Bad("MALFORMED", "operation number")
+        if line["source"] == "O" and "acquired" not in line:
+            raise Bad("MALFORMED", "acquisition date")
+    return kid, p
+
+
+def parse_trust(data, roots):
+    r = Reader(data)
+    if r.u8("format") != 1:
+        raise Bad("TRUST", "format")
+    t = {"version": r.varint("version"), "issued_at": r.varint("issued_at"), "authorities": {}, "keys": {}}
+    for _ in range(r.varint("authorities")):
+        aid = r.varint("id")
+        country = r.fixed(2, "country").decode()
+        name = r.text("name")
+        t["authorities"][aid] = (country, name)
+        for _ in range(r.varint("keys")):
+            kid = r.fixed(6, "kid")
+            pk = r.fixed(32, "pk")
+            if key_id(pk) != kid:
+                raise Bad("TRUST", "kid")
+            flags = r.u8("flags")
+            k = {"authority": aid, "pk": pk, "from": r.varint("from")}
+            k["until"] = r.varint("until") if flags & 1 else None
+            k["compromised"] = r.varint("since") if flags & 2 else None
+            t["keys"].setdefault(kid, []).append(k)
+    body = data[:r.p]
+    good = 0
+    for _ in range(r.u8("count")):
+        kid, sig = r.fixed(6, "root"), r.fixed(64, "sig")
+        for root in roots:
+            if key_id(root) == kid:
+                if not ed25519_ok(root, NS["trust"] + b"\x00" + body, sig):
+                    raise Bad("TRUST", "signature")
+                good += 1
+    if r.left() or not good:
+        raise Bad("TRUST", "unsigned")
+    return t
+
+
+def rice(bits_bytes, k, n, size):
+    bits = "".join(f"{b:08b}" for b in bits_bytes)
+    pos, prev, out = 0, -1, []
+    for _ in range(n):
+        q = 0
+        while bits[pos] == "1":
+            q += 1
+            pos += 1
+        pos += 1
+        rem = int(bits[pos:pos + k], 2) if k else 0
+        pos += k
+        prev = prev + 1 + (q << k | rem)
+        if prev >= size:
+            raise Bad("STATUS", "index")
+        out.append(prev)
+    if len(bits) - pos >= 8 or "1" in bits[pos:]:
+        raise Bad("STATUS", "padding")
+    return out
+
+
+def parse_status(data, trust):
+    body, sig = data[:-64], data[-64:]
+    r = Reader(body)
+    kid = r.fixed(6, "kid")
+    if r.u8("format") != 1:
+        raise Bad("STATUS", "format")
+    s = {"authority": r.varint("authority"), "version": r.varint("version"),
+         "issued_at": r.varint("issued_at"), "size": r.varint("size")}
+    s["default"] = r.u8("default")
+    s["exceptions"] = {}
+    for state in range(4):
+        if state == s["default"]:
+            continue
+        n = r.varint("count")
+        if n:
+            k = r.u8("k")
+            for i in rice(r.take(r.varint("len"), "bits"), k, n, s["size"]):
+                s["exceptions"][i] = state
+    if r.left():
+        raise Bad("STATUS", "trailing")
+    for key in trust["keys"].get(kid, []):
+        if key["authority"] != s["authority"]:
+            continue
+        if not ed25519_ok(key["pk"], NS["status"] + b"\x00" + body, sig):
+            continue
+        t = s["issued_at"]
+        if t < key["from"] or (key["until"] is not None and t > key["until"]) or \
+                (key["compromised"] is not None and t >= key["compromised"]):
+            raise Bad("STATUS", "key not valid")
+        return s
+    raise Bad("STATUS", "unsigned")
+
+
+def parse_bundle(data, roots):
+    r = Reader(data)
+    if r.take(4, "magic") != b"PSB1":
+        raise Bad("BUNDLE", "magic")
+    trust = parse_trust(r.take(r.varint("len"), "trust"), roots)
+    statuses = {}
+    for _ in range(r.varint("count")):
+        s = parse_status(r.take(r.varint("len"), "status"), trust)
+        statuses[s["authority"]] = s
+    return trust, statuses
+
+
+def verify(text, now, trust, statuses, checkpoint="export", floor=None):
+    """Returns (verdict, sorted reason codes, permit number or None)."""
+    floor = max([trust["issued_at"]] + [s["issued_at"] for s in statuses.values()]
+                + ([floor] if floor is not None else []))
+    if not text.startswith("PS1:"):
+        rest = text[2:]
+        digits = len(rest) - len(rest.lstrip("0123456789"))
+        code = "UNSUPPORTED_VERSION" if text.startswith("PS") and digits and rest[digits:digits + 1] == ":" \
+            else "NOT_A_PERMIT"
+        return "invalid", [code], None
+    try:
+        raw = b45decode(text[4:])
+        if len(raw) < 70:
+            raise Bad("MALFORMED", "short")
+        signed, sig = raw[:-64], raw[-64:]
+        kid, p = parse_permit(signed)
+    except Bad as e:
+        return "invalid", [e.code], None
+    candidates = trust["keys"].get(kid, [])
+    key = next((k for k in candidates if ed25519_ok(k["pk"], NS["permit"] + b"\x00" + signed, sig)), None)
+    if key is None:
+        return "invalid", ["BAD_SIGNATURE" if candidates else "UNKNOWN_KEY"], None
+    floor = max(floor, p["issued_at"])
+    at = max(now, floor)
+    errors, warnings = [], []
+    if now + 300 < floor:
+        warnings.append("CLOCK_BEHIND")
+    country, _ = trust["authorities"][key["authority"]]
+    if country != p["country"]:
+        errors.append("ISSUER_MISMATCH")
+    if p["issued_at"] < key["from"]:
+        errors.append("KEY_NOT_YET_VALID")
+    if key["until"] is not None and p["issued_at"] > key["until"]:
+        errors.append("KEY_RETIRED")
+    if key["compromised"] is not None:
+        (errors if p["issued_at"] >= key["compromised"] else warnings).append(
+            "KEY_COMPROMISED" if p["issued_at"] >= key["compromised"] else "KEY_COMPROMISED_LATER")
+    today = day_of(at)
+    if today > p["valid_until"]:
+        errors.append("EXPIRED")
+    if today < p["valid_from"]:
+        errors.append("NOT_YET_VALID")
+    infos = []
+    s = statuses.get(key["authority"])
+    if s is None:
+        warnings.append("STATUS_UNAVAILABLE")
+    else:
+        if p["index"] >= s["size"]:
+            (warnings if p["issued_at"] > s["issued_at"] else errors).append(
+                "STATUS_OLDER_THAN_PERMIT" if p["issued_at"] > s["issued_at"] else "NOT_ISSUED")
+        else:
+            state = s["exceptions"].get(p["index"], s["default"])
+            if state == 0 and checkpoint == "import":
+                warnings.append("NOT_ENDORSED")
+            elif state == 1:
+                errors.append("SUSPENDED")
+            elif state == 2:
+                errors.append("REVOKED")
+            elif state == 3:
+                (errors if checkpoint == "export" else infos).append(
+                    "USED" if checkpoint == "export" else "ENDORSED")
+        limit = 24 * 3600 if any(line["appendix"] == 1 for line in p["lines"]) else 72 * 3600
+        if at - s["issued_at"] > limit:
+            warnings.append("STALE_STATUS")
+    if at - trust["issued_at"] > 30 * 86400:
+        warnings.append("STALE_TRUST")
+    if p["purpose"] == "T":
+        warnings += ["APPENDIX_I_COMMERCIAL" for line in p["lines"]
+                     if line["appendix"] == 1 and line["source"] in "WXFR"]
+    verdict = "invalid" if errors else "valid_with_warnings" if warnings else "valid"
+    return verdict, sorted(errors + warnings + infos), p["number"]
+
+
+def main(argv):
+    if len(argv) == 3 and argv[1] == "--annotate":
+        raw = b45decode(argv[2][4:])
+        print(f"prefix {argv[2][:4]!r}; {len(raw)} bytes; offset, hex, field = value")
+        parse_permit(raw[:-64], annotate=True)
+        print(f"  {len(raw) - 64:4d}  signature {raw[-64:].hex()}")
+        return 0
+    doc = json.load(open(argv[1]))
+    roots = [bytes.fromhex(k) for k in doc["root_public_keys"]]
+    failed = 0
+    for case in doc["cases"]:
+        trust, statuses = parse_bundle(bytes.fromhex(case["bundle"]), roots)
+        got = verify(case["qr"], case["now"], trust, statuses, case["checkpoint"], case["time_floor"])
+        want = case["expected"]
+        if got != (want["verdict"], want["reasons"], want["permit_number"]):
+            failed += 1
+            print(f"DISAGREE {case['name']}: independent {got}, core {want}")
+    print(f"{len(doc['cases']) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
