@@ -35,6 +35,84 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage an authority's signing keys on the database directly.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Issue permits on the database directly.
+    #[command(subcommand)]
+    Permit(PermitCommand),
+    /// Verify a permit offline, as a phone does: QR text or a PNG/JPEG image, against a trust
+    /// list and status lists (or a bundle) downloaded earlier.
+    Verify(VerifyArgs),
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Generate the authority's signing key (when it has no active key); prints it as JSON.
+    Generate {
+        #[command(flatten)]
+        data: DataArgs,
+        /// File holding the master key (or PERMITSEAL_MASTER_KEY, or <data dir>/master.key).
+        #[arg(long, env = "PERMITSEAL_MASTER_KEY_FILE")]
+        master_key_file: Option<PathBuf>,
+        /// Authority id.
+        #[arg(long)]
+        authority: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum PermitCommand {
+    /// Issue and sign a permit from a JSON file (`{"permit": {...}, "import_permit": ...}` or a
+    /// bare permit draft). Prints the issued permit as JSON.
+    Issue {
+        #[command(flatten)]
+        data: DataArgs,
+        /// File holding the master key. Or set PERMITSEAL_MASTER_KEY; defaults to
+        /// <data dir>/master.key when present.
+        #[arg(long, env = "PERMITSEAL_MASTER_KEY_FILE")]
+        master_key_file: Option<PathBuf>,
+        /// Issuing authority id.
+        #[arg(long)]
+        authority: String,
+        /// The JSON file ("-" for standard input).
+        #[arg(long)]
+        file: PathBuf,
+        /// Also write the QR code as PNG here.
+        #[arg(long)]
+        qr_png: Option<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// The QR text (PS1:…). Or give --image.
+    #[arg(long, conflicts_with = "image")]
+    text: Option<String>,
+    /// A PNG or JPEG image of the QR code.
+    #[arg(long)]
+    image: Option<PathBuf>,
+    /// An offline bundle (GET /api/v1/bundle). Or give --trust and --status.
+    #[arg(long, conflicts_with = "trust")]
+    bundle: Option<PathBuf>,
+    /// A signed trust list (GET /api/v1/trust-list).
+    #[arg(long)]
+    trust: Option<PathBuf>,
+    /// Signed status lists (GET /api/v1/authorities/{id}/status), repeatable.
+    #[arg(long)]
+    status: Vec<PathBuf>,
+    /// Pinned root public key, base64 (GET /api/v1/trust/root-key), repeatable.
+    #[arg(long = "root-key", required = true)]
+    root_keys: Vec<String>,
+    /// Check at this time (RFC 3339) instead of now.
+    #[arg(long)]
+    now: Option<String>,
+    /// Where the check happens: export (default) or import.
+    #[arg(long, default_value = "export")]
+    checkpoint: String,
+    /// Print the full verification as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Where the data is. Not `Debug`: the URL may hold a password.
@@ -164,21 +242,208 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             init_logging("warn");
             token(cmd).await
         }
+        Command::Key(cmd) => {
+            init_logging("warn");
+            key(cmd).await
+        }
+        Command::Permit(cmd) => {
+            init_logging("warn");
+            permit(cmd).await
+        }
+        Command::Verify(args) => verify(args),
     }
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    init_logging("info,sqlx=warn,tower_http=info");
-    let master_key = match (
-        args.master_key_file,
-        std::env::var("PERMITSEAL_MASTER_KEY").ok(),
-    ) {
+fn master_key_source(file: Option<PathBuf>) -> MasterKeySource {
+    match (file, std::env::var("PERMITSEAL_MASTER_KEY").ok()) {
         (Some(path), _) => MasterKeySource::File(path),
         (None, Some(text)) if !text.trim().is_empty() => {
             MasterKeySource::Text(zeroize::Zeroizing::new(text))
         }
         _ => MasterKeySource::Unset,
+    }
+}
+
+/// Opens the database and checks the master key against it, as `serve` does.
+async fn open_with_master(
+    data: &DataArgs,
+    file: Option<PathBuf>,
+) -> anyhow::Result<(Db, crate::crypto::MasterKey)> {
+    let mut notes = crate::startup::StartNotes::default();
+    let master = crate::startup::load_master_key(
+        &master_key_source(file),
+        &data.data_dir,
+        false,
+        &mut notes,
+    )?;
+    let db = Db::open(&data.target()?).await?;
+    db.init_deployment(&master, now()).await?;
+    Ok((db, master))
+}
+
+async fn key(cmd: KeyCommand) -> anyhow::Result<()> {
+    let KeyCommand::Generate {
+        data,
+        master_key_file,
+        authority,
+    } = cmd;
+    let id = AuthorityId::parse(&authority)?;
+    let (db, master) = open_with_master(&data, master_key_file).await?;
+    let row = db.generate_key(CLI_ACTOR, &id, &master, now()).await;
+    db.close().await;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&crate::http::keys::Key::from(row?))?
+    );
+    Ok(())
+}
+
+async fn permit(cmd: PermitCommand) -> anyhow::Result<()> {
+    let PermitCommand::Issue {
+        data,
+        master_key_file,
+        authority,
+        file,
+        qr_png,
+    } = cmd;
+    let text = if file.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())?
+    } else {
+        std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?
     };
+    let value: serde_json::Value = serde_json::from_str(&text).context("the file is not JSON")?;
+    let request = if value.get("permit").is_some() {
+        value
+    } else {
+        serde_json::json!({ "permit": value })
+    };
+    let request: crate::http::permits::IssueRequest =
+        serde_json::from_value(request).context("not a permit request")?;
+    let id = AuthorityId::parse(&authority)?;
+    let (db, master) = open_with_master(&data, master_key_file).await?;
+    let row = db
+        .authority(&id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no authority {id}"))?;
+    let t = now();
+    let item = crate::http::permits::check_request(&request, &row.country, t, "")
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let outcome = db.issue_permits(CLI_ACTOR, &id, &[item], &master, t).await;
+    db.close().await;
+    let issued = match outcome? {
+        crate::storage::permits::IssueOutcome::Issued(mut rows) => rows
+            .pop()
+            .ok_or_else(|| anyhow::anyhow!("nothing was issued"))?,
+        crate::storage::permits::IssueOutcome::Refused(r) => anyhow::bail!("refused: {r}"),
+    };
+    if let Some(path) = qr_png {
+        let png = verifier_core::qr::render_png(&issued.qr_text, verifier_core::qr::Ecc::Q, 8)?;
+        std::fs::write(&path, png).with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("wrote the QR code to {}", path.display());
+    }
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&crate::http::permits::PermitView::from(issued))?
+    );
+    Ok(())
+}
+
+fn verify(args: VerifyArgs) -> anyhow::Result<()> {
+    use base64::Engine as _;
+    use verifier_core::keys::PublicKey;
+    let roots = args
+        .root_keys
+        .iter()
+        .map(|k| {
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(k.trim())
+                .context("--root-key is not base64")?;
+            let raw: [u8; 32] = raw
+                .try_into()
+                .map_err(|_| anyhow::anyhow!("--root-key is not 32 bytes"))?;
+            PublicKey::from_bytes(&raw)
+                .map_err(|_| anyhow::anyhow!("--root-key is not a valid Ed25519 key"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let read =
+        |p: &PathBuf| std::fs::read(p).with_context(|| format!("cannot read {}", p.display()));
+    let (trust, statuses) = match (&args.bundle, &args.trust) {
+        (Some(path), _) => {
+            let b = verifier_core::bundle::Bundle::from_bytes(&read(path)?, &roots)?;
+            (b.trust, b.status)
+        }
+        (None, Some(path)) => {
+            let trust = verifier_core::trust::TrustList::from_signed(&read(path)?, &roots)?;
+            let mut set = verifier_core::status::StatusSet::new();
+            for p in &args.status {
+                set.insert(verifier_core::status::StatusList::from_signed(
+                    &read(p)?,
+                    &trust,
+                )?);
+            }
+            (trust, set)
+        }
+        (None, None) => anyhow::bail!("give --bundle, or --trust (and --status)"),
+    };
+    let text = match (&args.text, &args.image) {
+        (Some(t), _) => t.trim().to_owned(),
+        (None, Some(path)) => verifier_core::qr::decode_image(&read(path)?)?,
+        (None, None) => anyhow::bail!("give --text or --image"),
+    };
+    let at = match &args.now {
+        Some(t) => crate::http::parse_time("--now", t)?,
+        None => now(),
+    };
+    let checkpoint = match args.checkpoint.as_str() {
+        "export" => verifier_core::verify::Checkpoint::Export,
+        "import" => verifier_core::verify::Checkpoint::Import,
+        other => anyhow::bail!("--checkpoint must be export or import, not {other}"),
+    };
+    let policy = verifier_core::Policy {
+        checkpoint,
+        ..verifier_core::Policy::default()
+    };
+    let v = verifier_core::verify_with(&text, at, &trust, &statuses, &policy, None);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        let verdict = match v.verdict {
+            verifier_core::Verdict::Valid => "VALID",
+            verifier_core::Verdict::ValidWithWarnings => "VALID WITH WARNINGS",
+            verifier_core::Verdict::Invalid => "INVALID",
+        };
+        println!("{verdict}");
+        if let Some(p) = &v.permit {
+            println!(
+                "  permit {} ({}), valid until {}",
+                p.number, p.document_type, p.valid_until
+            );
+        }
+        if let Some(i) = &v.issuer {
+            println!("  issued by {} ({})", i.authority_name, i.country);
+        }
+        for r in &v.reasons {
+            println!(
+                "  {} {}: {}",
+                match r.severity {
+                    verifier_core::verify::Severity::Error => "✗",
+                    verifier_core::verify::Severity::Warning => "!",
+                    verifier_core::verify::Severity::Info => "·",
+                },
+                r.code.as_str(),
+                r.message(verifier_core::i18n::Lang::default())
+            );
+        }
+    }
+    if v.verdict == verifier_core::Verdict::Invalid {
+        anyhow::bail!("the permit is not valid");
+    }
+    Ok(())
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    init_logging("info,sqlx=warn,tower_http=info");
+    let master_key = master_key_source(args.master_key_file);
     let config = ServeConfig {
         listen: args.listen,
         database: args.data.target()?,

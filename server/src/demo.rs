@@ -54,6 +54,7 @@ pub async fn ensure(state: &AppState, data_dir: &Path) -> Result<Vec<String>, St
             Err(e) => return Err(e.into()),
         }
     }
+    write_sample_drafts(data_dir, &mut lines)?;
     let path = data_dir.join(DEMO_TOKENS_FILE);
     if path.exists() {
         lines.push(format!(
@@ -108,6 +109,43 @@ pub async fn ensure(state: &AppState, data_dir: &Path) -> Result<Vec<String>, St
         path.display()
     ));
     Ok(lines)
+}
+
+/// Sample permit requests for a few taxa (a plant, a reptile skin, an Appendix-I parrot under a
+/// registered captive-breeding operation), valid for three months from today.
+fn write_sample_drafts(data_dir: &Path, lines: &mut Vec<String>) -> Result<(), StartError> {
+    let until = verifier_core::date::Date::from_unix(now() + 90 * 86_400).to_string();
+    let samples = [
+        (
+            "demo-permit.json",
+            serde_json::json!({"permit": {
+                "document_type": "export", "number": "KE/DEMO/0001", "valid_until": until,
+                "purpose": "T", "exporter": {"name": "Rift Valley Aloe Co-operative", "country": "KE", "address": "PO Box 1, Nakuru"},
+                "importer": {"name": "Hamburg Botanicals GmbH", "country": "DE", "address": "Hafenstrasse 1, Hamburg"},
+                "lines": [{"scientific_name": "Aloe ferox", "common_name": "Cape aloe", "kingdom": "plant",
+                           "term": "EXT", "appendix": "II", "source": "A", "quantity": "12.5", "unit": "KIL"}]}}),
+        ),
+        (
+            "demo-permit-crocodile.json",
+            serde_json::json!({"permit": {
+                "document_type": "export", "number": "KE/DEMO/0002", "valid_until": until,
+                "purpose": "T", "exporter": {"name": "Coast Crocodile Farm Ltd", "country": "KE"},
+                "importer": {"name": "Maison du Cuir SA", "country": "FR"},
+                "lines": [{"scientific_name": "Crocodylus niloticus", "common_name": "Nile crocodile", "kingdom": "animal",
+                           "term": "SKI", "appendix": "II", "source": "C", "quantity": 40, "unit": "NAR"}]}}),
+        ),
+    ];
+    for (name, value) in samples {
+        let path = data_dir.join(name);
+        if !path.exists() {
+            std::fs::write(&path, format!("{value:#}\n"))?;
+        }
+    }
+    lines.push(format!(
+        "demo mode: sample permit requests in {}",
+        data_dir.join("demo-permit*.json").display()
+    ));
+    Ok(())
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), std::io::Error> {

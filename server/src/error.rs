@@ -273,8 +273,14 @@ where
 
 /// Safety net: turns any error response without a JSON body (axum's 405, a timeout, a caught
 /// panic) into a `{code, message}` body with the same status.
-pub async fn json_errors(response: Response) -> Response {
+pub async fn json_errors(mut response: Response) -> Response {
     let status = response.status();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        // The unread rest of the body is still on the wire: do not reuse this connection.
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
@@ -303,6 +309,9 @@ pub async fn json_errors(response: Response) -> Response {
         _ => ("bad_request", "bad request"),
     };
     let mut out = ApiError::new(status, code, message).into_response();
+    if let Some(close) = response.headers().get(header::CONNECTION) {
+        out.headers_mut().insert(header::CONNECTION, close.clone());
+    }
     if let Some(allow) = response.headers().get(header::ALLOW) {
         out.headers_mut().insert(header::ALLOW, allow.clone());
     }

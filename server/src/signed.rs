@@ -54,13 +54,16 @@ struct StatusEntry {
     list: StatusList,
 }
 
+/// The cached bundle: the versions and re-signing period it was built for.
+type BundleEntry = (Arc<Versions>, i64, Arc<SignedBlob>);
+
 /// Per-process cache of signed lists, keyed by database versions.
 #[derive(Debug, Default)]
 pub struct SyncCache {
     versions: Mutex<Option<(Instant, Arc<Versions>)>>,
     trust: Mutex<Option<Arc<TrustEntry>>>,
     status: Mutex<HashMap<String, Arc<StatusEntry>>>,
-    bundle: Mutex<Option<(Arc<Versions>, i64, Arc<SignedBlob>)>>,
+    bundle: Mutex<Option<BundleEntry>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -13,7 +13,11 @@ use std::time::Duration;
 use common::{Backend, TestDb, TestServer};
 use reqwest::StatusCode;
 
-on_both_backends!(operator_bootstraps_without_http, serve_demo_then_sigterm);
+on_both_backends!(
+    operator_bootstraps_without_http,
+    serve_demo_then_sigterm,
+    issue_on_the_command_line_and_verify_offline_at_a_desk,
+);
 
 fn permitseal(db: &TestDb) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_permitseal"));
@@ -167,4 +171,151 @@ async fn serve_demo_then_sigterm(backend: Backend) {
         .output()
         .unwrap();
     assert!(out.status.success());
+}
+
+async fn issue_on_the_command_line_and_verify_offline_at_a_desk(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let dir = db.dir.path().to_owned();
+    let with_key = |cmd: &mut Command| {
+        cmd.env("PERMITSEAL_MASTER_KEY", common::master_key_text());
+    };
+    let run = |args: &[&str]| {
+        let mut cmd = permitseal(&db);
+        with_key(&mut cmd);
+        let out = cmd.args(args).output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, _, err) = run(&[
+        "authority",
+        "create",
+        "--country",
+        "KE",
+        "--name",
+        "Kenya MA",
+    ]);
+    assert!(ok, "{err}");
+    let (ok, out, err) = run(&["key", "generate", "--authority", "KE"]);
+    assert!(ok, "{err}");
+    assert!(!out.contains("seed"), "{out}");
+    let draft = dir.join("draft.json");
+    std::fs::write(
+        &draft,
+        common::export_draft("KE/CLI/1", "KE", "DE").to_string(),
+    )
+    .unwrap();
+    let png = dir.join("qr.png");
+    let (ok, out, err) = run(&[
+        "permit",
+        "issue",
+        "--authority",
+        "KE",
+        "--file",
+        draft.to_str().unwrap(),
+        "--qr-png",
+        png.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let issued: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let qr = issued["qr_text"].as_str().unwrap().to_owned();
+    // A bad draft is refused with the field named.
+    std::fs::write(&draft, r#"{"document_type": "export"}"#).unwrap();
+    let (ok, _, err) = run(&[
+        "permit",
+        "issue",
+        "--authority",
+        "KE",
+        "--file",
+        draft.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("not a permit request") || err.contains("permit."),
+        "{err}"
+    );
+
+    // The desk downloads the bundle and the root key once, then checks offline.
+    let s = TestServer::start_on(backend, db).await;
+    let (_, root) = s.get("/api/v1/trust/root-key", None).await;
+    let root = root["public_key"].as_str().unwrap().to_owned();
+    let fetch = |path: &'static str, file: &'static str| {
+        let s = &s;
+        let dir = dir.clone();
+        async move {
+            let (status, _, bytes) = s.get_bytes(path, None, None).await;
+            assert_eq!(status, StatusCode::OK);
+            let p = dir.join(file);
+            std::fs::write(&p, bytes).unwrap();
+            p.to_str().unwrap().to_owned()
+        }
+    };
+    let bundle = fetch("/api/v1/bundle", "bundle.bin").await;
+    let trust = fetch("/api/v1/trust-list", "trust.bin").await;
+    let status = fetch("/api/v1/authorities/KE/status", "status.bin").await;
+    let verify = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_permitseal"))
+            .arg("verify")
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (ok, out) = verify(&[
+        "--image",
+        png.to_str().unwrap(),
+        "--bundle",
+        &bundle,
+        "--root-key",
+        &root,
+    ]);
+    assert!(ok, "{out}");
+    assert!(out.starts_with("VALID"), "{out}");
+    assert!(out.contains("KE/CLI/1"), "{out}");
+    let (ok, out) = verify(&[
+        "--text",
+        &qr,
+        "--trust",
+        &trust,
+        "--status",
+        &status,
+        "--root-key",
+        &root,
+        "--json",
+    ]);
+    assert!(ok, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["verdict"], "valid");
+    // A wrong root key refuses the data; a revoked permit is invalid once the desk re-syncs.
+    let (ok, _) = verify(&[
+        "--text",
+        &qr,
+        "--bundle",
+        &bundle,
+        "--root-key",
+        "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=",
+    ]);
+    assert!(!ok);
+    let admin = s.admin.clone();
+    let (code, _) = s
+        .post(
+            "/api/v1/authorities/KE/permits/KECLI1/revoke",
+            Some(&admin),
+            serde_json::json!({"reason": "test"}),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    let bundle = fetch("/api/v1/bundle", "bundle2.bin").await;
+    let (ok, out) = verify(&["--text", &qr, "--bundle", &bundle, "--root-key", &root]);
+    assert!(!ok);
+    assert!(
+        out.starts_with("INVALID") && out.contains("REVOKED"),
+        "{out}"
+    );
+    s.stop().await;
 }

@@ -135,6 +135,7 @@ async fn create(
         .db
         .create_authority(&principal.token_id, &id, &country, &name, now())
         .await?;
+    state.sync.invalidate();
     Ok((StatusCode::CREATED, Json(row.into())))
 }
 

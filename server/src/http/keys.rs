@@ -256,6 +256,7 @@ async fn generate(
             ),
             other => other.into(),
         })?;
+    state.sync.invalidate();
     tracing::info!(authority = %id, kid = %row.kid, "signing key generated");
     Ok((StatusCode::CREATED, Json(row.into())))
 }
@@ -270,6 +271,7 @@ async fn rotate(
         .db
         .rotate_key(&principal.token_id, &id, &state.master, now())
         .await?;
+    state.sync.invalidate();
     tracing::info!(authority = %id, old = %old.kid, new = %new.kid, "signing key rotated");
     Ok(Json(Rotation {
         retired: old.into(),
@@ -288,6 +290,7 @@ async fn retire(
         .db
         .retire_key(&principal.token_id, &id, &kid, now())
         .await?;
+    state.sync.invalidate();
     tracing::info!(authority = %id, kid = %kid, "signing key retired");
     Ok(Json(row.into()))
 }
@@ -306,6 +309,8 @@ async fn compromise(
         Some(text) => parse_time("since", text)?,
         None => now,
     };
+    // Permits carry minutes; so does the compromise time, rounded down (the safe side).
+    let since = since - since.rem_euclid(60);
     if since > now + COMPROMISE_FUTURE_SLACK {
         return Err(ApiError::invalid(
             "invalid_time",
@@ -316,6 +321,7 @@ async fn compromise(
         .db
         .compromise_key(&principal.token_id, &id, &kid, since, now)
         .await?;
+    state.sync.invalidate();
     tracing::warn!(authority = %id, kid = %kid, since, "signing key marked compromised");
     Ok(Json(row.into()))
 }

@@ -21,8 +21,10 @@ pub mod keys;
 pub mod metrics;
 pub mod openapi;
 pub mod permits;
+pub mod reports;
 pub mod sync;
 pub mod tokens;
+pub mod verify;
 
 pub use openapi::{Access, Api, Op};
 
@@ -40,6 +42,8 @@ pub fn api() -> Api {
         .merge(keys::api())
         .merge(permits::api())
         .merge(sync::api())
+        .merge(reports::api())
+        .merge(verify::api())
         .merge(openapi::api())
 }
 

@@ -312,7 +312,7 @@ async fn managed(
 
 /// Checks a request with the core's rules and the rules that need no database: a draft error is
 /// reported with the path of its field.
-fn check_request(
+pub fn check_request(
     req: &IssueRequest,
     issuing_country: &str,
     now: i64,

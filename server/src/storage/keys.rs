@@ -98,14 +98,17 @@ macro_rules! insert_active_key {
     ($tx:expr, $key:expr, $authority:expr, $now:expr) => {{
         let sql = format!(
             "INSERT INTO signing_keys (kid, authority_id, public_key, sealed_seed, status, \
-             created_at, valid_from) VALUES ($1, $2, $3, $4, 'active', $5, $5) RETURNING {COLUMNS}"
+             created_at, valid_from) VALUES ($1, $2, $3, $4, 'active', $5, $6) RETURNING {COLUMNS}"
         );
+        // Permits carry their issue time in whole minutes, so a key's validity starts at the
+        // minute: a permit signed in the key's first minute must not predate it.
         let row: KeyRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(&$key.kid)
             .bind($authority)
             .bind($key.public_key.as_slice())
             .bind(&$key.sealed)
             .bind($now)
+            .bind($now - $now.rem_euclid(60))
             .fetch_one(&mut *$tx)
             .await
             .map_err(StorageError::conflict_on_unique("active key"))?;
@@ -407,6 +410,17 @@ impl Db {
             tx.commit().await?;
             Ok(row)
         })
+    }
+
+    /// The authority a key id belongs to.
+    pub async fn authority_of_key(&self, kid: &str) -> Result<Option<String>, StorageError> {
+        let row: Option<(String,)> = on_db!(self, read, |pool| sqlx::query_as(
+            "SELECT authority_id FROM signing_keys WHERE kid = $1"
+        )
+        .bind(kid)
+        .fetch_optional(pool)
+        .await?);
+        Ok(row.map(|r| r.0))
     }
 
     /// The active key of an authority with its opened seed, for signing permits.

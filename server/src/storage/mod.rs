@@ -22,6 +22,7 @@ use crate::crypto::CryptoError;
 pub mod authorities;
 pub mod keys;
 pub mod permits;
+pub mod reports;
 pub mod sync;
 pub mod tokens;
 

@@ -1,7 +1,7 @@
 //! Test harness: a real server on port 0 over a real database.
 //!
 //! SQLite runs in a temporary directory. PostgreSQL runs against the server at
-//! `PERMITSEAL_TEST_POSTGRES` (default `postgres://postgres@127.0.0.1:5432/postgres`): each test
+//! `PERMITSEAL_TEST_PG` (default `postgres://postgres@127.0.0.1:5432/postgres`): each test
 //! creates its own database `ps_test_<random>` and drops it at the end. PostgreSQL tests do not
 //! skip: if the server is not reachable they fail, saying so.
 
@@ -54,7 +54,7 @@ macro_rules! on_both_backends {
 }
 
 pub fn postgres_admin_url() -> String {
-    std::env::var("PERMITSEAL_TEST_POSTGRES")
+    std::env::var("PERMITSEAL_TEST_PG")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
@@ -85,7 +85,7 @@ impl TestDb {
                 let name = format!("ps_test_{}", random_hex(8));
                 let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
                     panic!(
-                        "PostgreSQL tests need a server at {admin} (set PERMITSEAL_TEST_POSTGRES): {e}"
+                        "PostgreSQL tests need a server at {admin} (set PERMITSEAL_TEST_PG): {e}"
                     )
                 });
                 sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
@@ -418,4 +418,98 @@ pub fn assert_error_shape(path: &str, status: StatusCode, body: &Value) {
 /// A master key other than the test one.
 pub fn other_master_key() -> MasterKey {
     MasterKey::generate().unwrap()
+}
+
+/// A valid one-line export permit draft from `exporter` to `importer`.
+pub fn export_draft(number: &str, exporter: &str, importer: &str) -> Value {
+    serde_json::json!({
+        "document_type": "export", "number": number, "valid_until": valid_until(),
+        "purpose": "T", "exporter": {"name": "Exporter Ltd", "country": exporter},
+        "importer": {"name": "Importer GmbH", "country": importer},
+        "lines": [{"scientific_name": "Aloe ferox", "kingdom": "plant", "term": "EXT",
+                   "appendix": "II", "source": "A", "quantity": "12.5", "unit": "KIL"}]
+    })
+}
+
+/// A date about three months ahead (within every document type's validity limit).
+pub fn valid_until() -> String {
+    let now = permitseal_server::storage::now();
+    verifier_core::date::Date::from_unix(now + 90 * 86_400).to_string()
+}
+
+/// Percent-encodes a permit number for a path segment.
+pub fn enc(number: &str) -> String {
+    number.replace('/', "%2F").replace(' ', "%20")
+}
+
+impl TestServer {
+    /// Sets up authority `id` (country `id`) with a signing key and an issuer token.
+    pub async fn issuing_authority(&self, id: &str) -> String {
+        self.authority(id, id).await;
+        let issuer = self.token("issuer", Some(id), None).await;
+        let (status, body) = self
+            .post_empty(&format!("/api/v1/authorities/{id}/keys"), Some(&issuer))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        issuer
+    }
+
+    /// Issues a permit; returns the answer (with `qr_text`).
+    pub async fn issue(&self, issuer: &str, authority: &str, draft: Value) -> Value {
+        let (status, body) = self
+            .post(
+                &format!("/api/v1/authorities/{authority}/permits"),
+                Some(issuer),
+                serde_json::json!({"permit": draft}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+
+    /// GETs raw bytes with optional headers; returns status, headers, bytes.
+    pub async fn get_bytes(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        if_none_match: Option<&str>,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
+        let mut req = self.client.get(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(tag) = if_none_match {
+            req = req.header("if-none-match", tag);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        (status, headers, resp.bytes().await.unwrap().to_vec())
+    }
+
+    /// The pinned root key, the verified trust list and every status list, as a phone would
+    /// have them after a sync (through the bundle endpoint).
+    pub async fn phone_sync(
+        &self,
+    ) -> (
+        verifier_core::trust::TrustList,
+        verifier_core::status::StatusSet,
+    ) {
+        use base64::Engine as _;
+        let (_, root) = self.get("/api/v1/trust/root-key", None).await;
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(root["public_key"].as_str().unwrap())
+            .unwrap();
+        let root = verifier_core::keys::PublicKey::from_bytes(&raw.try_into().unwrap()).unwrap();
+        let (status, _, bytes) = self.get_bytes("/api/v1/bundle", None, None).await;
+        assert_eq!(status, StatusCode::OK);
+        let bundle = verifier_core::bundle::Bundle::from_bytes(&bytes, &[root]).unwrap();
+        (bundle.trust, bundle.status)
+    }
+
+    /// The offline verdict a phone would give right now.
+    pub async fn phone_verify(&self, qr: &str) -> verifier_core::Verification {
+        let (trust, status) = self.phone_sync().await;
+        verifier_core::verify(qr, permitseal_server::storage::now(), &trust, &status)
+    }
 }
