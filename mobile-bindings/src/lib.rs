@@ -6,6 +6,7 @@ pub mod clock;
 pub mod error;
 pub mod outbox;
 pub mod records;
+#[cfg(feature = "sync")]
 pub mod sync;
 pub mod verifier;
 
@@ -18,6 +19,7 @@ pub use records::{
     CheckpointKind, CodedValue, DocumentRefRecord, Language, LineRecord, PartyRecord, PermitRecord,
     ReasonRecord, ReasonSeverity, StatusRecord, VerdictKind, VerificationResult,
 };
+#[cfg(feature = "sync")]
 pub use sync::{BundleSync, SyncClient, SyncConfig, UploadOutcome, UploadReport};
 pub use verifier::{BundleLoad, Verifier};
 

@@ -78,6 +78,7 @@ impl Verifier {
     }
 
     /// The bundle in use, for the sync client.
+    #[cfg(feature = "sync")]
     pub(crate) fn current_bundle(&self) -> Option<Arc<Bundle>> {
         self.read().bundle.clone()
     }
