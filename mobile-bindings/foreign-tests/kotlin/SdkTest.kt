@@ -243,6 +243,25 @@ fun main(args: Array<String>) {
         }
     }
 
+    check("sync client results cross the boundary") {
+        val dir = File(scratch, "outbox-sync-kt").apply { deleteRecursively() }
+        Outbox.open(dir.path).use { ob ->
+            ob.enqueueScan(ScanReport("PS1:ABC", 1_796_000_000, Place.Locode("KEMBA"),
+                VerdictKind.INVALID, "kt-device", null))
+            // Nothing listens on the discard port: the result is Offline, and the item stays.
+            SyncClient(SyncConfig("http://127.0.0.1:9", "pst_x", 2u)).use { client ->
+                val report = client.upload(ob, 10u)
+                expect(report.outcome is UploadOutcome.Offline) { "outcome ${report.outcome}" }
+                expect(report.uploaded == 0uL) { "uploaded" }
+                Verifier(roots).use { v ->
+                    val r = client.syncBundle(v, null)
+                    expect(r is BundleSync.Offline) { "bundle $r" }
+                }
+            }
+            expect(ob.pendingCount() == 1uL) { "pending" }
+        }
+    }
+
     println("kotlin: $passed passed, $failed failed")
     if (failed > 0 || passed == 0) exitProcess(1)
 }
