@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use permitseal_mobile::{
     BundleLoad, BundleSync, CheckpointKind, EndorsedLine, ExportEndorsement, Language, Outbox,
-    Place, ScanReport, SyncClient, SyncConfig, UploadOutcome, VerdictKind, Verifier, clock,
+    Place, ScanReport, SyncClient, UploadOutcome, VerdictKind, Verifier, clock,
 };
 use permitseal_server::model::{AuthorityId, CountryCode, Role};
 use permitseal_server::startup::{MasterKeySource, ServeConfig};
@@ -94,12 +94,7 @@ impl Server {
     }
 
     fn client(&self, token: &str) -> Arc<SyncClient> {
-        SyncClient::new(SyncConfig {
-            base_url: self.url(),
-            device_token: token.into(),
-            timeout_seconds: 10,
-        })
-        .unwrap()
+        SyncClient::new(self.url(), token.into(), 10).unwrap()
     }
 
     /// A JSON call with ureq (the server's own API, for set-up and checks).
@@ -320,12 +315,7 @@ fn refusals_and_failures_are_results() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap()
     };
-    let offline = SyncClient::new(SyncConfig {
-        base_url: format!("http://{closed}"),
-        device_token: "pst_x".into(),
-        timeout_seconds: 2,
-    })
-    .unwrap();
+    let offline = SyncClient::new(format!("http://{closed}"), "pst_x".into(), 2).unwrap();
     assert!(matches!(
         offline.sync_bundle(verifier.clone(), None).unwrap(),
         BundleSync::Offline { .. }
@@ -338,11 +328,11 @@ fn refusals_and_failures_are_results() {
     assert_eq!(outbox.pending_count(), 1);
 
     // A path the server does not have: a server error with its status.
-    let wrong = SyncClient::new(SyncConfig {
-        base_url: format!("{}/nothing-here", server.url()),
-        device_token: server.officer.clone(),
-        timeout_seconds: 5,
-    })
+    let wrong = SyncClient::new(
+        format!("{}/nothing-here", server.url()),
+        server.officer.clone(),
+        5,
+    )
     .unwrap();
     assert_eq!(
         wrong.sync_bundle(verifier.clone(), None).unwrap(),
@@ -369,12 +359,7 @@ fn child_upload() {
         parts.next().unwrap(),
     );
     let outbox = Outbox::open(dir.into()).unwrap();
-    let client = SyncClient::new(SyncConfig {
-        base_url: url.into(),
-        device_token: token.into(),
-        timeout_seconds: 10,
-    })
-    .unwrap();
+    let client = SyncClient::new(url.into(), token.into(), 10).unwrap();
     println!("\nSTARTED {}", outbox.pending_count());
     let report = client.upload(outbox, 1);
     println!("DONE {report:?}");

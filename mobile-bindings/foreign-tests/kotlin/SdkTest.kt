@@ -236,7 +236,7 @@ fun main(args: Array<String>) {
 
     check("sync client refuses a plain-http remote URL") {
         try {
-            SyncClient(SyncConfig("http://permits.example.org", "pst_x", 0u))
+            SyncClient("http://permits.example.org", "pst_x", 0u)
             throw AssertionError("accepted http")
         } catch (e: SdkFailure.InvalidInput) {
             expect(e.field == "base_url") { e.field }
@@ -249,7 +249,7 @@ fun main(args: Array<String>) {
             ob.enqueueScan(ScanReport("PS1:ABC", 1_796_000_000, Place.Locode("KEMBA"),
                 VerdictKind.INVALID, "kt-device", null))
             // Nothing listens on the discard port: the result is Offline, and the item stays.
-            SyncClient(SyncConfig("http://127.0.0.1:9", "pst_x", 2u)).use { client ->
+            SyncClient("http://127.0.0.1:9", "pst_x", 2u).use { client ->
                 val report = client.upload(ob, 10u)
                 expect(report.outcome is UploadOutcome.Offline) { "outcome ${report.outcome}" }
                 expect(report.uploaded == 0uL) { "uploaded" }

@@ -112,13 +112,13 @@ class SyncTests(unittest.TestCase):
                     officer_id=None,
                 )
             )
-            client = ps.SyncClient(ps.SyncConfig(base_url="http://127.0.0.1:9", device_token="pst_x", timeout_seconds=2))
+            client = ps.SyncClient("http://127.0.0.1:9", "pst_x", 2)
             report = client.upload(ob, 10)
             self.assertTrue(report.outcome.is_offline())
             self.assertEqual(report.uploaded, 0)
             self.assertEqual(ob.pending_count(), 1)
             with self.assertRaises(ps.SdkFailure.InvalidInput):
-                ps.SyncClient(ps.SyncConfig(base_url="ftp://x", device_token="pst_x", timeout_seconds=0))
+                ps.SyncClient("ftp://x", "pst_x", 0)
 
 
 if __name__ == "__main__":

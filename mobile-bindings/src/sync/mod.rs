@@ -23,29 +23,6 @@ const MAX_RESPONSE: u64 = 1 << 20;
 const DEFAULT_BATCH: u32 = 100;
 const MAX_BATCH: u32 = 500;
 
-/// Where and as whom to sync.
-#[derive(Clone, PartialEq, Eq, uniffi::Record)]
-pub struct SyncConfig {
-    /// The server's base URL, `https://…`. Plain `http://` is accepted only for loopback
-    /// hosts (a server on the same machine, in tests).
-    pub base_url: String,
-    /// The device's bearer token, issued at enrolment.
-    pub device_token: String,
-    /// Timeout for each request in seconds; 0 means 30.
-    pub timeout_seconds: u32,
-}
-
-// The token is a secret: never print it.
-impl std::fmt::Debug for SyncConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SyncConfig")
-            .field("base_url", &self.base_url)
-            .field("device_token", &"<redacted>")
-            .field("timeout_seconds", &self.timeout_seconds)
-            .finish()
-    }
-}
-
 /// The result of a bundle fetch.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
 pub enum BundleSync {
@@ -312,19 +289,24 @@ fn storage_outcome(e: SdkFailure) -> UploadOutcome {
 
 #[uniffi::export]
 impl SyncClient {
-    /// A client for one server and device token.
+    /// A client for one server and device token. `base_url` is `https://…`; plain `http://`
+    /// is accepted only for loopback hosts (a server on the same machine, in tests).
+    /// `timeout_seconds` bounds each request; 0 means 30. The token is a separate argument,
+    /// not a record field, so that no generated `toString`/`description` can print it.
     #[uniffi::constructor]
-    pub fn new(config: SyncConfig) -> Result<Arc<SyncClient>, SdkFailure> {
-        let base = check_base_url(&config.base_url)?;
-        if config.device_token.is_empty()
-            || !config.device_token.bytes().all(|c| c.is_ascii_graphic())
-        {
+    pub fn new(
+        base_url: String,
+        device_token: String,
+        timeout_seconds: u32,
+    ) -> Result<Arc<SyncClient>, SdkFailure> {
+        let base = check_base_url(&base_url)?;
+        if device_token.is_empty() || !device_token.bytes().all(|c| c.is_ascii_graphic()) {
             return Err(SdkFailure::invalid(
                 "device_token",
                 "must be non-empty printable ASCII",
             ));
         }
-        let timeout = match config.timeout_seconds {
+        let timeout = match timeout_seconds {
             0 => 30,
             t => t,
         };
@@ -336,7 +318,7 @@ impl SyncClient {
             .into();
         Ok(Arc::new(SyncClient {
             base,
-            token: config.device_token,
+            token: device_token,
             agent,
         }))
     }

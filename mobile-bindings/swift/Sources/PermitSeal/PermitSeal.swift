@@ -931,14 +931,19 @@ open class SyncClient: SyncClientProtocol, @unchecked Sendable {
         return try! rustCall { uniffi_permitseal_mobile_fn_clone_syncclient(self.handle, $0) }
     }
     /**
-     * A client for one server and device token.
+     * A client for one server and device token. `base_url` is `https://…`; plain `http://`
+     * is accepted only for loopback hosts (a server on the same machine, in tests).
+     * `timeout_seconds` bounds each request; 0 means 30. The token is a separate argument,
+     * not a record field, so that no generated `toString`/`description` can print it.
      */
-public convenience init(config: SyncConfig)throws  {
+public convenience init(baseUrl: String, deviceToken: String, timeoutSeconds: UInt32)throws  {
     let handle =
         try rustCallWithError(FfiConverterTypeSdkFailure_lift) {
         uniffiCallStatus in
     uniffi_permitseal_mobile_fn_constructor_syncclient_new(
-        FfiConverterTypeSyncConfig_lower(config),uniffiCallStatus
+        FfiConverterString.lower(baseUrl),
+        FfiConverterString.lower(deviceToken),
+        FfiConverterUInt32.lower(timeoutSeconds),uniffiCallStatus
     )
 }
     self.init(unsafeFromHandle: handle)
@@ -2522,87 +2527,6 @@ public func FfiConverterTypeStatusRecord_lift(_ buf: RustBuffer) throws -> Statu
 #endif
 public func FfiConverterTypeStatusRecord_lower(_ value: StatusRecord) -> RustBuffer {
     return FfiConverterTypeStatusRecord.lower(value)
-}
-
-
-/**
- * Where and as whom to sync.
- */
-public struct SyncConfig: Equatable, Hashable {
-    /**
-     * The server's base URL, `https://…`. Plain `http://` is accepted only for loopback
-     * hosts (a server on the same machine, in tests).
-     */
-    public var baseUrl: String
-    /**
-     * The device's bearer token, issued at enrolment.
-     */
-    public var deviceToken: String
-    /**
-     * Timeout for each request in seconds; 0 means 30.
-     */
-    public var timeoutSeconds: UInt32
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * The server's base URL, `https://…`. Plain `http://` is accepted only for loopback
-         * hosts (a server on the same machine, in tests).
-         */baseUrl: String, 
-        /**
-         * The device's bearer token, issued at enrolment.
-         */deviceToken: String, 
-        /**
-         * Timeout for each request in seconds; 0 means 30.
-         */timeoutSeconds: UInt32) {
-        self.baseUrl = baseUrl
-        self.deviceToken = deviceToken
-        self.timeoutSeconds = timeoutSeconds
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension SyncConfig: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeSyncConfig: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncConfig {
-        return
-            try SyncConfig(
-                baseUrl: FfiConverterString.read(from: &buf), 
-                deviceToken: FfiConverterString.read(from: &buf), 
-                timeoutSeconds: FfiConverterUInt32.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: SyncConfig, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.baseUrl, into: &buf)
-        FfiConverterString.write(value.deviceToken, into: &buf)
-        FfiConverterUInt32.write(value.timeoutSeconds, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeSyncConfig_lift(_ buf: RustBuffer) throws -> SyncConfig {
-    return try FfiConverterTypeSyncConfig.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeSyncConfig_lower(_ value: SyncConfig) -> RustBuffer {
-    return FfiConverterTypeSyncConfig.lower(value)
 }
 
 
@@ -4201,7 +4125,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_permitseal_mobile_checksum_constructor_outbox_open() != 8767) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_permitseal_mobile_checksum_constructor_syncclient_new() != 43762) {
+    if (uniffi_permitseal_mobile_checksum_constructor_syncclient_new() != 43671) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_permitseal_mobile_checksum_constructor_verifier_new() != 40955) {
