@@ -645,8 +645,8 @@ public protocol OutboxProtocol: AnyObject, Sendable {
     func enqueueEndorsement(endorsement: ExportEndorsement) throws  -> String
     
     /**
-     * Queues a scan report durably and returns its id. `now`-independent: the report
-     * carries its own time.
+     * Queues a scan report durably and returns its id. The report carries its own time,
+     * which is also its queue time.
      */
     func enqueueScan(report: ScanReport) throws  -> String
     
@@ -756,8 +756,8 @@ open func enqueueEndorsement(endorsement: ExportEndorsement)throws  -> String  {
 }
     
     /**
-     * Queues a scan report durably and returns its id. `now`-independent: the report
-     * carries its own time.
+     * Queues a scan report durably and returns its id. The report carries its own time,
+     * which is also its queue time.
      */
 open func enqueueScan(report: ScanReport)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeSdkFailure_lift) {
@@ -4074,7 +4074,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_permitseal_mobile_checksum_method_outbox_enqueue_endorsement() != 29132) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_permitseal_mobile_checksum_method_outbox_enqueue_scan() != 64565) {
+    if (uniffi_permitseal_mobile_checksum_method_outbox_enqueue_scan() != 19206) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_permitseal_mobile_checksum_method_outbox_list_pending() != 57499) {

@@ -930,7 +930,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_permitseal_mobile_checksum_method_outbox_enqueue_endorsement() and 0xFFFF) != 29132) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_permitseal_mobile_checksum_method_outbox_enqueue_scan() and 0xFFFF) != 64565) {
+    if ((lib.uniffi_permitseal_mobile_checksum_method_outbox_enqueue_scan() and 0xFFFF) != 19206) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_permitseal_mobile_checksum_method_outbox_list_pending() and 0xFFFF) != 57499) {
@@ -1470,8 +1470,8 @@ public interface OutboxInterface {
     fun `enqueueEndorsement`(`endorsement`: ExportEndorsement): kotlin.String
     
     /**
-     * Queues a scan report durably and returns its id. `now`-independent: the report
-     * carries its own time.
+     * Queues a scan report durably and returns its id. The report carries its own time,
+     * which is also its queue time.
      */
     fun `enqueueScan`(`report`: ScanReport): kotlin.String
     
@@ -1623,8 +1623,8 @@ open class Outbox: Disposable, AutoCloseable, OutboxInterface
 
     
     /**
-     * Queues a scan report durably and returns its id. `now`-independent: the report
-     * carries its own time.
+     * Queues a scan report durably and returns its id. The report carries its own time,
+     * which is also its queue time.
      */
     @Throws(SdkFailure::class)override fun `enqueueScan`(`report`: ScanReport): kotlin.String {
             return FfiConverterString.lift(
