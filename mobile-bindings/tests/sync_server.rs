@@ -224,7 +224,7 @@ fn bundle_sync_verify_upload_and_reuse_detection() {
         })
         .unwrap();
     outbox.enqueue_scan(scan(&qr, 9)).unwrap();
-    let report = client.upload(outbox.clone(), 2);
+    let report = client.upload(outbox.clone(), 2).unwrap();
     assert_eq!(report.outcome, UploadOutcome::Done);
     assert_eq!((report.uploaded, report.rejected), (7, 0));
     assert_eq!(outbox.pending_count(), 0);
@@ -287,11 +287,14 @@ fn refusals_and_failures_are_results() {
 
     // A token the server does not know: nothing leaves the queue.
     let stranger = server.client("pst_not_a_real_token");
-    let report = stranger.upload(outbox.clone(), 10);
+    let report = stranger.upload(outbox.clone(), 10).unwrap();
     assert_eq!(report.outcome, UploadOutcome::AuthFailed);
     assert_eq!(outbox.pending_count(), 1);
     // An issuer's token may not upload scans.
-    let report = server.client(&server.issuer).upload(outbox.clone(), 10);
+    let report = server
+        .client(&server.issuer)
+        .upload(outbox.clone(), 10)
+        .unwrap();
     assert_eq!(report.outcome, UploadOutcome::AuthFailed);
     assert_eq!(outbox.pending_count(), 1);
 
@@ -301,7 +304,10 @@ fn refusals_and_failures_are_results() {
     future.scanned_at = clock::now() + 3 * 86_400;
     let bad = outbox.enqueue_scan(future).unwrap();
     outbox.enqueue_scan(scan(&qr, 1)).unwrap();
-    let report = server.client(&server.officer).upload(outbox.clone(), 10);
+    let report = server
+        .client(&server.officer)
+        .upload(outbox.clone(), 10)
+        .unwrap();
     assert_eq!(report.outcome, UploadOutcome::Done);
     assert_eq!((report.uploaded, report.rejected), (2, 1));
     assert_eq!(outbox.stats().rejected, 1);
@@ -322,7 +328,7 @@ fn refusals_and_failures_are_results() {
     ));
     outbox.enqueue_scan(scan(&qr, 2)).unwrap();
     assert!(matches!(
-        offline.upload(outbox.clone(), 10).outcome,
+        offline.upload(outbox.clone(), 10).unwrap().outcome,
         UploadOutcome::Offline { .. }
     ));
     assert_eq!(outbox.pending_count(), 1);
@@ -361,7 +367,7 @@ fn child_upload() {
     let outbox = Outbox::open(dir.into()).unwrap();
     let client = SyncClient::new(url.into(), token.into(), 10).unwrap();
     println!("\nSTARTED {}", outbox.pending_count());
-    let report = client.upload(outbox, 1);
+    let report = client.upload(outbox, 1).unwrap();
     println!("DONE {report:?}");
 }
 
@@ -425,7 +431,10 @@ fn sigkill_mid_upload_loses_nothing_and_doubles_nothing_on_the_server() {
 
     // Restart: the rest goes up.
     let outbox = Outbox::open(path).unwrap();
-    let report = server.client(&server.officer).upload(outbox.clone(), 7);
+    let report = server
+        .client(&server.officer)
+        .upload(outbox.clone(), 7)
+        .unwrap();
     assert_eq!(report.outcome, UploadOutcome::Done);
     assert_eq!(report.uploaded, remaining);
     assert_eq!(outbox.pending_count(), 0);

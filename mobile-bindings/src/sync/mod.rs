@@ -216,7 +216,7 @@ impl SyncClient {
                 let answer: wire::UploadAnswer =
                     serde_json::from_slice(&text).map_err(|_| Failure::Status(status))?;
                 // The server answers for the whole batch or not at all.
-                if answer.accepted + answer.duplicates != batch.len() as u64 {
+                if answer.accepted.checked_add(answer.duplicates) != Some(batch.len() as u64) {
                     return Err(Failure::Status(status));
                 }
                 Ok(answer.alerts.len() as u64)
@@ -244,11 +244,11 @@ impl SyncClient {
         outbox: &Outbox,
         batch: &[StoredItem],
         report: &mut UploadReport,
-    ) -> Result<(), UploadOutcome> {
+    ) -> Result<(), Stop> {
         match self.post_batch(batch) {
             Ok(alerts) => {
                 let ids: Vec<String> = batch.iter().map(|i| i.id.clone()).collect();
-                outbox.ack(&ids).map_err(storage_outcome)?;
+                outbox.ack(&ids).map_err(Stop::Storage)?;
                 report.uploaded += ids.len() as u64;
                 report.alerts += alerts;
                 Ok(())
@@ -261,7 +261,7 @@ impl SyncClient {
                             status,
                             answer,
                         })
-                        .map_err(storage_outcome)?;
+                        .map_err(Stop::Storage)?;
                     report.rejected += 1;
                     Ok(())
                 }
@@ -272,19 +272,22 @@ impl SyncClient {
                     Ok(())
                 }
             },
-            Err(Failure::Offline(reason)) => Err(UploadOutcome::Offline { reason }),
-            Err(Failure::Auth) => Err(UploadOutcome::AuthFailed),
-            Err(Failure::Status(status)) => Err(UploadOutcome::ServerError { status }),
+            Err(Failure::Offline(reason)) => Err(Stop::Outcome(UploadOutcome::Offline { reason })),
+            Err(Failure::Auth) => Err(Stop::Outcome(UploadOutcome::AuthFailed)),
+            Err(Failure::Status(status)) => {
+                Err(Stop::Outcome(UploadOutcome::ServerError { status }))
+            }
         }
     }
 }
 
-/// A storage failure while acknowledging: the upload stops; what the server stored but the
-/// outbox could not mark is sent again later and counted once by the server.
-fn storage_outcome(e: SdkFailure) -> UploadOutcome {
-    UploadOutcome::Offline {
-        reason: e.to_string(),
-    }
+/// Why an upload stopped early.
+enum Stop {
+    /// A network or server condition, reported as the upload's outcome.
+    Outcome(UploadOutcome),
+    /// The outbox could not record an acknowledgement or a refusal. What the server stored
+    /// but the outbox could not mark is sent again later and counted once by the server.
+    Storage(SdkFailure),
 }
 
 #[uniffi::export]
@@ -356,7 +359,9 @@ impl SyncClient {
 
     /// Uploads everything queued in `outbox`, `batch_size` items per request (0 means 100),
     /// oldest first. Stops at the first failure; what is left stays queued for the next call.
-    pub fn upload(&self, outbox: Arc<Outbox>, batch_size: u32) -> UploadReport {
+    /// Network and server conditions are the report's outcome; only a failure of the outbox's
+    /// own storage is an error (`Storage`).
+    pub fn upload(&self, outbox: Arc<Outbox>, batch_size: u32) -> Result<UploadReport, SdkFailure> {
         let size = match batch_size {
             0 => DEFAULT_BATCH,
             n => n.min(MAX_BATCH),
@@ -370,7 +375,7 @@ impl SyncClient {
         loop {
             let window = outbox.peek(size);
             let Some(first) = window.first() else {
-                return report;
+                return Ok(report);
             };
             // One request carries items of one kind: the run at the head of the queue.
             let same = |i: &StoredItem| {
@@ -382,9 +387,13 @@ impl SyncClient {
             };
             let run = window.iter().take_while(|i| same(i)).count();
             let batch = window.get(..run).unwrap_or_default();
-            if let Err(outcome) = self.send(&outbox, batch, &mut report) {
-                report.outcome = outcome;
-                return report;
+            match self.send(&outbox, batch, &mut report) {
+                Ok(()) => {}
+                Err(Stop::Outcome(outcome)) => {
+                    report.outcome = outcome;
+                    return Ok(report);
+                }
+                Err(Stop::Storage(e)) => return Err(e),
             }
         }
     }

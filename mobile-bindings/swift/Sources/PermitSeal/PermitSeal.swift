@@ -884,8 +884,10 @@ public protocol SyncClientProtocol: AnyObject, Sendable {
     /**
      * Uploads everything queued in `outbox`, `batch_size` items per request (0 means 100),
      * oldest first. Stops at the first failure; what is left stays queued for the next call.
+     * Network and server conditions are the report's outcome; only a failure of the outbox's
+     * own storage is an error (`Storage`).
      */
-    func upload(outbox: Outbox, batchSize: UInt32)  -> UploadReport
+    func upload(outbox: Outbox, batchSize: UInt32) throws  -> UploadReport
     
 }
 /**
@@ -980,9 +982,11 @@ open func syncBundle(verifier: Verifier, etag: String?)throws  -> BundleSync  {
     /**
      * Uploads everything queued in `outbox`, `batch_size` items per request (0 means 100),
      * oldest first. Stops at the first failure; what is left stays queued for the next call.
+     * Network and server conditions are the report's outcome; only a failure of the outbox's
+     * own storage is an error (`Storage`).
      */
-open func upload(outbox: Outbox, batchSize: UInt32) -> UploadReport  {
-    return try!  FfiConverterTypeUploadReport_lift(try! rustCall() {
+open func upload(outbox: Outbox, batchSize: UInt32)throws  -> UploadReport  {
+    return try  FfiConverterTypeUploadReport_lift(try rustCallWithError(FfiConverterTypeSdkFailure_lift) {
         uniffiCallStatus in
     uniffi_permitseal_mobile_fn_method_syncclient_upload(
             self.uniffiCloneHandle(),
@@ -4092,7 +4096,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_permitseal_mobile_checksum_method_syncclient_sync_bundle() != 31227) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_permitseal_mobile_checksum_method_syncclient_upload() != 29845) {
+    if (uniffi_permitseal_mobile_checksum_method_syncclient_upload() != 10091) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_permitseal_mobile_checksum_method_verifier_bundle_age_seconds() != 59917) {

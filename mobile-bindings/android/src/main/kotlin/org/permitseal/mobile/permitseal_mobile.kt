@@ -948,7 +948,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_permitseal_mobile_checksum_method_syncclient_sync_bundle() and 0xFFFF) != 31227) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_permitseal_mobile_checksum_method_syncclient_upload() and 0xFFFF) != 29845) {
+    if ((lib.uniffi_permitseal_mobile_checksum_method_syncclient_upload() and 0xFFFF) != 10091) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_permitseal_mobile_checksum_method_verifier_bundle_age_seconds() and 0xFFFF) != 59917) {
@@ -1871,6 +1871,8 @@ public interface SyncClientInterface {
     /**
      * Uploads everything queued in `outbox`, `batch_size` items per request (0 means 100),
      * oldest first. Stops at the first failure; what is left stays queued for the next call.
+     * Network and server conditions are the report's outcome; only a failure of the outbox's
+     * own storage is an error (`Storage`).
      */
     fun `upload`(`outbox`: Outbox, `batchSize`: kotlin.UInt): UploadReport
     
@@ -2023,10 +2025,13 @@ open class SyncClient: Disposable, AutoCloseable, SyncClientInterface
     /**
      * Uploads everything queued in `outbox`, `batch_size` items per request (0 means 100),
      * oldest first. Stops at the first failure; what is left stays queued for the next call.
-     */override fun `upload`(`outbox`: Outbox, `batchSize`: kotlin.UInt): UploadReport {
+     * Network and server conditions are the report's outcome; only a failure of the outbox's
+     * own storage is an error (`Storage`).
+     */
+    @Throws(SdkFailure::class)override fun `upload`(`outbox`: Outbox, `batchSize`: kotlin.UInt): UploadReport {
             return FfiConverterTypeUploadReport.lift(
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(SdkFailure) { _status ->
     UniffiLib.uniffi_permitseal_mobile_fn_method_syncclient_upload(
         it,
         
