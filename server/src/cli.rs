@@ -1,0 +1,556 @@
+//! The command line: `serve`, and operator commands that work on the database directly so that a
+//! deployment can be bootstrapped without HTTP.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use crate::model::{AuthorityId, CountryCode, Role, text_field};
+use crate::startup::{MasterKeySource, ServeConfig};
+use crate::storage::tokens::TokenScope;
+use crate::storage::{DatabaseTarget, Db, now};
+
+/// Actor recorded in the audit trail for command-line changes.
+const CLI_ACTOR: &str = "cli";
+
+/// permitseal: signed CITES permits, offline verification, re-use detection.
+#[derive(Parser)]
+#[command(name = "permitseal", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP service.
+    Serve(ServeArgs),
+    /// Manage Management Authorities.
+    #[command(subcommand)]
+    Authority(AuthorityCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Manage an authority's signing keys on the database directly.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Issue permits on the database directly.
+    #[command(subcommand)]
+    Permit(PermitCommand),
+    /// Verify a permit offline, as a phone does: QR text or a PNG/JPEG image, against a trust
+    /// list and status lists (or a bundle) downloaded earlier.
+    Verify(VerifyArgs),
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Generate the authority's signing key (when it has no active key); prints it as JSON.
+    Generate {
+        #[command(flatten)]
+        data: DataArgs,
+        /// File holding the master key (or PERMITSEAL_MASTER_KEY, or <data dir>/master.key).
+        #[arg(long, env = "PERMITSEAL_MASTER_KEY_FILE")]
+        master_key_file: Option<PathBuf>,
+        /// Authority id.
+        #[arg(long)]
+        authority: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum PermitCommand {
+    /// Issue and sign a permit from a JSON file (`{"permit": {...}, "import_permit": ...}` or a
+    /// bare permit draft). Prints the issued permit as JSON.
+    Issue {
+        #[command(flatten)]
+        data: DataArgs,
+        /// File holding the master key. Or set PERMITSEAL_MASTER_KEY; defaults to
+        /// <data dir>/master.key when present.
+        #[arg(long, env = "PERMITSEAL_MASTER_KEY_FILE")]
+        master_key_file: Option<PathBuf>,
+        /// Issuing authority id.
+        #[arg(long)]
+        authority: String,
+        /// The JSON file ("-" for standard input).
+        #[arg(long)]
+        file: PathBuf,
+        /// Also write the QR code as PNG here.
+        #[arg(long)]
+        qr_png: Option<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// The QR text (PS1:…). Or give --image.
+    #[arg(long, conflicts_with = "image")]
+    text: Option<String>,
+    /// A PNG or JPEG image of the QR code.
+    #[arg(long)]
+    image: Option<PathBuf>,
+    /// An offline bundle (GET /api/v1/bundle). Or give --trust and --status.
+    #[arg(long, conflicts_with = "trust")]
+    bundle: Option<PathBuf>,
+    /// A signed trust list (GET /api/v1/trust-list).
+    #[arg(long)]
+    trust: Option<PathBuf>,
+    /// Signed status lists (GET /api/v1/authorities/{id}/status), repeatable.
+    #[arg(long)]
+    status: Vec<PathBuf>,
+    /// Pinned root public key, base64 (GET /api/v1/trust/root-key), repeatable.
+    #[arg(long = "root-key", required = true)]
+    root_keys: Vec<String>,
+    /// Check at this time (RFC 3339) instead of now.
+    #[arg(long)]
+    now: Option<String>,
+    /// Where the check happens: export (default) or import.
+    #[arg(long, default_value = "export")]
+    checkpoint: String,
+    /// Print the full verification as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Where the data is. Not `Debug`: the URL may hold a password.
+#[derive(Args)]
+struct DataArgs {
+    /// Data directory (SQLite file, demo master key and tokens).
+    #[arg(long, env = "PERMITSEAL_DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+    /// Database URL: postgres://… for PostgreSQL; absent → SQLite file in the data directory.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+}
+
+impl DataArgs {
+    fn target(&self) -> anyhow::Result<DatabaseTarget> {
+        DatabaseTarget::from_url(self.database_url.as_deref(), &self.data_dir)
+            .map_err(anyhow::Error::msg)
+    }
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "PERMITSEAL_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    data: DataArgs,
+    /// File holding the master key (base64 of 32 bytes). Or set PERMITSEAL_MASTER_KEY.
+    #[arg(long, env = "PERMITSEAL_MASTER_KEY_FILE")]
+    master_key_file: Option<PathBuf>,
+    /// Create a demo authority, signing key and tokens (and a master key if none is configured).
+    #[arg(long, env = "PERMITSEAL_DEMO")]
+    demo: bool,
+}
+
+#[derive(Subcommand)]
+enum AuthorityCommand {
+    /// Create an authority; prints it as JSON.
+    Create {
+        #[command(flatten)]
+        data: DataArgs,
+        /// ISO 3166-1 alpha-2 country code.
+        #[arg(long)]
+        country: String,
+        /// Official name.
+        #[arg(long)]
+        name: String,
+        /// Short id (defaults to the country code).
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// List authorities as JSON.
+    List {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Mint a token. Prints the secret alone on stdout (shown once) and its details on stderr.
+    Create {
+        #[command(flatten)]
+        data: DataArgs,
+        /// admin, issuer, officer or importer.
+        #[arg(long)]
+        role: String,
+        /// Authority of an issuer token.
+        #[arg(long)]
+        authority: Option<String>,
+        /// Country of an officer or importer token.
+        #[arg(long)]
+        country: Option<String>,
+        /// Who or which device holds it.
+        #[arg(long, default_value = "created on the command line")]
+        label: String,
+    },
+    /// Revoke a token by its id.
+    Revoke {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Token id (tok_…).
+        id: String,
+    },
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("permitseal: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("permitseal: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(default: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+/// Runs a parsed command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Authority(cmd) => {
+            init_logging("warn");
+            authority(cmd).await
+        }
+        Command::Token(cmd) => {
+            init_logging("warn");
+            token(cmd).await
+        }
+        Command::Key(cmd) => {
+            init_logging("warn");
+            key(cmd).await
+        }
+        Command::Permit(cmd) => {
+            init_logging("warn");
+            permit(cmd).await
+        }
+        Command::Verify(args) => verify(args),
+    }
+}
+
+fn master_key_source(file: Option<PathBuf>) -> MasterKeySource {
+    match (file, std::env::var("PERMITSEAL_MASTER_KEY").ok()) {
+        (Some(path), _) => MasterKeySource::File(path),
+        (None, Some(text)) if !text.trim().is_empty() => {
+            MasterKeySource::Text(zeroize::Zeroizing::new(text))
+        }
+        _ => MasterKeySource::Unset,
+    }
+}
+
+/// Opens the database and checks the master key against it, as `serve` does.
+async fn open_with_master(
+    data: &DataArgs,
+    file: Option<PathBuf>,
+) -> anyhow::Result<(Db, crate::crypto::MasterKey)> {
+    let mut notes = crate::startup::StartNotes::default();
+    let master = crate::startup::load_master_key(
+        &master_key_source(file),
+        &data.data_dir,
+        false,
+        &mut notes,
+    )?;
+    let db = Db::open(&data.target()?).await?;
+    db.init_deployment(&master, now()).await?;
+    Ok((db, master))
+}
+
+async fn key(cmd: KeyCommand) -> anyhow::Result<()> {
+    let KeyCommand::Generate {
+        data,
+        master_key_file,
+        authority,
+    } = cmd;
+    let id = AuthorityId::parse(&authority)?;
+    let (db, master) = open_with_master(&data, master_key_file).await?;
+    let row = db.generate_key(CLI_ACTOR, &id, &master, now()).await;
+    db.close().await;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&crate::http::keys::Key::from(row?))?
+    );
+    Ok(())
+}
+
+async fn permit(cmd: PermitCommand) -> anyhow::Result<()> {
+    let PermitCommand::Issue {
+        data,
+        master_key_file,
+        authority,
+        file,
+        qr_png,
+    } = cmd;
+    let text = if file.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())?
+    } else {
+        std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?
+    };
+    let value: serde_json::Value = serde_json::from_str(&text).context("the file is not JSON")?;
+    let request = if value.get("permit").is_some() {
+        value
+    } else {
+        serde_json::json!({ "permit": value })
+    };
+    let request: crate::http::permits::IssueRequest =
+        serde_json::from_value(request).context("not a permit request")?;
+    let id = AuthorityId::parse(&authority)?;
+    let (db, master) = open_with_master(&data, master_key_file).await?;
+    let row = db
+        .authority(&id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no authority {id}"))?;
+    let t = now();
+    let item = crate::http::permits::check_request(&request, &row.country, t, "")
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let outcome = db.issue_permits(CLI_ACTOR, &id, &[item], &master, t).await;
+    db.close().await;
+    let issued = match outcome? {
+        crate::storage::permits::IssueOutcome::Issued(mut rows) => rows
+            .pop()
+            .ok_or_else(|| anyhow::anyhow!("nothing was issued"))?,
+        crate::storage::permits::IssueOutcome::Refused(r) => anyhow::bail!("refused: {r}"),
+    };
+    if let Some(path) = qr_png {
+        let png = verifier_core::qr::render_png(&issued.qr_text, verifier_core::qr::Ecc::Q, 8)?;
+        std::fs::write(&path, png).with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("wrote the QR code to {}", path.display());
+    }
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&crate::http::permits::PermitView::from(issued))?
+    );
+    Ok(())
+}
+
+fn verify(args: VerifyArgs) -> anyhow::Result<()> {
+    use base64::Engine as _;
+    use verifier_core::keys::PublicKey;
+    let roots = args
+        .root_keys
+        .iter()
+        .map(|k| {
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(k.trim())
+                .context("--root-key is not base64")?;
+            let raw: [u8; 32] = raw
+                .try_into()
+                .map_err(|_| anyhow::anyhow!("--root-key is not 32 bytes"))?;
+            PublicKey::from_bytes(&raw)
+                .map_err(|_| anyhow::anyhow!("--root-key is not a valid Ed25519 key"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let read =
+        |p: &PathBuf| std::fs::read(p).with_context(|| format!("cannot read {}", p.display()));
+    let (trust, statuses) = match (&args.bundle, &args.trust) {
+        (Some(path), _) => {
+            let b = verifier_core::bundle::Bundle::from_bytes(&read(path)?, &roots)?;
+            (b.trust, b.status)
+        }
+        (None, Some(path)) => {
+            let trust = verifier_core::trust::TrustList::from_signed(&read(path)?, &roots)?;
+            let mut set = verifier_core::status::StatusSet::new();
+            for p in &args.status {
+                set.insert(verifier_core::status::StatusList::from_signed(
+                    &read(p)?,
+                    &trust,
+                )?);
+            }
+            (trust, set)
+        }
+        (None, None) => anyhow::bail!("give --bundle, or --trust (and --status)"),
+    };
+    let text = match (&args.text, &args.image) {
+        (Some(t), _) => t.trim().to_owned(),
+        (None, Some(path)) => verifier_core::qr::decode_image(&read(path)?)?,
+        (None, None) => anyhow::bail!("give --text or --image"),
+    };
+    let at = match &args.now {
+        Some(t) => crate::http::parse_time("--now", t)?,
+        None => now(),
+    };
+    let checkpoint = match args.checkpoint.as_str() {
+        "export" => verifier_core::verify::Checkpoint::Export,
+        "import" => verifier_core::verify::Checkpoint::Import,
+        other => anyhow::bail!("--checkpoint must be export or import, not {other}"),
+    };
+    let policy = verifier_core::Policy {
+        checkpoint,
+        ..verifier_core::Policy::default()
+    };
+    let v = verifier_core::verify_with(&text, at, &trust, &statuses, &policy, None);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        let verdict = match v.verdict {
+            verifier_core::Verdict::Valid => "VALID",
+            verifier_core::Verdict::ValidWithWarnings => "VALID WITH WARNINGS",
+            verifier_core::Verdict::Invalid => "INVALID",
+        };
+        println!("{verdict}");
+        if let Some(p) = &v.permit {
+            println!(
+                "  permit {} ({}), valid until {}",
+                p.number, p.document_type, p.valid_until
+            );
+        }
+        if let Some(i) = &v.issuer {
+            println!("  issued by {} ({})", i.authority_name, i.country);
+        }
+        for r in &v.reasons {
+            println!(
+                "  {} {}: {}",
+                match r.severity {
+                    verifier_core::verify::Severity::Error => "✗",
+                    verifier_core::verify::Severity::Warning => "!",
+                    verifier_core::verify::Severity::Info => "·",
+                },
+                r.code.as_str(),
+                r.message(verifier_core::i18n::Lang::default())
+            );
+        }
+    }
+    if v.verdict == verifier_core::Verdict::Invalid {
+        anyhow::bail!("the permit is not valid");
+    }
+    Ok(())
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    init_logging("info,sqlx=warn,tower_http=info");
+    let master_key = master_key_source(args.master_key_file);
+    let config = ServeConfig {
+        listen: args.listen,
+        database: args.data.target()?,
+        data_dir: args.data.data_dir,
+        master_key,
+        demo: args.demo,
+    };
+    tracing::info!(?config, "starting");
+    let (state, notes) = crate::open_state(&config).await?;
+    for line in &notes.lines {
+        println!("{line}");
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    println!(
+        "permitseal listening on http://{addr} ({})",
+        config.database
+    );
+    crate::launch(listener, state, crate::startup::shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn authority(cmd: AuthorityCommand) -> anyhow::Result<()> {
+    match cmd {
+        AuthorityCommand::Create {
+            data,
+            country,
+            name,
+            id,
+        } => {
+            let country = CountryCode::parse(&country)?;
+            let id = AuthorityId::parse(id.as_deref().unwrap_or(country.as_str()))?;
+            let name = text_field("name", &name, 200)?;
+            let db = Db::open(&data.target()?).await?;
+            let row = db
+                .create_authority(CLI_ACTOR, &id, &country, &name, now())
+                .await?;
+            db.close().await;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&crate::http::authorities::Authority::from(row))?
+            );
+        }
+        AuthorityCommand::List { data } => {
+            let db = Db::open(&data.target()?).await?;
+            let rows = db.list_authorities().await?;
+            db.close().await;
+            let list: Vec<_> = rows
+                .into_iter()
+                .map(crate::http::authorities::Authority::from)
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&list)?);
+        }
+    }
+    Ok(())
+}
+
+async fn token(cmd: TokenCommand) -> anyhow::Result<()> {
+    match cmd {
+        TokenCommand::Create {
+            data,
+            role,
+            authority,
+            country,
+            label,
+        } => {
+            let role = Role::parse(&role)?;
+            let authority = authority.as_deref().map(AuthorityId::parse).transpose()?;
+            let country = country.as_deref().map(CountryCode::parse).transpose()?;
+            let scope = TokenScope::new(role, authority, country)?;
+            let label = text_field("label", &label, 200)?;
+            let db = Db::open(&data.target()?).await?;
+            let (row, minted) = db.create_token(CLI_ACTOR, &scope, &label, now()).await?;
+            db.close().await;
+            eprintln!(
+                "created {} token {} ({}); the secret below is shown only now",
+                row.role,
+                row.id,
+                row.authority_id
+                    .as_deref()
+                    .or(row.country.as_deref())
+                    .unwrap_or("platform")
+            );
+            println!("{}", minted.secret.as_str());
+        }
+        TokenCommand::Revoke { data, id } => {
+            let db = Db::open(&data.target()?).await?;
+            let row = db.revoke_token(CLI_ACTOR, &id, now()).await?;
+            db.close().await;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&crate::http::tokens::Token::from(row))?
+            );
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,165 @@
+//! `--demo`: a demo authority with a signing key and one token per role, so that a newcomer can
+//! issue, print and verify a permit in a minute. The tokens are written to
+//! `<data dir>/demo-tokens.env` (mode 0600) as shell `export` lines for the README walk-through.
+
+use std::io::Write as _;
+use std::path::Path;
+
+use crate::model::{AuthorityId, CountryCode, Role};
+use crate::startup::StartError;
+use crate::state::AppState;
+use crate::storage::tokens::TokenScope;
+use crate::storage::{StorageError, now};
+
+/// File with the demo tokens.
+pub const DEMO_TOKENS_FILE: &str = "demo-tokens.env";
+/// The demo issuing authority.
+pub const DEMO_AUTHORITY: &str = "KE";
+/// Country of the demo importer token.
+pub const DEMO_IMPORT_COUNTRY: &str = "DE";
+
+const ACTOR: &str = "demo";
+
+fn parse<T>(r: Result<T, crate::model::InvalidValue>) -> Result<T, StartError> {
+    r.map_err(|e| StartError::Io(std::io::Error::other(e.to_string())))
+}
+
+/// Creates what is missing of the demo data; returns lines to print.
+pub async fn ensure(state: &AppState, data_dir: &Path) -> Result<Vec<String>, StartError> {
+    let mut lines = Vec::new();
+    let id = parse(AuthorityId::parse(DEMO_AUTHORITY))?;
+    let country = parse(CountryCode::parse(DEMO_AUTHORITY))?;
+    let t = now();
+    if state.db.authority(&id).await?.is_none() {
+        match state
+            .db
+            .create_authority(ACTOR, &id, &country, "Demo Management Authority (Kenya)", t)
+            .await
+        {
+            Ok(_) | Err(StorageError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        lines.push(format!("demo mode: created authority {id}"));
+    }
+    let has_active = state
+        .db
+        .list_keys(&id)
+        .await?
+        .iter()
+        .any(|k| k.status == "active");
+    if !has_active {
+        match state.db.generate_key(ACTOR, &id, &state.master, t).await {
+            Ok(key) => lines.push(format!("demo mode: generated signing key {}", key.kid)),
+            Err(StorageError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    write_sample_drafts(data_dir, &mut lines)?;
+    let path = data_dir.join(DEMO_TOKENS_FILE);
+    if path.exists() {
+        lines.push(format!(
+            "demo mode: tokens are in {} (source it in your shell)",
+            path.display()
+        ));
+        return Ok(lines);
+    }
+    let import_country = parse(CountryCode::parse(DEMO_IMPORT_COUNTRY))?;
+    let wanted = [
+        (
+            "PERMITSEAL_ADMIN_TOKEN",
+            Role::Admin,
+            None,
+            None,
+            "demo admin",
+        ),
+        (
+            "PERMITSEAL_ISSUER_TOKEN",
+            Role::Issuer,
+            Some(id.clone()),
+            None,
+            "demo issuer",
+        ),
+        (
+            "PERMITSEAL_OFFICER_TOKEN",
+            Role::Officer,
+            None,
+            Some(country.clone()),
+            "demo officer device",
+        ),
+        (
+            "PERMITSEAL_IMPORTER_TOKEN",
+            Role::Importer,
+            None,
+            Some(import_country),
+            "demo importing authority",
+        ),
+    ];
+    let mut text =
+        String::from("# permitseal demo tokens: `source` this file. Each is shown here only.\n");
+    for (var, role, authority, country, label) in wanted {
+        let scope = parse(TokenScope::new(role, authority, country))?;
+        let (_, minted) = state.db.create_token(ACTOR, &scope, label, t).await?;
+        text.push_str(&format!("export {var}={}\n", minted.secret.as_str()));
+    }
+    text.push_str(&format!("export PERMITSEAL_AUTHORITY={id}\n"));
+    write_private(&path, text.as_bytes())?;
+    lines.push(format!(
+        "demo mode: wrote admin, issuer, officer and importer tokens to {} (mode 0600); run: source {}",
+        path.display(),
+        path.display()
+    ));
+    Ok(lines)
+}
+
+/// Sample permit requests for a few taxa (a plant, a reptile skin, an Appendix-I parrot under a
+/// registered captive-breeding operation), valid for three months from today.
+fn write_sample_drafts(data_dir: &Path, lines: &mut Vec<String>) -> Result<(), StartError> {
+    let until = verifier_core::date::Date::from_unix(now() + 90 * 86_400).to_string();
+    let samples = [
+        (
+            "demo-permit.json",
+            serde_json::json!({"permit": {
+                "document_type": "export", "number": "KE/DEMO/0001", "valid_until": until,
+                "purpose": "T", "exporter": {"name": "Rift Valley Aloe Co-operative", "country": "KE", "address": "PO Box 1, Nakuru"},
+                "importer": {"name": "Hamburg Botanicals GmbH", "country": "DE", "address": "Hafenstrasse 1, Hamburg"},
+                "lines": [{"scientific_name": "Aloe ferox", "common_name": "Cape aloe", "kingdom": "plant",
+                           "term": "EXT", "appendix": "II", "source": "A", "quantity": "12.5", "unit": "KIL"}]}}),
+        ),
+        (
+            "demo-permit-crocodile.json",
+            serde_json::json!({"permit": {
+                "document_type": "export", "number": "KE/DEMO/0002", "valid_until": until,
+                "purpose": "T", "exporter": {"name": "Coast Crocodile Farm Ltd", "country": "KE"},
+                "importer": {"name": "Maison du Cuir SA", "country": "FR"},
+                "lines": [{"scientific_name": "Crocodylus niloticus", "common_name": "Nile crocodile", "kingdom": "animal",
+                           "term": "SKI", "appendix": "II", "source": "C", "quantity": 40, "unit": "NAR"}]}}),
+        ),
+    ];
+    for (name, value) in samples {
+        let path = data_dir.join(name);
+        if !path.exists() {
+            std::fs::write(&path, format!("{value:#}\n"))?;
+        }
+    }
+    lines.push(format!(
+        "demo mode: sample permit requests in {}",
+        data_dir.join("demo-permit*.json").display()
+    ));
+    Ok(())
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), std::io::Error> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}

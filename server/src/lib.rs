@@ -1,0 +1,21 @@
+//! permitseal server: Management Authorities issue and revoke signed CITES permits; officers'
+//! phones sync the signed trust list and status lists and report scans; importing authorities
+//! confirm and look up usage.
+//!
+//! `main.rs` only parses the command line and calls [`cli::run`]. Tests start the service with
+//! [`startup::launch`] on a listener bound to port 0.
+
+pub mod auth;
+pub mod cli;
+pub mod crypto;
+pub mod demo;
+pub mod error;
+pub mod http;
+pub mod model;
+pub mod signed;
+pub mod startup;
+pub mod state;
+pub mod storage;
+
+pub use startup::{ServeConfig, launch, open_state};
+pub use state::AppState;

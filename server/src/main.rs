@@ -1,0 +1,5 @@
+//! The `permitseal` binary: see `permitseal --help`.
+
+fn main() -> std::process::ExitCode {
+    permitseal_server::cli::main()
+}

@@ -1,0 +1,382 @@
+//! The signed lists devices download: the trust list (signed by the root key), each authority's
+//! status list and deltas (signed by the authority's active key), and the offline bundle.
+//!
+//! Signing is deterministic: a list's content depends only on database versions, and its signing
+//! time is `max(last change, start of the current hour, signing key's start)`. So every server
+//! process produces the same bytes (and ETag) for the same versions within an hour, lists are
+//! re-signed at least hourly to stay fresh on devices, and the in-process cache here is only a
+//! cache: it is keyed by those versions and never decides anything.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use sha2::{Digest, Sha256};
+use verifier_core::keys::{PublicKey, SecretKey};
+use verifier_core::status::{PermitState, StatusDelta, StatusList, StatusSet};
+use verifier_core::trust::{Authority, KeyStatus, TrustList, TrustedKey};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::storage::keys::KeyState;
+use crate::storage::sync::Versions;
+
+/// How long a version check is reused before asking the database again.
+const VERSION_TTL: Duration = Duration::from_millis(1000);
+/// Lists are re-signed at least this often, so devices see fresh signing times.
+const RESIGN_PERIOD: i64 = 3600;
+
+/// A signed object ready to serve.
+#[derive(Debug, Clone)]
+pub struct SignedBlob {
+    /// The bytes.
+    pub bytes: Bytes,
+    /// Strong ETag (quoted).
+    pub etag: String,
+    /// Version of the list.
+    pub version: i64,
+    /// Signing time.
+    pub issued_at: i64,
+}
+
+#[derive(Debug)]
+struct TrustEntry {
+    key: (i64, i64),
+    blob: SignedBlob,
+    list: TrustList,
+}
+
+#[derive(Debug)]
+struct StatusEntry {
+    key: (i64, i64, String),
+    blob: SignedBlob,
+    list: StatusList,
+}
+
+/// The cached bundle: the versions and re-signing period it was built for.
+type BundleEntry = (Arc<Versions>, i64, Arc<SignedBlob>);
+
+/// Per-process cache of signed lists, keyed by database versions.
+#[derive(Debug, Default)]
+pub struct SyncCache {
+    versions: Mutex<Option<(Instant, Arc<Versions>)>>,
+    trust: Mutex<Option<Arc<TrustEntry>>>,
+    status: Mutex<HashMap<String, Arc<StatusEntry>>>,
+    bundle: Mutex<Option<BundleEntry>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Entries are replaced whole; a panic elsewhere cannot leave one half-written.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Signing time of a list: never before its last change or its key's start, and at least the
+/// start of the current re-signing period.
+pub fn signing_time(changed_at: i64, key_from: i64, now: i64) -> i64 {
+    changed_at
+        .max(key_from)
+        .max(now - now.rem_euclid(RESIGN_PERIOD))
+}
+
+fn etag(parts: &[&[u8]]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_be_bytes());
+        h.update(p);
+    }
+    format!("\"{}\"", hex::encode(&h.finalize()[..12]))
+}
+
+/// Maps the state names stored in the database to the core's states.
+pub fn permit_state(name: &str) -> PermitState {
+    match name {
+        "suspended" => PermitState::Suspended,
+        "revoked" => PermitState::Revoked,
+        "used" => PermitState::Used,
+        _ => PermitState::Valid,
+    }
+}
+
+fn to_u32(v: i64, what: &'static str) -> Result<u32, ApiError> {
+    u32::try_from(v).map_err(|_| ApiError::internal(format!("{what} out of range: {v}")))
+}
+
+fn to_u64(v: i64, what: &'static str) -> Result<u64, ApiError> {
+    u64::try_from(v).map_err(|_| ApiError::internal(format!("{what} out of range: {v}")))
+}
+
+async fn authority_signer(
+    state: &AppState,
+    authority: &str,
+) -> Result<(crate::storage::keys::KeyRow, SecretKey), ApiError> {
+    let id = crate::model::AuthorityId::parse(authority)?;
+    let (row, seed) = state
+        .db
+        .active_signer(&id, &state.master)
+        .await
+        .map_err(|e| match e {
+            crate::storage::StorageError::State(_) => ApiError::conflict(
+                "no_active_key",
+                "the authority has no active signing key, so it cannot sign a status list",
+            ),
+            other => other.into(),
+        })?;
+    Ok((row, SecretKey::from_seed(seed.expose())))
+}
+
+impl SyncCache {
+    /// Version stamps, reused for up to a second.
+    pub async fn versions(&self, state: &AppState) -> Result<Arc<Versions>, ApiError> {
+        if let Some((at, v)) = lock(&self.versions).as_ref()
+            && at.elapsed() < VERSION_TTL
+        {
+            return Ok(v.clone());
+        }
+        let v = Arc::new(state.db.versions().await?);
+        *lock(&self.versions) = Some((Instant::now(), v.clone()));
+        Ok(v)
+    }
+
+    /// Forgets the version stamps (after this process changed something).
+    pub fn invalidate(&self) {
+        *lock(&self.versions) = None;
+    }
+
+    /// The signed trust list and its parsed form.
+    pub async fn trust(
+        &self,
+        state: &AppState,
+        now: i64,
+    ) -> Result<(SignedBlob, TrustList), ApiError> {
+        let v = self.versions(state).await?;
+        let wanted = (v.trust.0, signing_time(v.trust.1, 0, now));
+        if let Some(e) = lock(&self.trust).as_ref()
+            && e.key == wanted
+        {
+            return Ok((e.blob.clone(), e.list.clone()));
+        }
+        let snap = state.db.trust_snapshot().await?;
+        let issued_at = signing_time(snap.changed_at, 0, now);
+        let mut authorities = Vec::with_capacity(snap.authorities.len());
+        for (a, keys) in &snap.authorities {
+            let mut trusted = Vec::with_capacity(keys.len());
+            for k in keys {
+                let bytes: [u8; 32] = k
+                    .public_key
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| ApiError::internal("stored public key is not 32 bytes"))?;
+                let key = PublicKey::from_bytes(&bytes)
+                    .map_err(|_| ApiError::internal("stored public key is invalid"))?;
+                let status = match (k.state(), k.compromised_since) {
+                    (KeyState::Compromised, Some(since)) => KeyStatus::Compromised { since },
+                    // A compromised key without a time is void from its start.
+                    (KeyState::Compromised, None) => KeyStatus::Compromised {
+                        since: k.valid_from,
+                    },
+                    _ => KeyStatus::Good,
+                };
+                trusted.push(TrustedKey {
+                    key,
+                    valid_from: k.valid_from,
+                    valid_until: k.valid_until,
+                    status,
+                });
+            }
+            authorities.push(Authority {
+                id: to_u32(a.trust_id, "authority trust id")?,
+                country: a
+                    .country
+                    .parse()
+                    .map_err(|_| ApiError::internal("stored country is not an ISO code"))?,
+                name: a.name.clone(),
+                keys: trusted,
+            });
+        }
+        let list = TrustList::new(
+            to_u64(snap.version, "trust version")?,
+            issued_at,
+            authorities,
+        )
+        .map_err(ApiError::internal)?;
+        let (_, root) = state.db.root_signer(&state.master).await?;
+        let root = SecretKey::from_seed(root.expose());
+        let bytes = list.sign(&[&root]);
+        let blob = SignedBlob {
+            etag: etag(&[&bytes]),
+            bytes: Bytes::from(bytes),
+            version: snap.version,
+            issued_at,
+        };
+        let entry = Arc::new(TrustEntry {
+            key: (snap.version, issued_at),
+            blob: blob.clone(),
+            list: list.clone(),
+        });
+        *lock(&self.trust) = Some(entry);
+        Ok((blob, list))
+    }
+
+    /// The signed status list of an authority and its parsed form.
+    pub async fn status(
+        &self,
+        state: &AppState,
+        authority: &str,
+        now: i64,
+    ) -> Result<(SignedBlob, StatusList), ApiError> {
+        let v = self.versions(state).await?;
+        if let Some((_, version, changed, kid, from)) =
+            v.authorities.iter().find(|a| a.0 == authority)
+        {
+            let wanted = (*version, signing_time(*changed, *from, now), kid.clone());
+            if let Some(e) = lock(&self.status).get(authority)
+                && e.key == wanted
+            {
+                return Ok((e.blob.clone(), e.list.clone()));
+            }
+        }
+        let (key, signer) = authority_signer(state, authority).await?;
+        let snap = state.db.status_snapshot(authority).await?;
+        let a = &snap.authority;
+        let issued_at = signing_time(a.status_changed_at, key.valid_from, now);
+        let list = StatusList {
+            authority: to_u32(a.trust_id, "authority trust id")?,
+            version: to_u64(a.status_version, "status version")?,
+            issued_at,
+            size: to_u32(a.next_status_index, "status list size")?,
+            default_state: permit_state(&snap.default_state),
+            exceptions: snap
+                .exceptions
+                .iter()
+                .filter_map(|(i, s)| u32::try_from(*i).ok().map(|i| (i, permit_state(s))))
+                .collect(),
+        };
+        let bytes = list.sign(&signer);
+        let blob = SignedBlob {
+            etag: etag(&[&bytes]),
+            bytes: Bytes::from(bytes),
+            version: a.status_version,
+            issued_at,
+        };
+        let entry = Arc::new(StatusEntry {
+            key: (a.status_version, issued_at, key.kid.clone()),
+            blob: blob.clone(),
+            list: list.clone(),
+        });
+        lock(&self.status).insert(authority.to_owned(), entry);
+        Ok((blob, list))
+    }
+
+    /// A signed delta from version `since` to the current version of an authority's list.
+    pub async fn delta(
+        &self,
+        state: &AppState,
+        authority: &str,
+        since: i64,
+        now: i64,
+    ) -> Result<SignedBlob, ApiError> {
+        let (key, signer) = authority_signer(state, authority).await?;
+        let ch = state.db.status_changes_since(authority, since).await?;
+        let a = &ch.authority;
+        if since > a.status_version {
+            return Err(ApiError::invalid(
+                "version_ahead",
+                format!(
+                    "since={since} is ahead of the current version {}",
+                    a.status_version
+                ),
+            ));
+        }
+        let issued_at = signing_time(a.status_changed_at, key.valid_from, now);
+        let mut changes = std::collections::BTreeMap::new();
+        for (i, s) in &ch.changes {
+            if let Ok(i) = u32::try_from(*i) {
+                changes.insert(i, permit_state(s));
+            }
+        }
+        let delta = StatusDelta {
+            authority: to_u32(a.trust_id, "authority trust id")?,
+            from_version: to_u64(since, "since")?,
+            to_version: to_u64(a.status_version, "status version")?,
+            issued_at,
+            size: to_u32(a.next_status_index, "status list size")?,
+            changes,
+        };
+        let bytes = delta.sign(&signer);
+        Ok(SignedBlob {
+            etag: etag(&[&bytes]),
+            bytes: Bytes::from(bytes),
+            version: a.status_version,
+            issued_at,
+        })
+    }
+
+    /// The offline bundle: the trust list and the status list of every authority with an
+    /// active key.
+    pub async fn bundle(&self, state: &AppState, now: i64) -> Result<Arc<SignedBlob>, ApiError> {
+        let v = self.versions(state).await?;
+        let period = now - now.rem_euclid(RESIGN_PERIOD);
+        if let Some((cached_v, cached_period, blob)) = lock(&self.bundle).as_ref()
+            && **cached_v == *v
+            && *cached_period == period
+        {
+            return Ok(blob.clone());
+        }
+        let (trust, _) = self.trust(state, now).await?;
+        let mut lists = Vec::with_capacity(v.authorities.len());
+        for (id, ..) in &v.authorities {
+            match self.status(state, id, now).await {
+                Ok((blob, _)) => lists.push(blob),
+                // Rotated away between the version check and now: leave it out this time.
+                Err(e) if e.code() == "no_active_key" => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let parts: Vec<&[u8]> = lists.iter().map(|b| b.bytes.as_ref()).collect();
+        let bytes = verifier_core::bundle::encode(&trust.bytes, &parts);
+        let blob = Arc::new(SignedBlob {
+            etag: etag(&[&bytes]),
+            bytes: Bytes::from(bytes),
+            version: trust.version,
+            issued_at: trust.issued_at,
+        });
+        *lock(&self.bundle) = Some((v, period, blob.clone()));
+        Ok(blob)
+    }
+
+    /// The current trust list and every status list, parsed, for verifying on the server.
+    pub async fn verification_data(
+        &self,
+        state: &AppState,
+        now: i64,
+    ) -> Result<(TrustList, StatusSet), ApiError> {
+        let (_, trust) = self.trust(state, now).await?;
+        let v = self.versions(state).await?;
+        let mut set = StatusSet::new();
+        for (id, ..) in &v.authorities {
+            match self.status(state, id, now).await {
+                Ok((_, list)) => set.insert(list),
+                Err(e) if e.code() == "no_active_key" => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok((trust, set))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signing_time_is_deterministic_within_the_hour() {
+        let now = 1_796_000_123;
+        let floor = now - now % 3600;
+        assert_eq!(signing_time(0, 0, now), floor);
+        assert_eq!(signing_time(0, 0, now + 60), floor);
+        assert_eq!(signing_time(floor + 5, 0, now), floor + 5);
+        assert_eq!(signing_time(0, floor + 9, now), floor + 9);
+        assert_eq!(signing_time(0, 0, floor + 3600), floor + 3600);
+    }
+}

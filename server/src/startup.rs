@@ -1,0 +1,207 @@
+//! From configuration to a running service: master key, database, demo data, listener.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use crate::crypto::{CryptoError, MasterKey};
+use crate::state::AppState;
+use crate::storage::{DatabaseTarget, Db, StorageError, now};
+
+/// Name of the master key file that `--demo` creates in the data directory.
+pub const DEMO_MASTER_KEY_FILE: &str = "master.key";
+
+/// Where the master key comes from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum MasterKeySource {
+    /// A file holding base64 of 32 bytes.
+    File(PathBuf),
+    /// Base64 text (from `PERMITSEAL_MASTER_KEY`).
+    Text(zeroize::Zeroizing<String>),
+    /// Not configured: use `<data dir>/master.key` if present; with `--demo`, create it.
+    Unset,
+}
+
+impl std::fmt::Debug for MasterKeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::File(path) => f.debug_tuple("File").field(path).finish(),
+            Self::Text(_) => f.write_str("Text(..)"),
+            Self::Unset => f.write_str("Unset"),
+        }
+    }
+}
+
+/// Configuration of `permitseal serve`. `Debug` shows no secret.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Directory for the SQLite file, the demo master key and demo tokens.
+    pub data_dir: PathBuf,
+    /// Database.
+    pub database: DatabaseTarget,
+    /// Master key.
+    pub master_key: MasterKeySource,
+    /// Create demo data on start.
+    pub demo: bool,
+}
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// No master key configured and not in demo mode.
+    #[error(
+        "no master key: pass --master-key-file, set PERMITSEAL_MASTER_KEY (base64 of 32 bytes), \
+         or run with --demo to generate one into the data directory"
+    )]
+    NoMasterKey,
+    /// The master key could not be read or does not open this database's keys.
+    #[error("master key: {0}")]
+    Crypto(#[from] CryptoError),
+    /// The database could not be opened or migrated.
+    #[error("database: {0}")]
+    Storage(#[from] StorageError),
+    /// Files or sockets.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Notes for the operator produced while starting (printed by the binary).
+#[derive(Debug, Default)]
+pub struct StartNotes {
+    /// Lines to print.
+    pub lines: Vec<String>,
+}
+
+/// Resolves the master key. With `demo` and no key anywhere, generates one into the data dir.
+pub fn load_master_key(
+    source: &MasterKeySource,
+    data_dir: &Path,
+    demo: bool,
+    notes: &mut StartNotes,
+) -> Result<MasterKey, StartError> {
+    match source {
+        MasterKeySource::File(path) => Ok(MasterKey::from_file(path)?),
+        MasterKeySource::Text(text) => Ok(MasterKey::from_base64(text)?),
+        MasterKeySource::Unset => {
+            let path = data_dir.join(DEMO_MASTER_KEY_FILE);
+            if path.exists() {
+                notes
+                    .lines
+                    .push(format!("using master key file {}", path.display()));
+                return Ok(MasterKey::from_file(&path)?);
+            }
+            if !demo {
+                return Err(StartError::NoMasterKey);
+            }
+            std::fs::create_dir_all(data_dir)?;
+            let key = MasterKey::generate()?;
+            key.write_new_file(&path)?;
+            notes.lines.push(format!(
+                "demo mode: generated a master key into {} (mode 0600); keep it, it unlocks every private key in this database",
+                path.display()
+            ));
+            Ok(key)
+        }
+    }
+}
+
+/// Opens the database, checks the master key against it, ensures a root key, and (with `demo`)
+/// creates demo data.
+pub async fn open_state(config: &ServeConfig) -> Result<(AppState, StartNotes), StartError> {
+    let mut notes = StartNotes::default();
+    let master = load_master_key(
+        &config.master_key,
+        &config.data_dir,
+        config.demo,
+        &mut notes,
+    )?;
+    let db = Db::open(&config.database).await?;
+    db.init_deployment(&master, now()).await?;
+    let state = AppState::new(db, master);
+    if config.demo {
+        let demo = crate::demo::ensure(&state, &config.data_dir).await?;
+        notes.lines.extend(demo);
+    }
+    Ok((state, notes))
+}
+
+/// Serves HTTP on `listener` until `shutdown` completes, then drains in-flight requests and
+/// closes the database. Tests bind port 0 and pass their own shutdown future.
+pub async fn launch(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = crate::http::app(state.clone());
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    state.db.close().await;
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sig) => {
+                sig.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_debug_hides_the_master_key_and_db_password() {
+        let config = ServeConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: "data".into(),
+            database: DatabaseTarget::Postgres("postgres://u:topsecret@h/db".into()),
+            master_key: MasterKeySource::Text(zeroize::Zeroizing::new(
+                "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=".into(),
+            )),
+            demo: false,
+        };
+        let text = format!("{config:?}");
+        assert!(!text.contains("topsecret"));
+        assert!(!text.contains("c2VjcmV0"));
+    }
+
+    #[test]
+    fn master_key_resolution() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut notes = StartNotes::default();
+        assert!(matches!(
+            load_master_key(&MasterKeySource::Unset, dir.path(), false, &mut notes),
+            Err(StartError::NoMasterKey)
+        ));
+        load_master_key(&MasterKeySource::Unset, dir.path(), true, &mut notes).unwrap();
+        assert!(dir.path().join(DEMO_MASTER_KEY_FILE).exists());
+        // Second start finds the file, also without --demo.
+        load_master_key(&MasterKeySource::Unset, dir.path(), false, &mut notes).unwrap();
+    }
+}

@@ -1,0 +1,466 @@
+//! Signing keys of the authorities, the deployment root key, and the master-key check.
+//!
+//! Every key change bumps `deployment.trust_version` in the same transaction, so the trust list
+//! version is assigned by the database and stays consistent across server processes.
+
+use serde::Serialize;
+
+use super::{BeginWrite as _, Db, StorageError, audit, bump_trust, on_db};
+use crate::crypto::{CryptoError, MasterKey, SecretSeed};
+use crate::model::AuthorityId;
+
+/// The constant sealed under the master key to recognise it at start.
+const MASTER_CHECK_PLAIN: &[u8] = b"permitseal master key check v1";
+/// The key id the master-key check is sealed for.
+const MASTER_CHECK_ID: &str = "deployment-master-check";
+
+/// Lifecycle state of a signing key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyState {
+    /// Signs new permits.
+    Active,
+    /// Signs nothing new; verifies what it signed before `valid_until`.
+    Retired,
+    /// Signatures from `compromised_since` on are not to be trusted.
+    Compromised,
+}
+
+impl KeyState {
+    fn parse(text: &str) -> Option<Self> {
+        match text {
+            "active" => Some(Self::Active),
+            "retired" => Some(Self::Retired),
+            "compromised" => Some(Self::Compromised),
+            _ => None,
+        }
+    }
+}
+
+/// A stored signing key, public parts only.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct KeyRow {
+    /// Key id.
+    pub kid: String,
+    /// Owning authority.
+    pub authority_id: String,
+    /// Ed25519 public key.
+    pub public_key: Vec<u8>,
+    /// `active`, `retired` or `compromised`.
+    pub status: String,
+    /// Creation time.
+    pub created_at: i64,
+    /// Start of validity.
+    pub valid_from: i64,
+    /// End of signing validity (set at rotation or retirement).
+    pub valid_until: Option<i64>,
+    /// Time from which signatures are not to be trusted.
+    pub compromised_since: Option<i64>,
+}
+
+impl KeyRow {
+    /// The parsed state; unknown values (impossible under the table's CHECK) read as compromised,
+    /// the safe side.
+    pub fn state(&self) -> KeyState {
+        KeyState::parse(&self.status).unwrap_or(KeyState::Compromised)
+    }
+}
+
+const COLUMNS: &str =
+    "kid, authority_id, public_key, status, created_at, valid_from, valid_until, compromised_since";
+
+/// Key id of an Ed25519 public key, as the permit format defines it (hex).
+pub fn key_id(public_key: &[u8; 32]) -> String {
+    verifier_core::keys::KeyId::of(public_key).to_string()
+}
+
+/// A new key pair with its sealed seed, ready to insert.
+struct NewKey {
+    kid: String,
+    public_key: [u8; 32],
+    sealed: Vec<u8>,
+}
+
+fn new_key(master: &MasterKey) -> Result<NewKey, CryptoError> {
+    let seed = SecretSeed::generate()?;
+    let public_key = seed.public_key();
+    let kid = key_id(&public_key);
+    let sealed = master.seal_seed(&kid, &seed)?;
+    Ok(NewKey {
+        kid,
+        public_key,
+        sealed,
+    })
+}
+
+/// Inserts a new active key for an authority and bumps the trust version, inside `$tx`.
+macro_rules! insert_active_key {
+    ($tx:expr, $key:expr, $authority:expr, $now:expr) => {{
+        let sql = format!(
+            "INSERT INTO signing_keys (kid, authority_id, public_key, sealed_seed, status, \
+             created_at, valid_from) VALUES ($1, $2, $3, $4, 'active', $5, $6) RETURNING {COLUMNS}"
+        );
+        // Permits carry their issue time in whole minutes, so a key's validity starts at the
+        // minute: a permit signed in the key's first minute must not predate it.
+        let row: KeyRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(&$key.kid)
+            .bind($authority)
+            .bind($key.public_key.as_slice())
+            .bind(&$key.sealed)
+            .bind($now)
+            .bind($now - $now.rem_euclid(60))
+            .fetch_one(&mut *$tx)
+            .await
+            .map_err(StorageError::conflict_on_unique("active key"))?;
+        bump_trust!($tx, $now);
+        row
+    }};
+}
+
+/// Fetches the key `$kid` of `$authority` inside `$tx`, or fails with NotFound.
+macro_rules! key_in_tx {
+    ($tx:expr, $authority:expr, $kid:expr) => {{
+        let sql =
+            format!("SELECT {COLUMNS} FROM signing_keys WHERE kid = $1 AND authority_id = $2");
+        let row: Option<KeyRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind($kid)
+            .bind($authority)
+            .fetch_optional(&mut *$tx)
+            .await?;
+        row.ok_or(StorageError::NotFound("key"))?
+    }};
+}
+
+/// Fails with NotFound unless the authority exists, inside `$tx`.
+macro_rules! require_authority {
+    ($tx:expr, $authority:expr) => {{
+        let found: Option<(String,)> = sqlx::query_as("SELECT id FROM authorities WHERE id = $1")
+            .bind($authority)
+            .fetch_optional(&mut *$tx)
+            .await?;
+        if found.is_none() {
+            return Err(StorageError::NotFound("authority"));
+        }
+    }};
+}
+
+impl Db {
+    /// First start: records a check value sealed under `master`. Later starts: proves that
+    /// `master` opens it, so a wrong master key is refused before it can seal anything. Also makes
+    /// sure a root key exists. Safe when several processes start at once.
+    pub async fn init_deployment(&self, master: &MasterKey, now: i64) -> Result<(), StorageError> {
+        let check = master.seal(MASTER_CHECK_ID, MASTER_CHECK_PLAIN)?;
+        let root = new_key(master)?;
+        let stored: Vec<u8> = on_db!(self, write, |pool| {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query(
+                "INSERT INTO deployment (id, master_check, created_at) VALUES (1, $1, $2) \
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(&check)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            let (stored,): (Vec<u8>,) =
+                sqlx::query_as("SELECT master_check FROM deployment WHERE id = 1")
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if master.open(MASTER_CHECK_ID, &stored).is_ok() {
+                let inserted = sqlx::query(
+                    "INSERT INTO root_keys (kid, public_key, sealed_seed, status, created_at) \
+                     VALUES ($1, $2, $3, 'active', $4) ON CONFLICT DO NOTHING",
+                )
+                .bind(&root.kid)
+                .bind(root.public_key.as_slice())
+                .bind(&root.sealed)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if inserted > 0 {
+                    bump_trust!(tx, now);
+                    audit!(
+                        tx,
+                        now,
+                        "server",
+                        None::<&str>,
+                        "root_key.create",
+                        format!("kid={}", root.kid)
+                    );
+                }
+            }
+            tx.commit().await?;
+            stored
+        });
+        master.open(MASTER_CHECK_ID, &stored)?;
+        Ok(())
+    }
+
+    /// The active root key's id and public key.
+    pub async fn root_public_key(&self) -> Result<(String, [u8; 32]), StorageError> {
+        let row: Option<(String, Vec<u8>)> = on_db!(self, read, |pool| sqlx::query_as(
+            "SELECT kid, public_key FROM root_keys WHERE status = 'active'"
+        )
+        .fetch_optional(pool)
+        .await?);
+        let (kid, pk) = row.ok_or(StorageError::NotFound("root key"))?;
+        let pk: [u8; 32] = pk
+            .as_slice()
+            .try_into()
+            .map_err(|_| StorageError::State("stored root public key is not 32 bytes"))?;
+        Ok((kid, pk))
+    }
+
+    /// The active root key's id and seed, for signing the trust list.
+    pub async fn root_signer(
+        &self,
+        master: &MasterKey,
+    ) -> Result<(String, SecretSeed), StorageError> {
+        let row: Option<(String, Vec<u8>)> = on_db!(self, read, |pool| sqlx::query_as(
+            "SELECT kid, sealed_seed FROM root_keys WHERE status = 'active'"
+        )
+        .fetch_optional(pool)
+        .await?);
+        let (kid, sealed) = row.ok_or(StorageError::NotFound("root key"))?;
+        let seed = master.open_seed(&kid, &sealed)?;
+        Ok((kid, seed))
+    }
+
+    /// The current trust list version.
+    pub async fn trust_version(&self) -> Result<i64, StorageError> {
+        let (v,): (i64,) = on_db!(self, read, |pool| sqlx::query_as(
+            "SELECT trust_version FROM deployment WHERE id = 1"
+        )
+        .fetch_one(pool)
+        .await?);
+        Ok(v)
+    }
+
+    /// Keys of one authority, oldest first.
+    pub async fn list_keys(&self, authority: &AuthorityId) -> Result<Vec<KeyRow>, StorageError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM signing_keys WHERE authority_id = $1 ORDER BY created_at, kid"
+        );
+        on_db!(self, read, |pool| Ok(sqlx::query_as(sqlx::AssertSqlSafe(
+            sql
+        ))
+        .bind(authority.as_str())
+        .fetch_all(pool)
+        .await?))
+    }
+
+    /// Keys of every authority (for the trust list), by authority then age.
+    pub async fn all_keys(&self) -> Result<Vec<KeyRow>, StorageError> {
+        let sql =
+            format!("SELECT {COLUMNS} FROM signing_keys ORDER BY authority_id, created_at, kid");
+        on_db!(self, read, |pool| Ok(sqlx::query_as(sqlx::AssertSqlSafe(
+            sql
+        ))
+        .fetch_all(pool)
+        .await?))
+    }
+
+    /// Generates the first (or next, after retirement) signing key of an authority.
+    /// [`StorageError::Conflict`] if it has an active key already: rotate instead.
+    pub async fn generate_key(
+        &self,
+        actor: &str,
+        authority: &AuthorityId,
+        master: &MasterKey,
+        now: i64,
+    ) -> Result<KeyRow, StorageError> {
+        let key = new_key(master)?;
+        let authority = authority.as_str();
+        on_db!(self, write, |pool| {
+            let mut tx = pool.begin_write().await?;
+            require_authority!(tx, authority);
+            let row = insert_active_key!(tx, key, authority, now);
+            audit!(
+                tx,
+                now,
+                actor,
+                Some(authority),
+                "key.generate",
+                format!("kid={}", key.kid)
+            );
+            tx.commit().await?;
+            Ok(row)
+        })
+    }
+
+    /// Retires the active key (its `valid_until` becomes `now`, so it still verifies what it
+    /// signed) and generates its successor, atomically. Returns (retired, new).
+    pub async fn rotate_key(
+        &self,
+        actor: &str,
+        authority: &AuthorityId,
+        master: &MasterKey,
+        now: i64,
+    ) -> Result<(KeyRow, KeyRow), StorageError> {
+        let key = new_key(master)?;
+        let authority = authority.as_str();
+        let retire = format!(
+            "UPDATE signing_keys SET status = 'retired', valid_until = $1 \
+             WHERE authority_id = $2 AND status = 'active' RETURNING {COLUMNS}"
+        );
+        on_db!(self, write, |pool| {
+            let mut tx = pool.begin_write().await?;
+            require_authority!(tx, authority);
+            let old: Option<KeyRow> = sqlx::query_as(sqlx::AssertSqlSafe(retire))
+                .bind(now)
+                .bind(authority)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(old) = old else {
+                return Err(StorageError::State(
+                    "the authority has no active key to rotate; generate one",
+                ));
+            };
+            let new = insert_active_key!(tx, key, authority, now);
+            audit!(
+                tx,
+                now,
+                actor,
+                Some(authority),
+                "key.rotate",
+                format!("old={} new={}", old.kid, new.kid)
+            );
+            tx.commit().await?;
+            Ok((old, new))
+        })
+    }
+
+    /// Retires the active key `kid` without a successor.
+    pub async fn retire_key(
+        &self,
+        actor: &str,
+        authority: &AuthorityId,
+        kid: &str,
+        now: i64,
+    ) -> Result<KeyRow, StorageError> {
+        let authority = authority.as_str();
+        let retire = format!(
+            "UPDATE signing_keys SET status = 'retired', valid_until = $1 \
+             WHERE kid = $2 AND authority_id = $3 AND status = 'active' RETURNING {COLUMNS}"
+        );
+        on_db!(self, write, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let row: Option<KeyRow> = sqlx::query_as(sqlx::AssertSqlSafe(retire))
+                .bind(now)
+                .bind(kid)
+                .bind(authority)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(row) = row else {
+                let _exists = key_in_tx!(tx, authority, kid);
+                return Err(StorageError::State("only the active key can be retired"));
+            };
+            bump_trust!(tx, now);
+            audit!(
+                tx,
+                now,
+                actor,
+                Some(authority),
+                "key.retire",
+                format!("kid={kid}")
+            );
+            tx.commit().await?;
+            Ok(row)
+        })
+    }
+
+    /// Marks `kid` compromised from `since` on. An active key also stops signing (`valid_until`
+    /// becomes `now`). Marking again can only move `since` earlier.
+    pub async fn compromise_key(
+        &self,
+        actor: &str,
+        authority: &AuthorityId,
+        kid: &str,
+        since: i64,
+        now: i64,
+    ) -> Result<KeyRow, StorageError> {
+        let authority = authority.as_str();
+        let update = format!(
+            "UPDATE signing_keys SET \
+               valid_until = CASE WHEN status = 'active' THEN $1 ELSE valid_until END, \
+               compromised_since = CASE WHEN compromised_since IS NULL OR compromised_since > $2 \
+                                        THEN $2 ELSE compromised_since END, \
+               status = 'compromised' \
+             WHERE kid = $3 AND authority_id = $4 RETURNING {COLUMNS}"
+        );
+        on_db!(self, write, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let row: Option<KeyRow> = sqlx::query_as(sqlx::AssertSqlSafe(update))
+                .bind(now)
+                .bind(since)
+                .bind(kid)
+                .bind(authority)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let row = row.ok_or(StorageError::NotFound("key"))?;
+            bump_trust!(tx, now);
+            audit!(
+                tx,
+                now,
+                actor,
+                Some(authority),
+                "key.compromise",
+                format!("kid={kid} since={since}")
+            );
+            tx.commit().await?;
+            Ok(row)
+        })
+    }
+
+    /// The authority a key id belongs to.
+    pub async fn authority_of_key(&self, kid: &str) -> Result<Option<String>, StorageError> {
+        let row: Option<(String,)> = on_db!(self, read, |pool| sqlx::query_as(
+            "SELECT authority_id FROM signing_keys WHERE kid = $1"
+        )
+        .bind(kid)
+        .fetch_optional(pool)
+        .await?);
+        Ok(row.map(|r| r.0))
+    }
+
+    /// The active key of an authority with its opened seed, for signing permits.
+    pub async fn active_signer(
+        &self,
+        authority: &AuthorityId,
+        master: &MasterKey,
+    ) -> Result<(KeyRow, SecretSeed), StorageError> {
+        let sql = format!(
+            "SELECT {COLUMNS}, sealed_seed FROM signing_keys \
+             WHERE authority_id = $1 AND status = 'active'"
+        );
+        #[derive(sqlx::FromRow)]
+        struct WithSeed {
+            #[sqlx(flatten)]
+            key: KeyRow,
+            sealed_seed: Vec<u8>,
+        }
+        let row: Option<WithSeed> =
+            on_db!(self, read, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(authority.as_str())
+                .fetch_optional(pool)
+                .await?);
+        let row = row.ok_or(StorageError::State(
+            "the authority has no active signing key",
+        ))?;
+        let seed = master.open_seed(&row.key.kid, &row.sealed_seed)?;
+        Ok((row.key, seed))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_ids_are_short_and_stable() {
+        let kid = key_id(&[1u8; 32]);
+        assert_eq!(kid.len(), 12);
+        assert_eq!(kid, key_id(&[1u8; 32]));
+        assert_ne!(kid, key_id(&[2u8; 32]));
+    }
+}

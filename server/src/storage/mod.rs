@@ -1,0 +1,393 @@
+//! The storage seam: one type, [`Db`], with a SQLite and a PostgreSQL implementation.
+//!
+//! Every query is written once with `$1`-style placeholders (SQLite accepts them too) and run
+//! through [`on_db!`], which expands it once per backend so that each arm keeps the native
+//! driver types. Times are unix seconds (`BIGINT`). Counters and versions are assigned inside
+//! transactions by the database, never in process memory, so several server processes can share
+//! one PostgreSQL database.
+//!
+//! SQLite gets one writer connection and a pool of readers: SQLite admits one writer at a time
+//! anyway, and funnelling writes through one connection avoids lock-upgrade failures under load.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+use crate::crypto::CryptoError;
+
+pub mod authorities;
+pub mod keys;
+pub mod permits;
+pub mod reports;
+pub mod sync;
+pub mod tokens;
+
+/// Runs `$body` with `$pool` bound to the writer (`write`) or a reader (`read`) of the backend.
+macro_rules! on_db {
+    ($db:expr, write, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::storage::Db::Sqlite { write: $pool, .. } => $body,
+            $crate::storage::Db::Postgres($pool) => $body,
+        }
+    };
+    ($db:expr, read, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::storage::Db::Sqlite { read: $pool, .. } => $body,
+            $crate::storage::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_db;
+
+/// Appends an audit event inside the transaction `$tx`.
+macro_rules! audit {
+    ($tx:expr, $now:expr, $actor:expr, $authority:expr, $action:expr, $detail:expr) => {
+        sqlx::query(
+            "INSERT INTO audit_events (at, actor, authority_id, action, detail) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind($now)
+        .bind($actor)
+        .bind($authority)
+        .bind($action)
+        .bind($detail)
+        .execute(&mut *$tx)
+        .await?
+    };
+}
+pub(crate) use audit;
+
+/// Bumps the trust list version (and its change time) inside the transaction `$tx`.
+macro_rules! bump_trust {
+    ($tx:expr, $now:expr) => {
+        sqlx::query(
+            "UPDATE deployment SET trust_version = trust_version + 1, \
+             trust_changed_at = CASE WHEN trust_changed_at > $1 THEN trust_changed_at ELSE $1 END \
+             WHERE id = 1",
+        )
+        .bind($now)
+        .execute(&mut *$tx)
+        .await?
+    };
+}
+pub(crate) use bump_trust;
+
+/// Starts a write transaction. SQLite's default deferred transactions take the write lock only at
+/// the first write, and a second process upgrading at the same time fails at once with "database
+/// is locked" instead of waiting; `BEGIN IMMEDIATE` takes the lock up front and so waits for it.
+pub(crate) trait BeginWrite {
+    /// The driver.
+    type Database: sqlx::Database;
+    /// Begins a transaction that will write.
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<
+        Output = Result<sqlx::Transaction<'static, Self::Database>, sqlx::Error>,
+    > + Send;
+    /// Begins a read-only transaction in which every statement sees one snapshot.
+    fn begin_snapshot(
+        &self,
+    ) -> impl std::future::Future<
+        Output = Result<sqlx::Transaction<'static, Self::Database>, sqlx::Error>,
+    > + Send;
+}
+
+impl BeginWrite for SqlitePool {
+    type Database = sqlx::Sqlite;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+    async fn begin_snapshot(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        // In WAL mode a read transaction keeps the snapshot of its first read.
+        self.begin().await
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Database = sqlx::Postgres;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.begin().await
+    }
+    async fn begin_snapshot(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
+    }
+}
+
+/// Errors from the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// A row with the same unique key exists already.
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    /// The row the operation needs does not exist.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The operation does not fit the current state of the data (e.g. retiring a retired key).
+    #[error("{0}")]
+    State(&'static str),
+    /// The database failed.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Migrations failed.
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Sealing or opening a private key failed.
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+}
+
+impl StorageError {
+    /// Maps a unique-constraint violation to [`StorageError::Conflict`].
+    pub(crate) fn conflict_on_unique(what: &'static str) -> impl FnOnce(sqlx::Error) -> Self {
+        move |err| match &err {
+            sqlx::Error::Database(db) if db.is_unique_violation() => Self::Conflict(what),
+            _ => Self::Database(err),
+        }
+    }
+}
+
+/// Where the data lives.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    /// A SQLite database file (created if missing).
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection URL.
+    Postgres(String),
+}
+
+impl DatabaseTarget {
+    /// Chooses the backend from an optional URL: none → SQLite file in `data_dir`;
+    /// `postgres://` or `postgresql://` → PostgreSQL; `sqlite:` → that SQLite file.
+    pub fn from_url(url: Option<&str>, data_dir: &Path) -> Result<Self, String> {
+        match url.map(str::trim).filter(|u| !u.is_empty()) {
+            None => Ok(Self::Sqlite(data_dir.join("permitseal.db"))),
+            Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
+                Ok(Self::Postgres(u.to_owned()))
+            }
+            Some(u) => {
+                let path = u
+                    .strip_prefix("sqlite://")
+                    .or_else(|| u.strip_prefix("sqlite:"))
+                    .ok_or_else(|| {
+                        "DATABASE_URL must start with postgres://, postgresql:// or sqlite:"
+                            .to_owned()
+                    })?;
+                let path = path.split('?').next().unwrap_or(path);
+                if path.is_empty() {
+                    return Err("sqlite: URL without a file path".to_owned());
+                }
+                Ok(Self::Sqlite(PathBuf::from(path)))
+            }
+        }
+    }
+
+    /// Short name of the backend for logs and metrics.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+}
+
+impl std::fmt::Debug for DatabaseTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
+            Self::Postgres(url) => f
+                .debug_tuple("Postgres")
+                .field(&redact_url_password(url))
+                .finish(),
+        }
+    }
+}
+
+impl std::fmt::Display for DatabaseTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "SQLite {}", path.display()),
+            Self::Postgres(url) => write!(f, "PostgreSQL {}", redact_url_password(url)),
+        }
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`; also hides `password=`
+/// query parameters.
+pub fn redact_url_password(url: &str) -> String {
+    let mut out = url.to_owned();
+    if let Some(scheme_end) = out.find("://") {
+        let rest_start = scheme_end + 3;
+        let authority_end = out[rest_start..]
+            .find(['/', '?'])
+            .map_or(out.len(), |i| rest_start + i);
+        if let Some(at) = out[rest_start..authority_end].rfind('@') {
+            let userinfo = &out[rest_start..rest_start + at];
+            if let Some(colon) = userinfo.find(':') {
+                out.replace_range(rest_start + colon + 1..rest_start + at, "***");
+            }
+        }
+    }
+    if let Some(q) = out.find('?') {
+        let (head, query) = out.split_at(q + 1);
+        let redacted: Vec<String> = query
+            .split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => kv.to_owned(),
+            })
+            .collect();
+        out = format!("{head}{}", redacted.join("&"));
+    }
+    out
+}
+
+/// A handle on the database: cheap to clone (pools are shared).
+#[derive(Clone, Debug)]
+pub enum Db {
+    /// SQLite: one writer connection, several readers.
+    Sqlite {
+        /// The single writer connection.
+        write: SqlitePool,
+        /// Read-only connections.
+        read: SqlitePool,
+    },
+    /// PostgreSQL.
+    Postgres(PgPool),
+}
+
+/// Number of SQLite reader connections.
+const SQLITE_READERS: u32 = 8;
+/// Maximum PostgreSQL connections per server process.
+const POSTGRES_CONNECTIONS: u32 = 16;
+
+impl Db {
+    /// Opens (creating a SQLite file if needed) and migrates the database.
+    pub async fn open(target: &DatabaseTarget) -> Result<Self, StorageError> {
+        let db = match target {
+            DatabaseTarget::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        StorageError::Database(sqlx::Error::Configuration(
+                            format!("cannot create {}: {e}", dir.display()).into(),
+                        ))
+                    })?;
+                }
+                let options = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    // Acknowledged means committed: FULL syncs the WAL on every commit.
+                    .synchronous(SqliteSynchronous::Full)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10));
+                let write = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(1)
+                    .connect_with(options.clone())
+                    .await?;
+                // Migrate before opening the readers so that they see the final schema.
+                sqlx::migrate!("./migrations/sqlite").run(&write).await?;
+                let read = SqlitePoolOptions::new()
+                    .max_connections(SQLITE_READERS)
+                    .connect_with(options.read_only(true))
+                    .await?;
+                Self::Sqlite { write, read }
+            }
+            DatabaseTarget::Postgres(url) => {
+                let options = PgConnectOptions::from_str(url)?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(POSTGRES_CONNECTIONS)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await?;
+                // sqlx takes an advisory lock while migrating, so several processes starting at
+                // once against one database apply each migration exactly once.
+                sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+                Self::Postgres(pool)
+            }
+        };
+        Ok(db)
+    }
+
+    /// Short name of the backend.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Self::Sqlite { .. } => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        on_db!(self, read, |pool| {
+            sqlx::query("SELECT 1").execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// Closes every connection (waits for checked-out connections to come back).
+    pub async fn close(&self) {
+        match self {
+            Self::Sqlite { write, read } => {
+                read.close().await;
+                write.close().await;
+            }
+            Self::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// Current time as unix seconds.
+pub fn now() -> i64 {
+    match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(_) => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_from_url() {
+        let dir = Path::new("/data");
+        assert_eq!(
+            DatabaseTarget::from_url(None, dir).unwrap(),
+            DatabaseTarget::Sqlite(PathBuf::from("/data/permitseal.db"))
+        );
+        assert_eq!(
+            DatabaseTarget::from_url(Some("sqlite:///tmp/x.db?mode=rwc"), dir).unwrap(),
+            DatabaseTarget::Sqlite(PathBuf::from("/tmp/x.db"))
+        );
+        assert!(matches!(
+            DatabaseTarget::from_url(Some("postgresql://u@h/db"), dir).unwrap(),
+            DatabaseTarget::Postgres(_)
+        ));
+        assert!(DatabaseTarget::from_url(Some("mysql://x"), dir).is_err());
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        let t = DatabaseTarget::Postgres("postgres://app:hunter2@db:5432/ps".into());
+        assert!(!format!("{t:?}").contains("hunter2"));
+        assert!(!t.to_string().contains("hunter2"));
+        assert_eq!(
+            redact_url_password("postgres://h/db?user=a&password=hunter2"),
+            "postgres://h/db?user=a&password=***"
+        );
+        assert_eq!(
+            redact_url_password("postgres://u@h/db"),
+            "postgres://u@h/db"
+        );
+    }
+}

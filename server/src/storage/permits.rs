@@ -1,0 +1,723 @@
+//! Issued permits: issuance (index, signature, quota and import-permit rules inside one
+//! transaction), lookup, search, and state changes. Every change bumps the authority's status
+//! list version and records the change for deltas.
+
+use serde::Serialize;
+use verifier_core::date::Date;
+use verifier_core::keys::SecretKey;
+use verifier_core::payload;
+use verifier_core::permit::{IssueContext, Permit, PermitDraft, normalize_number};
+
+use super::{BeginWrite as _, Db, StorageError, audit, on_db};
+use crate::crypto::MasterKey;
+use crate::model::AuthorityId;
+
+/// Bumps an authority's status version inside the transaction `$tx`; evaluates to the new
+/// version.
+macro_rules! bump_status {
+    ($tx:expr, $authority:expr, $now:expr) => {{
+        let (version,): (i64,) = sqlx::query_as(
+            "UPDATE authorities SET status_version = status_version + 1, \
+             status_changed_at = CASE WHEN status_changed_at > $1 THEN status_changed_at ELSE $1 END \
+             WHERE id = $2 RETURNING status_version",
+        )
+        .bind($now)
+        .bind($authority)
+        .fetch_one(&mut *$tx)
+        .await?;
+        version
+    }};
+}
+pub(crate) use bump_status;
+
+/// Records a status change for deltas inside the transaction `$tx`.
+macro_rules! record_change {
+    ($tx:expr, $authority:expr, $version:expr, $index:expr, $state:expr, $now:expr) => {
+        sqlx::query(
+            "INSERT INTO status_changes (authority_id, version, status_index, state, at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind($authority)
+        .bind($version)
+        .bind($index)
+        .bind($state)
+        .bind($now)
+        .execute(&mut *$tx)
+        .await?
+    };
+}
+pub(crate) use record_change;
+
+/// A stored permit.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct PermitRow {
+    /// Issuing authority.
+    pub authority_id: String,
+    /// Index in the authority's status list.
+    pub status_index: i64,
+    /// Number as printed.
+    pub number: String,
+    /// Document type code.
+    pub document_type: String,
+    /// Exporting country.
+    pub export_country: String,
+    /// Importing country.
+    pub import_country: Option<String>,
+    /// Issue time.
+    pub issued_at: i64,
+    /// Last day of validity (YYYY-MM-DD).
+    pub valid_until: String,
+    /// Signing key.
+    pub kid: String,
+    /// The submitted draft (JSON).
+    pub draft: String,
+    /// The signed QR text.
+    pub qr_text: String,
+    /// Referenced import permit (JSON), for Appendix-I exports.
+    pub import_permit: Option<String>,
+    /// valid, suspended, revoked or used.
+    pub state: String,
+    /// Reason of the last state change.
+    pub state_reason: Option<String>,
+    /// Time of the last state change.
+    pub state_changed_at: i64,
+    /// Token that issued it.
+    pub created_by: String,
+}
+
+pub(crate) const COLUMNS: &str = "authority_id, status_index, number, document_type, \
+    export_country, import_country, issued_at, valid_until, kid, draft, qr_text, import_permit, \
+    state, state_reason, state_changed_at, created_by";
+
+/// One permit to issue: a draft checked by the core, plus what only the server knows.
+#[derive(Debug, Clone)]
+pub struct IssueItem {
+    /// The draft as submitted.
+    pub draft: PermitDraft,
+    /// Its JSON, stored as submitted.
+    pub draft_json: String,
+    /// The import permit an Appendix-I export references: (country, number).
+    pub import_permit: Option<(String, String)>,
+}
+
+/// Why issuance was refused by a rule that needs the database.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IssueRefusal {
+    /// The authority already issued a permit with this number (after normalisation).
+    #[error("permit {index}: number {number:?} is already used by this authority")]
+    DuplicateNumber {
+        /// Position in the batch.
+        index: usize,
+        /// The number.
+        number: String,
+    },
+    /// The referenced import permit is on this deployment but not found or not valid.
+    #[error("permit {index}: import permit {number:?} of {country} is {why}")]
+    ImportPermit {
+        /// Position in the batch.
+        index: usize,
+        /// Country of the import permit.
+        country: String,
+        /// Its number.
+        number: String,
+        /// What is wrong with it.
+        why: &'static str,
+    },
+    /// A line would take the quota past its annual total.
+    #[error(
+        "permit {index}, block {block}: quota for {taxon} ({unit}) in {year} would be exceeded: \
+         {used} used of {quota}"
+    )]
+    QuotaExceeded {
+        /// Position in the batch.
+        index: usize,
+        /// Block letter.
+        block: char,
+        /// Scientific name.
+        taxon: String,
+        /// Unit code.
+        unit: String,
+        /// Quota year.
+        year: i32,
+        /// Already counted (in the unit).
+        used: String,
+        /// The quota (in the unit).
+        quota: String,
+    },
+}
+
+/// The result of a batch issuance.
+#[derive(Debug)]
+pub enum IssueOutcome {
+    /// Every permit was issued.
+    Issued(Vec<PermitRow>),
+    /// A rule refused one permit; nothing was issued.
+    Refused(IssueRefusal),
+}
+
+/// An action on a permit's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateAction {
+    /// valid → suspended.
+    Suspend,
+    /// suspended → valid.
+    Reinstate,
+    /// valid, suspended or used → revoked (final).
+    Revoke,
+}
+
+impl StateAction {
+    /// Stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Suspend => "suspend",
+            Self::Reinstate => "reinstate",
+            Self::Revoke => "revoke",
+        }
+    }
+
+    fn target(self, from: &str) -> Option<&'static str> {
+        match (self, from) {
+            (Self::Suspend, "valid") => Some("suspended"),
+            (Self::Reinstate, "suspended") => Some("valid"),
+            (Self::Revoke, "valid" | "suspended" | "used") => Some("revoked"),
+            _ => None,
+        }
+    }
+}
+
+/// Quantity in millionths of its unit (the format allows at most six decimals).
+pub fn micro(q: verifier_core::permit::Quantity) -> i64 {
+    let factor = 10u64.pow(u32::from(
+        verifier_core::permit::MAX_SCALE - q.scale().min(6),
+    ));
+    i64::try_from(q.mantissa().saturating_mul(factor)).unwrap_or(i64::MAX)
+}
+
+/// Formats millionths as a decimal.
+pub fn format_micro(v: i64) -> String {
+    let whole = v / 1_000_000;
+    let frac = (v % 1_000_000).abs();
+    if frac == 0 {
+        whole.to_string()
+    } else {
+        format!("{whole}.{frac:06}")
+            .trim_end_matches('0')
+            .to_owned()
+    }
+}
+
+/// Filters for listing permits.
+#[derive(Debug, Clone, Default)]
+pub struct PermitFilter {
+    /// Only this state.
+    pub state: Option<String>,
+    /// Only numbers whose normalised form starts with this.
+    pub number_prefix: Option<String>,
+    /// Only permits to this importing country.
+    pub import_country: Option<String>,
+    /// Only status indexes above this (cursor).
+    pub after: Option<i64>,
+    /// At most this many.
+    pub limit: i64,
+}
+
+impl Db {
+    /// Issues a batch of permits atomically: reserves status indexes, signs each permit with the
+    /// authority's active key, applies the import-permit and quota rules, records everything, and
+    /// bumps the status list version once.
+    pub async fn issue_permits(
+        &self,
+        actor: &str,
+        authority: &AuthorityId,
+        items: &[IssueItem],
+        master: &MasterKey,
+        now: i64,
+    ) -> Result<IssueOutcome, StorageError> {
+        let n = i64::try_from(items.len()).map_err(|_| StorageError::State("batch too large"))?;
+        let authority = authority.as_str();
+        let year = Date::from_unix(now).ymd().0;
+        let insert = format!(
+            "INSERT INTO permits ({COLUMNS}, number_key) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'valid', NULL, $7, $13, $14) \
+             RETURNING {COLUMNS}"
+        );
+        on_db!(self, write, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let auth: Option<(String, i64)> =
+                sqlx::query_as("SELECT country, next_status_index FROM authorities WHERE id = $1")
+                    .bind(authority)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let Some((country, _)) = auth else {
+                return Err(StorageError::NotFound("authority"));
+            };
+            let issuing_country = country
+                .parse()
+                .map_err(|_| StorageError::State("the authority's country is not an ISO code"))?;
+            let key: Option<(String, Vec<u8>)> = sqlx::query_as(
+                "SELECT kid, sealed_seed FROM signing_keys WHERE authority_id = $1 AND status = 'active'",
+            )
+            .bind(authority)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((kid, sealed)) = key else {
+                return Err(StorageError::State(
+                    "the authority has no active signing key; generate one first",
+                ));
+            };
+            let seed = master.open_seed(&kid, &sealed)?;
+            let signer = SecretKey::from_seed(seed.expose());
+            let (next, version): (i64, i64) = sqlx::query_as(
+                "UPDATE authorities SET next_status_index = next_status_index + $1, \
+                 status_version = status_version + 1, \
+                 status_changed_at = CASE WHEN status_changed_at > $2 THEN status_changed_at ELSE $2 END \
+                 WHERE id = $3 RETURNING next_status_index, status_version",
+            )
+            .bind(n)
+            .bind(now)
+            .bind(authority)
+            .fetch_one(&mut *tx)
+            .await?;
+            let first = next - n;
+            let mut rows = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                let index = first + i64::try_from(i).unwrap_or(i64::MAX);
+                let status_index =
+                    u32::try_from(index).map_err(|_| StorageError::State("status list is full"))?;
+                let ctx = IssueContext {
+                    issuing_country,
+                    issued_at: now,
+                    status_index,
+                };
+                // The caller validated the draft; a failure here would be a race on nothing.
+                let permit = Permit::new(&item.draft, ctx)
+                    .map_err(|_| StorageError::State("draft no longer validates"))?;
+                let data = permit.data();
+                if let Some((ic, inum)) = &item.import_permit {
+                    let on_deployment: Option<(String,)> =
+                        sqlx::query_as("SELECT id FROM authorities WHERE country = $1 LIMIT 1")
+                            .bind(ic)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    if on_deployment.is_some() {
+                        let found: Option<(String, String, String)> = sqlx::query_as(
+                            "SELECT p.state, p.valid_until, p.document_type FROM permits p \
+                             JOIN authorities a ON a.id = p.authority_id \
+                             WHERE a.country = $1 AND p.number_key = $2 LIMIT 1",
+                        )
+                        .bind(ic)
+                        .bind(normalize_number(inum))
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        let why = match found {
+                            None => Some("not issued on this deployment"),
+                            Some((_, _, dt)) if dt != "import" => Some("not an import permit"),
+                            Some((state, _, _)) if state != "valid" => Some("not valid"),
+                            Some((_, until, _)) if until < Date::from_unix(now).to_string() => {
+                                Some("expired")
+                            }
+                            Some(_) => None,
+                        };
+                        if let Some(why) = why {
+                            return Ok(IssueOutcome::Refused(IssueRefusal::ImportPermit {
+                                index: i,
+                                country: ic.clone(),
+                                number: inum.clone(),
+                                why,
+                            }));
+                        }
+                    }
+                }
+                let text = payload::sign(&permit, &signer);
+                let import_json = item
+                    .import_permit
+                    .as_ref()
+                    .map(|(c, num)| serde_json::json!({"country": c, "number": num}).to_string());
+                let row: Result<PermitRow, sqlx::Error> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(insert.as_str()))
+                        .bind(authority)
+                        .bind(index)
+                        .bind(&data.number)
+                        .bind(data.document_type.to_string())
+                        .bind(data.exporter.country.to_string())
+                        .bind(data.importer.as_ref().map(|p| p.country.to_string()))
+                        .bind(now)
+                        .bind(data.valid_until.to_string())
+                        .bind(&kid)
+                        .bind(&item.draft_json)
+                        .bind(&text)
+                        .bind(import_json)
+                        .bind(actor)
+                        .bind(normalize_number(&data.number))
+                        .fetch_one(&mut *tx)
+                        .await;
+                let row = match row {
+                    Ok(row) => row,
+                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                        return Ok(IssueOutcome::Refused(IssueRefusal::DuplicateNumber {
+                            index: i,
+                            number: data.number.clone(),
+                        }));
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                for line in &data.lines {
+                    let q = micro(line.quantity);
+                    let unit = line.unit.to_string();
+                    let quota: Option<(i64, i64, i64)> = sqlx::query_as(
+                        "SELECT id, quota_micro, used_micro FROM quotas WHERE authority_id = $1 \
+                         AND year = $2 AND scientific_name = $3 AND unit = $4",
+                    )
+                    .bind(authority)
+                    .bind(i64::from(year))
+                    .bind(&line.scientific_name)
+                    .bind(&unit)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let mut quota_id = None;
+                    if let Some((qid, total, _)) = quota {
+                        let done = sqlx::query(
+                            "UPDATE quotas SET used_micro = used_micro + $1 \
+                             WHERE id = $2 AND used_micro + $1 <= quota_micro",
+                        )
+                        .bind(q)
+                        .bind(qid)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                        if done == 0 {
+                            let (used,): (i64,) =
+                                sqlx::query_as("SELECT used_micro FROM quotas WHERE id = $1")
+                                    .bind(qid)
+                                    .fetch_one(&mut *tx)
+                                    .await?;
+                            return Ok(IssueOutcome::Refused(IssueRefusal::QuotaExceeded {
+                                index: i,
+                                block: line.block,
+                                taxon: line.scientific_name.clone(),
+                                unit,
+                                year,
+                                used: format_micro(used),
+                                quota: format_micro(total),
+                            }));
+                        }
+                        quota_id = Some(qid);
+                    }
+                    sqlx::query(
+                        "INSERT INTO permit_lines (authority_id, status_index, block, scientific_name, \
+                         appendix, term, unit, quantity_micro, quota_id) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    )
+                    .bind(authority)
+                    .bind(index)
+                    .bind(line.block.to_string())
+                    .bind(&line.scientific_name)
+                    .bind(line.appendix.to_string())
+                    .bind(line.term.to_string())
+                    .bind(&unit)
+                    .bind(q)
+                    .bind(quota_id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                sqlx::query(
+                    "INSERT INTO status_changes (authority_id, version, status_index, state, at) \
+                     VALUES ($1, $2, $3, 'valid', $4)",
+                )
+                .bind(authority)
+                .bind(version)
+                .bind(index)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                let mut row = row;
+                row.state = "valid".to_owned();
+                rows.push(row);
+            }
+            audit!(
+                tx,
+                now,
+                actor,
+                Some(authority),
+                "permit.issue",
+                format!("count={n} first_index={first} version={version}")
+            );
+            tx.commit().await?;
+            Ok(IssueOutcome::Issued(rows))
+        })
+    }
+
+    /// Sets (or changes) an annual quota. A new quota starts with what unrevoked permits of that
+    /// year already hold of the taxon and unit, and those lines count against it from then on.
+    /// Returns (quota, used) in millionths.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn set_quota(
+        &self,
+        actor: &str,
+        authority: &AuthorityId,
+        year: i32,
+        scientific_name: &str,
+        unit: &str,
+        quota_micro: i64,
+        now: i64,
+    ) -> Result<(i64, i64), StorageError> {
+        let authority = authority.as_str();
+        let start = Date::from_ymd(year, 1, 1)
+            .ok_or(StorageError::State("year out of range"))?
+            .start_unix();
+        let end = Date::from_ymd(year + 1, 1, 1)
+            .ok_or(StorageError::State("year out of range"))?
+            .start_unix();
+        on_db!(self, write, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let existing: Option<(i64,)> = sqlx::query_as(
+                "SELECT id FROM quotas WHERE authority_id = $1 AND year = $2 \
+                 AND scientific_name = $3 AND unit = $4",
+            )
+            .bind(authority)
+            .bind(i64::from(year))
+            .bind(scientific_name)
+            .bind(unit)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let id = match existing {
+                Some((id,)) => {
+                    sqlx::query("UPDATE quotas SET quota_micro = $1 WHERE id = $2")
+                        .bind(quota_micro)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    id
+                }
+                None => {
+                    let (id,): (i64,) = sqlx::query_as(
+                        "INSERT INTO quotas (authority_id, year, scientific_name, unit, quota_micro) \
+                         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                    )
+                    .bind(authority)
+                    .bind(i64::from(year))
+                    .bind(scientific_name)
+                    .bind(unit)
+                    .bind(quota_micro)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "UPDATE permit_lines SET quota_id = $1 WHERE authority_id = $2 \
+                         AND scientific_name = $3 AND unit = $4 AND quota_id IS NULL \
+                         AND status_index IN (SELECT status_index FROM permits WHERE authority_id = $2 \
+                         AND state <> 'revoked' AND issued_at >= $5 AND issued_at < $6)",
+                    )
+                    .bind(id)
+                    .bind(authority)
+                    .bind(scientific_name)
+                    .bind(unit)
+                    .bind(start)
+                    .bind(end)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "UPDATE quotas SET used_micro = (SELECT COALESCE(SUM(quantity_micro), 0) \
+                         FROM permit_lines WHERE quota_id = $1) WHERE id = $1",
+                    )
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                    id
+                }
+            };
+            let (quota, used): (i64, i64) =
+                sqlx::query_as("SELECT quota_micro, used_micro FROM quotas WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            audit!(
+                tx,
+                now,
+                actor,
+                Some(authority),
+                "quota.set",
+                format!(
+                    "year={year} taxon={scientific_name} unit={unit} quota={}",
+                    format_micro(quota)
+                )
+            );
+            tx.commit().await?;
+            Ok((quota, used))
+        })
+    }
+
+    /// Quotas of an authority: (year, taxon, unit, quota, used).
+    pub async fn list_quotas(
+        &self,
+        authority: &AuthorityId,
+    ) -> Result<Vec<(i64, String, String, i64, i64)>, StorageError> {
+        on_db!(self, read, |pool| Ok(sqlx::query_as(
+            "SELECT year, scientific_name, unit, quota_micro, used_micro FROM quotas \
+             WHERE authority_id = $1 ORDER BY year, scientific_name, unit"
+        )
+        .bind(authority.as_str())
+        .fetch_all(pool)
+        .await?))
+    }
+
+    /// A permit by number (compared in normalised form).
+    pub async fn permit_by_number(
+        &self,
+        authority: &AuthorityId,
+        number: &str,
+    ) -> Result<Option<PermitRow>, StorageError> {
+        let sql =
+            format!("SELECT {COLUMNS} FROM permits WHERE authority_id = $1 AND number_key = $2");
+        on_db!(self, read, |pool| Ok(sqlx::query_as(sqlx::AssertSqlSafe(
+            sql
+        ))
+        .bind(authority.as_str())
+        .bind(normalize_number(number))
+        .fetch_optional(pool)
+        .await?))
+    }
+
+    /// A permit by its status index.
+    pub async fn permit_by_index(
+        &self,
+        authority: &str,
+        index: i64,
+    ) -> Result<Option<PermitRow>, StorageError> {
+        let sql =
+            format!("SELECT {COLUMNS} FROM permits WHERE authority_id = $1 AND status_index = $2");
+        on_db!(self, read, |pool| Ok(sqlx::query_as(sqlx::AssertSqlSafe(
+            sql
+        ))
+        .bind(authority)
+        .bind(index)
+        .fetch_optional(pool)
+        .await?))
+    }
+
+    /// Permits of an authority, by status index, filtered.
+    pub async fn list_permits(
+        &self,
+        authority: &AuthorityId,
+        filter: &PermitFilter,
+    ) -> Result<Vec<PermitRow>, StorageError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM permits WHERE authority_id = $1 \
+             AND ($2 IS NULL OR state = $2) \
+             AND ($3 IS NULL OR number_key LIKE $3) \
+             AND ($4 IS NULL OR import_country = $4) \
+             AND status_index > $5 ORDER BY status_index LIMIT $6"
+        );
+        let prefix = filter
+            .number_prefix
+            .as_deref()
+            .map(|p| format!("{}%", normalize_number(p)));
+        on_db!(self, read, |pool| Ok(sqlx::query_as(sqlx::AssertSqlSafe(
+            sql
+        ))
+        .bind(authority.as_str())
+        .bind(filter.state.as_deref())
+        .bind(prefix)
+        .bind(filter.import_country.as_deref())
+        .bind(filter.after.unwrap_or(-1))
+        .bind(filter.limit)
+        .fetch_all(pool)
+        .await?))
+    }
+
+    /// Suspends, reinstates or revokes a permit, bumping the status list version.
+    /// Revoking an unused permit gives its quantities back to any quota they counted against.
+    pub async fn change_permit_state(
+        &self,
+        actor: &str,
+        authority: &AuthorityId,
+        number: &str,
+        action: StateAction,
+        reason: &str,
+        now: i64,
+    ) -> Result<PermitRow, StorageError> {
+        let authority = authority.as_str();
+        let select =
+            format!("SELECT {COLUMNS} FROM permits WHERE authority_id = $1 AND number_key = $2");
+        let update = format!(
+            "UPDATE permits SET state = $1, state_reason = $2, state_changed_at = $3 \
+             WHERE authority_id = $4 AND status_index = $5 RETURNING {COLUMNS}"
+        );
+        on_db!(self, write, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let row: Option<PermitRow> = sqlx::query_as(sqlx::AssertSqlSafe(select))
+                .bind(authority)
+                .bind(normalize_number(number))
+                .fetch_optional(&mut *tx)
+                .await?;
+            let row = row.ok_or(StorageError::NotFound("permit"))?;
+            let Some(target) = action.target(&row.state) else {
+                return Err(StorageError::State(match action {
+                    StateAction::Suspend => "only a valid permit can be suspended",
+                    StateAction::Reinstate => "only a suspended permit can be reinstated",
+                    StateAction::Revoke => "the permit is already revoked",
+                }));
+            };
+            let version = bump_status!(tx, authority, now);
+            let updated: PermitRow = sqlx::query_as(sqlx::AssertSqlSafe(update))
+                .bind(target)
+                .bind(reason)
+                .bind(now)
+                .bind(authority)
+                .bind(row.status_index)
+                .fetch_one(&mut *tx)
+                .await?;
+            record_change!(tx, authority, version, row.status_index, target, now);
+            if action == StateAction::Revoke && row.state != "used" {
+                sqlx::query(
+                    "UPDATE quotas SET used_micro = used_micro - (SELECT COALESCE(SUM(l.quantity_micro), 0) \
+                     FROM permit_lines l WHERE l.quota_id = quotas.id AND l.authority_id = $1 \
+                     AND l.status_index = $2) \
+                     WHERE id IN (SELECT quota_id FROM permit_lines WHERE authority_id = $1 \
+                     AND status_index = $2 AND quota_id IS NOT NULL)",
+                )
+                .bind(authority)
+                .bind(row.status_index)
+                .execute(&mut *tx)
+                .await?;
+            }
+            audit!(
+                tx,
+                now,
+                actor,
+                Some(authority),
+                format!("permit.{}", action.as_str()),
+                format!(
+                    "number={} index={} version={version} reason={reason}",
+                    row.number, row.status_index
+                )
+            );
+            tx.commit().await?;
+            Ok(updated)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn micro_units() {
+        let q: verifier_core::permit::Quantity = "12.5".parse().unwrap();
+        assert_eq!(micro(q), 12_500_000);
+        assert_eq!(format_micro(12_500_000), "12.5");
+        assert_eq!(format_micro(3_000_000), "3");
+        assert_eq!(format_micro(1), "0.000001");
+    }
+
+    #[test]
+    fn transitions() {
+        assert_eq!(StateAction::Suspend.target("valid"), Some("suspended"));
+        assert_eq!(StateAction::Suspend.target("used"), None);
+        assert_eq!(StateAction::Reinstate.target("valid"), None);
+        assert_eq!(StateAction::Reinstate.target("suspended"), Some("valid"));
+        assert_eq!(StateAction::Revoke.target("used"), Some("revoked"));
+        assert_eq!(StateAction::Revoke.target("revoked"), None);
+    }
+}

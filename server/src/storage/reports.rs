@@ -1,0 +1,882 @@
+//! Scan reports and export endorsements from field devices, and the alerts they raise.
+//!
+//! Uploads are idempotent: every report carries an id generated on the device, and a report
+//! whose id is already stored is skipped, together with everything it would raise. A batch is
+//! one transaction, committed before the answer: acknowledged means durable.
+
+use serde::Serialize;
+use verifier_core::payload;
+
+use super::permits::{bump_status, record_change};
+use super::{BeginWrite as _, Db, StorageError, on_db};
+
+/// Scans of one permit farther apart than this are checked for travel speed (km).
+const TRAVEL_MIN_KM: f64 = 50.0;
+/// Faster than this between two scans of one permit is not a plausible journey (km/h).
+const TRAVEL_MAX_KMH: f64 = 1000.0;
+
+/// Where a report was made: a UN/LOCODE, coordinates, or both.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Place {
+    /// UN/LOCODE, e.g. `KEMBA`.
+    pub locode: Option<String>,
+    /// Latitude and longitude in degrees.
+    pub coords: Option<(f64, f64)>,
+}
+
+/// A scan report as uploaded.
+#[derive(Debug, Clone)]
+pub struct ScanInput {
+    /// Device-generated id.
+    pub id: String,
+    /// The device.
+    pub device_id: String,
+    /// The officer, if the device names one.
+    pub officer: Option<String>,
+    /// When the scan happened (device time).
+    pub scanned_at: i64,
+    /// Where.
+    pub place: Place,
+    /// The verdict the device showed.
+    pub verdict: String,
+    /// The scanned QR text.
+    pub qr: String,
+}
+
+/// One endorsed line: block letter and quantity in millionths of the permit's unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EndorsedLine {
+    /// Block letter.
+    pub block: String,
+    /// Quantity actually exported, in millionths.
+    pub quantity_micro: i64,
+}
+
+/// An export endorsement as uploaded.
+#[derive(Debug, Clone)]
+pub struct EndorsementInput {
+    /// Device-generated id.
+    pub id: String,
+    /// The device.
+    pub device_id: String,
+    /// The officer.
+    pub officer: Option<String>,
+    /// When the export was endorsed.
+    pub endorsed_at: i64,
+    /// Port of export.
+    pub place: Place,
+    /// Bill of lading or air waybill number.
+    pub transport_document: Option<String>,
+    /// Quantities per block.
+    pub lines: Vec<EndorsedLine>,
+    /// The permit's QR text.
+    pub qr: String,
+}
+
+/// An import confirmation as sent by the importing country's authority.
+#[derive(Debug, Clone)]
+pub struct ConfirmationInput {
+    /// Client-generated id.
+    pub id: String,
+    /// When the shipment was received.
+    pub confirmed_at: i64,
+    /// Quantities received per block.
+    pub lines: Vec<EndorsedLine>,
+    /// The permit's QR text.
+    pub qr: String,
+}
+
+/// What a confirmation upload did, or the first confirmation that names a permit destined to
+/// another country (then nothing is stored).
+#[derive(Debug)]
+pub enum ConfirmOutcome {
+    /// Stored.
+    Done(UploadResult),
+    /// Confirmation at this position is for a permit bound for another country.
+    NotForThisCountry(usize),
+}
+
+/// An alert.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct AlertRow {
+    /// Id (increasing).
+    pub id: i64,
+    /// Authority of the permit concerned, if known.
+    pub authority_id: Option<String>,
+    /// One of [`ALERT_KINDS`].
+    pub kind: String,
+    /// Status index of the permit, if known.
+    pub status_index: Option<i64>,
+    /// Permit number, if known.
+    pub permit_number: Option<String>,
+    /// `scan:<id>` or `endorsement:<id>`.
+    pub source_id: String,
+    /// What was seen.
+    pub detail: String,
+    /// When raised.
+    pub created_at: i64,
+}
+
+/// What an upload did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct UploadResult {
+    /// Reports stored now.
+    pub accepted: usize,
+    /// Reports already stored earlier (skipped).
+    pub duplicates: usize,
+    /// Alerts raised by the reports stored now.
+    pub alerts: Vec<AlertRow>,
+}
+
+/// Every alert kind.
+pub const ALERT_KINDS: [&str; 7] = [
+    "second_endorsement",
+    "quantity_exceeded",
+    "impossible_travel",
+    "revoked_permit",
+    "unknown_permit",
+    "second_import_confirmation",
+    "import_without_endorsement",
+];
+
+const ALERT_COLUMNS: &str =
+    "id, authority_id, kind, status_index, permit_number, source_id, detail, created_at";
+
+/// Great-circle distance in km.
+pub fn distance_km(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (lat1, lon1) = (a.0.to_radians(), a.1.to_radians());
+    let (lat2, lon2) = (b.0.to_radians(), b.1.to_radians());
+    let h = ((lat2 - lat1) / 2.0).sin().powi(2)
+        + lat1.cos() * lat2.cos() * ((lon2 - lon1) / 2.0).sin().powi(2);
+    2.0 * 6371.0 * h.sqrt().min(1.0).asin()
+}
+
+/// True when going from `a` to `b` in `seconds` is not plausible.
+pub fn implausible_travel(a: (f64, f64), b: (f64, f64), seconds: i64) -> Option<(f64, f64)> {
+    let km = distance_km(a, b);
+    if km <= TRAVEL_MIN_KM {
+        return None;
+    }
+    // Clocks of two devices disagree by minutes; never divide by less than ten minutes.
+    let hours = (seconds.unsigned_abs() as f64 / 3600.0).max(1.0 / 6.0);
+    let kmh = km / hours;
+    (kmh > TRAVEL_MAX_KMH).then_some((km, kmh))
+}
+
+/// SHA-256 of the QR text, hex: stored instead of the text of unknown codes.
+pub fn qr_digest(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// The permit a QR text is, if the server issued exactly this text.
+#[derive(Debug, Clone, Default)]
+struct Resolved {
+    authority: Option<String>,
+    index: Option<i64>,
+    number: Option<String>,
+    state: Option<String>,
+    genuine: bool,
+    why_unknown: &'static str,
+}
+
+/// Resolves a QR text inside `$tx`: key id → authority, status index → permit, and the stored
+/// signed text must equal the scanned one byte for byte.
+macro_rules! resolve {
+    ($tx:expr, $qr:expr) => {{
+        let mut r = Resolved::default();
+        match payload::decode($qr) {
+            Err(_) => r.why_unknown = "not a readable permitseal code",
+            Ok(env) => {
+                r.number = Some(env.data.number.clone());
+                r.index = Some(i64::from(env.data.status_index));
+                let auth: Option<(String,)> =
+                    sqlx::query_as("SELECT authority_id FROM signing_keys WHERE kid = $1")
+                        .bind(env.key_id.to_string())
+                        .fetch_optional(&mut *$tx)
+                        .await?;
+                match auth {
+                    None => r.why_unknown = "signed with a key this deployment does not know",
+                    Some((authority,)) => {
+                        let permit: Option<(String, String, String)> = sqlx::query_as(
+                            "SELECT qr_text, state, number FROM permits \
+                             WHERE authority_id = $1 AND status_index = $2",
+                        )
+                        .bind(&authority)
+                        .bind(i64::from(env.data.status_index))
+                        .fetch_optional(&mut *$tx)
+                        .await?;
+                        r.authority = Some(authority);
+                        match permit {
+                            Some((text, state, number)) if text.as_str() == $qr.as_str() => {
+                                r.genuine = true;
+                                r.state = Some(state);
+                                r.number = Some(number);
+                            }
+                            Some(_) => {
+                                r.why_unknown = "differs from the permit issued under this number"
+                            }
+                            None => r.why_unknown = "no permit was issued under this index",
+                        }
+                    }
+                }
+            }
+        }
+        r
+    }};
+}
+
+/// Looks up coordinates of a place inside `$tx` (given coordinates win over the LOCODE table).
+macro_rules! coords_of {
+    ($tx:expr, $place:expr) => {{
+        match (&$place.coords, &$place.locode) {
+            (Some(c), _) => Some(*c),
+            (None, Some(code)) => {
+                let row: Option<(f64, f64)> =
+                    sqlx::query_as("SELECT lat, lon FROM locations WHERE locode = $1")
+                        .bind(code)
+                        .fetch_optional(&mut *$tx)
+                        .await?;
+                row
+            }
+            (None, None) => None,
+        }
+    }};
+}
+
+/// Inserts an alert inside `$tx` (once per kind and source) and pushes it to `$out`.
+macro_rules! raise {
+    ($tx:expr, $out:expr, $now:expr, $r:expr, $kind:expr, $source:expr, $detail:expr) => {{
+        let sql = format!(
+            "INSERT INTO alerts (authority_id, kind, status_index, permit_number, source_id, \
+             detail, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (kind, source_id) DO NOTHING RETURNING {ALERT_COLUMNS}"
+        );
+        let row: Option<AlertRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind($r.authority.as_deref())
+            .bind($kind)
+            .bind($r.index)
+            .bind($r.number.as_deref())
+            .bind($source)
+            .bind($detail)
+            .bind($now)
+            .fetch_optional(&mut *$tx)
+            .await?;
+        if let Some(row) = row {
+            tracing::warn!(kind = %row.kind, authority = ?row.authority_id, number = ?row.permit_number, "alert raised");
+            $out.push(row);
+        }
+    }};
+}
+
+impl Db {
+    /// Stores a batch of scan reports and raises alerts for the new ones.
+    pub async fn upload_scans(
+        &self,
+        token_id: &str,
+        scans: &[ScanInput],
+        now: i64,
+    ) -> Result<UploadResult, StorageError> {
+        on_db!(self, write, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let mut result = UploadResult::default();
+            for s in scans {
+                let r = resolve!(tx, &s.qr);
+                let coords = coords_of!(tx, s.place);
+                let inserted = sqlx::query(
+                    "INSERT INTO scans (id, received_at, token_id, device_id, officer, scanned_at, \
+                     locode, lat, lon, verdict, authority_id, status_index, permit_number, qr_digest) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+                     ON CONFLICT (id) DO NOTHING",
+                )
+                .bind(&s.id)
+                .bind(now)
+                .bind(token_id)
+                .bind(&s.device_id)
+                .bind(s.officer.as_deref())
+                .bind(s.scanned_at)
+                .bind(s.place.locode.as_deref())
+                .bind(coords.map(|c| c.0))
+                .bind(coords.map(|c| c.1))
+                .bind(&s.verdict)
+                .bind(r.authority.as_deref().filter(|_| r.genuine))
+                .bind(r.index.filter(|_| r.genuine))
+                .bind(r.number.as_deref())
+                .bind(qr_digest(&s.qr))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if inserted == 0 {
+                    result.duplicates += 1;
+                    continue;
+                }
+                result.accepted += 1;
+                let source = format!("scan:{}", s.id);
+                if !r.genuine {
+                    raise!(
+                        tx,
+                        result.alerts,
+                        now,
+                        r,
+                        "unknown_permit",
+                        &source,
+                        format!("scanned code {}", r.why_unknown)
+                    );
+                    continue;
+                }
+                if let Some(state @ ("revoked" | "suspended")) = r.state.as_deref() {
+                    raise!(
+                        tx,
+                        result.alerts,
+                        now,
+                        r,
+                        "revoked_permit",
+                        &source,
+                        format!("scan of a {state} permit")
+                    );
+                }
+                if let (Some(here), Some(authority), Some(index)) = (coords, &r.authority, r.index)
+                {
+                    let neighbours: Vec<(String, i64, f64, f64)> = sqlx::query_as(
+                        "SELECT * FROM (SELECT id, scanned_at, lat, lon FROM scans \
+                           WHERE authority_id = $1 AND status_index = $2 AND id <> $3 \
+                           AND lat IS NOT NULL AND scanned_at <= $4 \
+                           ORDER BY scanned_at DESC LIMIT 1) AS before_scan \
+                         UNION ALL \
+                         SELECT * FROM (SELECT id, scanned_at, lat, lon FROM scans \
+                           WHERE authority_id = $1 AND status_index = $2 AND id <> $3 \
+                           AND lat IS NOT NULL AND scanned_at > $4 \
+                           ORDER BY scanned_at ASC LIMIT 1) AS after_scan",
+                    )
+                    .bind(authority)
+                    .bind(index)
+                    .bind(&s.id)
+                    .bind(s.scanned_at)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    for (other, at, lat, lon) in neighbours {
+                        if let Some((km, kmh)) =
+                            implausible_travel(here, (lat, lon), s.scanned_at - at)
+                        {
+                            raise!(
+                                tx,
+                                result.alerts,
+                                now,
+                                r,
+                                "impossible_travel",
+                                &source,
+                                format!(
+                                    "{km:.0} km from scan {other} in {} min ({kmh:.0} km/h)",
+                                    (s.scanned_at - at).abs() / 60
+                                )
+                            );
+                            break;
+                        }
+                    }
+                }
+            }
+            tx.commit().await?;
+            Ok(result)
+        })
+    }
+
+    /// Stores a batch of export endorsements: marks each endorsed permit used (bumping its
+    /// status list) and raises alerts for re-use, excess quantities and revoked or unknown
+    /// permits.
+    pub async fn upload_endorsements(
+        &self,
+        token_id: &str,
+        items: &[EndorsementInput],
+        now: i64,
+    ) -> Result<UploadResult, StorageError> {
+        on_db!(self, write, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let mut result = UploadResult::default();
+            for e in items {
+                let r = resolve!(tx, &e.qr);
+                let coords = coords_of!(tx, e.place);
+                let lines = serde_json::to_string(&e.lines)
+                    .map_err(|_| StorageError::State("endorsement lines do not serialise"))?;
+                let inserted = sqlx::query(
+                    "INSERT INTO endorsements (id, received_at, token_id, device_id, officer, \
+                     endorsed_at, locode, lat, lon, transport_document, lines, authority_id, \
+                     status_index, permit_number, qr_digest) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+                     ON CONFLICT (id) DO NOTHING",
+                )
+                .bind(&e.id)
+                .bind(now)
+                .bind(token_id)
+                .bind(&e.device_id)
+                .bind(e.officer.as_deref())
+                .bind(e.endorsed_at)
+                .bind(e.place.locode.as_deref())
+                .bind(coords.map(|c| c.0))
+                .bind(coords.map(|c| c.1))
+                .bind(e.transport_document.as_deref())
+                .bind(&lines)
+                .bind(r.authority.as_deref().filter(|_| r.genuine))
+                .bind(r.index.filter(|_| r.genuine))
+                .bind(r.number.as_deref())
+                .bind(qr_digest(&e.qr))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if inserted == 0 {
+                    result.duplicates += 1;
+                    continue;
+                }
+                result.accepted += 1;
+                let source = format!("endorsement:{}", e.id);
+                let (Some(authority), Some(index), true) =
+                    (r.authority.clone(), r.index, r.genuine)
+                else {
+                    raise!(
+                        tx,
+                        result.alerts,
+                        now,
+                        r,
+                        "unknown_permit",
+                        &source,
+                        format!("endorsed code {}", r.why_unknown)
+                    );
+                    continue;
+                };
+                let earlier: Vec<(String, i64)> = sqlx::query_as(
+                    "SELECT id, endorsed_at FROM endorsements WHERE authority_id = $1 \
+                     AND status_index = $2 AND id <> $3 ORDER BY endorsed_at LIMIT 1",
+                )
+                .bind(&authority)
+                .bind(index)
+                .bind(&e.id)
+                .fetch_all(&mut *tx)
+                .await?;
+                if let Some((first, _)) = earlier.first() {
+                    raise!(
+                        tx,
+                        result.alerts,
+                        now,
+                        r,
+                        "second_endorsement",
+                        &source,
+                        format!("permit already endorsed by {first}: one permit, one shipment")
+                    );
+                }
+                let issued: Vec<(String, i64, String)> = sqlx::query_as(
+                    "SELECT block, quantity_micro, unit FROM permit_lines \
+                     WHERE authority_id = $1 AND status_index = $2",
+                )
+                .bind(&authority)
+                .bind(index)
+                .fetch_all(&mut *tx)
+                .await?;
+                let mut excess = Vec::new();
+                for line in &e.lines {
+                    match issued.iter().find(|(b, _, _)| *b == line.block) {
+                        None => excess.push(format!("block {} is not on the permit", line.block)),
+                        Some((b, q, unit)) if line.quantity_micro > *q => excess.push(format!(
+                            "block {b}: endorsed {} {unit} > issued {} {unit}",
+                            super::permits::format_micro(line.quantity_micro),
+                            super::permits::format_micro(*q)
+                        )),
+                        Some(_) => {}
+                    }
+                }
+                if !excess.is_empty() {
+                    raise!(
+                        tx,
+                        result.alerts,
+                        now,
+                        r,
+                        "quantity_exceeded",
+                        &source,
+                        excess.join("; ")
+                    );
+                }
+                match r.state.as_deref() {
+                    Some("valid") => {
+                        let version = bump_status!(tx, &authority, now);
+                        sqlx::query(
+                            "UPDATE permits SET state = 'used', state_reason = $1, state_changed_at = $2 \
+                             WHERE authority_id = $3 AND status_index = $4",
+                        )
+                        .bind(format!("export endorsed ({})", e.id))
+                        .bind(now)
+                        .bind(&authority)
+                        .bind(index)
+                        .execute(&mut *tx)
+                        .await?;
+                        record_change!(tx, &authority, version, index, "used", now);
+                    }
+                    Some(state @ ("revoked" | "suspended")) => {
+                        raise!(
+                            tx,
+                            result.alerts,
+                            now,
+                            r,
+                            "revoked_permit",
+                            &source,
+                            format!("export endorsement of a {state} permit")
+                        );
+                    }
+                    _ => {}
+                }
+            }
+            tx.commit().await?;
+            Ok(result)
+        })
+    }
+
+    /// Stores import confirmations of `country`'s authority. Raises alerts for a second
+    /// confirmation, received quantities above what was endorsed (or issued, when no export
+    /// endorsement is recorded), a permit never endorsed for export, and revoked or unknown
+    /// codes.
+    pub async fn upload_confirmations(
+        &self,
+        token_id: &str,
+        country: &str,
+        items: &[ConfirmationInput],
+        now: i64,
+    ) -> Result<ConfirmOutcome, StorageError> {
+        on_db!(self, write, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let mut result = UploadResult::default();
+            for (position, c) in items.iter().enumerate() {
+                let r = resolve!(tx, &c.qr);
+                if r.genuine {
+                    let (dest,): (Option<String>,) = sqlx::query_as(
+                        "SELECT import_country FROM permits WHERE authority_id = $1 AND status_index = $2",
+                    )
+                    .bind(r.authority.as_deref())
+                    .bind(r.index)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if dest.as_deref() != Some(country) {
+                        return Ok(ConfirmOutcome::NotForThisCountry(position));
+                    }
+                }
+                let lines = serde_json::to_string(&c.lines)
+                    .map_err(|_| StorageError::State("confirmation lines do not serialise"))?;
+                let inserted = sqlx::query(
+                    "INSERT INTO confirmations (id, received_at, token_id, country, confirmed_at, \
+                     lines, authority_id, status_index, permit_number, qr_digest) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING",
+                )
+                .bind(&c.id)
+                .bind(now)
+                .bind(token_id)
+                .bind(country)
+                .bind(c.confirmed_at)
+                .bind(&lines)
+                .bind(r.authority.as_deref().filter(|_| r.genuine))
+                .bind(r.index.filter(|_| r.genuine))
+                .bind(r.number.as_deref())
+                .bind(qr_digest(&c.qr))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if inserted == 0 {
+                    result.duplicates += 1;
+                    continue;
+                }
+                result.accepted += 1;
+                let source = format!("confirmation:{}", c.id);
+                let (Some(authority), Some(index), true) =
+                    (r.authority.clone(), r.index, r.genuine)
+                else {
+                    raise!(
+                        tx,
+                        result.alerts,
+                        now,
+                        r,
+                        "unknown_permit",
+                        &source,
+                        format!("import confirmation of a code {}", r.why_unknown)
+                    );
+                    continue;
+                };
+                if let Some(state @ ("revoked" | "suspended")) = r.state.as_deref() {
+                    raise!(
+                        tx,
+                        result.alerts,
+                        now,
+                        r,
+                        "revoked_permit",
+                        &source,
+                        format!("import confirmation of a {state} permit")
+                    );
+                }
+                let earlier: Option<(String,)> = sqlx::query_as(
+                    "SELECT id FROM confirmations WHERE authority_id = $1 AND status_index = $2 \
+                     AND id <> $3 LIMIT 1",
+                )
+                .bind(&authority)
+                .bind(index)
+                .bind(&c.id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some((first,)) = earlier {
+                    raise!(
+                        tx,
+                        result.alerts,
+                        now,
+                        r,
+                        "second_import_confirmation",
+                        &source,
+                        format!("already confirmed by {first}: a permit is used for one import")
+                    );
+                }
+                let endorsed: Option<(String,)> = sqlx::query_as(
+                    "SELECT lines FROM endorsements WHERE authority_id = $1 AND status_index = $2 \
+                     ORDER BY endorsed_at, id LIMIT 1",
+                )
+                .bind(&authority)
+                .bind(index)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let limits: Vec<(String, i64)> = match &endorsed {
+                    Some((json,)) => serde_json::from_str::<Vec<EndorsedLineStored>>(json)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|l| (l.block, l.quantity_micro))
+                        .collect(),
+                    None => {
+                        raise!(
+                            tx,
+                            result.alerts,
+                            now,
+                            r,
+                            "import_without_endorsement",
+                            &source,
+                            "no export endorsement is recorded for this permit".to_owned()
+                        );
+                        sqlx::query_as(
+                            "SELECT block, quantity_micro FROM permit_lines \
+                             WHERE authority_id = $1 AND status_index = $2",
+                        )
+                        .bind(&authority)
+                        .bind(index)
+                        .fetch_all(&mut *tx)
+                        .await?
+                    }
+                };
+                let against = if endorsed.is_some() {
+                    "endorsed"
+                } else {
+                    "issued"
+                };
+                let excess: Vec<String> = c
+                    .lines
+                    .iter()
+                    .filter_map(|l| match limits.iter().find(|(b, _)| *b == l.block) {
+                        None => Some(format!("block {} was not {against}", l.block)),
+                        Some((b, q)) if l.quantity_micro > *q => Some(format!(
+                            "block {b}: received {} > {against} {}",
+                            super::permits::format_micro(l.quantity_micro),
+                            super::permits::format_micro(*q)
+                        )),
+                        Some(_) => None,
+                    })
+                    .collect();
+                if !excess.is_empty() {
+                    raise!(
+                        tx,
+                        result.alerts,
+                        now,
+                        r,
+                        "quantity_exceeded",
+                        &source,
+                        excess.join("; ")
+                    );
+                }
+            }
+            tx.commit().await?;
+            Ok(ConfirmOutcome::Done(result))
+        })
+    }
+
+    /// Alerts of one authority (or of permits no authority is known for, with `None`), newest
+    /// last, after the cursor.
+    pub async fn list_alerts(
+        &self,
+        authority: Option<&str>,
+        kind: Option<&str>,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<AlertRow>, StorageError> {
+        let sql = format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE \
+             (($1 IS NULL AND authority_id IS NULL) OR authority_id = $1) \
+             AND ($2 IS NULL OR kind = $2) AND id > $3 ORDER BY id LIMIT $4"
+        );
+        on_db!(self, read, |pool| Ok(sqlx::query_as(sqlx::AssertSqlSafe(
+            sql
+        ))
+        .bind(authority)
+        .bind(kind)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?))
+    }
+
+    /// Every alert (platform view), after the cursor.
+    pub async fn list_all_alerts(
+        &self,
+        kind: Option<&str>,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<AlertRow>, StorageError> {
+        let sql = format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE ($1 IS NULL OR kind = $1) AND id > $2 \
+             ORDER BY id LIMIT $3"
+        );
+        on_db!(self, read, |pool| Ok(sqlx::query_as(sqlx::AssertSqlSafe(
+            sql
+        ))
+        .bind(kind)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?))
+    }
+
+    /// Scans and endorsements of one permit, oldest first, for authorised online verification.
+    pub async fn usage(&self, authority: &str, index: i64) -> Result<Usage, StorageError> {
+        on_db!(self, read, |pool| {
+            let scans: Vec<UsageScan> = sqlx::query_as(
+                "SELECT id, scanned_at, locode, lat, lon, verdict, device_id FROM scans \
+                 WHERE authority_id = $1 AND status_index = $2 ORDER BY scanned_at, id",
+            )
+            .bind(authority)
+            .bind(index)
+            .fetch_all(pool)
+            .await?;
+            let endorsements: Vec<(String, i64, Option<String>, String, String)> = sqlx::query_as(
+                "SELECT id, endorsed_at, locode, lines, device_id FROM endorsements \
+                 WHERE authority_id = $1 AND status_index = $2 ORDER BY endorsed_at, id",
+            )
+            .bind(authority)
+            .bind(index)
+            .fetch_all(pool)
+            .await?;
+            let confirmations: Vec<(String, i64, String, String)> = sqlx::query_as(
+                "SELECT id, confirmed_at, country, lines FROM confirmations \
+                 WHERE authority_id = $1 AND status_index = $2 ORDER BY confirmed_at, id",
+            )
+            .bind(authority)
+            .bind(index)
+            .fetch_all(pool)
+            .await?;
+            Ok(Usage {
+                confirmations: confirmations
+                    .into_iter()
+                    .map(|(id, at, country, lines)| UsageConfirmation {
+                        id,
+                        confirmed_at: at,
+                        country,
+                        lines: serde_json::from_str(&lines).unwrap_or(serde_json::Value::Null),
+                    })
+                    .collect(),
+                scans,
+                endorsements: endorsements
+                    .into_iter()
+                    .map(|(id, at, locode, lines, device)| UsageEndorsement {
+                        id,
+                        endorsed_at: at,
+                        locode,
+                        lines: serde_json::from_str(&lines).unwrap_or(serde_json::Value::Null),
+                        device_id: device,
+                    })
+                    .collect(),
+            })
+        })
+    }
+}
+
+/// An endorsed line as stored (JSON).
+#[derive(Debug, Clone, serde::Deserialize)]
+struct EndorsedLineStored {
+    block: String,
+    quantity_micro: i64,
+}
+
+/// Usage history of a permit.
+#[derive(Debug, Clone, Serialize)]
+pub struct Usage {
+    /// Scans, oldest first.
+    pub scans: Vec<UsageScan>,
+    /// Endorsements, oldest first.
+    pub endorsements: Vec<UsageEndorsement>,
+    /// Import confirmations, oldest first.
+    pub confirmations: Vec<UsageConfirmation>,
+}
+
+/// One import confirmation in a usage history.
+#[derive(Debug, Clone, Serialize)]
+pub struct UsageConfirmation {
+    /// Report id.
+    pub id: String,
+    /// Unix seconds.
+    pub confirmed_at: i64,
+    /// Importing country.
+    pub country: String,
+    /// Quantities received per block.
+    pub lines: serde_json::Value,
+}
+
+/// One scan in a usage history.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct UsageScan {
+    /// Report id.
+    pub id: String,
+    /// Unix seconds.
+    pub scanned_at: i64,
+    /// UN/LOCODE.
+    pub locode: Option<String>,
+    /// Latitude.
+    pub lat: Option<f64>,
+    /// Longitude.
+    pub lon: Option<f64>,
+    /// Verdict the device showed.
+    pub verdict: String,
+    /// Device.
+    pub device_id: String,
+}
+
+/// One endorsement in a usage history.
+#[derive(Debug, Clone, Serialize)]
+pub struct UsageEndorsement {
+    /// Report id.
+    pub id: String,
+    /// Unix seconds.
+    pub endorsed_at: i64,
+    /// Port.
+    pub locode: Option<String>,
+    /// Quantities per block.
+    pub lines: serde_json::Value,
+    /// Device.
+    pub device_id: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn travel_plausibility() {
+        let nairobi = (-1.28, 36.82);
+        let mombasa = (-4.05, 39.67);
+        let frankfurt = (50.11, 8.68);
+        let d = distance_km(nairobi, mombasa);
+        assert!((430.0..450.0).contains(&d), "{d}");
+        // Nairobi → Mombasa in 30 min: ~880 km/h, plausible by air.
+        assert!(implausible_travel(nairobi, mombasa, 1800).is_none());
+        // Nairobi → Frankfurt in one hour: not plausible.
+        assert!(implausible_travel(nairobi, frankfurt, 3600).is_some());
+        // Within the same city: never an alert.
+        assert!(implausible_travel(nairobi, (-1.3, 36.9), 1).is_none());
+        // Order of the scans does not matter.
+        assert!(implausible_travel(frankfurt, nairobi, -3600).is_some());
+    }
+}

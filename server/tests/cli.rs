@@ -1,0 +1,321 @@
+//! The `permitseal` binary itself: operator bootstrap commands on the database, and `serve --demo`
+//! as a newcomer would run it (prints where it listens, writes demo tokens, stops on SIGTERM).
+
+// Scenarios run as tests through `on_both_backends!`: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{Backend, TestDb, TestServer};
+use reqwest::StatusCode;
+
+on_both_backends!(
+    operator_bootstraps_without_http,
+    serve_demo_then_sigterm,
+    issue_on_the_command_line_and_verify_offline_at_a_desk,
+);
+
+fn permitseal(db: &TestDb) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_permitseal"));
+    cmd.env("DATABASE_URL", db.url())
+        .env("PERMITSEAL_DATA_DIR", db.dir.path())
+        .env_remove("PERMITSEAL_MASTER_KEY")
+        .env_remove("PERMITSEAL_MASTER_KEY_FILE")
+        .env_remove("PERMITSEAL_LISTEN");
+    cmd
+}
+
+async fn operator_bootstraps_without_http(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let out = permitseal(&db)
+        .args([
+            "authority",
+            "create",
+            "--country",
+            "ke",
+            "--name",
+            "Kenya MA",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let authority: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(authority["id"], "KE");
+
+    let out = permitseal(&db)
+        .args([
+            "token",
+            "create",
+            "--role",
+            "issuer",
+            "--authority",
+            "KE",
+            "--label",
+            "ops",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(token.starts_with("pst_"));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(&token));
+
+    // Refusals: bad scope, unknown authority, duplicate authority.
+    for args in [
+        &["token", "create", "--role", "issuer"][..],
+        &["token", "create", "--role", "issuer", "--authority", "ZZ"][..],
+        &["authority", "create", "--country", "KE", "--name", "again"][..],
+        &["authority", "create", "--country", "KEN", "--name", "bad"][..],
+    ] {
+        let out = permitseal(&db).args(args).output().unwrap();
+        assert!(!out.status.success(), "{args:?} should fail");
+        assert!(out.stdout.is_empty(), "{args:?} printed a token");
+    }
+
+    // The token works against a server on the same database.
+    let s = TestServer::start_on(backend, db).await;
+    let (status, me) = s.get("/api/v1/whoami", Some(&token)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["role"], "issuer");
+    assert_eq!(me["authority_id"], "KE");
+    s.stop().await;
+}
+
+async fn serve_demo_then_sigterm(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let mut child = permitseal(&db)
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut all = Vec::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            all.push(line.clone());
+            if let Some(rest) = line.strip_prefix("permitseal listening on http://") {
+                let addr = rest
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                let _ = tx.send((addr, all.clone()));
+            }
+        }
+    });
+    let (addr, lines) = rx.recv_timeout(Duration::from_secs(60)).unwrap();
+    let text = lines.join("\n");
+    assert!(text.contains("generated a master key"), "{text}");
+    assert!(text.contains("demo-tokens.env"), "{text}");
+
+    let tokens = std::fs::read_to_string(db.dir.path().join("demo-tokens.env")).unwrap();
+    let admin = tokens
+        .lines()
+        .find_map(|l| l.strip_prefix("export PERMITSEAL_ADMIN_TOKEN="))
+        .unwrap()
+        .to_owned();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        for file in ["demo-tokens.env", "master.key"] {
+            let mode = std::fs::metadata(db.dir.path().join(file))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{file}");
+        }
+    }
+    let client = reqwest::Client::new();
+    let resp = client
+        .get(format!("http://{addr}/api/v1/authorities/KE/keys"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let keys: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(keys["keys"][0]["status"], "active");
+
+    // SIGTERM: graceful stop with exit status 0.
+    let pid = child.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!stderr.contains(&admin), "a token reached the log");
+    let master = std::fs::read_to_string(db.dir.path().join("master.key")).unwrap();
+    assert!(
+        !stderr.contains(master.trim()),
+        "the master key reached the log"
+    );
+
+    // A second start reuses the master key and the demo data.
+    let out = permitseal(&db)
+        .args(["token", "create", "--role", "officer", "--country", "KE"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+}
+
+async fn issue_on_the_command_line_and_verify_offline_at_a_desk(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let dir = db.dir.path().to_owned();
+    let with_key = |cmd: &mut Command| {
+        cmd.env("PERMITSEAL_MASTER_KEY", common::master_key_text());
+    };
+    let run = |args: &[&str]| {
+        let mut cmd = permitseal(&db);
+        with_key(&mut cmd);
+        let out = cmd.args(args).output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, _, err) = run(&[
+        "authority",
+        "create",
+        "--country",
+        "KE",
+        "--name",
+        "Kenya MA",
+    ]);
+    assert!(ok, "{err}");
+    let (ok, out, err) = run(&["key", "generate", "--authority", "KE"]);
+    assert!(ok, "{err}");
+    assert!(!out.contains("seed"), "{out}");
+    let draft = dir.join("draft.json");
+    std::fs::write(
+        &draft,
+        common::export_draft("KE/CLI/1", "KE", "DE").to_string(),
+    )
+    .unwrap();
+    let png = dir.join("qr.png");
+    let (ok, out, err) = run(&[
+        "permit",
+        "issue",
+        "--authority",
+        "KE",
+        "--file",
+        draft.to_str().unwrap(),
+        "--qr-png",
+        png.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let issued: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let qr = issued["qr_text"].as_str().unwrap().to_owned();
+    // A bad draft is refused with the field named.
+    std::fs::write(&draft, r#"{"document_type": "export"}"#).unwrap();
+    let (ok, _, err) = run(&[
+        "permit",
+        "issue",
+        "--authority",
+        "KE",
+        "--file",
+        draft.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("not a permit request") || err.contains("permit."),
+        "{err}"
+    );
+
+    // The desk downloads the bundle and the root key once, then checks offline.
+    let s = TestServer::start_on(backend, db).await;
+    let (_, root) = s.get("/api/v1/trust/root-key", None).await;
+    let root = root["public_key"].as_str().unwrap().to_owned();
+    let fetch = |path: &'static str, file: &'static str| {
+        let s = &s;
+        let dir = dir.clone();
+        async move {
+            let (status, _, bytes) = s.get_bytes(path, None, None).await;
+            assert_eq!(status, StatusCode::OK);
+            let p = dir.join(file);
+            std::fs::write(&p, bytes).unwrap();
+            p.to_str().unwrap().to_owned()
+        }
+    };
+    let bundle = fetch("/api/v1/bundle", "bundle.bin").await;
+    let trust = fetch("/api/v1/trust-list", "trust.bin").await;
+    let status = fetch("/api/v1/authorities/KE/status", "status.bin").await;
+    let verify = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_permitseal"))
+            .arg("verify")
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (ok, out) = verify(&[
+        "--image",
+        png.to_str().unwrap(),
+        "--bundle",
+        &bundle,
+        "--root-key",
+        &root,
+    ]);
+    assert!(ok, "{out}");
+    assert!(out.starts_with("VALID"), "{out}");
+    assert!(out.contains("KE/CLI/1"), "{out}");
+    let (ok, out) = verify(&[
+        "--text",
+        &qr,
+        "--trust",
+        &trust,
+        "--status",
+        &status,
+        "--root-key",
+        &root,
+        "--json",
+    ]);
+    assert!(ok, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["verdict"], "valid");
+    // A wrong root key refuses the data; a revoked permit is invalid once the desk re-syncs.
+    let (ok, _) = verify(&[
+        "--text",
+        &qr,
+        "--bundle",
+        &bundle,
+        "--root-key",
+        "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=",
+    ]);
+    assert!(!ok);
+    let admin = s.admin.clone();
+    let (code, _) = s
+        .post(
+            "/api/v1/authorities/KE/permits/KECLI1/revoke",
+            Some(&admin),
+            serde_json::json!({"reason": "test"}),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    let bundle = fetch("/api/v1/bundle", "bundle2.bin").await;
+    let (ok, out) = verify(&["--text", &qr, "--bundle", &bundle, "--root-key", &root]);
+    assert!(!ok);
+    assert!(
+        out.starts_with("INVALID") && out.contains("REVOKED"),
+        "{out}"
+    );
+    s.stop().await;
+}

@@ -1,0 +1,515 @@
+//! Test harness: a real server on port 0 over a real database.
+//!
+//! SQLite runs in a temporary directory. PostgreSQL runs against the server at
+//! `PERMITSEAL_TEST_PG` (default `postgres://postgres@127.0.0.1:5432/postgres`): each test
+//! creates its own database `ps_test_<random>` and drops it at the end. PostgreSQL tests do not
+//! skip: if the server is not reachable they fail, saying so.
+
+#![allow(dead_code)]
+// Test helpers: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::net::SocketAddr;
+
+use permitseal_server::crypto::MasterKey;
+use permitseal_server::model::{AuthorityId, CountryCode, Role};
+use permitseal_server::startup::{MasterKeySource, ServeConfig};
+use permitseal_server::storage::tokens::TokenScope;
+use permitseal_server::storage::{DatabaseTarget, Db};
+use permitseal_server::{AppState, launch, open_state};
+use reqwest::StatusCode;
+use serde_json::Value;
+use sqlx::Connection as _;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each named scenario `async fn name(Backend)` once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+
+pub fn postgres_admin_url() -> String {
+    std::env::var("PERMITSEAL_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+fn random_hex(n: usize) -> String {
+    let mut raw = vec![0u8; n];
+    getrandom::fill(&mut raw).unwrap();
+    hex::encode(raw)
+}
+
+/// A database that lives as long as the test.
+pub struct TestDb {
+    pub target: DatabaseTarget,
+    pub dir: tempfile::TempDir,
+    pg_name: Option<String>,
+}
+
+impl TestDb {
+    pub async fn create(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        match backend {
+            Backend::Sqlite => Self {
+                target: DatabaseTarget::Sqlite(dir.path().join("permitseal.db")),
+                dir,
+                pg_name: None,
+            },
+            Backend::Postgres => {
+                let admin = postgres_admin_url();
+                let name = format!("ps_test_{}", random_hex(8));
+                let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
+                    panic!(
+                        "PostgreSQL tests need a server at {admin} (set PERMITSEAL_TEST_PG): {e}"
+                    )
+                });
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                conn.close().await.unwrap();
+                let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+                Self {
+                    target: DatabaseTarget::Postgres(format!("{base}/{name}")),
+                    dir,
+                    pg_name: Some(name),
+                }
+            }
+        }
+    }
+
+    pub fn url(&self) -> String {
+        match &self.target {
+            DatabaseTarget::Sqlite(path) => format!("sqlite://{}", path.display()),
+            DatabaseTarget::Postgres(url) => url.clone(),
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(name) = self.pg_name.take() else {
+            return;
+        };
+        // Drop runs inside the test's runtime; use a thread with its own runtime.
+        let admin = postgres_admin_url();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut conn)
+                    .await;
+                    let _ = conn.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A running server.
+pub struct TestServer {
+    pub backend: Backend,
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    /// A platform admin token.
+    pub admin: String,
+    /// Direct handle on the server's database, for checks behind the API.
+    pub state: AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+    // Declared last: dropped after the server has stopped.
+    pub db: TestDb,
+}
+
+pub fn master_key_text() -> String {
+    // A fixed test key: base64 of 32 bytes 0x2a.
+    "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=".to_owned()
+}
+
+impl TestServer {
+    pub async fn start(backend: Backend) -> Self {
+        let db = TestDb::create(backend).await;
+        Self::start_on(backend, db).await
+    }
+
+    pub async fn start_on(backend: Backend, db: TestDb) -> Self {
+        let config = ServeConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: db.dir.path().to_owned(),
+            database: db.target.clone(),
+            master_key: MasterKeySource::Text(zeroize::Zeroizing::new(master_key_text())),
+            demo: false,
+        };
+        let (state, _notes) = open_state(&config).await.unwrap();
+        let scope = TokenScope::new(Role::Admin, None, None).unwrap();
+        let (_, minted) = state
+            .db
+            .create_token(
+                "test",
+                &scope,
+                "test admin",
+                permitseal_server::storage::now(),
+            )
+            .await
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(launch(listener, state.clone(), async move {
+            let _ = rx.await;
+        }));
+        Self {
+            backend,
+            addr,
+            client: reqwest::Client::new(),
+            admin: minted.secret.to_string(),
+            state,
+            shutdown: Some(tx),
+            task: Some(task),
+            db,
+        }
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) -> TestDb {
+        self.stop_inner().await;
+        // Move the database out; `self` has nothing left to clean.
+        std::mem::replace(
+            &mut self.db,
+            TestDb {
+                target: DatabaseTarget::Sqlite("/nonexistent".into()),
+                dir: tempfile::tempdir().unwrap(),
+                pg_name: None,
+            },
+        )
+    }
+
+    async fn stop_inner(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let bytes = resp.bytes().await.unwrap();
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+                panic!(
+                    "{path}: {status} with a non-JSON body: {}",
+                    String::from_utf8_lossy(&bytes)
+                )
+            })
+        };
+        if status.is_client_error() || status.is_server_error() {
+            assert_error_shape(path, status, &value);
+        }
+        (status, value)
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        self.call(reqwest::Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
+        self.call(reqwest::Method::POST, path, token, Some(body))
+            .await
+    }
+
+    pub async fn post_empty(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        self.call(reqwest::Method::POST, path, token, None).await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        self.call(reqwest::Method::DELETE, path, token, None).await
+    }
+
+    /// Sends raw bytes with a content type; returns status and parsed JSON body.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .client
+            .post(self.url(path))
+            .header("content-type", content_type)
+            .body(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let bytes = resp.bytes().await.unwrap();
+        let value: Value = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+            panic!(
+                "{path}: {status} with a non-JSON body: {}",
+                String::from_utf8_lossy(&bytes)
+            )
+        });
+        if !status.is_success() {
+            assert_error_shape(path, status, &value);
+        }
+        (status, value)
+    }
+
+    /// Creates an authority through the API.
+    pub async fn authority(&self, id: &str, country: &str) {
+        let (status, body) = self
+            .post(
+                "/api/v1/authorities",
+                Some(&self.admin),
+                serde_json::json!({"id": id, "country": country, "name": format!("Authority {id}")}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+
+    /// Mints a token through the API.
+    pub async fn token(
+        &self,
+        role: &str,
+        authority: Option<&str>,
+        country: Option<&str>,
+    ) -> String {
+        let (status, body) = self
+            .post(
+                "/api/v1/tokens",
+                Some(&self.admin),
+                serde_json::json!({"role": role, "authority_id": authority, "country": country, "label": format!("test {role}")}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Mints a token directly in the database (like the CLI does).
+    pub async fn direct_token(
+        &self,
+        role: Role,
+        authority: Option<&str>,
+        country: Option<&str>,
+    ) -> String {
+        let scope = TokenScope::new(
+            role,
+            authority.map(|a| AuthorityId::parse(a).unwrap()),
+            country.map(|c| CountryCode::parse(c).unwrap()),
+        )
+        .unwrap();
+        let (_, minted) = self
+            .state
+            .db
+            .create_token("test", &scope, "direct", permitseal_server::storage::now())
+            .await
+            .unwrap();
+        minted.secret.to_string()
+    }
+
+    /// Number of audit events: every accepted change appends at least one.
+    pub async fn audit_count(&self) -> i64 {
+        count_rows(&self.state.db, "audit_events").await
+    }
+}
+
+/// Rows in a table (test-only helper; the table name is a literal from the test).
+pub async fn count_rows(db: &Db, table: &str) -> i64 {
+    let sql = format!("SELECT COUNT(*) FROM {table}");
+    match db {
+        Db::Sqlite { read, .. } => {
+            let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .fetch_one(read)
+                .await
+                .unwrap();
+            n
+        }
+        Db::Postgres(pool) => {
+            let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            n
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// Every error answer is `{code, message}` with a snake_case code.
+pub fn assert_error_shape(path: &str, status: StatusCode, body: &Value) {
+    let code = body["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{path}: {status} without a code: {body}"));
+    assert!(
+        !code.is_empty() && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+        "{path}: code {code:?} is not snake_case"
+    );
+    assert!(
+        body["message"].is_string(),
+        "{path}: {status} without a message: {body}"
+    );
+}
+
+/// A master key other than the test one.
+pub fn other_master_key() -> MasterKey {
+    MasterKey::generate().unwrap()
+}
+
+/// A valid one-line export permit draft from `exporter` to `importer`.
+pub fn export_draft(number: &str, exporter: &str, importer: &str) -> Value {
+    serde_json::json!({
+        "document_type": "export", "number": number, "valid_until": valid_until(),
+        "purpose": "T", "exporter": {"name": "Exporter Ltd", "country": exporter},
+        "importer": {"name": "Importer GmbH", "country": importer},
+        "lines": [{"scientific_name": "Aloe ferox", "kingdom": "plant", "term": "EXT",
+                   "appendix": "II", "source": "A", "quantity": "12.5", "unit": "KIL"}]
+    })
+}
+
+/// A date about three months ahead (within every document type's validity limit).
+pub fn valid_until() -> String {
+    let now = permitseal_server::storage::now();
+    verifier_core::date::Date::from_unix(now + 90 * 86_400).to_string()
+}
+
+/// Percent-encodes a permit number for a path segment.
+pub fn enc(number: &str) -> String {
+    number.replace('/', "%2F").replace(' ', "%20")
+}
+
+impl TestServer {
+    /// Sets up authority `id` (country `id`) with a signing key and an issuer token.
+    pub async fn issuing_authority(&self, id: &str) -> String {
+        self.authority(id, id).await;
+        let issuer = self.token("issuer", Some(id), None).await;
+        let (status, body) = self
+            .post_empty(&format!("/api/v1/authorities/{id}/keys"), Some(&issuer))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        issuer
+    }
+
+    /// Issues a permit; returns the answer (with `qr_text`).
+    pub async fn issue(&self, issuer: &str, authority: &str, draft: Value) -> Value {
+        let (status, body) = self
+            .post(
+                &format!("/api/v1/authorities/{authority}/permits"),
+                Some(issuer),
+                serde_json::json!({"permit": draft}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+
+    /// GETs raw bytes with optional headers; returns status, headers, bytes.
+    pub async fn get_bytes(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        if_none_match: Option<&str>,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
+        let mut req = self.client.get(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(tag) = if_none_match {
+            req = req.header("if-none-match", tag);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        (status, headers, resp.bytes().await.unwrap().to_vec())
+    }
+
+    /// The pinned root key, the verified trust list and every status list, as a phone would
+    /// have them after a sync (through the bundle endpoint).
+    pub async fn phone_sync(
+        &self,
+    ) -> (
+        verifier_core::trust::TrustList,
+        verifier_core::status::StatusSet,
+    ) {
+        use base64::Engine as _;
+        let (_, root) = self.get("/api/v1/trust/root-key", None).await;
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(root["public_key"].as_str().unwrap())
+            .unwrap();
+        let root = verifier_core::keys::PublicKey::from_bytes(&raw.try_into().unwrap()).unwrap();
+        let (status, _, bytes) = self.get_bytes("/api/v1/bundle", None, None).await;
+        assert_eq!(status, StatusCode::OK);
+        let bundle = verifier_core::bundle::Bundle::from_bytes(&bytes, &[root]).unwrap();
+        (bundle.trust, bundle.status)
+    }
+
+    /// The offline verdict a phone would give right now.
+    pub async fn phone_verify(&self, qr: &str) -> verifier_core::Verification {
+        let (trust, status) = self.phone_sync().await;
+        verifier_core::verify(qr, permitseal_server::storage::now(), &trust, &status)
+    }
+}
