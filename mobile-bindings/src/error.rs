@@ -82,9 +82,6 @@ impl From<BundleError> for SdkFailure {
             BundleError::Malformed(_) => SdkFailure::BadBundle { reason },
             BundleError::Trust(t) => trust_failure(t, reason),
             BundleError::Status { error, .. } => status_failure(error, reason),
-            // `BundleError` is `#[non_exhaustive]`, so another crate must have this arm. A
-            // refusal the SDK does not know yet is still a refusal: nothing of it is used.
-            _ => SdkFailure::BadBundle { reason },
         }
     }
 }
@@ -93,8 +90,6 @@ fn trust_failure(e: TrustError, reason: String) -> SdkFailure {
     match e {
         TrustError::Malformed(_) | TrustError::Inconsistent(_) => SdkFailure::BadBundle { reason },
         TrustError::NotSigned => SdkFailure::NotTrusted { reason },
-        // Required by `#[non_exhaustive]`; see `From<BundleError>`.
-        _ => SdkFailure::BadBundle { reason },
     }
 }
 
@@ -104,7 +99,5 @@ fn status_failure(e: StatusError, reason: String) -> SdkFailure {
             SdkFailure::BadBundle { reason }
         }
         StatusError::NotSigned | StatusError::KeyNotValid => SdkFailure::NotTrusted { reason },
-        // Required by `#[non_exhaustive]`; see `From<BundleError>`.
-        _ => SdkFailure::BadBundle { reason },
     }
 }
