@@ -22,7 +22,7 @@ pub struct Bundle {
 
 /// Why a bundle was refused. Nothing of a refused bundle is used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
+// Exhaustive on purpose: the mobile bindings map every variant, so a new one forces a decision.
 pub enum BundleError {
     /// The container is malformed.
     #[error("malformed bundle: {0}")]

@@ -89,7 +89,7 @@ pub enum IndexStatus {
 
 /// Why a status list or delta was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
+// Exhaustive on purpose: the mobile bindings map every variant, so a new one forces a decision.
 pub enum StatusError {
     /// The bytes are malformed.
     #[error("malformed status data: {0}")]

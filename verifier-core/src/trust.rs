@@ -73,7 +73,7 @@ pub struct TrustList {
 
 /// Why a trust list was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
+// Exhaustive on purpose: the mobile bindings map every variant, so a new one forces a decision.
 pub enum TrustError {
     /// The bytes are malformed.
     #[error("malformed trust list: {0}")]

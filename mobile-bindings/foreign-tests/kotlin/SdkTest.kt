@@ -1,0 +1,267 @@
+// The Kotlin glue over the host library (JNA): every shared v1 vector through the generated
+// bindings, the error mapping, and the outbox. Run by scripts/test-foreign.sh.
+//
+// Usage: SdkTest <vectors.json> <scratch dir> <verdicts out file>
+
+import java.io.File
+import kotlin.system.exitProcess
+import org.permitseal.mobile.*
+
+private var passed = 0
+private var failed = 0
+
+private fun check(name: String, body: () -> Unit) {
+    try {
+        body()
+        passed++
+    } catch (e: Throwable) {
+        failed++
+        println("FAIL $name: $e")
+    }
+}
+
+private fun expect(cond: Boolean, what: () -> String) {
+    if (!cond) throw AssertionError(what())
+}
+
+private fun unhex(s: String): ByteArray =
+    ByteArray(s.length / 2) { i -> s.substring(2 * i, 2 * i + 2).toInt(16).toByte() }
+
+// A small JSON reader: the JVM has none built in, and the test should depend on nothing the
+// Rust side provides.
+private class Json(private val s: String) {
+    private var i = 0
+
+    fun parse(): Any? {
+        val v = value()
+        ws()
+        require(i == s.length) { "trailing data at $i" }
+        return v
+    }
+
+    private fun ws() {
+        while (i < s.length && s[i].isWhitespace()) i++
+    }
+
+    private fun value(): Any? {
+        ws()
+        return when (s[i]) {
+            '{' -> obj()
+            '[' -> arr()
+            '"' -> str()
+            't' -> lit("true", true)
+            'f' -> lit("false", false)
+            'n' -> lit("null", null)
+            else -> num()
+        }
+    }
+
+    private fun lit(word: String, v: Any?): Any? {
+        require(s.startsWith(word, i)) { "bad literal at $i" }
+        i += word.length
+        return v
+    }
+
+    private fun num(): Long {
+        val start = i
+        while (i < s.length && (s[i] == '-' || s[i].isDigit())) i++
+        return s.substring(start, i).toLong()
+    }
+
+    private fun str(): String {
+        val sb = StringBuilder()
+        i++
+        while (s[i] != '"') {
+            if (s[i] == '\\') {
+                i++
+                when (s[i]) {
+                    'n' -> sb.append('\n')
+                    't' -> sb.append('\t')
+                    'r' -> sb.append('\r')
+                    'b' -> sb.append('\b')
+                    'f' -> sb.append('\u000c')
+                    'u' -> {
+                        sb.append(s.substring(i + 1, i + 5).toInt(16).toChar())
+                        i += 4
+                    }
+                    else -> sb.append(s[i])
+                }
+            } else {
+                sb.append(s[i])
+            }
+            i++
+        }
+        i++
+        return sb.toString()
+    }
+
+    private fun arr(): List<Any?> {
+        val out = ArrayList<Any?>()
+        i++
+        ws()
+        if (s[i] == ']') { i++; return out }
+        while (true) {
+            out.add(value())
+            ws()
+            if (s[i++] == ']') return out
+        }
+    }
+
+    private fun obj(): Map<String, Any?> {
+        val out = LinkedHashMap<String, Any?>()
+        i++
+        ws()
+        if (s[i] == '}') { i++; return out }
+        while (true) {
+            ws()
+            val k = str()
+            ws()
+            i++ // ':'
+            out[k] = value()
+            ws()
+            if (s[i++] == '}') return out
+        }
+    }
+}
+
+@Suppress("UNCHECKED_CAST")
+private fun Any?.obj() = this as Map<String, Any?>
+@Suppress("UNCHECKED_CAST")
+private fun Any?.arr() = this as List<Any?>
+
+private fun verdictName(v: VerdictKind) = when (v) {
+    VerdictKind.VALID -> "valid"
+    VerdictKind.VALID_WITH_WARNINGS -> "valid_with_warnings"
+    VerdictKind.INVALID -> "invalid"
+}
+
+fun main(args: Array<String>) {
+    val doc = Json(File(args[0]).readText()).parse().obj()
+    val scratch = File(args[1])
+    val verdictsOut = File(args[2])
+    val roots = doc["root_public_keys"].arr().map { unhex(it as String) }
+    val lines = ArrayList<String>()
+
+    for (case in doc["cases"].arr()) {
+        val c = case.obj()
+        val name = c["name"] as String
+        check("vector $name") {
+            Verifier(roots).use { v ->
+                expect(v.loadBundle(unhex(c["bundle"] as String)) == BundleLoad.INSTALLED) { "bundle" }
+                (c["time_floor"] as Long?)?.let { v.setTimeFloor(it) }
+                val checkpoint = if (c["checkpoint"] == "import") CheckpointKind.IMPORT else CheckpointKind.EXPORT
+                val r = v.verifyAt(c["qr"] as String, c["now"] as Long, checkpoint, Language.EN)
+                val want = c["expected"].obj()
+                val codes = r.reasons.map { it.code }.sorted()
+                expect(verdictName(r.verdict) == want["verdict"]) { "verdict ${r.verdict} != ${want["verdict"]}" }
+                expect(codes == want["reasons"].arr()) { "reasons $codes != ${want["reasons"]}" }
+                expect(r.permit?.number == want["permit_number"]) { "number ${r.permit?.number}" }
+                expect(r.reasons.all { it.message.isNotEmpty() }) { "empty message" }
+                lines.add("$name ${verdictName(r.verdict)} ${codes.joinToString(",")}")
+            }
+        }
+    }
+    verdictsOut.writeText(lines.joinToString("\n", postfix = "\n"))
+
+    check("errors map to SdkFailure variants") {
+        try {
+            Verifier(listOf(ByteArray(31)))
+            throw AssertionError("accepted a 31-byte key")
+        } catch (e: SdkFailure.BadRootKey) {
+            expect(e.index == 0u) { "index ${e.index}" }
+        }
+        Verifier(roots).use { v ->
+            try {
+                v.verify("PS1:x", Language.FR)
+                throw AssertionError("verified without a bundle")
+            } catch (e: SdkFailure.NoBundle) {
+            }
+            try {
+                v.loadBundle(byteArrayOf(1, 2, 3))
+                throw AssertionError("loaded garbage")
+            } catch (e: SdkFailure.BadBundle) {
+            }
+            expect(!v.hasBundle()) { "has a bundle" }
+            expect(v.bundleAgeSeconds(0) == null) { "age" }
+        }
+    }
+
+    check("free functions") {
+        expect(languageForTag("es-MX") == Language.ES) { "lang" }
+        expect(allReasonCodes().contains("REVOKED")) { "codes" }
+        expect(reasonMessage("REVOKED", Language.FR)!!.isNotEmpty()) { "message" }
+    }
+
+    check("outbox enqueue, reopen, stats") {
+        val dir = File(scratch, "outbox-kt").apply { deleteRecursively() }
+        val ids = ArrayList<String>()
+        Outbox.open(dir.path).use { ob ->
+            ids.add(ob.enqueueScan(ScanReport(
+                qrText = "PS1:ABC",
+                scannedAt = 1_796_000_000,
+                place = Place.Coordinates(-4.05, 39.66),
+                verdict = VerdictKind.VALID_WITH_WARNINGS,
+                deviceId = "kt-device",
+                officerId = null,
+            )))
+            ids.add(ob.enqueueEndorsement(ExportEndorsement(
+                qrText = "PS1:ABC",
+                lines = listOf(EndorsedLine("A", "12.50")),
+                port = "KEMBA",
+                transportDocument = null,
+                endorsedAt = 1_796_000_100,
+                deviceId = "kt-device",
+                officerId = "officer-1",
+            )))
+            try {
+                ob.enqueueScan(ScanReport("PS1:ABC", 1_796_000_000, Place.Locode("ZZMBA"),
+                    VerdictKind.VALID, "d", null))
+                throw AssertionError("accepted country ZZ")
+            } catch (e: SdkFailure.InvalidInput) {
+                expect(e.field == "place.code") { e.field }
+            }
+            expect(ob.pendingCount() == 2uL) { "count ${ob.pendingCount()}" }
+        }
+        Outbox.open(dir.path).use { ob ->
+            val stats = ob.stats()
+            expect(stats.pending == 2uL) { "pending ${stats.pending}" }
+            expect(stats.oldestQueuedAt == 1_796_000_000L) { "oldest ${stats.oldestQueuedAt}" }
+            expect(stats.rejected == 0uL) { "rejected ${stats.rejected}" }
+            expect(ob.oldestPendingAgeSeconds(1_796_000_060) == 60L) { "age" }
+            val listed = ob.listPending(10u)
+            expect(listed.map { it.id } == ids) { "ids $listed" }
+            expect(listed[1].kind == OutboxItemKind.EXPORT_ENDORSEMENT) { "kind" }
+        }
+    }
+
+    check("sync client refuses a plain-http remote URL") {
+        try {
+            SyncClient("http://permits.example.org", "pst_x", 0u)
+            throw AssertionError("accepted http")
+        } catch (e: SdkFailure.InvalidInput) {
+            expect(e.field == "base_url") { e.field }
+        }
+    }
+
+    check("sync client results cross the boundary") {
+        val dir = File(scratch, "outbox-sync-kt").apply { deleteRecursively() }
+        Outbox.open(dir.path).use { ob ->
+            ob.enqueueScan(ScanReport("PS1:ABC", 1_796_000_000, Place.Locode("KEMBA"),
+                VerdictKind.INVALID, "kt-device", null))
+            // Nothing listens on the discard port: the result is Offline, and the item stays.
+            SyncClient("http://127.0.0.1:9", "pst_x", 2u).use { client ->
+                val report = client.upload(ob, 10u)
+                expect(report.outcome is UploadOutcome.Offline) { "outcome ${report.outcome}" }
+                expect(report.uploaded == 0uL) { "uploaded" }
+                Verifier(roots).use { v ->
+                    val r = client.syncBundle(v, null)
+                    expect(r is BundleSync.Offline) { "bundle $r" }
+                }
+            }
+            expect(ob.pendingCount() == 1uL) { "pending" }
+        }
+    }
+
+    println("kotlin: $passed passed, $failed failed")
+    if (failed > 0 || passed == 0) exitProcess(1)
+}

@@ -1,0 +1,536 @@
+//! The scan outbox: a durable on-device queue of scan reports and export endorsements that
+//! waits for a connection.
+//!
+//! Append-only frame files in the directory the app gives: `items.log` (every item
+//! enqueued), `acks.log` (ids the server has acknowledged) and `rejected.log` (items the
+//! server refused as invalid, with its answer, kept for support instead of blocking the queue). `enqueue_*` returns only once
+//! the item is written and synced (file, and directory when the file is new), so an item whose
+//! id the app received survives a crash or kill at any later point. An item leaves the queue
+//! only when its id is in `acks.log`, which is written only after the server acknowledged the
+//! batch. When everything is acknowledged (or acks pile up) the files are compacted. Ids are
+//! random UUIDs made here; the server is idempotent on them, so an upload repeated after a
+//! crash never counts twice.
+//!
+//! A `lock` file held with an exclusive lock keeps a second `Outbox` (in this or another
+//! process) off the same directory.
+
+mod frames;
+
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use serde::{Deserialize, Serialize};
+use verifier_core::codes::Country;
+use verifier_core::payload::MAX_TEXT_LEN;
+use verifier_core::permit::{MAX_LINES, Quantity};
+
+use crate::error::SdkFailure;
+use crate::records::VerdictKind;
+use frames::FrameFile;
+
+pub use frames::{Tail, decode_all, encode};
+
+/// Acknowledged ids kept before the item file is rewritten without them.
+const COMPACT_AFTER_ACKS: usize = 256;
+// Limits the server applies to uploads; checked here so that the server never refuses an
+// item the app was told is queued.
+/// Longest device id.
+const MAX_DEVICE_LEN: usize = 64;
+/// Longest officer id.
+const MAX_OFFICER_LEN: usize = 100;
+/// Longest transport document number.
+const MAX_TRANSPORT_DOC_LEN: usize = 70;
+/// Earliest plausible report time: 2000-01-01.
+const EARLIEST: i64 = 946_684_800;
+
+/// Where a scan happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, uniffi::Enum)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Place {
+    /// A UN/LOCODE such as `KEMBA` (Mombasa).
+    Locode {
+        /// Five characters: country code and location code.
+        code: String,
+    },
+    /// WGS 84 coordinates, degrees.
+    Coordinates {
+        /// −90 to 90.
+        latitude: f64,
+        /// −180 to 180.
+        longitude: f64,
+    },
+}
+
+/// A scan the officer made, to be reported to the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, uniffi::Record)]
+pub struct ScanReport {
+    /// The QR text as scanned (`PS1:…`): the server identifies the permit from it.
+    pub qr_text: String,
+    /// When, Unix seconds.
+    pub scanned_at: i64,
+    /// Where.
+    pub place: Place,
+    /// The verdict the officer saw.
+    pub verdict: VerdictKind,
+    /// The device's id (up to 64 characters).
+    pub device_id: String,
+    /// The officer, when the app knows who is signed in (up to 100 characters).
+    pub officer_id: Option<String>,
+}
+
+/// The quantity actually exported under one block of the permit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, uniffi::Record)]
+pub struct EndorsedLine {
+    /// Block letter, `A`–`Z`.
+    pub block: String,
+    /// Exact positive decimal in the permit's unit for that block, e.g. `12.5`.
+    pub quantity: String,
+}
+
+/// The export endorsement (box 14) an officer records when the shipment leaves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, uniffi::Record)]
+pub struct ExportEndorsement {
+    /// The QR text of the permit endorsed (`PS1:…`).
+    pub qr_text: String,
+    /// Quantity actually exported per block; blocks not listed were not exported.
+    pub lines: Vec<EndorsedLine>,
+    /// Port of export, UN/LOCODE.
+    pub port: String,
+    /// Bill of lading or air waybill number (up to 70 characters).
+    pub transport_document: Option<String>,
+    /// When, Unix seconds.
+    pub endorsed_at: i64,
+    /// The device's id (up to 64 characters).
+    pub device_id: String,
+    /// The officer endorsing (up to 100 characters).
+    pub officer_id: Option<String>,
+}
+
+/// What an item is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Payload {
+    /// A scan report.
+    Scan(ScanReport),
+    /// An export endorsement.
+    Endorsement(ExportEndorsement),
+}
+
+/// The kind of a queued item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum OutboxItemKind {
+    /// A scan report.
+    ScanReport,
+    /// An export endorsement.
+    ExportEndorsement,
+}
+
+/// An item as stored: its id, when it was queued, and what it says.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredItem {
+    /// Random UUID (version 4), the server's idempotency key.
+    pub id: String,
+    /// Device time it was queued, Unix seconds.
+    pub queued_at: i64,
+    /// The report or endorsement.
+    pub payload: Payload,
+}
+
+/// A queued item as the app lists it.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct PendingItem {
+    /// Its id.
+    pub id: String,
+    /// Scan report or endorsement.
+    pub kind: OutboxItemKind,
+    /// Device time it was queued, Unix seconds.
+    pub queued_at: i64,
+}
+
+/// How much is waiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct OutboxStats {
+    /// Items not yet acknowledged by the server.
+    pub pending: u64,
+    /// When the oldest of them was queued, Unix seconds.
+    pub oldest_queued_at: Option<i64>,
+    /// Items the server refused as invalid, kept in `rejected.log` for support.
+    pub rejected: u64,
+}
+
+/// An item the server refused, as kept in `rejected.log`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RejectedItem {
+    /// The item.
+    pub item: StoredItem,
+    /// The HTTP status of the refusal.
+    pub status: u16,
+    /// The server's explanation (its JSON error, cut to 1 KB).
+    pub answer: String,
+}
+
+/// The durable on-device queue. Thread-safe; one per directory.
+#[derive(Debug, uniffi::Object)]
+pub struct Outbox {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    items: FrameFile,
+    acks: FrameFile,
+    rejected: FrameFile,
+    rejected_count: u64,
+    pending: Vec<StoredItem>,
+    acked: HashSet<String>,
+    /// Holds the directory's exclusive lock for as long as the outbox lives.
+    _lock: File,
+}
+
+impl Outbox {
+    // Every critical section leaves `Inner` consistent before any step that can fail, and
+    // none can panic, so a poisoned lock's data is usable.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn enqueue(&self, payload: Payload, queued_at: i64) -> Result<String, SdkFailure> {
+        let item = StoredItem {
+            id: new_id()?,
+            queued_at,
+            payload,
+        };
+        let bytes = serde_json::to_vec(&item).map_err(|e| SdkFailure::Storage {
+            reason: format!("encode item: {e}"),
+        })?;
+        if bytes.len() > frames::MAX_PAYLOAD {
+            return Err(SdkFailure::invalid("item", "too large"));
+        }
+        let mut inner = self.lock();
+        inner
+            .items
+            .append(&[&bytes])
+            .map_err(|e| SdkFailure::storage("append item", &e))?;
+        let id = item.id.clone();
+        inner.pending.push(item);
+        Ok(id)
+    }
+
+    /// The oldest `limit` pending items, in queue order.
+    pub fn peek(&self, limit: usize) -> Vec<StoredItem> {
+        self.lock().pending.iter().take(limit).cloned().collect()
+    }
+
+    /// Moves an item the server refused as invalid out of the queue into `rejected.log`. The
+    /// record there is durable before the item leaves the queue.
+    pub fn reject(&self, item: RejectedItem) -> Result<(), SdkFailure> {
+        let bytes = serde_json::to_vec(&item).map_err(|e| SdkFailure::Storage {
+            reason: format!("encode rejected item: {e}"),
+        })?;
+        {
+            let mut inner = self.lock();
+            inner
+                .rejected
+                .append(&[&bytes])
+                .map_err(|e| SdkFailure::storage("append rejected item", &e))?;
+            inner.rejected_count += 1;
+        }
+        self.ack(&[item.item.id])
+    }
+
+    /// Records that the server acknowledged these ids: they leave the queue durably. Unknown
+    /// ids are ignored (an acknowledgement repeated after a restart).
+    pub fn ack(&self, ids: &[String]) -> Result<(), SdkFailure> {
+        let mut inner = self.lock();
+        let known: Vec<&String> = ids
+            .iter()
+            .filter(|id| inner.pending.iter().any(|p| &p.id == *id))
+            .collect();
+        if known.is_empty() {
+            return Ok(());
+        }
+        let frames: Vec<&[u8]> = known.iter().map(|id| id.as_bytes()).collect();
+        inner
+            .acks
+            .append(&frames)
+            .map_err(|e| SdkFailure::storage("append ack", &e))?;
+        let done: HashSet<String> = known.into_iter().cloned().collect();
+        inner.pending.retain(|p| !done.contains(&p.id));
+        inner.acked.extend(done);
+        inner
+            .compact_if_due()
+            .map_err(|e| SdkFailure::storage("compact", &e))
+    }
+}
+
+impl Inner {
+    /// Drops acknowledged items from the files. Each step leaves a state that reads back
+    /// the same pending items: the item file is rewritten (or emptied) first; acks of items
+    /// no longer present are ignored on open, so clearing the ack file last is safe.
+    fn compact_if_due(&mut self) -> std::io::Result<()> {
+        if self.acked.is_empty() {
+            return Ok(());
+        }
+        if self.pending.is_empty() {
+            self.items.clear()?;
+        } else if self.acked.len() >= COMPACT_AFTER_ACKS {
+            let encoded: Vec<Vec<u8>> = self
+                .pending
+                .iter()
+                .filter_map(|p| serde_json::to_vec(p).ok())
+                .collect();
+            if encoded.len() != self.pending.len() {
+                // Cannot happen (these items were encoded once already); never drop one.
+                return Ok(());
+            }
+            let refs: Vec<&[u8]> = encoded.iter().map(Vec::as_slice).collect();
+            self.items.replace(&refs)?;
+        } else {
+            return Ok(());
+        }
+        self.acks.clear()?;
+        self.acked.clear();
+        Ok(())
+    }
+}
+
+#[uniffi::export]
+impl Outbox {
+    /// Opens (creating if needed) the queue in `directory`, an app-private directory that
+    /// survives app updates. Recovers from a crash: a record cut short is dropped (it was never
+    /// acknowledged to the caller).
+    #[uniffi::constructor]
+    pub fn open(directory: String) -> Result<Arc<Outbox>, SdkFailure> {
+        let dir = PathBuf::from(&directory);
+        std::fs::create_dir_all(&dir).map_err(|e| SdkFailure::storage("create directory", &e))?;
+        let lock = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(dir.join("lock"))
+            .map_err(|e| SdkFailure::storage("open lock file", &e))?;
+        lock.try_lock().map_err(|e| SdkFailure::Storage {
+            reason: format!("outbox directory is in use by another instance: {e}"),
+        })?;
+        let (items, item_frames) = FrameFile::open(&dir.join("items.log"))
+            .map_err(|e| SdkFailure::storage("open items.log", &e))?;
+        let (acks, ack_frames) = FrameFile::open(&dir.join("acks.log"))
+            .map_err(|e| SdkFailure::storage("open acks.log", &e))?;
+        let (rejected, rejected_frames) = FrameFile::open(&dir.join("rejected.log"))
+            .map_err(|e| SdkFailure::storage("open rejected.log", &e))?;
+        let acked: HashSet<String> = ack_frames
+            .into_iter()
+            .filter_map(|b| String::from_utf8(b).ok())
+            .collect();
+        let mut pending = Vec::new();
+        let mut seen = HashSet::new();
+        for frame in item_frames {
+            let item: StoredItem =
+                serde_json::from_slice(&frame).map_err(|e| SdkFailure::Storage {
+                    reason: format!("items.log holds an unreadable record: {e}"),
+                })?;
+            if !acked.contains(&item.id) && seen.insert(item.id.clone()) {
+                pending.push(item);
+            }
+        }
+        let mut inner = Inner {
+            items,
+            acks,
+            rejected,
+            rejected_count: rejected_frames.len() as u64,
+            pending,
+            acked,
+            _lock: lock,
+        };
+        inner
+            .compact_if_due()
+            .map_err(|e| SdkFailure::storage("compact", &e))?;
+        Ok(Arc::new(Outbox {
+            inner: Mutex::new(inner),
+        }))
+    }
+
+    /// Queues a scan report durably and returns its id. The report carries its own time,
+    /// which is also its queue time.
+    pub fn enqueue_scan(&self, report: ScanReport) -> Result<String, SdkFailure> {
+        validate_scan(&report)?;
+        let at = report.scanned_at;
+        self.enqueue(Payload::Scan(report), at)
+    }
+
+    /// Queues an export endorsement durably and returns its id. Quantities are stored in
+    /// their normalised form (`12.50` → `12.5`).
+    pub fn enqueue_endorsement(
+        &self,
+        endorsement: ExportEndorsement,
+    ) -> Result<String, SdkFailure> {
+        let endorsement = validate_endorsement(endorsement)?;
+        let at = endorsement.endorsed_at;
+        self.enqueue(Payload::Endorsement(endorsement), at)
+    }
+
+    /// How many items wait and since when.
+    pub fn stats(&self) -> OutboxStats {
+        let inner = self.lock();
+        OutboxStats {
+            pending: inner.pending.len() as u64,
+            oldest_queued_at: inner.pending.iter().map(|p| p.queued_at).min(),
+            rejected: inner.rejected_count,
+        }
+    }
+
+    /// Items not yet acknowledged by the server.
+    pub fn pending_count(&self) -> u64 {
+        self.lock().pending.len() as u64
+    }
+
+    /// Seconds since the oldest pending item was queued; absent when the queue is empty.
+    pub fn oldest_pending_age_seconds(&self, now: i64) -> Option<i64> {
+        self.stats().oldest_queued_at.map(|t| now.saturating_sub(t))
+    }
+
+    /// The first `limit` pending items, oldest first.
+    pub fn list_pending(&self, limit: u32) -> Vec<PendingItem> {
+        self.peek(limit as usize)
+            .into_iter()
+            .map(|i| PendingItem {
+                kind: match i.payload {
+                    Payload::Scan(_) => OutboxItemKind::ScanReport,
+                    Payload::Endorsement(_) => OutboxItemKind::ExportEndorsement,
+                },
+                id: i.id,
+                queued_at: i.queued_at,
+            })
+            .collect()
+    }
+}
+
+/// A random version-4 UUID in its usual lower-case text form.
+fn new_id() -> Result<String, SdkFailure> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).map_err(|e| SdkFailure::Storage {
+        reason: format!("no system randomness for an id: {e}"),
+    })?;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    // `h` is 32 ASCII hex digits, so these ranges are in bounds.
+    Ok(format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    ))
+}
+
+fn check_text(field: &str, s: &str, max: usize) -> Result<(), SdkFailure> {
+    if s.is_empty() {
+        return Err(SdkFailure::invalid(field, "is empty"));
+    }
+    if s.chars().count() > max {
+        return Err(SdkFailure::invalid(field, format!("is longer than {max}")));
+    }
+    if s.chars().any(char::is_control) || s.trim() != s {
+        return Err(SdkFailure::invalid(
+            field,
+            "has control characters or leading/trailing space",
+        ));
+    }
+    Ok(())
+}
+
+fn check_country(field: &str, s: &str) -> Result<Country, SdkFailure> {
+    s.parse()
+        .map_err(|e: verifier_core::codes::CodeError| SdkFailure::invalid(field, e.to_string()))
+}
+
+/// A UN/LOCODE: an assigned country code and three letters or digits 2–9.
+fn check_locode(field: &str, s: &str) -> Result<(), SdkFailure> {
+    let Some((country, place)) = s.split_at_checked(2) else {
+        return Err(SdkFailure::invalid(field, "is not a 5-character UN/LOCODE"));
+    };
+    check_country(field, country)?;
+    let ok = place.len() == 3
+        && place
+            .bytes()
+            .all(|c| c.is_ascii_uppercase() || (b'2'..=b'9').contains(&c));
+    if !ok {
+        return Err(SdkFailure::invalid(field, "is not a 5-character UN/LOCODE"));
+    }
+    Ok(())
+}
+
+fn check_qr(qr: &str) -> Result<(), SdkFailure> {
+    check_text("qr_text", qr, MAX_TEXT_LEN)
+}
+
+fn check_time(field: &str, t: i64) -> Result<(), SdkFailure> {
+    if t < EARLIEST {
+        return Err(SdkFailure::invalid(
+            field,
+            "is before 2000: check the device clock",
+        ));
+    }
+    Ok(())
+}
+
+fn check_people(device_id: &str, officer_id: Option<&str>) -> Result<(), SdkFailure> {
+    check_text("device_id", device_id, MAX_DEVICE_LEN)?;
+    officer_id.map_or(Ok(()), |o| check_text("officer_id", o, MAX_OFFICER_LEN))
+}
+
+fn validate_scan(r: &ScanReport) -> Result<(), SdkFailure> {
+    check_qr(&r.qr_text)?;
+    check_time("scanned_at", r.scanned_at)?;
+    match &r.place {
+        Place::Locode { code } => check_locode("place.code", code)?,
+        Place::Coordinates {
+            latitude,
+            longitude,
+        } => {
+            if !(-90.0..=90.0).contains(latitude) {
+                return Err(SdkFailure::invalid("place.latitude", "is not in −90…90"));
+            }
+            if !(-180.0..=180.0).contains(longitude) {
+                return Err(SdkFailure::invalid("place.longitude", "is not in −180…180"));
+            }
+        }
+    }
+    check_people(&r.device_id, r.officer_id.as_deref())
+}
+
+fn validate_endorsement(mut e: ExportEndorsement) -> Result<ExportEndorsement, SdkFailure> {
+    check_qr(&e.qr_text)?;
+    check_locode("port", &e.port)?;
+    check_time("endorsed_at", e.endorsed_at)?;
+    check_people(&e.device_id, e.officer_id.as_deref())?;
+    if let Some(doc) = &e.transport_document {
+        check_text("transport_document", doc, MAX_TRANSPORT_DOC_LEN)?;
+    }
+    if e.lines.is_empty() || e.lines.len() > MAX_LINES {
+        return Err(SdkFailure::invalid("lines", "must hold 1 to 26 blocks"));
+    }
+    let mut blocks = HashSet::new();
+    for l in &mut e.lines {
+        let ok = l.block.len() == 1 && l.block.bytes().all(|c| c.is_ascii_uppercase());
+        if !ok {
+            return Err(SdkFailure::invalid("lines.block", "is not a letter A–Z"));
+        }
+        if !blocks.insert(l.block.clone()) {
+            return Err(SdkFailure::invalid("lines.block", "is repeated"));
+        }
+        let q: Quantity =
+            l.quantity
+                .parse()
+                .map_err(|e: verifier_core::permit::QuantityError| {
+                    SdkFailure::invalid("lines.quantity", e.to_string())
+                })?;
+        l.quantity = q.to_string();
+    }
+    Ok(e)
+}
