@@ -803,6 +803,51 @@ impl Db {
         })
     }
 
+    /// Adds or moves a UN/LOCODE place used by the travel check.
+    pub async fn set_location(
+        &self,
+        actor: &str,
+        locode: &str,
+        name: &str,
+        lat: f64,
+        lon: f64,
+        now: i64,
+    ) -> Result<(), StorageError> {
+        on_db!(self, write, |pool| {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query(
+                "INSERT INTO locations (locode, name, lat, lon) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (locode) DO UPDATE SET name = excluded.name, lat = excluded.lat, \
+                 lon = excluded.lon",
+            )
+            .bind(locode)
+            .bind(name)
+            .bind(lat)
+            .bind(lon)
+            .execute(&mut *tx)
+            .await?;
+            super::audit!(
+                tx,
+                now,
+                actor,
+                None::<&str>,
+                "location.set",
+                format!("{locode} {name} {lat} {lon}")
+            );
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Every known place: (locode, name, lat, lon).
+    pub async fn list_locations(&self) -> Result<Vec<(String, String, f64, f64)>, StorageError> {
+        on_db!(self, read, |pool| Ok(sqlx::query_as(
+            "SELECT locode, name, lat, lon FROM locations ORDER BY locode"
+        )
+        .fetch_all(pool)
+        .await?))
+    }
+
     /// Alerts of one authority (or of permits no authority is known for, with `None`), newest
     /// last, after the cursor.
     pub async fn list_alerts(
