@@ -52,6 +52,18 @@ struct StatusEntry {
     key: (i64, i64, String),
     blob: SignedBlob,
     list: StatusList,
+    /// Permits per state (wire order), to keep the default state right when applying changes.
+    counts: [u64; 4],
+}
+
+/// The state a list leaves implicit: the most common one, ties to the lower wire value (as the
+/// database snapshot chooses it, so both ways of building give the same bytes).
+fn default_state(counts: &[u64; 4]) -> PermitState {
+    PermitState::ALL
+        .iter()
+        .copied()
+        .max_by_key(|s| (counts[usize::from(s.wire())], std::cmp::Reverse(s.wire())))
+        .unwrap_or(PermitState::Valid)
 }
 
 /// The cached bundle: the versions and re-signing period it was built for.
@@ -64,6 +76,12 @@ pub struct SyncCache {
     trust: Mutex<Option<Arc<TrustEntry>>>,
     status: Mutex<HashMap<String, Arc<StatusEntry>>>,
     bundle: Mutex<Option<BundleEntry>>,
+    /// Held while (re)building, one per kind of object (the bundle's builder takes the other
+    /// two in turn, never the reverse): a burst of requests that miss the cache builds once
+    /// instead of once per request.
+    trust_build: tokio::sync::Mutex<()>,
+    status_build: tokio::sync::Mutex<()>,
+    bundle_build: tokio::sync::Mutex<()>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -156,6 +174,12 @@ impl SyncCache {
         {
             return Ok((e.blob.clone(), e.list.clone()));
         }
+        let _building = self.trust_build.lock().await;
+        if let Some(e) = lock(&self.trust).as_ref()
+            && e.key == wanted
+        {
+            return Ok((e.blob.clone(), e.list.clone()));
+        }
         let snap = state.db.trust_snapshot().await?;
         let issued_at = signing_time(snap.changed_at, 0, now);
         let mut authorities = Vec::with_capacity(snap.authorities.len());
@@ -226,17 +250,36 @@ impl SyncCache {
         now: i64,
     ) -> Result<(SignedBlob, StatusList), ApiError> {
         let v = self.versions(state).await?;
-        if let Some((_, version, changed, kid, from)) =
-            v.authorities.iter().find(|a| a.0 == authority)
-        {
+        let cached = || {
+            let (_, version, changed, kid, from) =
+                v.authorities.iter().find(|a| a.0 == authority)?;
             let wanted = (*version, signing_time(*changed, *from, now), kid.clone());
-            if let Some(e) = lock(&self.status).get(authority)
-                && e.key == wanted
-            {
-                return Ok((e.blob.clone(), e.list.clone()));
-            }
+            lock(&self.status)
+                .get(authority)
+                .filter(|e| e.key == wanted)
+                .map(|e| (e.blob.clone(), e.list.clone()))
+        };
+        if let Some(hit) = cached() {
+            return Ok(hit);
+        }
+        let _building = self.status_build.lock().await;
+        if let Some(hit) = cached() {
+            return Ok(hit);
         }
         let (key, signer) = authority_signer(state, authority).await?;
+        // A cached list of an earlier version, signed by the same key, moves forward by the
+        // recorded changes: cost by changes, not by the list's size.
+        let previous = lock(&self.status)
+            .get(authority)
+            .filter(|e| e.key.2 == key.kid)
+            .cloned();
+        if let Some(prev) = previous
+            && let Some(hit) = self
+                .advance(state, authority, &prev, &key, &signer, now)
+                .await?
+        {
+            return Ok(hit);
+        }
         let snap = state.db.status_snapshot(authority).await?;
         let a = &snap.authority;
         let issued_at = signing_time(a.status_changed_at, key.valid_from, now);
@@ -259,13 +302,67 @@ impl SyncCache {
             version: a.status_version,
             issued_at,
         };
+        let mut counts = [0u64; 4];
+        for (name, n) in &snap.counts {
+            counts[usize::from(permit_state(name).wire())] = u64::try_from(*n).unwrap_or(0);
+        }
         let entry = Arc::new(StatusEntry {
             key: (a.status_version, issued_at, key.kid.clone()),
             blob: blob.clone(),
             list: list.clone(),
+            counts,
         });
         lock(&self.status).insert(authority.to_owned(), entry);
         Ok((blob, list))
+    }
+
+    /// Applies the changes recorded since `prev` to it. `None` when that would change which
+    /// state the list leaves implicit (then a full build gives the canonical bytes).
+    async fn advance(
+        &self,
+        state: &AppState,
+        authority: &str,
+        prev: &StatusEntry,
+        key: &crate::storage::keys::KeyRow,
+        signer: &SecretKey,
+        now: i64,
+    ) -> Result<Option<(SignedBlob, StatusList)>, ApiError> {
+        let from = i64::try_from(prev.list.version).unwrap_or(i64::MAX);
+        let ch = state.db.status_changes_since(authority, from).await?;
+        let a = &ch.authority;
+        let mut list = prev.list.clone();
+        let mut counts = prev.counts;
+        for (i, s) in &ch.changes {
+            let Ok(i) = u32::try_from(*i) else { continue };
+            let new = permit_state(s);
+            if let verifier_core::status::IndexStatus::Issued(old) = list.get(i) {
+                let slot = &mut counts[usize::from(old.wire())];
+                *slot = slot.saturating_sub(1);
+            }
+            counts[usize::from(new.wire())] += 1;
+            list.set(i, new);
+        }
+        if default_state(&counts) != list.default_state {
+            return Ok(None);
+        }
+        list.size = to_u32(a.next_status_index, "status list size")?;
+        list.version = to_u64(a.status_version, "status version")?;
+        list.issued_at = signing_time(a.status_changed_at, key.valid_from, now);
+        let bytes = list.sign(signer);
+        let blob = SignedBlob {
+            etag: etag(&[&bytes]),
+            bytes: Bytes::from(bytes),
+            version: a.status_version,
+            issued_at: list.issued_at,
+        };
+        let entry = Arc::new(StatusEntry {
+            key: (a.status_version, list.issued_at, key.kid.clone()),
+            blob: blob.clone(),
+            list: list.clone(),
+            counts,
+        });
+        lock(&self.status).insert(authority.to_owned(), entry);
+        Ok(Some((blob, list)))
     }
 
     /// A signed delta from version `since` to the current version of an authority's list.
@@ -317,11 +414,18 @@ impl SyncCache {
     pub async fn bundle(&self, state: &AppState, now: i64) -> Result<Arc<SignedBlob>, ApiError> {
         let v = self.versions(state).await?;
         let period = now - now.rem_euclid(RESIGN_PERIOD);
-        if let Some((cached_v, cached_period, blob)) = lock(&self.bundle).as_ref()
-            && **cached_v == *v
-            && *cached_period == period
-        {
-            return Ok(blob.clone());
+        let cached = || {
+            lock(&self.bundle)
+                .as_ref()
+                .filter(|(cv, cp, _)| **cv == *v && *cp == period)
+                .map(|(_, _, blob)| blob.clone())
+        };
+        if let Some(hit) = cached() {
+            return Ok(hit);
+        }
+        let _building = self.bundle_build.lock().await;
+        if let Some(hit) = cached() {
+            return Ok(hit);
         }
         let (trust, _) = self.trust(state, now).await?;
         let mut lists = Vec::with_capacity(v.authorities.len());
@@ -368,6 +472,26 @@ impl SyncCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn default_state_matches_the_core() {
+        for counts in [
+            [0, 0, 0, 0],
+            [5, 1, 1, 9],
+            [3, 3, 0, 0],
+            [0, 2, 2, 1],
+            [1, 0, 0, 1],
+        ] {
+            let states: Vec<PermitState> = PermitState::ALL
+                .iter()
+                .flat_map(|s| std::iter::repeat_n(*s, counts[usize::from(s.wire())] as usize))
+                .collect();
+            let built = StatusList::from_states(1, 1, 0, &states);
+            if !states.is_empty() {
+                assert_eq!(default_state(&counts), built.default_state, "{counts:?}");
+            }
+        }
+    }
 
     #[test]
     fn signing_time_is_deterministic_within_the_hour() {

@@ -389,6 +389,31 @@ async fn state_changes_bump_status_and_deltas(backend: Backend) {
     let (status, _) = s.get("/api/v1/authorities/ZZ/status", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
+    // Another server process on the same database, building from scratch, signs the very
+    // same bytes as this one, which moved its cached list forward by the recorded changes.
+    let config = permitseal_server::ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: s.db.dir.path().to_owned(),
+        database: s.db.target.clone(),
+        master_key: permitseal_server::startup::MasterKeySource::Text(zeroize::Zeroizing::new(
+            common::master_key_text(),
+        )),
+        demo: false,
+    };
+    let (other, _) = permitseal_server::open_state(&config).await.unwrap();
+    let now = permitseal_server::storage::now();
+    let (fresh, _) = other.sync.status(&other, "KE", now).await.unwrap();
+    let (_, _, served) = s
+        .get_bytes("/api/v1/authorities/KE/status", None, None)
+        .await;
+    assert_eq!(fresh.bytes.as_ref(), served.as_slice());
+    let (fresh_bundle, served_bundle) = (
+        other.sync.bundle(&other, now).await.unwrap(),
+        s.get_bytes("/api/v1/bundle", None, None).await.2,
+    );
+    assert_eq!(fresh_bundle.bytes.as_ref(), served_bundle.as_slice());
+    other.db.close().await;
+
     // A phone sees it.
     let v = s.phone_verify(&qrs[0]).await;
     assert_eq!(v.verdict, Verdict::Invalid);

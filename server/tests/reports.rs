@@ -119,6 +119,56 @@ async fn every_alert_kind(backend: Backend) {
         )
         .await;
     assert_eq!(kinds(&r), ["impossible_travel"], "{r}");
+    // A place the operator adds is used from then on: Arusha by LOCODE, 30 min after Frankfurt.
+    let (status, _) = s
+        .call(
+            reqwest::Method::PUT,
+            "/api/v1/locations/TZARK",
+            Some(&officer),
+            Some(json!({"name": "Arusha", "lat": -3.37, "lon": 36.68})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    for bad in [
+        json!({"name": "x", "lat": 100.0, "lon": 0.0}),
+        json!({"name": "", "lat": 1.0, "lon": 1.0}),
+        json!({"lat": 1.0, "lon": 1.0}),
+    ] {
+        let (status, _) = s
+            .call(
+                reqwest::Method::PUT,
+                "/api/v1/locations/TZARK",
+                Some(&s.admin),
+                Some(bad),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let (status, _) = s
+        .call(
+            reqwest::Method::PUT,
+            "/api/v1/locations/TZARK",
+            Some(&s.admin),
+            Some(json!({"name": "Arusha", "lat": -3.37, "lon": 36.68})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, places) = s.get("/api/v1/locations", None).await;
+    assert!(
+        places["locations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["locode"] == "TZARK")
+    );
+    let (_, r) = s
+        .post(
+            "/api/v1/scans",
+            o,
+            json!({"scans": [scan("t-3", q1, ts(-1800), json!({"locode": "TZARK"}))]}),
+        )
+        .await;
+    assert_eq!(kinds(&r), ["impossible_travel"], "{r}");
     // Mombasa four hours after Nairobi is fine (checked on a second permit).
     let (_, r) = s
         .post(

@@ -27,10 +27,11 @@ struct RouteStats {
     sum_seconds: f64,
 }
 
-/// Request metrics keyed by (method, route template).
+/// Request metrics keyed by route template, then method. Nested so that recording a request
+/// looks up by `&str` and allocates only the first time a (route, method) pair is seen.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    routes: Mutex<BTreeMap<(String, String), RouteStats>>,
+    routes: Mutex<BTreeMap<String, BTreeMap<String, RouteStats>>>,
 }
 
 impl Metrics {
@@ -42,9 +43,14 @@ impl Metrics {
             .routes
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let stats = routes
-            .entry((method.to_owned(), route.to_owned()))
-            .or_default();
+        let methods = match routes.get_mut(route) {
+            Some(m) => m,
+            None => routes.entry(route.to_owned()).or_default(),
+        };
+        let stats = match methods.get_mut(method) {
+            Some(s) => s,
+            None => methods.entry(method.to_owned()).or_default(),
+        };
         *stats.by_status.entry(status).or_default() += 1;
         for (i, bound) in BUCKETS.iter().enumerate() {
             if seconds <= *bound {
@@ -66,7 +72,10 @@ impl Metrics {
             "# HELP permitseal_http_requests_total HTTP requests by method, route and status.\n",
         );
         out.push_str("# TYPE permitseal_http_requests_total counter\n");
-        for ((method, route), stats) in routes.iter() {
+        for (route, method, stats) in routes
+            .iter()
+            .flat_map(|(r, m)| m.iter().map(move |(method, s)| (r, method, s)))
+        {
             for (status, n) in &stats.by_status {
                 let _ = writeln!(
                     out,
@@ -77,7 +86,10 @@ impl Metrics {
         }
         out.push_str("# HELP permitseal_http_request_duration_seconds HTTP request latency by method and route.\n");
         out.push_str("# TYPE permitseal_http_request_duration_seconds histogram\n");
-        for ((method, route), stats) in routes.iter() {
+        for (route, method, stats) in routes
+            .iter()
+            .flat_map(|(r, m)| m.iter().map(move |(method, s)| (r, method, s)))
+        {
             let labels = format!("method=\"{method}\",route=\"{}\"", escape(route));
             for (bound, n) in BUCKETS.iter().zip(stats.buckets.iter()) {
                 let _ = writeln!(
@@ -116,15 +128,12 @@ fn escape(label: &str) -> String {
 /// which would blow up the label set).
 pub async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().clone();
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let response = next.run(request).await;
     state.metrics.observe(
-        &method,
-        &route,
+        method.as_str(),
+        route.as_ref().map_or("unmatched", MatchedPath::as_str),
         response.status().as_u16(),
         started.elapsed().as_secs_f64(),
     );

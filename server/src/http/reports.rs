@@ -1,7 +1,7 @@
 //! Scan reports and export endorsements from field devices, and the alerts they raise.
 
 use axum::extract::{DefaultBodyLimit, State};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -62,6 +62,19 @@ pub fn api() -> Api {
             [Op::get("Alerts on the authority's permits", Access::Roles(&[Role::Admin, Role::Issuer]))
                 .query(ALERT_QUERY)
                 .returns(200, "AlertList")],
+        )
+        .route(
+            "/api/v1/locations",
+            get(list_locations),
+            [Op::get("UN/LOCODE places the travel check knows", Access::Public)
+                .returns(200, "LocationList")],
+        )
+        .route(
+            "/api/v1/locations/{locode}",
+            put(set_location),
+            [Op::put("Add or move a UN/LOCODE place", Access::Roles(&[Role::Admin]))
+                .body("Location")
+                .returns(200, "Location")],
         )
         .route(
             "/api/v1/alerts",
@@ -159,6 +172,24 @@ pub fn api() -> Api {
         .schema(
             "AlertList",
             json!({"type": "object", "properties": {"alerts": {"type": "array", "items": {"$ref": "#/components/schemas/Alert"}}, "next_after": {"type": ["integer", "null"]}}}),
+        )
+        .schema(
+            "Location",
+            json!({
+                "type": "object",
+                "required": ["name", "lat", "lon"],
+                "additionalProperties": false,
+                "properties": {
+                    "locode": {"type": "string", "readOnly": true},
+                    "name": {"type": "string"},
+                    "lat": {"type": "number", "minimum": -90, "maximum": 90},
+                    "lon": {"type": "number", "minimum": -180, "maximum": 180}
+                }
+            }),
+        )
+        .schema(
+            "LocationList",
+            json!({"type": "object", "properties": {"locations": {"type": "array", "items": {"$ref": "#/components/schemas/Location"}}}}),
         )
         .schema(
             "UploadResult",
@@ -528,6 +559,54 @@ async fn upload_confirmations(
             "confirmations[{i}]: the permit is not bound for {country}; nothing was stored"
         ))),
     }
+}
+
+/// Body of a place.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocationDto {
+    name: String,
+    lat: f64,
+    lon: f64,
+}
+
+async fn set_location(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(locode): Path<String>,
+    Json(body): Json<LocationDto>,
+) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    principal.require(&[Role::Admin])?;
+    let checked = place(&PlaceDto {
+        locode: Some(locode),
+        lat: Some(body.lat),
+        lon: Some(body.lon),
+    })?;
+    let (Some(code), Some((lat, lon))) = (checked.locode, checked.coords) else {
+        return Err(ApiError::invalid(
+            "invalid_place",
+            "a place needs a locode, lat and lon",
+        ));
+    };
+    let name = text_field("name", &body.name, 100)?;
+    state
+        .db
+        .set_location(&principal.token_id, &code, &name, lat, lon, now())
+        .await?;
+    Ok(axum::Json(
+        json!({"locode": code, "name": name, "lat": lat, "lon": lon}),
+    ))
+}
+
+async fn list_locations(
+    State(state): State<AppState>,
+) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    let rows = state.db.list_locations().await?;
+    let locations: Vec<_> = rows
+        .into_iter()
+        .map(|(locode, name, lat, lon)| json!({"locode": locode, "name": name, "lat": lat, "lon": lon}))
+        .collect();
+    Ok(axum::Json(json!({"locations": locations})))
 }
 
 /// Query of the alert lists.

@@ -131,7 +131,16 @@ async fn status_list(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = AuthorityId::parse(&authority)?;
-    if state.db.authority(&id).await?.is_none() {
+    // Authorities with an active key are in the (briefly cached) version stamps; only others
+    // need a database look-up to tell "no such authority" from "no key to sign with".
+    let known = state
+        .sync
+        .versions(&state)
+        .await?
+        .authorities
+        .iter()
+        .any(|a| a.0 == id.as_str());
+    if !known && state.db.authority(&id).await?.is_none() {
         return Err(ApiError::not_found("authority"));
     }
     match query.since {

@@ -226,6 +226,111 @@ macro_rules! resolve {
     }};
 }
 
+/// Resolves every QR text of a batch inside `$tx` with a few set-based queries (all key ids,
+/// then the permits of each authority by index) instead of several queries per report; and
+/// the coordinates of every LOCODE named. Evaluates to `(Vec<Resolved>, Vec<Option<(f64,
+/// f64)>>)` in input order.
+macro_rules! resolve_batch {
+    ($tx:expr, $texts:expr, $places:expr) => {{
+        let texts: Vec<&str> = $texts;
+        let places: Vec<&Place> = $places;
+        let keys: Vec<(String, String)> =
+            sqlx::query_as("SELECT kid, authority_id FROM signing_keys")
+                .fetch_all(&mut *$tx)
+                .await?;
+        let keys: std::collections::HashMap<String, String> = keys.into_iter().collect();
+        let decoded: Vec<Option<payload::Envelope>> =
+            texts.iter().map(|t| payload::decode(t).ok()).collect();
+        let mut wanted: std::collections::BTreeMap<String, std::collections::BTreeSet<i64>> =
+            std::collections::BTreeMap::new();
+        for env in decoded.iter().flatten() {
+            if let Some(a) = keys.get(&env.key_id.to_string()) {
+                wanted
+                    .entry(a.clone())
+                    .or_default()
+                    .insert(i64::from(env.data.status_index));
+            }
+        }
+        let mut permits: std::collections::HashMap<(String, i64), (String, String, String)> =
+            std::collections::HashMap::new();
+        for (authority, indexes) in &wanted {
+            let indexes: Vec<i64> = indexes.iter().copied().collect();
+            for chunk in indexes.chunks(500) {
+                let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+                let sql = format!(
+                    "SELECT status_index, qr_text, state, number FROM permits \
+                     WHERE authority_id = $1 AND status_index IN ({})",
+                    marks.join(", ")
+                );
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(authority.as_str());
+                for i in chunk {
+                    q = q.bind(*i);
+                }
+                let rows: Vec<(i64, String, String, String)> = q.fetch_all(&mut *$tx).await?;
+                for (i, text, state, number) in rows {
+                    permits.insert((authority.clone(), i), (text, state, number));
+                }
+            }
+        }
+        let mut resolved = Vec::with_capacity(texts.len());
+        for (text, env) in texts.iter().zip(&decoded) {
+            let mut r = Resolved::default();
+            match env {
+                None => r.why_unknown = "not a readable permitseal code",
+                Some(env) => {
+                    let index = i64::from(env.data.status_index);
+                    r.number = Some(env.data.number.clone());
+                    r.index = Some(index);
+                    match keys.get(&env.key_id.to_string()) {
+                        None => r.why_unknown = "signed with a key this deployment does not know",
+                        Some(authority) => {
+                            r.authority = Some(authority.clone());
+                            match permits.get(&(authority.clone(), index)) {
+                                Some((stored, state, number)) if stored.as_str() == *text => {
+                                    r.genuine = true;
+                                    r.state = Some(state.clone());
+                                    r.number = Some(number.clone());
+                                }
+                                Some(_) => {
+                                    r.why_unknown =
+                                        "differs from the permit issued under this number"
+                                }
+                                None => r.why_unknown = "no permit was issued under this index",
+                            }
+                        }
+                    }
+                }
+            }
+            resolved.push(r);
+        }
+        let codes: std::collections::BTreeSet<&str> = places
+            .iter()
+            .filter(|p| p.coords.is_none())
+            .filter_map(|p| p.locode.as_deref())
+            .collect();
+        let mut located: std::collections::HashMap<String, (f64, f64)> =
+            std::collections::HashMap::new();
+        for code in codes {
+            let row: Option<(f64, f64)> =
+                sqlx::query_as("SELECT lat, lon FROM locations WHERE locode = $1")
+                    .bind(code)
+                    .fetch_optional(&mut *$tx)
+                    .await?;
+            if let Some(c) = row {
+                located.insert(code.to_owned(), c);
+            }
+        }
+        let coords: Vec<Option<(f64, f64)>> = places
+            .iter()
+            .map(|p| {
+                p.coords
+                    .or_else(|| p.locode.as_ref().and_then(|c| located.get(c).copied()))
+            })
+            .collect();
+        (resolved, coords)
+    }};
+}
+
 /// Looks up coordinates of a place inside `$tx` (given coordinates win over the LOCODE table).
 macro_rules! coords_of {
     ($tx:expr, $place:expr) => {{
@@ -280,9 +385,12 @@ impl Db {
         on_db!(self, write, |pool| {
             let mut tx = pool.begin_write().await?;
             let mut result = UploadResult::default();
-            for s in scans {
-                let r = resolve!(tx, &s.qr);
-                let coords = coords_of!(tx, s.place);
+            let (resolved, places) = resolve_batch!(
+                tx,
+                scans.iter().map(|s| s.qr.as_str()).collect(),
+                scans.iter().map(|s| &s.place).collect()
+            );
+            for ((s, r), coords) in scans.iter().zip(resolved).zip(places) {
                 let inserted = sqlx::query(
                     "INSERT INTO scans (id, received_at, token_id, device_id, officer, scanned_at, \
                      locode, lat, lon, verdict, authority_id, status_index, permit_number, qr_digest) \
@@ -693,6 +801,51 @@ impl Db {
             tx.commit().await?;
             Ok(ConfirmOutcome::Done(result))
         })
+    }
+
+    /// Adds or moves a UN/LOCODE place used by the travel check.
+    pub async fn set_location(
+        &self,
+        actor: &str,
+        locode: &str,
+        name: &str,
+        lat: f64,
+        lon: f64,
+        now: i64,
+    ) -> Result<(), StorageError> {
+        on_db!(self, write, |pool| {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query(
+                "INSERT INTO locations (locode, name, lat, lon) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (locode) DO UPDATE SET name = excluded.name, lat = excluded.lat, \
+                 lon = excluded.lon",
+            )
+            .bind(locode)
+            .bind(name)
+            .bind(lat)
+            .bind(lon)
+            .execute(&mut *tx)
+            .await?;
+            super::audit!(
+                tx,
+                now,
+                actor,
+                None::<&str>,
+                "location.set",
+                format!("{locode} {name} {lat} {lon}")
+            );
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Every known place: (locode, name, lat, lon).
+    pub async fn list_locations(&self) -> Result<Vec<(String, String, f64, f64)>, StorageError> {
+        on_db!(self, read, |pool| Ok(sqlx::query_as(
+            "SELECT locode, name, lat, lon FROM locations ORDER BY locode"
+        )
+        .fetch_all(pool)
+        .await?))
     }
 
     /// Alerts of one authority (or of permits no authority is known for, with `None`), newest

@@ -25,6 +25,8 @@ pub struct StatusSnapshot {
     pub default_state: String,
     /// Indexes in another state.
     pub exceptions: Vec<(i64, String)>,
+    /// Number of permits in each state.
+    pub counts: Vec<(String, i64)>,
 }
 
 /// What changed in an authority's list after a version.
@@ -152,6 +154,7 @@ impl Db {
                 authority: row,
                 default_state,
                 exceptions,
+                counts,
             })
         })
     }
