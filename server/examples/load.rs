@@ -113,21 +113,50 @@ async fn setup(args: &Args, client: reqwest::Client) -> Ctx {
         officer: String::new(),
     };
     let admin = args.admin_token.clone();
-    post(&ctx, "/api/v1/authorities", &admin, &json!({"id": authority, "country": "KE", "name": "Load test"})).await;
-    ctx.issuer = post(&ctx, "/api/v1/tokens", &admin, &json!({"role": "issuer", "authority_id": authority, "label": "load"})).await["token"]
+    post(
+        &ctx,
+        "/api/v1/authorities",
+        &admin,
+        &json!({"id": authority, "country": "KE", "name": "Load test"}),
+    )
+    .await;
+    ctx.issuer = post(
+        &ctx,
+        "/api/v1/tokens",
+        &admin,
+        &json!({"role": "issuer", "authority_id": authority, "label": "load"}),
+    )
+    .await["token"]
         .as_str()
         .unwrap()
         .to_owned();
-    ctx.officer = post(&ctx, "/api/v1/tokens", &admin, &json!({"role": "officer", "country": "KE", "label": "load"})).await["token"]
+    ctx.officer = post(
+        &ctx,
+        "/api/v1/tokens",
+        &admin,
+        &json!({"role": "officer", "country": "KE", "label": "load"}),
+    )
+    .await["token"]
         .as_str()
         .unwrap()
         .to_owned();
-    post(&ctx, &format!("/api/v1/authorities/{authority}/keys"), &ctx.issuer.clone(), &json!({})).await;
+    post(
+        &ctx,
+        &format!("/api/v1/authorities/{authority}/keys"),
+        &ctx.issuer.clone(),
+        &json!({}),
+    )
+    .await;
     ctx
 }
 
 /// Issues `count` permits in batches from `concurrency` workers; returns permits/s.
-async fn issue(ctx: &Arc<Ctx>, count: usize, batch: usize, concurrency: usize) -> (f64, Vec<String>) {
+async fn issue(
+    ctx: &Arc<Ctx>,
+    count: usize,
+    batch: usize,
+    concurrency: usize,
+) -> (f64, Vec<String>) {
     let next = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -142,7 +171,9 @@ async fn issue(ctx: &Arc<Ctx>, count: usize, batch: usize, concurrency: usize) -
                     break;
                 }
                 let n = batch.min(count - first);
-                let permits: Vec<Value> = (first..first + n).map(|i| draft(&ctx.authority, i)).collect();
+                let permits: Vec<Value> = (first..first + n)
+                    .map(|i| draft(&ctx.authority, i))
+                    .collect();
                 let path = format!("/api/v1/authorities/{}/permits/batch", ctx.authority);
                 post(&ctx, &path, &ctx.issuer, &json!({"permits": permits})).await;
                 if sample.len() < 200 {
@@ -164,7 +195,12 @@ async fn qr_texts(ctx: &Ctx, numbers: &[String]) -> Vec<String> {
     for n in numbers.iter().take(200) {
         let resp = ctx
             .client
-            .get(format!("{}/api/v1/authorities/{}/permits/{}", ctx.url, ctx.authority, n.replace('/', "%2F")))
+            .get(format!(
+                "{}/api/v1/authorities/{}/permits/{}",
+                ctx.url,
+                ctx.authority,
+                n.replace('/', "%2F")
+            ))
             .bearer_auth(&ctx.issuer)
             .send()
             .await
@@ -187,7 +223,11 @@ impl Timed {
     fn line(&self, what: &str, unit: &str) -> String {
         let mut l = self.latencies.clone();
         l.sort();
-        let pct = |p: f64| l.get(((l.len() as f64 * p) as usize).min(l.len().saturating_sub(1))).copied().unwrap_or_default();
+        let pct = |p: f64| {
+            l.get(((l.len() as f64 * p) as usize).min(l.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or_default()
+        };
         format!(
             "{what:<28} {:>10.0} {unit}/s  ({} requests, {:.1} MB/s, p50 {:.2} ms, p99 {:.2} ms)",
             self.ops as f64 / self.seconds,
@@ -227,7 +267,13 @@ where
             (ops, bytes, reqs, lat)
         }));
     }
-    let mut out = Timed { ops: 0, requests: 0, bytes: 0, seconds: 0.0, latencies: Vec::new() };
+    let mut out = Timed {
+        ops: 0,
+        requests: 0,
+        bytes: 0,
+        seconds: 0.0,
+        latencies: Vec::new(),
+    };
     for t in tasks {
         let (o, b, r, l) = t.await.unwrap();
         out.ops += o;
@@ -248,13 +294,23 @@ async fn get_bytes(client: &reqwest::Client, url: &str) -> u64 {
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
-    let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()
+        .unwrap();
     let ctx = Arc::new(setup(&args, client.clone()).await);
     let all = args.scenario == Scenario::All;
-    println!("permitseal load: {} ({}s per scenario, concurrency {})", ctx.url, args.seconds, args.concurrency);
+    println!(
+        "permitseal load: {} ({}s per scenario, concurrency {})",
+        ctx.url, args.seconds, args.concurrency
+    );
 
     // Issue permits (needed by every other scenario too).
-    let count = if all || args.scenario == Scenario::Issue { args.permits } else { 2_000 };
+    let count = if all || args.scenario == Scenario::Issue {
+        args.permits
+    } else {
+        2_000
+    };
     let (rate, numbers) = issue(&ctx, count, args.issue_batch, 2).await;
     if all || args.scenario == Scenario::Issue {
         println!(
@@ -288,7 +344,10 @@ async fn main() {
             }
         })
         .await;
-        println!("{}", r.line(&format!("scans (durable, {batch}/upload)"), "reports"));
+        println!(
+            "{}",
+            r.line(&format!("scans (durable, {batch}/upload)"), "reports")
+        );
     }
 
     let status_url = format!("{}/api/v1/authorities/{}/status", ctx.url, ctx.authority);
@@ -316,7 +375,14 @@ async fn main() {
         println!("{}", r.line("bundle GET", "GETs"));
     }
     if all || args.scenario == Scenario::Static {
-        let bytes = client.get(&bundle_url).send().await.unwrap().bytes().await.unwrap();
+        let bytes = client
+            .get(&bundle_url)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
         let size = bytes.len();
         let app = axum::Router::new().route(
             "/bundle",

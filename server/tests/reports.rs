@@ -18,6 +18,7 @@ on_both_backends!(
     endorsement_marks_used_for_phones,
     online_verify_and_usage_visibility,
     bad_reports_change_nothing,
+    importing_country_confirms_receipt,
 );
 
 fn ts(offset: i64) -> String {
@@ -484,5 +485,107 @@ async fn bad_reports_change_nothing(backend: Backend) {
     assert_eq!(common::count_rows(&s.state.db, "alerts").await, 0);
     let (_, p) = s.get("/api/v1/authorities/KE/permits/KE1", Some(&ke)).await;
     assert_eq!(p["state"], "valid");
+    s.stop().await;
+}
+
+fn confirmation(id: &str, qr: &str, quantity: &str) -> Value {
+    json!({"id": id, "received_at": ts(-30), "lines": [{"block": "A", "quantity": quantity}], "qr": qr})
+}
+
+async fn importing_country_confirms_receipt(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let ke = s.issuing_authority("KE").await;
+    let officer = s.token("officer", None, Some("KE")).await;
+    let importer_de = s.token("importer", None, Some("DE")).await;
+    let importer_us = s.token("importer", None, Some("US")).await;
+    let p1 = s.issue(&ke, "KE", export_draft("KE/1", "KE", "DE")).await;
+    let p2 = s.issue(&ke, "KE", export_draft("KE/2", "KE", "DE")).await;
+    let (q1, q2) = (
+        p1["qr_text"].as_str().unwrap(),
+        p2["qr_text"].as_str().unwrap(),
+    );
+    s.post(
+        "/api/v1/endorsements",
+        Some(&officer),
+        json!({"endorsements": [endorsement("e-1", q1, "10")]}),
+    )
+    .await;
+    let kinds = |r: &Value| -> Vec<String> {
+        let mut k: Vec<String> = r["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["kind"].as_str().unwrap().to_owned())
+            .collect();
+        k.sort();
+        k
+    };
+    // Only the destination's importing authority may confirm; a refused batch stores nothing.
+    for (token, want) in [
+        (Some(importer_us.as_str()), 403),
+        (Some(officer.as_str()), 403),
+        (Some(ke.as_str()), 403),
+        (None, 401),
+    ] {
+        let (status, _) = s
+            .post(
+                "/api/v1/confirmations",
+                token,
+                json!({"confirmations": [confirmation("c-1", q1, "10")]}),
+            )
+            .await;
+        assert_eq!(status.as_u16(), want);
+    }
+    assert_eq!(common::count_rows(&s.state.db, "confirmations").await, 0);
+    // Within what was endorsed: no alert; idempotent.
+    let (status, r) = s
+        .post(
+            "/api/v1/confirmations",
+            Some(&importer_de),
+            json!({"confirmations": [confirmation("c-1", q1, "10")]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert!(kinds(&r).is_empty(), "{r}");
+    let (_, r) = s
+        .post(
+            "/api/v1/confirmations",
+            Some(&importer_de),
+            json!({"confirmations": [confirmation("c-1", q1, "10")]}),
+        )
+        .await;
+    assert_eq!(r["duplicates"], 1);
+    // More than endorsed, and a second confirmation of the same permit.
+    let (_, r) = s
+        .post(
+            "/api/v1/confirmations",
+            Some(&importer_de),
+            json!({"confirmations": [confirmation("c-2", q1, "11")]}),
+        )
+        .await;
+    assert_eq!(
+        kinds(&r),
+        ["quantity_exceeded", "second_import_confirmation"],
+        "{r}"
+    );
+    // A permit never endorsed for export.
+    let (_, r) = s
+        .post(
+            "/api/v1/confirmations",
+            Some(&importer_de),
+            json!({"confirmations": [confirmation("c-3", q2, "1")]}),
+        )
+        .await;
+    assert_eq!(kinds(&r), ["import_without_endorsement"], "{r}");
+    // The destination sees the whole history online.
+    let (_, v) = s
+        .post(
+            "/api/v1/verify",
+            Some(&importer_de),
+            json!({"qr": q1, "checkpoint": "import"}),
+        )
+        .await;
+    assert_eq!(v["usage"]["endorsements"][0]["id"], "e-1");
+    assert_eq!(v["usage"]["confirmations"].as_array().unwrap().len(), 2);
     s.stop().await;
 }

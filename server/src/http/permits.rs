@@ -72,6 +72,12 @@ pub fn api() -> Api {
                 .returns_media("image/png")],
         )
         .route(
+            "/api/v1/authorities/{authority}/permits/{number}/qr.txt",
+            get(qr_txt),
+            [Op::get("The permit's signed QR text (PS1:…) as plain text", Access::Roles(MANAGERS))
+                .returns_media("text/plain")],
+        )
+        .route(
             "/api/v1/authorities/{authority}/permits/{number}/qr.svg",
             get(qr_svg),
             [Op::get("The permit's QR code as SVG", Access::Roles(MANAGERS))
@@ -557,6 +563,19 @@ async fn qr_png(
     let row = find(&state, &principal, &authority, &number).await?;
     let png = qr::render_png(&row.qr_text, level, scale).map_err(ApiError::internal)?;
     Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response())
+}
+
+async fn qr_txt(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((authority, number)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let row = find(&state, &principal, &authority, &number).await?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        row.qr_text,
+    )
+        .into_response())
 }
 
 async fn qr_svg(

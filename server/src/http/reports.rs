@@ -12,7 +12,8 @@ use crate::state::AppState;
 use crate::storage::now;
 use crate::storage::permits::micro;
 use crate::storage::reports::{
-    AlertRow, EndorsedLine, EndorsementInput, Place, ScanInput, UploadResult,
+    AlertRow, ConfirmOutcome, ConfirmationInput, EndorsedLine, EndorsementInput, Place, ScanInput,
+    UploadResult,
 };
 
 /// Most reports in one upload.
@@ -43,6 +44,16 @@ pub fn api() -> Api {
                 Access::Roles(&[Role::Officer]),
             )
             .body("EndorsementBatch")
+            .returns(200, "UploadResult")],
+        )
+        .route(
+            "/api/v1/confirmations",
+            post(upload_confirmations).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),
+            [Op::post(
+                "Importing authority: confirm what was received against permits bound for its country (idempotent)",
+                Access::Roles(&[Role::Importer]),
+            )
+            .body("ConfirmationBatch")
             .returns(200, "UploadResult")],
         )
         .route(
@@ -116,13 +127,27 @@ pub fn api() -> Api {
             json!({"type": "object", "required": ["endorsements"], "properties": {"endorsements": {"type": "array", "maxItems": MAX_REPORTS, "items": {"$ref": "#/components/schemas/Endorsement"}}}}),
         )
         .schema(
+            "ConfirmationBatch",
+            json!({"type": "object", "required": ["confirmations"], "properties": {"confirmations": {"type": "array", "maxItems": MAX_REPORTS, "items": {
+                "type": "object",
+                "required": ["id", "received_at", "lines", "qr"],
+                "additionalProperties": false,
+                "properties": {
+                    "id": {"type": "string"},
+                    "received_at": {"type": "string", "format": "date-time"},
+                    "lines": {"type": "array", "items": {"type": "object", "required": ["block", "quantity"], "properties": {"block": {"type": "string"}, "quantity": {"type": "string"}}}},
+                    "qr": {"type": "string"}
+                }
+            }}}}),
+        )
+        .schema(
             "Alert",
             json!({
                 "type": "object",
                 "properties": {
                     "id": {"type": "integer"},
                     "authority_id": {"type": ["string", "null"]},
-                    "kind": {"type": "string", "enum": ["second_endorsement", "quantity_exceeded", "impossible_travel", "revoked_permit", "unknown_permit"]},
+                    "kind": {"type": "string", "enum": crate::storage::reports::ALERT_KINDS},
                     "status_index": {"type": ["integer", "null"]},
                     "permit_number": {"type": ["string", "null"]},
                     "source_id": {"type": "string"},
@@ -211,6 +236,23 @@ pub struct EndorsementDto {
 #[serde(deny_unknown_fields)]
 pub struct EndorsementBatch {
     endorsements: Vec<EndorsementDto>,
+}
+
+/// An import confirmation as sent.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmationDto {
+    id: String,
+    received_at: String,
+    lines: Vec<LineDto>,
+    qr: String,
+}
+
+/// A batch of import confirmations.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmationBatch {
+    confirmations: Vec<ConfirmationDto>,
 }
 
 fn at(prefix: &str, e: InvalidValue) -> ApiError {
@@ -334,15 +376,15 @@ fn parse_scan(s: &ScanDto, now: i64) -> Result<ScanInput, InvalidValue> {
     })
 }
 
-fn parse_endorsement(e: &EndorsementDto, now: i64) -> Result<EndorsementInput, InvalidValue> {
-    if e.lines.is_empty() || e.lines.len() > 26 {
+fn parse_lines(input: &[LineDto]) -> Result<Vec<EndorsedLine>, InvalidValue> {
+    if input.is_empty() || input.len() > 26 {
         return Err(InvalidValue::new(
             "invalid_field",
             "lines must hold 1 to 26 blocks",
         ));
     }
-    let mut lines = Vec::with_capacity(e.lines.len());
-    for (i, l) in e.lines.iter().enumerate() {
+    let mut lines = Vec::with_capacity(input.len());
+    for (i, l) in input.iter().enumerate() {
         let block = l.block.trim().to_ascii_uppercase();
         if block.len() != 1 || !block.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err(InvalidValue::new(
@@ -365,6 +407,20 @@ fn parse_endorsement(e: &EndorsementDto, now: i64) -> Result<EndorsementInput, I
             quantity_micro: micro(q),
         });
     }
+    Ok(lines)
+}
+
+fn parse_confirmation(c: &ConfirmationDto, now: i64) -> Result<ConfirmationInput, InvalidValue> {
+    Ok(ConfirmationInput {
+        id: report_id("id", &c.id)?,
+        confirmed_at: time_field("received_at", &c.received_at, now)?,
+        lines: parse_lines(&c.lines)?,
+        qr: qr_field(&c.qr)?,
+    })
+}
+
+fn parse_endorsement(e: &EndorsementDto, now: i64) -> Result<EndorsementInput, InvalidValue> {
+    let lines = parse_lines(&e.lines)?;
     Ok(EndorsementInput {
         id: report_id("id", &e.id)?,
         device_id: text_field("device_id", &e.device_id, 64)?,
@@ -444,6 +500,36 @@ async fn upload_endorsements(
     Ok(answer(result))
 }
 
+async fn upload_confirmations(
+    State(state): State<AppState>,
+    principal: Principal,
+    Json(body): Json<ConfirmationBatch>,
+) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    principal.require(&[Role::Importer])?;
+    let country = principal
+        .country
+        .clone()
+        .ok_or_else(|| ApiError::internal("importer token without a country"))?;
+    check_count(body.confirmations.len())?;
+    let t = now();
+    let items = body
+        .confirmations
+        .iter()
+        .enumerate()
+        .map(|(i, c)| parse_confirmation(c, t).map_err(|e| at(&format!("confirmations[{i}]."), e)))
+        .collect::<Result<Vec<_>, _>>()?;
+    match state
+        .db
+        .upload_confirmations(&principal.token_id, country.as_str(), &items, t)
+        .await?
+    {
+        ConfirmOutcome::Done(result) => Ok(answer(result)),
+        ConfirmOutcome::NotForThisCountry(i) => Err(ApiError::forbidden(format!(
+            "confirmations[{i}]: the permit is not bound for {country}; nothing was stored"
+        ))),
+    }
+}
+
 /// Query of the alert lists.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -454,13 +540,7 @@ pub struct AlertQuery {
 }
 
 fn alert_query(q: &AlertQuery) -> Result<(Option<&str>, i64, i64), ApiError> {
-    const KINDS: [&str; 5] = [
-        "second_endorsement",
-        "quantity_exceeded",
-        "impossible_travel",
-        "revoked_permit",
-        "unknown_permit",
-    ];
+    const KINDS: [&str; 7] = crate::storage::reports::ALERT_KINDS;
     if let Some(k) = q.kind.as_deref()
         && !KINDS.contains(&k)
     {

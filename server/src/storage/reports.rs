@@ -73,6 +73,29 @@ pub struct EndorsementInput {
     pub qr: String,
 }
 
+/// An import confirmation as sent by the importing country's authority.
+#[derive(Debug, Clone)]
+pub struct ConfirmationInput {
+    /// Client-generated id.
+    pub id: String,
+    /// When the shipment was received.
+    pub confirmed_at: i64,
+    /// Quantities received per block.
+    pub lines: Vec<EndorsedLine>,
+    /// The permit's QR text.
+    pub qr: String,
+}
+
+/// What a confirmation upload did, or the first confirmation that names a permit destined to
+/// another country (then nothing is stored).
+#[derive(Debug)]
+pub enum ConfirmOutcome {
+    /// Stored.
+    Done(UploadResult),
+    /// Confirmation at this position is for a permit bound for another country.
+    NotForThisCountry(usize),
+}
+
 /// An alert.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct AlertRow {
@@ -80,8 +103,7 @@ pub struct AlertRow {
     pub id: i64,
     /// Authority of the permit concerned, if known.
     pub authority_id: Option<String>,
-    /// `second_endorsement`, `quantity_exceeded`, `impossible_travel`, `revoked_permit` or
-    /// `unknown_permit`.
+    /// One of [`ALERT_KINDS`].
     pub kind: String,
     /// Status index of the permit, if known.
     pub status_index: Option<i64>,
@@ -105,6 +127,17 @@ pub struct UploadResult {
     /// Alerts raised by the reports stored now.
     pub alerts: Vec<AlertRow>,
 }
+
+/// Every alert kind.
+pub const ALERT_KINDS: [&str; 7] = [
+    "second_endorsement",
+    "quantity_exceeded",
+    "impossible_travel",
+    "revoked_permit",
+    "unknown_permit",
+    "second_import_confirmation",
+    "import_without_endorsement",
+];
 
 const ALERT_COLUMNS: &str =
     "id, authority_id, kind, status_index, permit_number, source_id, detail, created_at";
@@ -494,6 +527,174 @@ impl Db {
         })
     }
 
+    /// Stores import confirmations of `country`'s authority. Raises alerts for a second
+    /// confirmation, received quantities above what was endorsed (or issued, when no export
+    /// endorsement is recorded), a permit never endorsed for export, and revoked or unknown
+    /// codes.
+    pub async fn upload_confirmations(
+        &self,
+        token_id: &str,
+        country: &str,
+        items: &[ConfirmationInput],
+        now: i64,
+    ) -> Result<ConfirmOutcome, StorageError> {
+        on_db!(self, write, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let mut result = UploadResult::default();
+            for (position, c) in items.iter().enumerate() {
+                let r = resolve!(tx, &c.qr);
+                if r.genuine {
+                    let (dest,): (Option<String>,) = sqlx::query_as(
+                        "SELECT import_country FROM permits WHERE authority_id = $1 AND status_index = $2",
+                    )
+                    .bind(r.authority.as_deref())
+                    .bind(r.index)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if dest.as_deref() != Some(country) {
+                        return Ok(ConfirmOutcome::NotForThisCountry(position));
+                    }
+                }
+                let lines = serde_json::to_string(&c.lines)
+                    .map_err(|_| StorageError::State("confirmation lines do not serialise"))?;
+                let inserted = sqlx::query(
+                    "INSERT INTO confirmations (id, received_at, token_id, country, confirmed_at, \
+                     lines, authority_id, status_index, permit_number, qr_digest) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING",
+                )
+                .bind(&c.id)
+                .bind(now)
+                .bind(token_id)
+                .bind(country)
+                .bind(c.confirmed_at)
+                .bind(&lines)
+                .bind(r.authority.as_deref().filter(|_| r.genuine))
+                .bind(r.index.filter(|_| r.genuine))
+                .bind(r.number.as_deref())
+                .bind(qr_digest(&c.qr))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if inserted == 0 {
+                    result.duplicates += 1;
+                    continue;
+                }
+                result.accepted += 1;
+                let source = format!("confirmation:{}", c.id);
+                let (Some(authority), Some(index), true) =
+                    (r.authority.clone(), r.index, r.genuine)
+                else {
+                    raise!(
+                        tx,
+                        result.alerts,
+                        now,
+                        r,
+                        "unknown_permit",
+                        &source,
+                        format!("import confirmation of a code {}", r.why_unknown)
+                    );
+                    continue;
+                };
+                if let Some(state @ ("revoked" | "suspended")) = r.state.as_deref() {
+                    raise!(
+                        tx,
+                        result.alerts,
+                        now,
+                        r,
+                        "revoked_permit",
+                        &source,
+                        format!("import confirmation of a {state} permit")
+                    );
+                }
+                let earlier: Option<(String,)> = sqlx::query_as(
+                    "SELECT id FROM confirmations WHERE authority_id = $1 AND status_index = $2 \
+                     AND id <> $3 LIMIT 1",
+                )
+                .bind(&authority)
+                .bind(index)
+                .bind(&c.id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some((first,)) = earlier {
+                    raise!(
+                        tx,
+                        result.alerts,
+                        now,
+                        r,
+                        "second_import_confirmation",
+                        &source,
+                        format!("already confirmed by {first}: a permit is used for one import")
+                    );
+                }
+                let endorsed: Option<(String,)> = sqlx::query_as(
+                    "SELECT lines FROM endorsements WHERE authority_id = $1 AND status_index = $2 \
+                     ORDER BY endorsed_at, id LIMIT 1",
+                )
+                .bind(&authority)
+                .bind(index)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let limits: Vec<(String, i64)> = match &endorsed {
+                    Some((json,)) => serde_json::from_str::<Vec<EndorsedLineStored>>(json)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|l| (l.block, l.quantity_micro))
+                        .collect(),
+                    None => {
+                        raise!(
+                            tx,
+                            result.alerts,
+                            now,
+                            r,
+                            "import_without_endorsement",
+                            &source,
+                            "no export endorsement is recorded for this permit".to_owned()
+                        );
+                        sqlx::query_as(
+                            "SELECT block, quantity_micro FROM permit_lines \
+                             WHERE authority_id = $1 AND status_index = $2",
+                        )
+                        .bind(&authority)
+                        .bind(index)
+                        .fetch_all(&mut *tx)
+                        .await?
+                    }
+                };
+                let against = if endorsed.is_some() {
+                    "endorsed"
+                } else {
+                    "issued"
+                };
+                let excess: Vec<String> = c
+                    .lines
+                    .iter()
+                    .filter_map(|l| match limits.iter().find(|(b, _)| *b == l.block) {
+                        None => Some(format!("block {} was not {against}", l.block)),
+                        Some((b, q)) if l.quantity_micro > *q => Some(format!(
+                            "block {b}: received {} > {against} {}",
+                            super::permits::format_micro(l.quantity_micro),
+                            super::permits::format_micro(*q)
+                        )),
+                        Some(_) => None,
+                    })
+                    .collect();
+                if !excess.is_empty() {
+                    raise!(
+                        tx,
+                        result.alerts,
+                        now,
+                        r,
+                        "quantity_exceeded",
+                        &source,
+                        excess.join("; ")
+                    );
+                }
+            }
+            tx.commit().await?;
+            Ok(ConfirmOutcome::Done(result))
+        })
+    }
+
     /// Alerts of one authority (or of permits no authority is known for, with `None`), newest
     /// last, after the cursor.
     pub async fn list_alerts(
@@ -559,7 +760,24 @@ impl Db {
             .bind(index)
             .fetch_all(pool)
             .await?;
+            let confirmations: Vec<(String, i64, String, String)> = sqlx::query_as(
+                "SELECT id, confirmed_at, country, lines FROM confirmations \
+                 WHERE authority_id = $1 AND status_index = $2 ORDER BY confirmed_at, id",
+            )
+            .bind(authority)
+            .bind(index)
+            .fetch_all(pool)
+            .await?;
             Ok(Usage {
+                confirmations: confirmations
+                    .into_iter()
+                    .map(|(id, at, country, lines)| UsageConfirmation {
+                        id,
+                        confirmed_at: at,
+                        country,
+                        lines: serde_json::from_str(&lines).unwrap_or(serde_json::Value::Null),
+                    })
+                    .collect(),
                 scans,
                 endorsements: endorsements
                     .into_iter()
@@ -576,6 +794,13 @@ impl Db {
     }
 }
 
+/// An endorsed line as stored (JSON).
+#[derive(Debug, Clone, serde::Deserialize)]
+struct EndorsedLineStored {
+    block: String,
+    quantity_micro: i64,
+}
+
 /// Usage history of a permit.
 #[derive(Debug, Clone, Serialize)]
 pub struct Usage {
@@ -583,6 +808,21 @@ pub struct Usage {
     pub scans: Vec<UsageScan>,
     /// Endorsements, oldest first.
     pub endorsements: Vec<UsageEndorsement>,
+    /// Import confirmations, oldest first.
+    pub confirmations: Vec<UsageConfirmation>,
+}
+
+/// One import confirmation in a usage history.
+#[derive(Debug, Clone, Serialize)]
+pub struct UsageConfirmation {
+    /// Report id.
+    pub id: String,
+    /// Unix seconds.
+    pub confirmed_at: i64,
+    /// Importing country.
+    pub country: String,
+    /// Quantities received per block.
+    pub lines: serde_json::Value,
 }
 
 /// One scan in a usage history.
