@@ -5,7 +5,8 @@
 #   cargo install cargo-ndk --version 4.1.0 --locked
 #   rustup target add aarch64-linux-android armv7-linux-androideabi x86_64-linux-android
 #
-# Then: mobile-bindings/scripts/build-android.sh   (release build, stripped by cargo-ndk)
+# Then: mobile-bindings/scripts/build-android.sh   (the size-optimised `mobile` profile of the
+# root Cargo.toml; cargo-ndk strips the libraries it copies)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here/.."
@@ -13,6 +14,6 @@ cd "$here/.."
 cargo ndk --platform 24 \
   -t arm64-v8a -t armeabi-v7a -t x86_64 \
   -o "$here/android/src/main/jniLibs" \
-  build --release -p permitseal-mobile
+  build --profile mobile -p permitseal-mobile
 "$here/scripts/check-generated.sh" --write
 ls -l "$here"/android/src/main/jniLibs/*/libpermitseal_mobile.so

@@ -12,13 +12,13 @@ cd "$root"
 [[ "$(uname)" == Darwin ]] || { echo "build-ios.sh needs macOS and Xcode"; exit 1; }
 
 for t in aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios; do
-  cargo build --release -p permitseal-mobile --target "$t"
+  cargo build --profile mobile -p permitseal-mobile --target "$t"
 done
 sim="$root/target/ios-sim/libpermitseal_mobile.a"
 mkdir -p "$(dirname "$sim")"
 lipo -create \
-  "$root/target/aarch64-apple-ios-sim/release/libpermitseal_mobile.a" \
-  "$root/target/x86_64-apple-ios/release/libpermitseal_mobile.a" \
+  "$root/target/aarch64-apple-ios-sim/mobile/libpermitseal_mobile.a" \
+  "$root/target/x86_64-apple-ios/mobile/libpermitseal_mobile.a" \
   -output "$sim"
 
 # The header and module map are the committed ones (checked against the API by
@@ -26,7 +26,7 @@ lipo -create \
 out="$here/swift/PermitSealFFI.xcframework"
 rm -rf "$out"
 xcodebuild -create-xcframework \
-  -library "$root/target/aarch64-apple-ios/release/libpermitseal_mobile.a" -headers "$here/swift/include" \
+  -library "$root/target/aarch64-apple-ios/mobile/libpermitseal_mobile.a" -headers "$here/swift/include" \
   -library "$sim" -headers "$here/swift/include" \
   -output "$out"
 echo "built $out"

@@ -3,7 +3,7 @@
 #   1. the committed Swift/Kotlin sources are what the Rust API generates; the C header parses;
 #   2. Kotlin tests compiled with a real kotlinc and run on the JVM through JNA;
 #   3. Python tests over the generated Python module;
-#   4. Kotlin and Python give the same verdict and reasons on every shared vector.
+#   4. Rust, Kotlin and Python give the same verdict and reasons on every shared vector.
 # Installs what is missing: kotlin-compiler (npm, into ./node_modules at the repository root),
 # libjna-java (apt). Exits non-zero when anything fails.
 set -euo pipefail
@@ -55,9 +55,15 @@ PERMITSEAL_BINDINGS="$work/python" PERMITSEAL_VECTORS="$vectors" \
   python3 "$here/foreign-tests/python/test_sdk.py"
 
 # --- agreement -----------------------------------------------------------------------------
-n=$(wc -l < "$work/kotlin-verdicts.txt")
-if ! diff -u "$work/kotlin-verdicts.txt" "$work/python-verdicts.txt"; then
-  echo "kotlin and python disagree"; exit 1
-fi
-echo "kotlin and python agree on all $n vectors (each also matched the expected verdicts and reasons)"
+# The Rust test of the same vectors through the SDK's Rust API writes the same listing (same
+# cargo invocation shape as `cargo test --workspace`, so nothing is rebuilt).
+PERMITSEAL_VERDICTS_OUT="$work/rust-verdicts.txt" \
+  cargo test --workspace --locked --quiet --test verifier every_v1_vector_through_the_sdk >/dev/null
+n=$(wc -l < "$work/rust-verdicts.txt")
+for lang in kotlin python; do
+  if ! diff -u "$work/rust-verdicts.txt" "$work/$lang-verdicts.txt"; then
+    echo "$lang disagrees with Rust"; exit 1
+  fi
+done
+echo "Rust, Kotlin and Python agree on all $n vectors (each also matched the expected verdicts and reasons)"
 echo "foreign tests passed in $((SECONDS - start)) s"

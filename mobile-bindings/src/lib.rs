@@ -20,7 +20,7 @@ pub use records::{
     ReasonRecord, ReasonSeverity, StatusRecord, VerdictKind, VerificationResult,
 };
 #[cfg(feature = "sync")]
-pub use sync::{BundleSync, SyncClient, SyncConfig, UploadOutcome, UploadReport};
+pub use sync::{BundleSync, SyncClient, UploadOutcome, UploadReport};
 pub use verifier::{BundleLoad, Verifier};
 
 /// The message language for an IETF/ISO 639-1 tag such as `fr-CA`; English for anything else.

@@ -232,6 +232,51 @@ fn invalid_items_are_refused_and_not_queued() {
 }
 
 #[test]
+fn threads_enqueue_and_ack_concurrently() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_str().unwrap().to_string();
+    let ob = Outbox::open(path.clone()).unwrap();
+    let ids: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|t| {
+                let ob = ob.clone();
+                s.spawn(move || {
+                    (0..40)
+                        .map(|i| ob.enqueue_scan(scan(t * 100 + i)).unwrap())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let acker = {
+            let ob = ob.clone();
+            s.spawn(move || {
+                let mut acked = Vec::new();
+                for _ in 0..20 {
+                    let ids: Vec<String> = ob.peek(3).into_iter().map(|p| p.id).collect();
+                    ob.ack(&ids).unwrap();
+                    acked.extend(ids);
+                }
+                acked
+            })
+        };
+        let mut all: Vec<String> = handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect();
+        let acked = acker.join().unwrap();
+        all.retain(|id| !acked.contains(id));
+        all
+    });
+    drop(ob);
+    let ob = Outbox::open(path).unwrap();
+    let mut pending: Vec<String> = ob.peek(1000).into_iter().map(|p| p.id).collect();
+    let mut want = ids;
+    pending.sort();
+    want.sort();
+    assert_eq!(pending, want);
+}
+
+#[test]
 fn refused_items_move_aside_durably() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_str().unwrap().to_string();

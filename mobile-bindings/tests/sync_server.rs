@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use permitseal_mobile::{
     BundleLoad, BundleSync, CheckpointKind, EndorsedLine, ExportEndorsement, Language, Outbox,
-    Place, ScanReport, SyncClient, SyncConfig, UploadOutcome, VerdictKind, Verifier, clock,
+    Place, ScanReport, SyncClient, UploadOutcome, VerdictKind, Verifier, clock,
 };
 use permitseal_server::model::{AuthorityId, CountryCode, Role};
 use permitseal_server::startup::{MasterKeySource, ServeConfig};
@@ -94,12 +94,7 @@ impl Server {
     }
 
     fn client(&self, token: &str) -> Arc<SyncClient> {
-        SyncClient::new(SyncConfig {
-            base_url: self.url(),
-            device_token: token.into(),
-            timeout_seconds: 10,
-        })
-        .unwrap()
+        SyncClient::new(self.url(), token.into(), 10).unwrap()
     }
 
     /// A JSON call with ureq (the server's own API, for set-up and checks).
@@ -229,7 +224,7 @@ fn bundle_sync_verify_upload_and_reuse_detection() {
         })
         .unwrap();
     outbox.enqueue_scan(scan(&qr, 9)).unwrap();
-    let report = client.upload(outbox.clone(), 2);
+    let report = client.upload(outbox.clone(), 2).unwrap();
     assert_eq!(report.outcome, UploadOutcome::Done);
     assert_eq!((report.uploaded, report.rejected), (7, 0));
     assert_eq!(outbox.pending_count(), 0);
@@ -292,11 +287,14 @@ fn refusals_and_failures_are_results() {
 
     // A token the server does not know: nothing leaves the queue.
     let stranger = server.client("pst_not_a_real_token");
-    let report = stranger.upload(outbox.clone(), 10);
+    let report = stranger.upload(outbox.clone(), 10).unwrap();
     assert_eq!(report.outcome, UploadOutcome::AuthFailed);
     assert_eq!(outbox.pending_count(), 1);
     // An issuer's token may not upload scans.
-    let report = server.client(&server.issuer).upload(outbox.clone(), 10);
+    let report = server
+        .client(&server.issuer)
+        .upload(outbox.clone(), 10)
+        .unwrap();
     assert_eq!(report.outcome, UploadOutcome::AuthFailed);
     assert_eq!(outbox.pending_count(), 1);
 
@@ -306,7 +304,10 @@ fn refusals_and_failures_are_results() {
     future.scanned_at = clock::now() + 3 * 86_400;
     let bad = outbox.enqueue_scan(future).unwrap();
     outbox.enqueue_scan(scan(&qr, 1)).unwrap();
-    let report = server.client(&server.officer).upload(outbox.clone(), 10);
+    let report = server
+        .client(&server.officer)
+        .upload(outbox.clone(), 10)
+        .unwrap();
     assert_eq!(report.outcome, UploadOutcome::Done);
     assert_eq!((report.uploaded, report.rejected), (2, 1));
     assert_eq!(outbox.stats().rejected, 1);
@@ -320,29 +321,24 @@ fn refusals_and_failures_are_results() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap()
     };
-    let offline = SyncClient::new(SyncConfig {
-        base_url: format!("http://{closed}"),
-        device_token: "pst_x".into(),
-        timeout_seconds: 2,
-    })
-    .unwrap();
+    let offline = SyncClient::new(format!("http://{closed}"), "pst_x".into(), 2).unwrap();
     assert!(matches!(
         offline.sync_bundle(verifier.clone(), None).unwrap(),
         BundleSync::Offline { .. }
     ));
     outbox.enqueue_scan(scan(&qr, 2)).unwrap();
     assert!(matches!(
-        offline.upload(outbox.clone(), 10).outcome,
+        offline.upload(outbox.clone(), 10).unwrap().outcome,
         UploadOutcome::Offline { .. }
     ));
     assert_eq!(outbox.pending_count(), 1);
 
     // A path the server does not have: a server error with its status.
-    let wrong = SyncClient::new(SyncConfig {
-        base_url: format!("{}/nothing-here", server.url()),
-        device_token: server.officer.clone(),
-        timeout_seconds: 5,
-    })
+    let wrong = SyncClient::new(
+        format!("{}/nothing-here", server.url()),
+        server.officer.clone(),
+        5,
+    )
     .unwrap();
     assert_eq!(
         wrong.sync_bundle(verifier.clone(), None).unwrap(),
@@ -369,14 +365,9 @@ fn child_upload() {
         parts.next().unwrap(),
     );
     let outbox = Outbox::open(dir.into()).unwrap();
-    let client = SyncClient::new(SyncConfig {
-        base_url: url.into(),
-        device_token: token.into(),
-        timeout_seconds: 10,
-    })
-    .unwrap();
+    let client = SyncClient::new(url.into(), token.into(), 10).unwrap();
     println!("\nSTARTED {}", outbox.pending_count());
-    let report = client.upload(outbox, 1);
+    let report = client.upload(outbox, 1).unwrap();
     println!("DONE {report:?}");
 }
 
@@ -440,7 +431,10 @@ fn sigkill_mid_upload_loses_nothing_and_doubles_nothing_on_the_server() {
 
     // Restart: the rest goes up.
     let outbox = Outbox::open(path).unwrap();
-    let report = server.client(&server.officer).upload(outbox.clone(), 7);
+    let report = server
+        .client(&server.officer)
+        .upload(outbox.clone(), 7)
+        .unwrap();
     assert_eq!(report.outcome, UploadOutcome::Done);
     assert_eq!(report.uploaded, remaining);
     assert_eq!(outbox.pending_count(), 0);

@@ -35,6 +35,9 @@ fn every_v1_vector_through_the_sdk() {
     let doc = vectors();
     let cases = doc["cases"].as_array().unwrap();
     assert!(cases.len() >= 30);
+    // One line per case, in the format the Kotlin and Python tests write, so that
+    // scripts/test-foreign.sh can compare all three.
+    let mut listing = String::new();
     for (i, case) in cases.iter().enumerate() {
         let at = format!("case {i} ({})", case["name"].as_str().unwrap());
         let v = Verifier::new(roots(&doc)).unwrap();
@@ -71,6 +74,12 @@ fn every_v1_vector_through_the_sdk() {
             .map(|c| c.as_str().unwrap())
             .collect();
         assert_eq!(codes, expected, "{at}");
+        listing.push_str(&format!(
+            "{} {} {}\n",
+            case["name"].as_str().unwrap(),
+            r.verdict.as_str(),
+            codes.join(",")
+        ));
         assert_eq!(
             r.permit.as_ref().map(|p| p.number.as_str()),
             want["permit_number"].as_str(),
@@ -98,6 +107,9 @@ fn every_v1_vector_through_the_sdk() {
             assert!(!p.issuing_authority.is_empty(), "{at}");
             assert!(!p.lines.is_empty(), "{at}");
         }
+    }
+    if let Ok(out) = std::env::var("PERMITSEAL_VERDICTS_OUT") {
+        std::fs::write(out, listing).unwrap();
     }
 }
 

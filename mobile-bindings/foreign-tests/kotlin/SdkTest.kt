@@ -236,10 +236,29 @@ fun main(args: Array<String>) {
 
     check("sync client refuses a plain-http remote URL") {
         try {
-            SyncClient(SyncConfig("http://permits.example.org", "pst_x", 0u))
+            SyncClient("http://permits.example.org", "pst_x", 0u)
             throw AssertionError("accepted http")
         } catch (e: SdkFailure.InvalidInput) {
             expect(e.field == "base_url") { e.field }
+        }
+    }
+
+    check("sync client results cross the boundary") {
+        val dir = File(scratch, "outbox-sync-kt").apply { deleteRecursively() }
+        Outbox.open(dir.path).use { ob ->
+            ob.enqueueScan(ScanReport("PS1:ABC", 1_796_000_000, Place.Locode("KEMBA"),
+                VerdictKind.INVALID, "kt-device", null))
+            // Nothing listens on the discard port: the result is Offline, and the item stays.
+            SyncClient("http://127.0.0.1:9", "pst_x", 2u).use { client ->
+                val report = client.upload(ob, 10u)
+                expect(report.outcome is UploadOutcome.Offline) { "outcome ${report.outcome}" }
+                expect(report.uploaded == 0uL) { "uploaded" }
+                Verifier(roots).use { v ->
+                    val r = client.syncBundle(v, null)
+                    expect(r is BundleSync.Offline) { "bundle $r" }
+                }
+            }
+            expect(ob.pendingCount() == 1uL) { "pending" }
         }
     }
 

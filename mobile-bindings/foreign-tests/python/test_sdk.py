@@ -98,5 +98,28 @@ class OutboxTests(unittest.TestCase):
             self.assertEqual(ob.oldest_pending_age_seconds(1_796_000_010), 10)
 
 
+class SyncTests(unittest.TestCase):
+    def test_offline_is_a_result(self):
+        with tempfile.TemporaryDirectory() as d:
+            ob = ps.Outbox.open(d)
+            ob.enqueue_scan(
+                ps.ScanReport(
+                    qr_text="PS1:ABC",
+                    scanned_at=1_796_000_000,
+                    place=ps.Place.COORDINATES(latitude=-4.05, longitude=39.66),
+                    verdict=ps.VerdictKind.INVALID,
+                    device_id="py-device",
+                    officer_id=None,
+                )
+            )
+            client = ps.SyncClient("http://127.0.0.1:9", "pst_x", 2)
+            report = client.upload(ob, 10)
+            self.assertTrue(report.outcome.is_offline())
+            self.assertEqual(report.uploaded, 0)
+            self.assertEqual(ob.pending_count(), 1)
+            with self.assertRaises(ps.SdkFailure.InvalidInput):
+                ps.SyncClient("ftp://x", "pst_x", 0)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=1)

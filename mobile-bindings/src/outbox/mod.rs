@@ -353,8 +353,8 @@ impl Outbox {
         }))
     }
 
-    /// Queues a scan report durably and returns its id. `now`-independent: the report
-    /// carries its own time.
+    /// Queues a scan report durably and returns its id. The report carries its own time,
+    /// which is also its queue time.
     pub fn enqueue_scan(&self, report: ScanReport) -> Result<String, SdkFailure> {
         validate_scan(&report)?;
         let at = report.scanned_at;

@@ -23,29 +23,6 @@ const MAX_RESPONSE: u64 = 1 << 20;
 const DEFAULT_BATCH: u32 = 100;
 const MAX_BATCH: u32 = 500;
 
-/// Where and as whom to sync.
-#[derive(Clone, PartialEq, Eq, uniffi::Record)]
-pub struct SyncConfig {
-    /// The server's base URL, `https://…`. Plain `http://` is accepted only for loopback
-    /// hosts (a server on the same machine, in tests).
-    pub base_url: String,
-    /// The device's bearer token, issued at enrolment.
-    pub device_token: String,
-    /// Timeout for each request in seconds; 0 means 30.
-    pub timeout_seconds: u32,
-}
-
-// The token is a secret: never print it.
-impl std::fmt::Debug for SyncConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SyncConfig")
-            .field("base_url", &self.base_url)
-            .field("device_token", &"<redacted>")
-            .field("timeout_seconds", &self.timeout_seconds)
-            .finish()
-    }
-}
-
 /// The result of a bundle fetch.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
 pub enum BundleSync {
@@ -239,7 +216,7 @@ impl SyncClient {
                 let answer: wire::UploadAnswer =
                     serde_json::from_slice(&text).map_err(|_| Failure::Status(status))?;
                 // The server answers for the whole batch or not at all.
-                if answer.accepted + answer.duplicates != batch.len() as u64 {
+                if answer.accepted.checked_add(answer.duplicates) != Some(batch.len() as u64) {
                     return Err(Failure::Status(status));
                 }
                 Ok(answer.alerts.len() as u64)
@@ -267,11 +244,11 @@ impl SyncClient {
         outbox: &Outbox,
         batch: &[StoredItem],
         report: &mut UploadReport,
-    ) -> Result<(), UploadOutcome> {
+    ) -> Result<(), Stop> {
         match self.post_batch(batch) {
             Ok(alerts) => {
                 let ids: Vec<String> = batch.iter().map(|i| i.id.clone()).collect();
-                outbox.ack(&ids).map_err(storage_outcome)?;
+                outbox.ack(&ids).map_err(Stop::Storage)?;
                 report.uploaded += ids.len() as u64;
                 report.alerts += alerts;
                 Ok(())
@@ -284,7 +261,7 @@ impl SyncClient {
                             status,
                             answer,
                         })
-                        .map_err(storage_outcome)?;
+                        .map_err(Stop::Storage)?;
                     report.rejected += 1;
                     Ok(())
                 }
@@ -295,36 +272,44 @@ impl SyncClient {
                     Ok(())
                 }
             },
-            Err(Failure::Offline(reason)) => Err(UploadOutcome::Offline { reason }),
-            Err(Failure::Auth) => Err(UploadOutcome::AuthFailed),
-            Err(Failure::Status(status)) => Err(UploadOutcome::ServerError { status }),
+            Err(Failure::Offline(reason)) => Err(Stop::Outcome(UploadOutcome::Offline { reason })),
+            Err(Failure::Auth) => Err(Stop::Outcome(UploadOutcome::AuthFailed)),
+            Err(Failure::Status(status)) => {
+                Err(Stop::Outcome(UploadOutcome::ServerError { status }))
+            }
         }
     }
 }
 
-/// A storage failure while acknowledging: the upload stops; what the server stored but the
-/// outbox could not mark is sent again later and counted once by the server.
-fn storage_outcome(e: SdkFailure) -> UploadOutcome {
-    UploadOutcome::Offline {
-        reason: e.to_string(),
-    }
+/// Why an upload stopped early.
+enum Stop {
+    /// A network or server condition, reported as the upload's outcome.
+    Outcome(UploadOutcome),
+    /// The outbox could not record an acknowledgement or a refusal. What the server stored
+    /// but the outbox could not mark is sent again later and counted once by the server.
+    Storage(SdkFailure),
 }
 
 #[uniffi::export]
 impl SyncClient {
-    /// A client for one server and device token.
+    /// A client for one server and device token. `base_url` is `https://…`; plain `http://`
+    /// is accepted only for loopback hosts (a server on the same machine, in tests).
+    /// `timeout_seconds` bounds each request; 0 means 30. The token is a separate argument,
+    /// not a record field, so that no generated `toString`/`description` can print it.
     #[uniffi::constructor]
-    pub fn new(config: SyncConfig) -> Result<Arc<SyncClient>, SdkFailure> {
-        let base = check_base_url(&config.base_url)?;
-        if config.device_token.is_empty()
-            || !config.device_token.bytes().all(|c| c.is_ascii_graphic())
-        {
+    pub fn new(
+        base_url: String,
+        device_token: String,
+        timeout_seconds: u32,
+    ) -> Result<Arc<SyncClient>, SdkFailure> {
+        let base = check_base_url(&base_url)?;
+        if device_token.is_empty() || !device_token.bytes().all(|c| c.is_ascii_graphic()) {
             return Err(SdkFailure::invalid(
                 "device_token",
                 "must be non-empty printable ASCII",
             ));
         }
-        let timeout = match config.timeout_seconds {
+        let timeout = match timeout_seconds {
             0 => 30,
             t => t,
         };
@@ -336,7 +321,7 @@ impl SyncClient {
             .into();
         Ok(Arc::new(SyncClient {
             base,
-            token: config.device_token,
+            token: device_token,
             agent,
         }))
     }
@@ -374,7 +359,9 @@ impl SyncClient {
 
     /// Uploads everything queued in `outbox`, `batch_size` items per request (0 means 100),
     /// oldest first. Stops at the first failure; what is left stays queued for the next call.
-    pub fn upload(&self, outbox: Arc<Outbox>, batch_size: u32) -> UploadReport {
+    /// Network and server conditions are the report's outcome; only a failure of the outbox's
+    /// own storage is an error (`Storage`).
+    pub fn upload(&self, outbox: Arc<Outbox>, batch_size: u32) -> Result<UploadReport, SdkFailure> {
         let size = match batch_size {
             0 => DEFAULT_BATCH,
             n => n.min(MAX_BATCH),
@@ -388,7 +375,7 @@ impl SyncClient {
         loop {
             let window = outbox.peek(size);
             let Some(first) = window.first() else {
-                return report;
+                return Ok(report);
             };
             // One request carries items of one kind: the run at the head of the queue.
             let same = |i: &StoredItem| {
@@ -400,9 +387,13 @@ impl SyncClient {
             };
             let run = window.iter().take_while(|i| same(i)).count();
             let batch = window.get(..run).unwrap_or_default();
-            if let Err(outcome) = self.send(&outbox, batch, &mut report) {
-                report.outcome = outcome;
-                return report;
+            match self.send(&outbox, batch, &mut report) {
+                Ok(()) => {}
+                Err(Stop::Outcome(outcome)) => {
+                    report.outcome = outcome;
+                    return Ok(report);
+                }
+                Err(Stop::Storage(e)) => return Err(e),
             }
         }
     }

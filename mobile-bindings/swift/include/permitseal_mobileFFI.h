@@ -300,7 +300,7 @@ void uniffi_permitseal_mobile_fn_free_syncclient(uint64_t handle, RustCallStatus
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_CONSTRUCTOR_SYNCCLIENT_NEW
 #define UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_CONSTRUCTOR_SYNCCLIENT_NEW
-uint64_t uniffi_permitseal_mobile_fn_constructor_syncclient_new(RustBuffer config, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_permitseal_mobile_fn_constructor_syncclient_new(RustBuffer base_url, RustBuffer device_token, uint32_t timeout_seconds, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_METHOD_SYNCCLIENT_SYNC_BUNDLE

@@ -645,8 +645,8 @@ public protocol OutboxProtocol: AnyObject, Sendable {
     func enqueueEndorsement(endorsement: ExportEndorsement) throws  -> String
     
     /**
-     * Queues a scan report durably and returns its id. `now`-independent: the report
-     * carries its own time.
+     * Queues a scan report durably and returns its id. The report carries its own time,
+     * which is also its queue time.
      */
     func enqueueScan(report: ScanReport) throws  -> String
     
@@ -756,8 +756,8 @@ open func enqueueEndorsement(endorsement: ExportEndorsement)throws  -> String  {
 }
     
     /**
-     * Queues a scan report durably and returns its id. `now`-independent: the report
-     * carries its own time.
+     * Queues a scan report durably and returns its id. The report carries its own time,
+     * which is also its queue time.
      */
 open func enqueueScan(report: ScanReport)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeSdkFailure_lift) {
@@ -884,8 +884,10 @@ public protocol SyncClientProtocol: AnyObject, Sendable {
     /**
      * Uploads everything queued in `outbox`, `batch_size` items per request (0 means 100),
      * oldest first. Stops at the first failure; what is left stays queued for the next call.
+     * Network and server conditions are the report's outcome; only a failure of the outbox's
+     * own storage is an error (`Storage`).
      */
-    func upload(outbox: Outbox, batchSize: UInt32)  -> UploadReport
+    func upload(outbox: Outbox, batchSize: UInt32) throws  -> UploadReport
     
 }
 /**
@@ -931,14 +933,19 @@ open class SyncClient: SyncClientProtocol, @unchecked Sendable {
         return try! rustCall { uniffi_permitseal_mobile_fn_clone_syncclient(self.handle, $0) }
     }
     /**
-     * A client for one server and device token.
+     * A client for one server and device token. `base_url` is `https://…`; plain `http://`
+     * is accepted only for loopback hosts (a server on the same machine, in tests).
+     * `timeout_seconds` bounds each request; 0 means 30. The token is a separate argument,
+     * not a record field, so that no generated `toString`/`description` can print it.
      */
-public convenience init(config: SyncConfig)throws  {
+public convenience init(baseUrl: String, deviceToken: String, timeoutSeconds: UInt32)throws  {
     let handle =
         try rustCallWithError(FfiConverterTypeSdkFailure_lift) {
         uniffiCallStatus in
     uniffi_permitseal_mobile_fn_constructor_syncclient_new(
-        FfiConverterTypeSyncConfig_lower(config),uniffiCallStatus
+        FfiConverterString.lower(baseUrl),
+        FfiConverterString.lower(deviceToken),
+        FfiConverterUInt32.lower(timeoutSeconds),uniffiCallStatus
     )
 }
     self.init(unsafeFromHandle: handle)
@@ -975,9 +982,11 @@ open func syncBundle(verifier: Verifier, etag: String?)throws  -> BundleSync  {
     /**
      * Uploads everything queued in `outbox`, `batch_size` items per request (0 means 100),
      * oldest first. Stops at the first failure; what is left stays queued for the next call.
+     * Network and server conditions are the report's outcome; only a failure of the outbox's
+     * own storage is an error (`Storage`).
      */
-open func upload(outbox: Outbox, batchSize: UInt32) -> UploadReport  {
-    return try!  FfiConverterTypeUploadReport_lift(try! rustCall() {
+open func upload(outbox: Outbox, batchSize: UInt32)throws  -> UploadReport  {
+    return try  FfiConverterTypeUploadReport_lift(try rustCallWithError(FfiConverterTypeSdkFailure_lift) {
         uniffiCallStatus in
     uniffi_permitseal_mobile_fn_method_syncclient_upload(
             self.uniffiCloneHandle(),
@@ -2526,87 +2535,6 @@ public func FfiConverterTypeStatusRecord_lower(_ value: StatusRecord) -> RustBuf
 
 
 /**
- * Where and as whom to sync.
- */
-public struct SyncConfig: Equatable, Hashable {
-    /**
-     * The server's base URL, `https://…`. Plain `http://` is accepted only for loopback
-     * hosts (a server on the same machine, in tests).
-     */
-    public var baseUrl: String
-    /**
-     * The device's bearer token, issued at enrolment.
-     */
-    public var deviceToken: String
-    /**
-     * Timeout for each request in seconds; 0 means 30.
-     */
-    public var timeoutSeconds: UInt32
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * The server's base URL, `https://…`. Plain `http://` is accepted only for loopback
-         * hosts (a server on the same machine, in tests).
-         */baseUrl: String, 
-        /**
-         * The device's bearer token, issued at enrolment.
-         */deviceToken: String, 
-        /**
-         * Timeout for each request in seconds; 0 means 30.
-         */timeoutSeconds: UInt32) {
-        self.baseUrl = baseUrl
-        self.deviceToken = deviceToken
-        self.timeoutSeconds = timeoutSeconds
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension SyncConfig: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeSyncConfig: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncConfig {
-        return
-            try SyncConfig(
-                baseUrl: FfiConverterString.read(from: &buf), 
-                deviceToken: FfiConverterString.read(from: &buf), 
-                timeoutSeconds: FfiConverterUInt32.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: SyncConfig, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.baseUrl, into: &buf)
-        FfiConverterString.write(value.deviceToken, into: &buf)
-        FfiConverterUInt32.write(value.timeoutSeconds, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeSyncConfig_lift(_ buf: RustBuffer) throws -> SyncConfig {
-    return try FfiConverterTypeSyncConfig.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeSyncConfig_lower(_ value: SyncConfig) -> RustBuffer {
-    return FfiConverterTypeSyncConfig.lower(value)
-}
-
-
-/**
  * The result of an upload.
  */
 public struct UploadReport: Equatable, Hashable {
@@ -4150,7 +4078,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_permitseal_mobile_checksum_method_outbox_enqueue_endorsement() != 29132) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_permitseal_mobile_checksum_method_outbox_enqueue_scan() != 64565) {
+    if (uniffi_permitseal_mobile_checksum_method_outbox_enqueue_scan() != 19206) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_permitseal_mobile_checksum_method_outbox_list_pending() != 57499) {
@@ -4168,7 +4096,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_permitseal_mobile_checksum_method_syncclient_sync_bundle() != 31227) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_permitseal_mobile_checksum_method_syncclient_upload() != 29845) {
+    if (uniffi_permitseal_mobile_checksum_method_syncclient_upload() != 10091) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_permitseal_mobile_checksum_method_verifier_bundle_age_seconds() != 59917) {
@@ -4201,7 +4129,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_permitseal_mobile_checksum_constructor_outbox_open() != 8767) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_permitseal_mobile_checksum_constructor_syncclient_new() != 43762) {
+    if (uniffi_permitseal_mobile_checksum_constructor_syncclient_new() != 43671) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_permitseal_mobile_checksum_constructor_verifier_new() != 40955) {

@@ -763,7 +763,7 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_permitseal_mobile_fn_free_syncclient(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_permitseal_mobile_fn_constructor_syncclient_new(`config`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_permitseal_mobile_fn_constructor_syncclient_new(`baseUrl`: RustBuffer.ByValue,`deviceToken`: RustBuffer.ByValue,`timeoutSeconds`: Int,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_permitseal_mobile_fn_method_syncclient_sync_bundle(`ptr`: Long,`verifier`: Long,`etag`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -930,7 +930,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_permitseal_mobile_checksum_method_outbox_enqueue_endorsement() and 0xFFFF) != 29132) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_permitseal_mobile_checksum_method_outbox_enqueue_scan() and 0xFFFF) != 64565) {
+    if ((lib.uniffi_permitseal_mobile_checksum_method_outbox_enqueue_scan() and 0xFFFF) != 19206) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_permitseal_mobile_checksum_method_outbox_list_pending() and 0xFFFF) != 57499) {
@@ -948,7 +948,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_permitseal_mobile_checksum_method_syncclient_sync_bundle() and 0xFFFF) != 31227) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_permitseal_mobile_checksum_method_syncclient_upload() and 0xFFFF) != 29845) {
+    if ((lib.uniffi_permitseal_mobile_checksum_method_syncclient_upload() and 0xFFFF) != 10091) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_permitseal_mobile_checksum_method_verifier_bundle_age_seconds() and 0xFFFF) != 59917) {
@@ -981,7 +981,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_permitseal_mobile_checksum_constructor_outbox_open() and 0xFFFF) != 8767) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_permitseal_mobile_checksum_constructor_syncclient_new() and 0xFFFF) != 43762) {
+    if ((lib.uniffi_permitseal_mobile_checksum_constructor_syncclient_new() and 0xFFFF) != 43671) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_permitseal_mobile_checksum_constructor_verifier_new() and 0xFFFF) != 40955) {
@@ -1470,8 +1470,8 @@ public interface OutboxInterface {
     fun `enqueueEndorsement`(`endorsement`: ExportEndorsement): kotlin.String
     
     /**
-     * Queues a scan report durably and returns its id. `now`-independent: the report
-     * carries its own time.
+     * Queues a scan report durably and returns its id. The report carries its own time,
+     * which is also its queue time.
      */
     fun `enqueueScan`(`report`: ScanReport): kotlin.String
     
@@ -1623,8 +1623,8 @@ open class Outbox: Disposable, AutoCloseable, OutboxInterface
 
     
     /**
-     * Queues a scan report durably and returns its id. `now`-independent: the report
-     * carries its own time.
+     * Queues a scan report durably and returns its id. The report carries its own time,
+     * which is also its queue time.
      */
     @Throws(SdkFailure::class)override fun `enqueueScan`(`report`: ScanReport): kotlin.String {
             return FfiConverterString.lift(
@@ -1871,6 +1871,8 @@ public interface SyncClientInterface {
     /**
      * Uploads everything queued in `outbox`, `batch_size` items per request (0 means 100),
      * oldest first. Stops at the first failure; what is left stays queued for the next call.
+     * Network and server conditions are the report's outcome; only a failure of the outbox's
+     * own storage is an error (`Storage`).
      */
     fun `upload`(`outbox`: Outbox, `batchSize`: kotlin.UInt): UploadReport
     
@@ -1905,15 +1907,20 @@ open class SyncClient: Disposable, AutoCloseable, SyncClientInterface
         this.cleanable = null
     }
     /**
-     * A client for one server and device token.
+     * A client for one server and device token. `base_url` is `https://…`; plain `http://`
+     * is accepted only for loopback hosts (a server on the same machine, in tests).
+     * `timeout_seconds` bounds each request; 0 means 30. The token is a separate argument,
+     * not a record field, so that no generated `toString`/`description` can print it.
      */
-    constructor(`config`: SyncConfig) :
+    constructor(`baseUrl`: kotlin.String, `deviceToken`: kotlin.String, `timeoutSeconds`: kotlin.UInt) :
         this(UniffiWithHandle, 
     uniffiRustCallWithError(SdkFailure) { _status ->
     UniffiLib.uniffi_permitseal_mobile_fn_constructor_syncclient_new(
     
         
-        FfiConverterTypeSyncConfig.lower(`config`),_status)
+        FfiConverterString.lower(`baseUrl`),
+        FfiConverterString.lower(`deviceToken`),
+        FfiConverterUInt.lower(`timeoutSeconds`),_status)
 }
     )
 
@@ -2018,10 +2025,13 @@ open class SyncClient: Disposable, AutoCloseable, SyncClientInterface
     /**
      * Uploads everything queued in `outbox`, `batch_size` items per request (0 means 100),
      * oldest first. Stops at the first failure; what is left stays queued for the next call.
-     */override fun `upload`(`outbox`: Outbox, `batchSize`: kotlin.UInt): UploadReport {
+     * Network and server conditions are the report's outcome; only a failure of the outbox's
+     * own storage is an error (`Storage`).
+     */
+    @Throws(SdkFailure::class)override fun `upload`(`outbox`: Outbox, `batchSize`: kotlin.UInt): UploadReport {
             return FfiConverterTypeUploadReport.lift(
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(SdkFailure) { _status ->
     UniffiLib.uniffi_permitseal_mobile_fn_method_syncclient_upload(
         it,
         
@@ -3395,62 +3405,6 @@ public object FfiConverterTypeStatusRecord: FfiConverterRustBuffer<StatusRecord>
             FfiConverterOptionalString.write(value.`state`, buf)
             FfiConverterULong.write(value.`listVersion`, buf)
             FfiConverterLong.write(value.`listIssuedAt`, buf)
-    }
-}
-
-
-
-/**
- * Where and as whom to sync.
- */
-data class SyncConfig (
-    /**
-     * The server's base URL, `https://…`. Plain `http://` is accepted only for loopback
-     * hosts (a server on the same machine, in tests).
-     */
-    var `baseUrl`: kotlin.String
-    , 
-    /**
-     * The device's bearer token, issued at enrolment.
-     */
-    var `deviceToken`: kotlin.String
-    , 
-    /**
-     * Timeout for each request in seconds; 0 means 30.
-     */
-    var `timeoutSeconds`: kotlin.UInt
-    
-){
-    
-
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeSyncConfig: FfiConverterRustBuffer<SyncConfig> {
-    override fun read(buf: ByteBuffer): SyncConfig {
-        return SyncConfig(
-            FfiConverterString.read(buf),
-            FfiConverterString.read(buf),
-            FfiConverterUInt.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: SyncConfig) = (
-            FfiConverterString.allocationSize(value.`baseUrl`) +
-            FfiConverterString.allocationSize(value.`deviceToken`) +
-            FfiConverterUInt.allocationSize(value.`timeoutSeconds`)
-    )
-
-    override fun write(value: SyncConfig, buf: ByteBuffer) {
-            FfiConverterString.write(value.`baseUrl`, buf)
-            FfiConverterString.write(value.`deviceToken`, buf)
-            FfiConverterUInt.write(value.`timeoutSeconds`, buf)
     }
 }
 
