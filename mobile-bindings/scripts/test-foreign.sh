@@ -44,7 +44,8 @@ echo "kotlin: compiling"
 echo "kotlin: running"
 java -Djna.library.path="$(dirname "$lib")" \
   -cp "$work/kotlin.jar:$jna:$klib/kotlin-stdlib.jar:$klib/kotlinx-coroutines-core-jvm.jar" \
-  SdkTestKt "$vectors" "$work/scratch" "$work/kotlin-verdicts.txt"
+  SdkTestKt "$vectors" "$work/scratch" "$work/kotlin-verdicts.txt" | tee "$work/kotlin.out"
+kotlin_passed=$(sed -n 's/^kotlin: \([0-9]*\) passed, 0 failed$/\1/p' "$work/kotlin.out")
 
 # --- Python --------------------------------------------------------------------------------
 echo "python: running"
@@ -52,7 +53,9 @@ mkdir -p "$work/python"
 cp "$gen/python/permitseal_mobile.py" "$lib" "$work/python/"
 PERMITSEAL_BINDINGS="$work/python" PERMITSEAL_VECTORS="$vectors" \
   PERMITSEAL_VERDICTS_OUT="$work/python-verdicts.txt" \
-  python3 "$here/foreign-tests/python/test_sdk.py"
+  python3 "$here/foreign-tests/python/test_sdk.py" 2>&1 | tee "$work/python.out"
+python_passed=$(sed -n 's/^Ran \([0-9]*\) tests\{0,1\} in .*/\1/p' "$work/python.out")
+grep -qx OK "$work/python.out"
 
 # --- agreement -----------------------------------------------------------------------------
 # The Rust test of the same vectors through the SDK's Rust API writes the same listing (same
@@ -66,4 +69,5 @@ for lang in kotlin python; do
   fi
 done
 echo "Rust, Kotlin and Python agree on all $n vectors (each also matched the expected verdicts and reasons)"
-echo "foreign tests passed in $((SECONDS - start)) s"
+echo "foreign tests took $((SECONDS - start)) s"
+echo "foreign: $((kotlin_passed + python_passed + 1)) passed, 0 failed"

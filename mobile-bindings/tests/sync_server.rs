@@ -50,9 +50,9 @@ impl Server {
         };
         let (addr, officer, issuer) = rt.block_on(async {
             let (state, _) = permitseal_server::open_state(&config).await.unwrap();
-            // An authority whose key has been in use for an hour (permit issue times are
-            // kept to the minute, so a key made this very second would postdate them).
-            let t = permitseal_server::storage::now() - 3600;
+            // An authority with a signing key made just now (a permit issued in the key's first
+            // minute must still verify), an officer's device token and an issuer's token.
+            let t = permitseal_server::storage::now();
             let id = AuthorityId::parse("KE").unwrap();
             let country = CountryCode::parse("KE").unwrap();
             let db = &state.db;
