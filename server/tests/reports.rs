@@ -251,6 +251,47 @@ async fn every_alert_kind(backend: Backend) {
             .contains("block C")
     );
 
+    // used_permit_scanned: an endorsed (used) permit turns up again at another port of the
+    // exporting country. Scans at the endorsing port or in the importing country are expected.
+    let q4 = s.issue(&ke, "KE", export_draft("KE/4", "KE", "DE")).await["qr_text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let q5 = s.issue(&ke, "KE", export_draft("KE/5", "KE", "DE")).await["qr_text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut e4 = endorsement("e-4", &q4, "12.5");
+    e4["endorsed_at"] = json!(ts(-20_000));
+    let mut e5 = endorsement("e-5", &q5, "12.5");
+    e5["endorsed_at"] = json!(ts(-20_000));
+    let (_, r) = s
+        .post("/api/v1/endorsements", o, json!({"endorsements": [e4, e5]}))
+        .await;
+    assert!(kinds(&r).is_empty(), "{r}");
+    let (_, r) = s
+        .post(
+            "/api/v1/scans",
+            o,
+            json!({"scans": [
+                scan("x-1", &q4, ts(-19_000), json!({"locode": "KEMBA"})),
+                scan("x-2", &q5, ts(-10), json!({"locode": "DEFRA"})),
+            ]}),
+        )
+        .await;
+    assert!(
+        kinds(&r).is_empty(),
+        "endorsing port and importing country: {r}"
+    );
+    let (_, r) = s
+        .post(
+            "/api/v1/scans",
+            o,
+            json!({"scans": [scan("x-3", &q4, ts(-5_000), json!({"locode": "KENBO"}))]}),
+        )
+        .await;
+    assert_eq!(kinds(&r), ["used_permit_scanned"], "{r}");
+
     // Listed per authority; scoped.
     let (status, list) = s.get("/api/v1/authorities/KE/alerts", Some(&ke)).await;
     assert_eq!(status, StatusCode::OK);
@@ -269,7 +310,8 @@ async fn every_alert_kind(backend: Backend) {
             "quantity_exceeded",
             "revoked_permit",
             "second_endorsement",
-            "unknown_permit"
+            "unknown_permit",
+            "used_permit_scanned"
         ]
     );
     let (_, only) = s

@@ -619,7 +619,7 @@ pub struct AlertQuery {
 }
 
 fn alert_query(q: &AlertQuery) -> Result<(Option<&str>, i64, i64), ApiError> {
-    const KINDS: [&str; 7] = crate::storage::reports::ALERT_KINDS;
+    const KINDS: [&str; 8] = crate::storage::reports::ALERT_KINDS;
     if let Some(k) = q.kind.as_deref()
         && !KINDS.contains(&k)
     {

@@ -129,8 +129,9 @@ pub struct UploadResult {
 }
 
 /// Every alert kind.
-pub const ALERT_KINDS: [&str; 7] = [
+pub const ALERT_KINDS: [&str; 8] = [
     "second_endorsement",
+    "used_permit_scanned",
     "quantity_exceeded",
     "impossible_travel",
     "revoked_permit",
@@ -442,6 +443,45 @@ impl Db {
                         &source,
                         format!("scan of a {state} permit")
                     );
+                }
+                // Re-use: a permit whose export endorsement is recorded, scanned again later in
+                // the exporting country at another port. Scans in other countries (the
+                // importing one, transit) are expected after export and raise nothing here.
+                if let (Some("used"), Some(authority), Some(index), Some(here)) = (
+                    r.state.as_deref(),
+                    &r.authority,
+                    r.index,
+                    s.place.locode.as_deref(),
+                ) {
+                    let used: Option<(Option<String>, i64, String)> = sqlx::query_as(
+                        "SELECT e.locode, e.endorsed_at, a.country FROM endorsements e \
+                         JOIN authorities a ON a.id = e.authority_id \
+                         WHERE e.authority_id = $1 AND e.status_index = $2 \
+                         ORDER BY e.endorsed_at, e.id LIMIT 1",
+                    )
+                    .bind(authority)
+                    .bind(index)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if let Some((port, endorsed_at, country)) = used
+                        && here.get(..2) == Some(country.as_str())
+                        && port.as_deref() != Some(here)
+                        && s.scanned_at >= endorsed_at
+                    {
+                        raise!(
+                            tx,
+                            result.alerts,
+                            now,
+                            r,
+                            "used_permit_scanned",
+                            &source,
+                            format!(
+                                "scanned at {here} after its export endorsement at {} on {}",
+                                port.as_deref().unwrap_or("an unnamed place"),
+                                crate::http::format_time(endorsed_at)
+                            )
+                        );
+                    }
                 }
                 if let (Some(here), Some(authority), Some(index)) = (coords, &r.authority, r.index)
                 {
