@@ -434,13 +434,14 @@ def verify(text, now, trust, statuses, checkpoint="export", floor=None):
     country, _ = trust["authorities"][key["authority"]]
     if country != p["country"]:
         errors.append("ISSUER_MISMATCH")
-    if p["issued_at"] < key["from"]:
+    minute = lambda t: t - t % 60
+    if p["issued_at"] < minute(key["from"]):
         errors.append("KEY_NOT_YET_VALID")
     if key["until"] is not None and p["issued_at"] > key["until"]:
         errors.append("KEY_RETIRED")
     if key["compromised"] is not None:
-        (errors if p["issued_at"] >= key["compromised"] else warnings).append(
-            "KEY_COMPROMISED" if p["issued_at"] >= key["compromised"] else "KEY_COMPROMISED_LATER")
+        stolen = p["issued_at"] >= minute(key["compromised"])
+        (errors if stolen else warnings).append("KEY_COMPROMISED" if stolen else "KEY_COMPROMISED_LATER")
     today = day_of(at)
     if today > p["valid_until"]:
         errors.append("EXPIRED")

@@ -73,7 +73,7 @@ impl fmt::Debug for KeyId {
     }
 }
 
-/// The text was not 16 lower-case hex digits.
+/// The text was not 12 lower-case hex digits.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("a key id is 12 lower-case hex digits")]
 pub struct KeyIdError;

@@ -33,7 +33,8 @@ pub struct TrustedKey {
     /// The key (its id is `key.id()`).
     #[serde(serialize_with = "ser_key")]
     pub key: PublicKey,
-    /// First second it may sign (Unix seconds).
+    /// First second it may sign (Unix seconds). Permits are compared with it at minute
+    /// precision, as they carry their issue time in minutes.
     pub valid_from: i64,
     /// Last second it may sign, once rotated or retired.
     pub valid_until: Option<i64>,

@@ -382,15 +382,19 @@ pub fn verify_with(
     if m.authority.country != data.issuing_country {
         reasons.push(Reason::new(ReasonCode::IssuerMismatch, Severity::Error));
     }
+    // Permits carry their issue time to the minute (rounded down), so key times are compared
+    // at that precision too: a key that came into use at 10:00:30 may have signed a permit
+    // that says 10:00, and a compromise at 10:00:30 voids what says 10:00 (the strict side).
     let k = m.key;
-    if data.issued_at < k.valid_from {
+    let minute = |t: i64| t - t.rem_euclid(60);
+    if data.issued_at < minute(k.valid_from) {
         reasons.push(Reason::new(ReasonCode::KeyNotYetValid, Severity::Error));
     }
     if k.valid_until.is_some_and(|u| data.issued_at > u) {
         reasons.push(Reason::new(ReasonCode::KeyRetired, Severity::Error));
     }
     if let KeyStatus::Compromised { since } = k.status {
-        if data.issued_at >= since {
+        if data.issued_at >= minute(since) {
             reasons.push(Reason::new(ReasonCode::KeyCompromised, Severity::Error));
         } else {
             reasons.push(Reason::with(
@@ -519,5 +523,58 @@ fn decode_reason(e: &DecodeError) -> Reason {
         DecodeError::Malformed(e) => {
             Reason::with(ReasonCode::Malformed, Severity::Error, e.to_string())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::SecretKey;
+    use crate::permit::{IssueContext, Permit};
+    use crate::status::StatusList;
+    use crate::trust::{Authority, TrustedKey};
+
+    /// A key created half a minute in and a permit signed a quarter of a minute later, then the
+    /// same key reported stolen at 10:00:30.
+    #[test]
+    fn key_times_are_compared_to_the_minute() {
+        let ten = crate::date::parse_unix("2026-11-29T10:00:00Z").unwrap();
+        let key = SecretKey::from_seed(&[8; 32]);
+        let ctx = IssueContext {
+            issuing_country: "ZA".parse().unwrap(),
+            issued_at: ten + 45,
+            status_index: 0,
+        };
+        let text = crate::payload::sign(
+            &Permit::new(&crate::permit::tests::croc_draft(), ctx).unwrap(),
+            &key,
+        );
+        let trust_with = |status| {
+            let authority = Authority {
+                id: 1,
+                country: "ZA".parse().unwrap(),
+                name: "DFFE".into(),
+                keys: vec![TrustedKey {
+                    key: key.public().clone(),
+                    valid_from: ten + 30,
+                    valid_until: None,
+                    status,
+                }],
+            };
+            TrustList::new(1, ten + 50, vec![authority]).unwrap()
+        };
+        let mut list = StatusList::new(1, 1, ten + 50);
+        list.set(0, PermitState::Valid);
+        let mut status = StatusSet::new();
+        status.insert(list);
+        let v = verify(&text, ten + 60, &trust_with(KeyStatus::Good), &status);
+        assert_eq!(v.verdict, Verdict::Valid, "{:?}", v.codes());
+        let v = verify(
+            &text,
+            ten + 60,
+            &trust_with(KeyStatus::Compromised { since: ten + 30 }),
+            &status,
+        );
+        assert_eq!(v.codes(), ["KEY_COMPROMISED"]);
     }
 }
