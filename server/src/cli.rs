@@ -414,10 +414,29 @@ fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         };
         println!("{verdict}");
         if let Some(p) = &v.permit {
-            println!(
-                "  permit {} ({}), valid until {}",
-                p.number, p.document_type, p.valid_until
-            );
+            // What the officer compares with the paper and the shipment.
+            println!("  permit    {} ({})", p.number, p.document_type);
+            println!("  valid     {} to {}", p.valid_from, p.valid_until);
+            println!("  exporter  {} ({})", p.exporter.name, p.exporter.country);
+            if let Some(i) = &p.importer {
+                println!("  importer  {} ({})", i.name, i.country);
+            }
+            for l in &p.lines {
+                let unit = match l.unit {
+                    verifier_core::codes::Unit::Number => String::new(),
+                    u => format!(" {}", u.name_en()),
+                };
+                println!(
+                    "  block {}   {}{unit} {} ({}) of {}, Appendix {}, source {}",
+                    l.block,
+                    l.quantity,
+                    l.term.name_en(),
+                    l.term.code(),
+                    l.scientific_name,
+                    l.appendix.code(),
+                    l.source.code()
+                );
+            }
         }
         if let Some(i) = &v.issuer {
             println!("  issued by {} ({})", i.authority_name, i.country);

@@ -277,6 +277,15 @@ async fn issue_on_the_command_line_and_verify_offline_at_a_desk(backend: Backend
     assert!(ok, "{out}");
     assert!(out.starts_with("VALID"), "{out}");
     assert!(out.contains("KE/CLI/1"), "{out}");
+    // The desk officer sees what to compare with the shipment.
+    assert!(
+        out.contains("block A   12.5 kg extract (EXT) of Aloe ferox, Appendix II, source A"),
+        "{out}"
+    );
+    assert!(
+        out.contains("exporter") && out.contains("importer"),
+        "{out}"
+    );
     let (ok, out) = verify(&[
         "--text",
         &qr,
