@@ -8,6 +8,7 @@ use std::path::Path;
 use crate::model::{AuthorityId, CountryCode, Role};
 use crate::startup::StartError;
 use crate::state::AppState;
+use crate::storage::taxa::TaxonRow;
 use crate::storage::tokens::TokenScope;
 use crate::storage::{StorageError, now};
 
@@ -19,6 +20,26 @@ pub const DEMO_AUTHORITY: &str = "KE";
 pub const DEMO_IMPORT_COUNTRY: &str = "DE";
 
 const ACTOR: &str = "demo";
+
+/// A few hand-written taxa with their public CITES listing (Species+ data may not be
+/// redistributed): name, kingdom, appendices, common name.
+const DEMO_TAXA: &[(&str, &str, &str, &str)] = &[
+    ("Acinonyx jubatus", "animal", "I", "Cheetah"),
+    (
+        "Alligator mississippiensis",
+        "animal",
+        "II",
+        "American alligator",
+    ),
+    ("Aloe ferox", "plant", "II", "Cape aloe"),
+    ("Aquilaria malaccensis", "plant", "II", "Agarwood"),
+    ("Crocodylus niloticus", "animal", "I/II", "Nile crocodile"),
+    ("Crocodylus siamensis", "animal", "I", "Siamese crocodile"),
+    ("Loxodonta africana", "animal", "I/II", "African elephant"),
+    ("Prunus africana", "plant", "II", "African cherry"),
+    ("Psittacus erithacus", "animal", "I", "Grey parrot"),
+    ("Python reticulatus", "animal", "II", "Reticulated python"),
+];
 
 fn parse<T>(r: Result<T, crate::model::InvalidValue>) -> Result<T, StartError> {
     r.map_err(|e| StartError::Io(std::io::Error::other(e.to_string())))
@@ -53,6 +74,21 @@ pub async fn ensure(state: &AppState, data_dir: &Path) -> Result<Vec<String>, St
             Err(StorageError::Conflict(_)) => {}
             Err(e) => return Err(e.into()),
         }
+    }
+    if state.db.list_taxa().await?.is_empty() {
+        for (name, kingdom, appendices, common) in DEMO_TAXA {
+            let row = TaxonRow {
+                scientific_name: (*name).to_owned(),
+                kingdom: (*kingdom).to_owned(),
+                appendices: (*appendices).to_owned(),
+                common_name: Some((*common).to_owned()),
+            };
+            state.db.set_taxon(ACTOR, &row, t).await?;
+        }
+        lines.push(format!(
+            "demo mode: {} reference taxa (GET /api/v1/taxa)",
+            DEMO_TAXA.len()
+        ));
     }
     write_sample_drafts(data_dir, &mut lines)?;
     let path = data_dir.join(DEMO_TOKENS_FILE);

@@ -23,6 +23,7 @@ pub mod openapi;
 pub mod permits;
 pub mod reports;
 pub mod sync;
+pub mod taxa;
 pub mod tokens;
 pub mod verify;
 
@@ -42,6 +43,7 @@ pub fn api() -> Api {
         .merge(keys::api())
         .merge(permits::api())
         .merge(sync::api())
+        .merge(taxa::api())
         .merge(reports::api())
         .merge(verify::api())
         .merge(openapi::api())

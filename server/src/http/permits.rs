@@ -381,6 +381,9 @@ fn refusal(r: IssueRefusal) -> ApiError {
             ApiError::invalid("import_permit_invalid", r.to_string())
         }
         IssueRefusal::QuotaExceeded { .. } => ApiError::invalid("quota_exceeded", r.to_string()),
+        IssueRefusal::TaxonListing { .. } => {
+            ApiError::invalid("taxon_listing_mismatch", r.to_string())
+        }
     }
 }
 

@@ -24,6 +24,7 @@ pub mod keys;
 pub mod permits;
 pub mod reports;
 pub mod sync;
+pub mod taxa;
 pub mod tokens;
 
 /// Runs `$body` with `$pool` bound to the writer (`write`) or a reader (`read`) of the backend.

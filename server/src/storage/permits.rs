@@ -111,6 +111,18 @@ pub enum IssueRefusal {
         /// The number.
         number: String,
     },
+    /// A line's appendix or kingdom contradicts the taxon's listing in the reference table.
+    #[error("permit {index}: block {block}: {taxon} is listed as {listed}")]
+    TaxonListing {
+        /// Position in the batch.
+        index: usize,
+        /// Block letter.
+        block: char,
+        /// Scientific name.
+        taxon: String,
+        /// Its kingdom and appendices in the table.
+        listed: String,
+    },
     /// The referenced import permit is on this deployment but not found or not valid.
     #[error("permit {index}: import permit {number:?} of {country} is {why}")]
     ImportPermit {
@@ -294,6 +306,25 @@ impl Db {
                 let permit = Permit::new(&item.draft, ctx)
                     .map_err(|_| StorageError::State("draft no longer validates"))?;
                 let data = permit.data();
+                for line in &data.lines {
+                    let listed: Option<(String, String)> = sqlx::query_as(
+                        "SELECT kingdom, appendices FROM taxa WHERE scientific_name = $1",
+                    )
+                    .bind(&line.scientific_name)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if let Some((kingdom, appendices)) = listed
+                        && (kingdom != line.kingdom.code()
+                            || !appendices.split('/').any(|a| a == line.appendix.code()))
+                    {
+                        return Ok(IssueOutcome::Refused(IssueRefusal::TaxonListing {
+                            index: i,
+                            block: line.block,
+                            taxon: line.scientific_name.clone(),
+                            listed: format!("{kingdom}, Appendix {appendices}"),
+                        }));
+                    }
+                }
                 if let Some((ic, inum)) = &item.import_permit {
                     let on_deployment: Option<(String,)> =
                         sqlx::query_as("SELECT id FROM authorities WHERE country = $1 LIMIT 1")

@@ -1,0 +1,65 @@
+//! Reference taxa and their CITES listing.
+
+use super::{BeginWrite as _, Db, StorageError, on_db};
+
+/// One listed taxon.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct TaxonRow {
+    /// Scientific name as printed in box 7.
+    pub scientific_name: String,
+    /// `animal` or `plant`.
+    pub kingdom: String,
+    /// Listed appendices separated by `/`, e.g. `I/II`.
+    pub appendices: String,
+    /// English common name.
+    pub common_name: Option<String>,
+}
+
+impl TaxonRow {
+    /// True when the taxon is listed in `appendix` (`I`, `II` or `III`).
+    pub fn listed_in(&self, appendix: &str) -> bool {
+        self.appendices.split('/').any(|a| a == appendix)
+    }
+}
+
+impl Db {
+    /// Adds or replaces a taxon.
+    pub async fn set_taxon(&self, actor: &str, t: &TaxonRow, now: i64) -> Result<(), StorageError> {
+        on_db!(self, write, |pool| {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query(
+                "INSERT INTO taxa (scientific_name, kingdom, appendices, common_name, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scientific_name) DO UPDATE SET \
+                 kingdom = excluded.kingdom, appendices = excluded.appendices, \
+                 common_name = excluded.common_name, updated_at = excluded.updated_at",
+            )
+            .bind(&t.scientific_name)
+            .bind(&t.kingdom)
+            .bind(&t.appendices)
+            .bind(t.common_name.as_deref())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            super::audit!(
+                tx,
+                now,
+                actor,
+                None::<&str>,
+                "taxon.set",
+                format!("{} {} {}", t.scientific_name, t.kingdom, t.appendices)
+            );
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Every taxon, by name.
+    pub async fn list_taxa(&self) -> Result<Vec<TaxonRow>, StorageError> {
+        on_db!(self, read, |pool| Ok(sqlx::query_as(
+            "SELECT scientific_name, kingdom, appendices, common_name FROM taxa \
+             ORDER BY scientific_name"
+        )
+        .fetch_all(pool)
+        .await?))
+    }
+}
