@@ -8,12 +8,13 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use permitseal_mobile::{
     BundleLoad, BundleSync, CheckpointKind, EndorsedLine, ExportEndorsement, Language, Outbox,
-    Place, ScanReport, SyncClient, UploadOutcome, VerdictKind, Verifier, clock,
+    Place, ScanReport, SdkFailure, SyncClient, UploadOutcome, VerdictKind, Verifier, clock,
 };
 use permitseal_server::model::{AuthorityId, CountryCode, Role};
 use permitseal_server::startup::{MasterKeySource, ServeConfig};
@@ -118,6 +119,31 @@ impl Server {
         let status = resp.status().as_u16();
         let text = resp.body_mut().read_to_string().unwrap();
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Every scan id in `ids` is on the server exactly once: re-sending all of them stores
+    /// nothing new.
+    fn assert_each_stored_once(&self, ids: &[String], qr: &str) {
+        let scans: Vec<Value> = ids
+            .iter()
+            .map(|id| {
+                json!({"id": id, "device_id": "test-device",
+                       "scanned_at": verifier_core::date::format_unix(clock::now() - 600),
+                       "place": {"locode": "KEMBA"}, "verdict": "valid", "qr": qr})
+            })
+            .collect();
+        let (status, v) = self.call(
+            "POST",
+            "/api/v1/scans",
+            &self.officer,
+            Some(json!({ "scans": scans })),
+        );
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(
+            (v["accepted"].as_u64(), v["duplicates"].as_u64()),
+            (Some(0), Some(ids.len() as u64)),
+            "{v}"
+        );
     }
 
     fn root_key(&self) -> Vec<u8> {
@@ -348,6 +374,203 @@ fn refusals_and_failures_are_results() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Over TLS: the server behind a TLS-terminating proxy, as deployed.
+
+/// A TLS 1.3 proxy in front of the test server, with a CA and a certificate for `localhost`
+/// made for this run. It counts the connections it accepts and can drop them all at once
+/// (as a proxy does with idle connections).
+struct TlsFront {
+    addr: SocketAddr,
+    ca: Vec<u8>,
+    accepted: Arc<AtomicUsize>,
+    drop_all: tokio::sync::watch::Sender<u64>,
+}
+
+impl TlsFront {
+    fn url(&self, host: &str) -> String {
+        format!("https://{host}:{}", self.addr.port())
+    }
+
+    fn drop_connections(&self) {
+        self.drop_all.send_modify(|n| *n += 1);
+    }
+}
+
+impl Server {
+    fn tls_front(&self) -> TlsFront {
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "permitseal test CA");
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = rcgen::Issuer::from_params(&ca_params, &ca_key);
+        let leaf_key = rcgen::KeyPair::generate().unwrap();
+        let leaf = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+            .unwrap()
+            .signed_by(&leaf_key, &issuer)
+            .unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![leaf.der().clone(), ca.der().clone()],
+                rustls::pki_types::PrivatePkcs8KeyDer::from(leaf_key.serialize_der()).into(),
+            )
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let backend = self.addr;
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let (drop_all, watch) = tokio::sync::watch::channel(0u64);
+        let listener = self
+            ._rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let count = accepted.clone();
+        self._rt.spawn(async move {
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else {
+                    return;
+                };
+                count.fetch_add(1, Ordering::SeqCst);
+                let acceptor = acceptor.clone();
+                let mut stop = watch.clone();
+                stop.mark_unchanged();
+                tokio::spawn(async move {
+                    // A refused handshake (an untrusting client) just ends the connection.
+                    let Ok(mut tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let mut plain = tokio::net::TcpStream::connect(backend).await.unwrap();
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut tls, &mut plain) => {}
+                        _ = stop.changed() => {}
+                    }
+                });
+            }
+        });
+        TlsFront {
+            addr,
+            ca: ca.der().to_vec(),
+            accepted,
+            drop_all,
+        }
+    }
+}
+
+#[test]
+fn sync_over_tls_with_a_pinned_ca_reuses_one_connection() {
+    let server = Server::start();
+    let front = server.tls_front();
+    let verifier = Verifier::new(vec![server.root_key()]).unwrap();
+    let qr = server.issue("KE/2026/0003");
+    let client = SyncClient::with_certificate_authorities(
+        front.url("localhost"),
+        server.officer.clone(),
+        10,
+        vec![front.ca.clone()],
+    )
+    .unwrap();
+
+    let etag = match client.sync_bundle(verifier.clone(), None).unwrap() {
+        BundleSync::Updated { etag, load, .. } => {
+            assert_eq!(load, BundleLoad::Installed);
+            etag.unwrap()
+        }
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        verifier.verify(qr.clone(), Language::En).unwrap().verdict,
+        VerdictKind::Valid
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = Outbox::open(outbox_dir(dir.path())).unwrap();
+    let mut ids: Vec<String> = (0..6)
+        .map(|i| outbox.enqueue_scan(scan(&qr, i)).unwrap())
+        .collect();
+    // Six batches of one and the bundle check: one TLS connection, kept alive.
+    let report = client.upload(outbox.clone(), 1).unwrap();
+    assert_eq!((report.outcome, report.uploaded), (UploadOutcome::Done, 6));
+    assert_eq!(
+        client
+            .sync_bundle(verifier.clone(), Some(etag.clone()))
+            .unwrap(),
+        BundleSync::UpToDate
+    );
+    assert_eq!(front.accepted.load(Ordering::SeqCst), 1);
+
+    // The proxy drops its idle connections: the next call notices before any answer and
+    // goes again on a new connection, and nothing is lost or doubled.
+    front.drop_connections();
+    std::thread::sleep(Duration::from_millis(100));
+    ids.extend((6..9).map(|i| outbox.enqueue_scan(scan(&qr, i)).unwrap()));
+    let report = client.upload(outbox.clone(), 10).unwrap();
+    assert_eq!((report.outcome, report.uploaded), (UploadOutcome::Done, 3));
+    assert_eq!(front.accepted.load(Ordering::SeqCst), 2);
+    server.assert_each_stored_once(&ids, &qr);
+}
+
+#[test]
+fn a_server_the_phone_cannot_authenticate_is_offline_not_trusted() {
+    let server = Server::start();
+    let front = server.tls_front();
+    let verifier = Verifier::new(vec![server.root_key()]).unwrap();
+    let offline_reason =
+        |client: Arc<SyncClient>| match client.sync_bundle(verifier.clone(), None).unwrap() {
+            BundleSync::Offline { reason } => reason,
+            other => panic!("{other:?}"),
+        };
+
+    // The public web roots do not include the test CA (an interception proxy looks alike).
+    let public = SyncClient::new(front.url("localhost"), server.officer.clone(), 5).unwrap();
+    let reason = offline_reason(public);
+    assert!(reason.contains("UnknownIssuer"), "{reason}");
+    // The right CA, but the certificate is for `localhost`, not `127.0.0.1`.
+    let pinned = |host: &str| {
+        SyncClient::with_certificate_authorities(
+            front.url(host),
+            server.officer.clone(),
+            5,
+            vec![front.ca.clone()],
+        )
+        .unwrap()
+    };
+    let reason = offline_reason(pinned("127.0.0.1"));
+    assert!(reason.contains("not valid for name"), "{reason}");
+    // Plain HTTP to the TLS port: the proxy's refusal is not mistaken for an answer.
+    let plain = SyncClient::new(
+        format!("http://127.0.0.1:{}", front.addr.port()),
+        server.officer.clone(),
+        5,
+    )
+    .unwrap();
+    assert!(matches!(
+        plain.sync_bundle(verifier.clone(), None).unwrap(),
+        BundleSync::Offline { .. }
+    ));
+    assert!(!verifier.has_bundle());
+    // A CA list that is not a certificate is refused when the client is made.
+    let bad = SyncClient::with_certificate_authorities(
+        front.url("localhost"),
+        server.officer.clone(),
+        5,
+        vec![b"not a certificate".to_vec()],
+    );
+    assert!(
+        matches!(bad, Err(SdkFailure::InvalidInput { .. })),
+        "{bad:?}"
+    );
+    assert!(matches!(
+        SyncClient::with_certificate_authorities(front.url("localhost"), "t".into(), 5, vec![]),
+        Err(SdkFailure::InvalidInput { .. })
+    ));
+}
+
+// ---------------------------------------------------------------------------------------
 // Killed mid-upload.
 
 const CHILD_ENV: &str = "PERMITSEAL_TEST_UPLOAD_CHILD";
@@ -439,25 +662,5 @@ fn sigkill_mid_upload_loses_nothing_and_doubles_nothing_on_the_server() {
     assert_eq!(report.uploaded, remaining);
     assert_eq!(outbox.pending_count(), 0);
 
-    // Every id is on the server exactly once: re-sending all of them stores nothing new.
-    let scans: Vec<Value> = ids
-        .iter()
-        .map(|id| {
-            json!({"id": id, "device_id": "test-device",
-                   "scanned_at": verifier_core::date::format_unix(clock::now() - 600),
-                   "place": {"locode": "KEMBA"}, "verdict": "valid", "qr": qr})
-        })
-        .collect();
-    let (status, v) = server.call(
-        "POST",
-        "/api/v1/scans",
-        &server.officer,
-        Some(json!({ "scans": scans })),
-    );
-    assert_eq!(status, 200, "{v}");
-    assert_eq!(
-        (v["accepted"].as_u64(), v["duplicates"].as_u64()),
-        (Some(0), Some(total as u64)),
-        "{v}"
-    );
+    server.assert_each_stored_once(&ids, &qr);
 }

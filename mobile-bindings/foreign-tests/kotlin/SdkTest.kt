@@ -243,6 +243,16 @@ fun main(args: Array<String>) {
         }
     }
 
+    check("sync client refuses a pinned CA that is not a certificate") {
+        try {
+            SyncClient.withCertificateAuthorities("https://permits.example.org", "pst_x", 0u,
+                listOf(byteArrayOf(1, 2, 3)))
+            throw AssertionError("accepted garbage as a CA")
+        } catch (e: SdkFailure.InvalidInput) {
+            expect(e.field == "certificate_authorities") { e.field }
+        }
+    }
+
     check("sync client results cross the boundary") {
         val dir = File(scratch, "outbox-sync-kt").apply { deleteRecursively() }
         Outbox.open(dir.path).use { ob ->

@@ -1,15 +1,18 @@
 //! The sync client: fetches the bundle (with `If-None-Match`) and uploads the outbox in
-//! batches. One HTTP implementation (ureq over rustls) for both platforms.
+//! batches. One HTTP implementation (HTTP/1.1 over rustls, `http.rs`) for both platforms.
 //!
 //! Calls block the calling thread: apps call them from a background thread (Kotlin
 //! `Dispatchers.IO`, Swift a detached task). Upload resumes where it stopped: an item leaves
 //! the outbox only after the server acknowledged its batch, and the server is idempotent on
 //! item ids, so a batch repeated after a crash or a lost response never counts twice.
 
+mod http;
 mod wire;
 
 use std::sync::Arc;
 use std::time::Duration;
+
+use rustls::pki_types::CertificateDer;
 
 use crate::error::SdkFailure;
 use crate::outbox::{Outbox, Payload, RejectedItem, StoredItem};
@@ -92,15 +95,14 @@ pub struct UploadReport {
 /// Talks to the permitseal server.
 #[derive(uniffi::Object)]
 pub struct SyncClient {
-    base: String,
+    http: http::Http,
     token: String,
-    agent: ureq::Agent,
 }
 
 impl std::fmt::Debug for SyncClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SyncClient")
-            .field("base", &self.base)
+            .field("base", &self.http.origin().to_string())
             .finish_non_exhaustive()
     }
 }
@@ -123,70 +125,64 @@ enum Failure {
 /// Largest part of a refusal kept with a rejected item.
 const MAX_ANSWER: usize = 1024;
 
-fn transport(e: &ureq::Error) -> Failure {
-    Failure::Offline(e.to_string())
-}
-
-/// Checks the base URL: `https://host…`, or `http://` to a loopback host. Returns it
-/// without a trailing slash.
-fn check_base_url(url: &str) -> Result<String, SdkFailure> {
-    let bad = |why: &str| SdkFailure::invalid("base_url", why);
-    let trimmed = url.trim_end_matches('/');
-    if let Some(rest) = trimmed.strip_prefix("https://") {
-        if rest.is_empty() {
-            return Err(bad("has no host"));
-        }
-        return Ok(trimmed.to_string());
+/// A client for `base_url` with the given trust anchors (`None`: the public web roots).
+fn client(
+    base_url: &str,
+    device_token: String,
+    timeout_seconds: u32,
+    pinned: Option<Vec<CertificateDer<'static>>>,
+) -> Result<Arc<SyncClient>, SdkFailure> {
+    let origin =
+        http::Origin::parse(base_url).map_err(|why| SdkFailure::invalid("base_url", why))?;
+    if device_token.is_empty() || !device_token.bytes().all(|c| c.is_ascii_graphic()) {
+        return Err(SdkFailure::invalid(
+            "device_token",
+            "must be non-empty printable ASCII",
+        ));
     }
-    let Some(rest) = trimmed.strip_prefix("http://") else {
-        return Err(bad("must start with https://"));
+    let timeout = match timeout_seconds {
+        0 => 30,
+        t => t,
     };
-    let host = rest.split('/').next().unwrap_or_default();
-    let host = match host.rsplit_once(':') {
-        Some((h, port)) if port.bytes().all(|c| c.is_ascii_digit()) => h,
-        _ => host,
-    };
-    if matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
-        Ok(trimmed.to_string())
-    } else {
-        Err(bad("plain http is allowed only to a loopback host"))
-    }
+    let tls = http::tls_config(pinned)
+        .map_err(|why| SdkFailure::invalid("certificate_authorities", why))?;
+    let http = http::Http::new(origin, tls, Duration::from_secs(u64::from(timeout)))
+        .map_err(|why| SdkFailure::invalid("base_url", why))?;
+    Ok(Arc::new(SyncClient {
+        http,
+        token: device_token,
+    }))
 }
 
 impl SyncClient {
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
     fn auth(&self) -> String {
         format!("Bearer {}", self.token)
     }
 
     fn fetch_bundle(&self, etag: Option<&str>) -> Result<Option<Fetched>, Failure> {
-        let mut req = self
-            .agent
-            .get(self.url(wire::BUNDLE_PATH))
-            .header("Authorization", self.auth())
-            .header("Accept", "application/octet-stream");
+        let auth = self.auth();
+        let mut headers = vec![
+            ("Authorization", auth.as_str()),
+            ("Accept", "application/octet-stream"),
+        ];
         if let Some(tag) = etag {
-            req = req.header("If-None-Match", tag);
+            headers.push(("If-None-Match", tag));
         }
-        let mut resp = req.call().map_err(|e| transport(&e))?;
-        match resp.status().as_u16() {
-            200 => {
-                let tag = resp
-                    .headers()
-                    .get("etag")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string);
-                let body = resp
-                    .body_mut()
-                    .with_config()
-                    .limit(MAX_BUNDLE)
-                    .read_to_vec()
-                    .map_err(|e| transport(&e))?;
-                Ok(Some(Fetched { body, etag: tag }))
-            }
+        let resp = self
+            .http
+            .send(&http::Request {
+                method: "GET",
+                path: wire::BUNDLE_PATH,
+                headers: &headers,
+                body: None,
+                max_body: MAX_BUNDLE,
+            })
+            .map_err(|e| Failure::Offline(e.to_string()))?;
+        match resp.status {
+            200 => Ok(Some(Fetched {
+                etag: resp.header("etag").map(str::to_string),
+                body: resp.body,
+            })),
             304 => Ok(None),
             401 | 403 => Err(Failure::Auth),
             s => Err(Failure::Status(s)),
@@ -197,20 +193,18 @@ impl SyncClient {
     /// (new or already there) and gives the number of alerts raised.
     fn post_batch(&self, batch: &[StoredItem]) -> Result<u64, Failure> {
         let (path, body) = wire::batch_body(batch).map_err(|e| Failure::Offline(e.to_string()))?;
-        let mut resp = self
-            .agent
-            .post(self.url(path))
-            .header("Authorization", self.auth())
-            .header("Content-Type", "application/json")
-            .send(&body[..])
-            .map_err(|e| transport(&e))?;
-        let status = resp.status().as_u16();
-        let text = resp
-            .body_mut()
-            .with_config()
-            .limit(MAX_RESPONSE)
-            .read_to_vec()
-            .map_err(|e| transport(&e))?;
+        let auth = self.auth();
+        let resp = self
+            .http
+            .send(&http::Request {
+                method: "POST",
+                path,
+                headers: &[("Authorization", auth.as_str())],
+                body: Some(("application/json", &body)),
+                max_body: MAX_RESPONSE,
+            })
+            .map_err(|e| Failure::Offline(e.to_string()))?;
+        let (status, text) = (resp.status, resp.body);
         match status {
             200 => {
                 let answer: wire::UploadAnswer =
@@ -293,7 +287,8 @@ enum Stop {
 #[uniffi::export]
 impl SyncClient {
     /// A client for one server and device token. `base_url` is `https://…`; plain `http://`
-    /// is accepted only for loopback hosts (a server on the same machine, in tests).
+    /// is accepted only for loopback hosts (a server on the same machine, in tests). The
+    /// server's certificate must chain to a public web root (Mozilla's list, built in).
     /// `timeout_seconds` bounds each request; 0 means 30. The token is a separate argument,
     /// not a record field, so that no generated `toString`/`description` can print it.
     #[uniffi::constructor]
@@ -302,28 +297,30 @@ impl SyncClient {
         device_token: String,
         timeout_seconds: u32,
     ) -> Result<Arc<SyncClient>, SdkFailure> {
-        let base = check_base_url(&base_url)?;
-        if device_token.is_empty() || !device_token.bytes().all(|c| c.is_ascii_graphic()) {
+        client(&base_url, device_token, timeout_seconds, None)
+    }
+
+    /// As `new`, but the server's certificate must chain to one of `certificate_authorities`
+    /// (DER-encoded X.509 CA certificates) instead of the public web roots: for a Management
+    /// Authority whose server uses a national or private CA, or to pin the deployment's CA.
+    #[uniffi::constructor]
+    pub fn with_certificate_authorities(
+        base_url: String,
+        device_token: String,
+        timeout_seconds: u32,
+        certificate_authorities: Vec<Vec<u8>>,
+    ) -> Result<Arc<SyncClient>, SdkFailure> {
+        if certificate_authorities.is_empty() {
             return Err(SdkFailure::invalid(
-                "device_token",
-                "must be non-empty printable ASCII",
+                "certificate_authorities",
+                "give at least one CA certificate",
             ));
         }
-        let timeout = match timeout_seconds {
-            0 => 30,
-            t => t,
-        };
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(u64::from(timeout))))
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .build()
-            .into();
-        Ok(Arc::new(SyncClient {
-            base,
-            token: device_token,
-            agent,
-        }))
+        let pinned = certificate_authorities
+            .into_iter()
+            .map(CertificateDer::from)
+            .collect();
+        client(&base_url, device_token, timeout_seconds, Some(pinned))
     }
 
     /// Fetches the bundle unless the server's matches `etag`, verifies it and loads it into
@@ -334,6 +331,14 @@ impl SyncClient {
         verifier: Arc<Verifier>,
         etag: Option<String>,
     ) -> Result<BundleSync, SdkFailure> {
+        if let Some(tag) = &etag
+            && !tag.bytes().all(|c| c == b' ' || c.is_ascii_graphic())
+        {
+            return Err(SdkFailure::invalid(
+                "etag",
+                "must be printable ASCII, as the server sent it",
+            ));
+        }
         match self.fetch_bundle(etag.as_deref()) {
             Ok(None) => Ok(BundleSync::UpToDate),
             Ok(Some(Fetched { body: bundle, etag })) => {
@@ -395,31 +400,6 @@ impl SyncClient {
                 }
                 Err(Stop::Storage(e)) => return Err(e),
             }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base_urls() {
-        assert_eq!(
-            check_base_url("https://permits.example.org/").unwrap(),
-            "https://permits.example.org"
-        );
-        assert!(check_base_url("http://127.0.0.1:8080").is_ok());
-        assert!(check_base_url("http://localhost/api").is_ok());
-        assert!(check_base_url("http://[::1]:9").is_ok());
-        for bad in [
-            "http://permits.example.org",
-            "ftp://x",
-            "https://",
-            "permits.example.org",
-            "http://127.0.0.1.evil.org",
-        ] {
-            assert!(check_base_url(bad).is_err(), "{bad}");
         }
     }
 }

@@ -934,7 +934,8 @@ open class SyncClient: SyncClientProtocol, @unchecked Sendable {
     }
     /**
      * A client for one server and device token. `base_url` is `https://…`; plain `http://`
-     * is accepted only for loopback hosts (a server on the same machine, in tests).
+     * is accepted only for loopback hosts (a server on the same machine, in tests). The
+     * server's certificate must chain to a public web root (Mozilla's list, built in).
      * `timeout_seconds` bounds each request; 0 means 30. The token is a separate argument,
      * not a record field, so that no generated `toString`/`description` can print it.
      */
@@ -960,6 +961,23 @@ public convenience init(baseUrl: String, deviceToken: String, timeoutSeconds: UI
         try! rustCall { uniffi_permitseal_mobile_fn_free_syncclient(handle, $0) }
     }
 
+    
+    /**
+     * As `new`, but the server's certificate must chain to one of `certificate_authorities`
+     * (DER-encoded X.509 CA certificates) instead of the public web roots: for a Management
+     * Authority whose server uses a national or private CA, or to pin the deployment's CA.
+     */
+public static func withCertificateAuthorities(baseUrl: String, deviceToken: String, timeoutSeconds: UInt32, certificateAuthorities: [Data])throws  -> SyncClient  {
+    return try  FfiConverterTypeSyncClient_lift(try rustCallWithError(FfiConverterTypeSdkFailure_lift) {
+        uniffiCallStatus in
+    uniffi_permitseal_mobile_fn_constructor_syncclient_with_certificate_authorities(
+        FfiConverterString.lower(baseUrl),
+        FfiConverterString.lower(deviceToken),
+        FfiConverterUInt32.lower(timeoutSeconds),
+        FfiConverterSequenceData.lower(certificateAuthorities),uniffiCallStatus
+    )
+})
+}
     
 
     
@@ -4129,7 +4147,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_permitseal_mobile_checksum_constructor_outbox_open() != 8767) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_permitseal_mobile_checksum_constructor_syncclient_new() != 43671) {
+    if (uniffi_permitseal_mobile_checksum_constructor_syncclient_new() != 44668) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_permitseal_mobile_checksum_constructor_syncclient_with_certificate_authorities() != 19791) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_permitseal_mobile_checksum_constructor_verifier_new() != 40955) {

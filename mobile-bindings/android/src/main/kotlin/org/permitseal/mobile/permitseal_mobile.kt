@@ -719,6 +719,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_permitseal_mobile_checksum_constructor_syncclient_new(
     ): Int
+    external fun uniffi_permitseal_mobile_checksum_constructor_syncclient_with_certificate_authorities(
+    ): Int
     external fun uniffi_permitseal_mobile_checksum_constructor_verifier_new(
     ): Int
     external fun ffi_permitseal_mobile_uniffi_contract_version(
@@ -764,6 +766,8 @@ internal object UniffiLib {
     external fun uniffi_permitseal_mobile_fn_free_syncclient(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_permitseal_mobile_fn_constructor_syncclient_new(`baseUrl`: RustBuffer.ByValue,`deviceToken`: RustBuffer.ByValue,`timeoutSeconds`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_permitseal_mobile_fn_constructor_syncclient_with_certificate_authorities(`baseUrl`: RustBuffer.ByValue,`deviceToken`: RustBuffer.ByValue,`timeoutSeconds`: Int,`certificateAuthorities`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_permitseal_mobile_fn_method_syncclient_sync_bundle(`ptr`: Long,`verifier`: Long,`etag`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -981,7 +985,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_permitseal_mobile_checksum_constructor_outbox_open() and 0xFFFF) != 8767) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_permitseal_mobile_checksum_constructor_syncclient_new() and 0xFFFF) != 43671) {
+    if ((lib.uniffi_permitseal_mobile_checksum_constructor_syncclient_new() and 0xFFFF) != 44668) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_permitseal_mobile_checksum_constructor_syncclient_with_certificate_authorities() and 0xFFFF) != 19791) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_permitseal_mobile_checksum_constructor_verifier_new() and 0xFFFF) != 40955) {
@@ -1908,7 +1915,8 @@ open class SyncClient: Disposable, AutoCloseable, SyncClientInterface
     }
     /**
      * A client for one server and device token. `base_url` is `https://…`; plain `http://`
-     * is accepted only for loopback hosts (a server on the same machine, in tests).
+     * is accepted only for loopback hosts (a server on the same machine, in tests). The
+     * server's certificate must chain to a public web root (Mozilla's list, built in).
      * `timeout_seconds` bounds each request; 0 means 30. The token is a separate argument,
      * not a record field, so that no generated `toString`/`description` can print it.
      */
@@ -2049,11 +2057,30 @@ open class SyncClient: Disposable, AutoCloseable, SyncClientInterface
 
 
     
-    
+    companion object {
+        
     /**
-     * @suppress
+     * As `new`, but the server's certificate must chain to one of `certificate_authorities`
+     * (DER-encoded X.509 CA certificates) instead of the public web roots: for a Management
+     * Authority whose server uses a national or private CA, or to pin the deployment's CA.
      */
-    companion object
+    @Throws(SdkFailure::class) fun `withCertificateAuthorities`(`baseUrl`: kotlin.String, `deviceToken`: kotlin.String, `timeoutSeconds`: kotlin.UInt, `certificateAuthorities`: List<kotlin.ByteArray>): SyncClient {
+            return FfiConverterTypeSyncClient.lift(
+    uniffiRustCallWithError(SdkFailure) { _status ->
+    UniffiLib.uniffi_permitseal_mobile_fn_constructor_syncclient_with_certificate_authorities(
+    
+        
+        FfiConverterString.lower(`baseUrl`),
+        FfiConverterString.lower(`deviceToken`),
+        FfiConverterUInt.lower(`timeoutSeconds`),
+        FfiConverterSequenceByteArray.lower(`certificateAuthorities`),_status)
+}
+    )
+    }
+    
+
+        
+    }
     
 }
 
