@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Builds the SDK library as phones get it (the `mobile` profile, stripped) for 64-bit ARM and
+# 32-bit ARM Linux, the same instruction sets and ELF format as Android's arm64-v8a and
+# armeabi-v7a, prints the sizes, and fails when the arm64 library exceeds the budget.
+#
+#   mobile-bindings/scripts/size.sh             budget 2,000,000 bytes
+#   SIZE_BUDGET=1900000 mobile-bindings/scripts/size.sh
+#
+# Needs the Rust targets and the GNU cross compilers (ring compiles C and assembly); as root
+# on Debian it installs what is missing. No NDK exists on this machine, so Android's own
+# libraries are not what is measured: Android links the same code against bionic instead of
+# glibc, and cargo-ndk adds packed relocations (see build-android.sh).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+root="$(cd "$here/.." && pwd)"
+cd "$root"
+budget="${SIZE_BUDGET:-2000000}"
+
+# target triple : GNU tool prefix : Debian package
+targets=(
+  "aarch64-unknown-linux-gnu:aarch64-linux-gnu:gcc-aarch64-linux-gnu"
+  "armv7-unknown-linux-gnueabihf:arm-linux-gnueabihf:gcc-arm-linux-gnueabihf"
+)
+
+for spec in "${targets[@]}"; do
+  IFS=: read -r triple prefix package <<<"$spec"
+  if ! rustup target list --installed | grep -qx "$triple"; then
+    rustup target add "$triple" >/dev/null
+  fi
+  if ! command -v "$prefix-gcc" >/dev/null; then
+    if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >/dev/null
+    else
+      echo "size: $prefix-gcc is missing (Debian package $package)" >&2
+      exit 1
+    fi
+  fi
+done
+
+sizes=()
+for spec in "${targets[@]}"; do
+  IFS=: read -r triple prefix _ <<<"$spec"
+  env_triple="$(echo "$triple" | tr 'a-z-' 'A-Z_')"
+  export "CARGO_TARGET_${env_triple}_LINKER=$prefix-gcc"
+  export "CC_${triple//-/_}=$prefix-gcc" "AR_${triple//-/_}=$prefix-ar"
+  cargo build --quiet --locked --profile mobile -p permitseal-mobile --target "$triple"
+  lib="$root/target/$triple/mobile/libpermitseal_mobile.so"
+  "$prefix-strip" -o "$root/target/$triple/mobile/libpermitseal_mobile.stripped.so" "$lib"
+  bytes="$(stat -c %s "$root/target/$triple/mobile/libpermitseal_mobile.stripped.so")"
+  sizes+=("$triple:$bytes")
+  printf 'size: %-32s %9d bytes stripped (%s MB)\n' "$triple" "$bytes" \
+    "$(awk -v b="$bytes" 'BEGIN { printf "%.2f", b / 1e6 }')"
+done
+
+arm64="${sizes[0]#*:}"
+if (( arm64 > budget )); then
+  echo "size: the arm64 library is $arm64 bytes, over the budget of $budget" >&2
+  exit 1
+fi
+echo "size: arm64 within the budget of $budget bytes"
