@@ -44,6 +44,34 @@ enum Command {
     /// Verify a permit offline, as a phone does: QR text or a PNG/JPEG image, against a trust
     /// list and status lists (or a bundle) downloaded earlier.
     Verify(VerifyArgs),
+    /// Reports from the database directly.
+    #[command(subcommand)]
+    Report(ReportCommand),
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// The annual trade report as CSV in the CITES Trade Database upload format (as
+    /// GET /api/v1/authorities/{id}/reports/annual).
+    Annual {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Authority id.
+        #[arg(long)]
+        authority: String,
+        /// Calendar year (UTC).
+        #[arg(long)]
+        year: String,
+        /// exports (exporter-reported) or imports (importer-reported).
+        #[arg(long, default_value = "exports")]
+        view: String,
+        /// trade (endorsed or confirmed quantities) or permits (documents issued).
+        #[arg(long, default_value = "trade")]
+        basis: String,
+        /// Write the CSV here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -251,7 +279,52 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             permit(cmd).await
         }
         Command::Verify(args) => verify(args),
+        Command::Report(cmd) => {
+            init_logging("warn");
+            report(cmd).await
+        }
     }
+}
+
+async fn report(cmd: ReportCommand) -> anyhow::Result<()> {
+    let ReportCommand::Annual {
+        data,
+        authority,
+        year,
+        view,
+        basis,
+        out,
+    } = cmd;
+    let id = AuthorityId::parse(&authority)?;
+    let year = crate::annual::parse_year(&year).map_err(anyhow::Error::msg)?;
+    let view: crate::annual::View = view.parse().map_err(anyhow::Error::msg)?;
+    let basis: crate::annual::Basis = basis.parse().map_err(anyhow::Error::msg)?;
+    let db = Db::open(&data.target()?).await?;
+    let text = async {
+        let row = db
+            .authority(&id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no authority {id}"))?;
+        Ok::<_, anyhow::Error>(
+            crate::annual::build(&db, id.as_str(), &row.country, year, view, basis).await?,
+        )
+    }
+    .await;
+    db.close().await;
+    let text = text?;
+    match out {
+        Some(path) => {
+            std::fs::write(&path, &text)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!(
+                "wrote {} rows to {}",
+                text.lines().count().saturating_sub(1),
+                path.display()
+            );
+        }
+        None => print!("{text}"),
+    }
+    Ok(())
 }
 
 fn master_key_source(file: Option<PathBuf>) -> MasterKeySource {

@@ -5,6 +5,7 @@
 //! `main.rs` only parses the command line and calls [`cli::run`]. Tests start the service with
 //! [`startup::launch`] on a listener bound to port 0.
 
+pub mod annual;
 pub mod auth;
 pub mod cli;
 pub mod crypto;

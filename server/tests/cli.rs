@@ -221,6 +221,29 @@ async fn issue_on_the_command_line_and_verify_offline_at_a_desk(backend: Backend
     assert!(ok, "{err}");
     let issued: serde_json::Value = serde_json::from_str(&out).unwrap();
     let qr = issued["qr_text"].as_str().unwrap().to_owned();
+    // The clerk's annual report of permits issued, from the database.
+    let year = verifier_core::date::Date::from_unix(permitseal_server::storage::now())
+        .ymd()
+        .0
+        .to_string();
+    let (ok, out, err) = run(&[
+        "report",
+        "annual",
+        "--authority",
+        "KE",
+        "--year",
+        &year,
+        "--basis",
+        "permits",
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        out.lines().nth(1),
+        Some(format!("II,Aloe ferox,EXT,12.5,KIL,DE,,KE/CLI/1,,,T,A,{year}").as_str()),
+        "{out}"
+    );
+    let (ok, _, err) = run(&["report", "annual", "--authority", "KE", "--year", "26"]);
+    assert!(!ok && err.contains("four digits"), "{err}");
     // A bad draft is refused with the field named.
     std::fs::write(&draft, r#"{"document_type": "export"}"#).unwrap();
     let (ok, _, err) = run(&[

@@ -15,6 +15,7 @@ use crate::error::ApiError;
 use crate::model::InvalidValue;
 use crate::state::AppState;
 
+pub mod annual;
 pub mod authorities;
 pub mod health;
 pub mod keys;
@@ -45,6 +46,7 @@ pub fn api() -> Api {
         .merge(sync::api())
         .merge(taxa::api())
         .merge(reports::api())
+        .merge(annual::api())
         .merge(verify::api())
         .merge(openapi::api())
 }

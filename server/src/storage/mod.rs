@@ -19,6 +19,7 @@ use sqlx::{PgPool, SqlitePool};
 
 use crate::crypto::CryptoError;
 
+pub mod annual;
 pub mod authorities;
 pub mod keys;
 pub mod permits;

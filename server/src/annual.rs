@@ -1,0 +1,389 @@
+//! The annual trade report a Party submits to the CITES Trade Database, in the Database's
+//! electronic upload format: one CSV row per permit line, columns in the order of its upload
+//! template (`appendix, species_name, term_code, quantity, unit_code, trading_partner,
+//! country_of_origin, import_permit, export_permit, origin_permit, ifs_permit, purpose_code,
+//! source_code, year`). An exporter-reported file leaves out `import_permit`.
+//!
+//! Two bases, as the Database's submission asks: *trade* (what actually crossed the border:
+//! quantities endorsed by export officers, or confirmed received by the importing country) and
+//! *permits* (what was authorised: quantities on the documents issued in the year, revoked
+//! ones left out). The Trade Database recommends reporting actual trade where possible.
+
+use serde::Deserialize;
+use verifier_core::codes::{Purpose, Source as SourceCode, Term, Unit};
+use verifier_core::date::Date;
+use verifier_core::permit::PermitDraft;
+
+use crate::storage::annual::{Source, TradeSource};
+use crate::storage::permits::{format_micro, micro};
+use crate::storage::{Db, StorageError};
+
+/// The year CITES entered into force: no report is older.
+pub const FIRST_YEAR: i32 = 1975;
+
+/// Whose point of view the report takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// Exporter-reported (`E`): what the authority's country exported and re-exported.
+    Exports,
+    /// Importer-reported (`I`): what the authority's country imported.
+    Imports,
+}
+
+/// What the quantities are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Basis {
+    /// Actual trade: endorsed or confirmed quantities, in the year they happened.
+    Trade,
+    /// Permits issued in the year, with the quantities they allow.
+    Permits,
+}
+
+impl std::str::FromStr for View {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<View, String> {
+        match s {
+            "exports" => Ok(View::Exports),
+            "imports" => Ok(View::Imports),
+            other => Err(format!("view must be exports or imports, not {other:?}")),
+        }
+    }
+}
+
+impl std::str::FromStr for Basis {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Basis, String> {
+        match s {
+            "trade" => Ok(Basis::Trade),
+            "permits" => Ok(Basis::Permits),
+            other => Err(format!("basis must be trade or permits, not {other:?}")),
+        }
+    }
+}
+
+/// Reads a report year: four digits, [`FIRST_YEAR`] or later.
+pub fn parse_year(text: &str) -> Result<i32, String> {
+    Some(text)
+        .filter(|t| t.len() == 4 && t.bytes().all(|c| c.is_ascii_digit()))
+        .and_then(|t| t.parse::<i32>().ok())
+        .filter(|y| *y >= FIRST_YEAR)
+        .ok_or_else(|| format!("year must be four digits, {FIRST_YEAR} or later, not {text:?}"))
+}
+
+/// Why a report could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// The database failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// A stored document could not be read back.
+    #[error(transparent)]
+    Unreadable(#[from] Unreadable),
+}
+
+/// The report of `authority` (of `country`) for `year`, as CSV text.
+pub async fn build(
+    db: &Db,
+    authority: &str,
+    country: &str,
+    year: i32,
+    view: View,
+    basis: Basis,
+) -> Result<String, ReportError> {
+    // `parse_year` keeps years to four digits, where every year has bounds.
+    let (from, until) = year_bounds(year).unwrap_or((0, 0));
+    let source = match (view, basis) {
+        (View::Exports, Basis::Trade) => Source::ExportsEndorsed,
+        (View::Exports, Basis::Permits) => Source::ExportsIssued,
+        (View::Imports, Basis::Trade) => Source::ImportsConfirmed,
+        (View::Imports, Basis::Permits) => Source::ImportsIssued,
+    };
+    let sources = db
+        .annual_sources(source, authority, country, from, until)
+        .await?;
+    Ok(csv(view, &rows(view, &sources)?))
+}
+
+/// The file name a report is offered under, e.g. `KE-2026-exports-trade.csv`.
+pub fn file_name(authority: &str, year: i32, view: View, basis: Basis) -> String {
+    let view = match view {
+        View::Exports => "exports",
+        View::Imports => "imports",
+    };
+    let basis = match basis {
+        Basis::Trade => "trade",
+        Basis::Permits => "permits",
+    };
+    format!("{authority}-{year}-{view}-{basis}.csv")
+}
+
+/// One row of the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// `I`, `II` or `III`.
+    pub appendix: String,
+    /// Scientific name as on the permit.
+    pub species_name: String,
+    /// Term code.
+    pub term_code: String,
+    /// Decimal quantity.
+    pub quantity: String,
+    /// Unit code; blank for number of specimens, as the Trade Database writes it.
+    pub unit_code: String,
+    /// The other country of the trade: the importer in an export report, the exporter in an
+    /// import report.
+    pub trading_partner: String,
+    /// Country of origin for re-exports; blank when the exporter is the origin.
+    pub country_of_origin: String,
+    /// Import permit number.
+    pub import_permit: String,
+    /// Export permit or re-export certificate number.
+    pub export_permit: String,
+    /// Permit number in the country of origin.
+    pub origin_permit: String,
+    /// Purpose code.
+    pub purpose_code: String,
+    /// Source code.
+    pub source_code: String,
+    /// Calendar year (UTC) of the trade or the issue.
+    pub year: i32,
+}
+
+/// A stored document that cannot be read back: the report would be incomplete, so it fails.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("stored permit {number} cannot be read for the report: {why}")]
+pub struct Unreadable {
+    number: String,
+    why: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct TradedLine {
+    block: String,
+    quantity_micro: i64,
+}
+
+#[derive(Debug, Deserialize)]
+struct ImportPermitRef {
+    number: String,
+}
+
+/// Start and end (exclusive) of a calendar year in unix seconds, UTC.
+pub fn year_bounds(year: i32) -> Option<(i64, i64)> {
+    let start = Date::from_ymd(year, 1, 1)?;
+    let end = Date::from_ymd(year.checked_add(1)?, 1, 1)?;
+    Some((start.start_unix(), end.start_unix()))
+}
+
+/// The report's rows, in the order of the sources.
+pub fn rows(view: View, sources: &[TradeSource]) -> Result<Vec<Row>, Unreadable> {
+    let mut out = Vec::new();
+    for source in sources {
+        let unreadable = |why: String| Unreadable {
+            number: source.number.clone(),
+            why,
+        };
+        let draft: PermitDraft =
+            serde_json::from_str(&source.draft).map_err(|e| unreadable(e.to_string()))?;
+        let year = Date::from_unix(source.at).ymd().0;
+        // (line index, quantity in millionths) for each line to report.
+        let quantities: Vec<(usize, i64)> = match &source.traded {
+            None => draft
+                .lines
+                .iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    let q = l
+                        .quantity
+                        .parse()
+                        .map_err(|_| unreadable(format!("line {i} has an unreadable quantity")))?;
+                    Ok((i, micro(q)))
+                })
+                .collect::<Result<_, Unreadable>>()?,
+            Some(json) => {
+                let traded: Vec<TradedLine> =
+                    serde_json::from_str(json).map_err(|e| unreadable(e.to_string()))?;
+                traded
+                    .iter()
+                    .filter(|t| t.quantity_micro > 0)
+                    .map(|t| {
+                        block_index(&t.block)
+                            .filter(|&i| i < draft.lines.len())
+                            .map(|i| (i, t.quantity_micro))
+                            .ok_or_else(|| unreadable(format!("no block {}", t.block)))
+                    })
+                    .collect::<Result<_, Unreadable>>()?
+            }
+        };
+        let import_permit = match view {
+            View::Exports => String::new(),
+            View::Imports if source.document_type == "import" => source.number.clone(),
+            View::Imports => source
+                .import_permit
+                .as_deref()
+                .and_then(|j| serde_json::from_str::<ImportPermitRef>(j).ok())
+                .map(|r| r.number)
+                .unwrap_or_default(),
+        };
+        let export_permit = if source.document_type == "import" {
+            String::new()
+        } else {
+            source.number.clone()
+        };
+        let trading_partner = match view {
+            View::Exports => source.import_country.clone().unwrap_or_default(),
+            View::Imports => draft.exporter.country.to_ascii_uppercase(),
+        };
+        for (i, quantity) in quantities {
+            let Some(line) = draft.lines.get(i) else {
+                continue;
+            };
+            let unit = match line.unit.as_deref().map(str::parse::<Unit>) {
+                None | Some(Ok(Unit::Number)) => String::new(),
+                Some(Ok(u)) => u.code().to_string(),
+                Some(Err(_)) => line.unit.clone().unwrap_or_default(),
+            };
+            let (origin_country, origin_permit) = match &line.origin {
+                Some(o) => (o.country.to_ascii_uppercase(), o.number.clone()),
+                None => (String::new(), String::new()),
+            };
+            out.push(Row {
+                appendix: line.appendix.to_ascii_uppercase(),
+                species_name: line.scientific_name.clone(),
+                term_code: normalise::<Term>(&line.term),
+                quantity: format_micro(quantity),
+                unit_code: unit,
+                trading_partner: trading_partner.clone(),
+                country_of_origin: origin_country,
+                import_permit: import_permit.clone(),
+                export_permit: export_permit.clone(),
+                origin_permit,
+                purpose_code: normalise::<Purpose>(&draft.purpose),
+                source_code: normalise::<SourceCode>(&line.source),
+                year,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Block letter `A`… → line index.
+fn block_index(block: &str) -> Option<usize> {
+    match block.as_bytes() {
+        [c @ b'A'..=b'Z'] => Some(usize::from(c - b'A')),
+        _ => None,
+    }
+}
+
+/// A code as its table writes it (the draft was checked at issuance, so it parses).
+fn normalise<C: std::str::FromStr + std::fmt::Display>(text: &str) -> String {
+    text.parse::<C>()
+        .map(|c| c.to_string())
+        .unwrap_or_else(|_| text.to_string())
+}
+
+/// The CSV file: a header row and the rows, CRLF line ends (RFC 4180).
+pub fn csv(view: View, rows: &[Row]) -> String {
+    let header: &[&str] = match view {
+        View::Exports => &[
+            "appendix",
+            "species_name",
+            "term_code",
+            "quantity",
+            "unit_code",
+            "trading_partner",
+            "country_of_origin",
+            "export_permit",
+            "origin_permit",
+            "ifs_permit",
+            "purpose_code",
+            "source_code",
+            "year",
+        ],
+        View::Imports => &[
+            "appendix",
+            "species_name",
+            "term_code",
+            "quantity",
+            "unit_code",
+            "trading_partner",
+            "country_of_origin",
+            "import_permit",
+            "export_permit",
+            "origin_permit",
+            "ifs_permit",
+            "purpose_code",
+            "source_code",
+            "year",
+        ],
+    };
+    let mut out = String::new();
+    push_record(&mut out, header.iter().copied());
+    for r in rows {
+        let year = r.year.to_string();
+        let mut fields = vec![
+            r.appendix.as_str(),
+            &r.species_name,
+            &r.term_code,
+            &r.quantity,
+            &r.unit_code,
+            &r.trading_partner,
+            &r.country_of_origin,
+        ];
+        if view == View::Imports {
+            fields.push(&r.import_permit);
+        }
+        fields.extend([
+            r.export_permit.as_str(),
+            &r.origin_permit,
+            "",
+            &r.purpose_code,
+            &r.source_code,
+            &year,
+        ]);
+        push_record(&mut out, fields.into_iter());
+    }
+    out
+}
+
+fn push_record<'a>(out: &mut String, fields: impl Iterator<Item = &'a str>) {
+    for (i, field) in fields.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        if field.contains([',', '"', '\r', '\n']) {
+            out.push('"');
+            out.push_str(&field.replace('"', "\"\""));
+            out.push('"');
+        } else {
+            out.push_str(field);
+        }
+    }
+    out.push_str("\r\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn years_are_utc_calendar_years() {
+        let (from, until) = year_bounds(2026).unwrap();
+        assert_eq!(
+            verifier_core::date::format_unix(from),
+            "2026-01-01T00:00:00Z"
+        );
+        assert_eq!(until - from, 365 * 86_400);
+        let (from, until) = year_bounds(2028).unwrap();
+        assert_eq!(until - from, 366 * 86_400);
+    }
+
+    #[test]
+    fn fields_with_separators_are_quoted() {
+        let mut out = String::new();
+        push_record(&mut out, ["a", "b,c", "say \"hi\"", "x\ny"].into_iter());
+        assert_eq!(out, "a,\"b,c\",\"say \"\"hi\"\"\",\"x\ny\"\r\n");
+    }
+}
