@@ -570,6 +570,42 @@ fn a_server_the_phone_cannot_authenticate_is_offline_not_trusted() {
     ));
 }
 
+/// A server that accepts connections and never answers (a black-holed network, a stuck
+/// proxy): every call ends by its timeout as `Offline`, over plain HTTP and in the TLS handshake.
+#[test]
+fn a_server_that_never_answers_is_offline_after_the_timeout() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let held = std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for conn in silent.incoming().take(2) {
+            open.push(conn.unwrap());
+        }
+        std::thread::sleep(Duration::from_secs(4));
+    });
+    // Any valid root key: the Ed25519 base point.
+    let mut base_point = vec![0x66u8; 32];
+    base_point[0] = 0x58;
+    let verifier = Verifier::new(vec![base_point]).unwrap();
+    for url in [
+        format!("http://127.0.0.1:{port}"),
+        format!("https://localhost:{port}"),
+    ] {
+        let client = SyncClient::new(url.clone(), "pst_x".into(), 1).unwrap();
+        let start = Instant::now();
+        let result = client.sync_bundle(verifier.clone(), None).unwrap();
+        let took = start.elapsed();
+        match result {
+            BundleSync::Offline { reason } => {
+                assert!(reason.contains("timed out"), "{url}: {reason}")
+            }
+            other => panic!("{url}: {other:?}"),
+        }
+        assert!(took < Duration::from_secs(3), "{url}: {took:?}");
+    }
+    held.join().unwrap();
+}
+
 // ---------------------------------------------------------------------------------------
 // Killed mid-upload.
 
