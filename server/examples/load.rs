@@ -9,7 +9,8 @@
 //! the scenarios and prints one line per scenario. `issue` issues permits in batches and also
 //! reports the time one million would take at that rate; `scans` uploads durable scan-report
 //! batches; `status` and `bundle` GET the signed lists; `static` serves the bundle's bytes from
-//! memory with a bare axum handler on another loopback port, as the static-file baseline.
+//! memory with a bare axum handler on another loopback port, as the static-file baseline;
+//! `report` issues `--permits` permits and times one annual report (permits basis) of them.
 
 // A load tool: failing loudly on a broken setup is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -57,6 +58,7 @@ enum Scenario {
     Status,
     Bundle,
     Static,
+    Report,
     All,
 }
 
@@ -306,7 +308,7 @@ async fn main() {
     );
 
     // Issue permits (needed by every other scenario too).
-    let count = if all || args.scenario == Scenario::Issue {
+    let count = if all || matches!(args.scenario, Scenario::Issue | Scenario::Report) {
         args.permits
     } else {
         2_000
@@ -321,6 +323,36 @@ async fn main() {
         );
     }
     let qrs = Arc::new(qr_texts(&ctx, &numbers).await);
+
+    if all || args.scenario == Scenario::Report {
+        // The annual report of every permit just issued: one request, timed whole.
+        let year = verifier_core::date::Date::from_unix(now()).ymd().0;
+        let url = format!(
+            "{}/api/v1/authorities/{}/reports/annual?year={year}&basis=permits",
+            ctx.url, ctx.authority
+        );
+        let started = Instant::now();
+        let resp = client
+            .get(&url)
+            .bearer_auth(&ctx.issuer)
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "{}", resp.status());
+        let body = resp.bytes().await.unwrap();
+        let took = started.elapsed().as_secs_f64();
+        let rows = body
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            .saturating_sub(1);
+        println!(
+            "{:<28} {rows:>10} rows in {took:.2} s ({:.1} MB of CSV, {:.0} rows/s)",
+            "annual report (permits)",
+            body.len() as f64 / 1e6,
+            rows as f64 / took
+        );
+    }
 
     if all || args.scenario == Scenario::Scans {
         let ctx2 = ctx.clone();

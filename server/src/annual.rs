@@ -100,10 +100,17 @@ pub async fn build(
         (View::Imports, Basis::Trade) => Source::ImportsConfirmed,
         (View::Imports, Basis::Permits) => Source::ImportsIssued,
     };
-    let sources = db
-        .annual_sources(source, authority, country, from, until)
-        .await?;
-    Ok(csv(view, &rows(view, &sources)?))
+    // Rows are made as the database streams the documents: memory holds the CSV text, not
+    // every stored draft of the year.
+    let mut out = csv_header(view);
+    db.annual_sources(source, authority, country, from, until, |document| {
+        for row in rows(view, &document)? {
+            push_row(&mut out, view, &row);
+        }
+        Ok::<(), ReportError>(())
+    })
+    .await?;
+    Ok(out)
 }
 
 /// The file name a report is offered under, e.g. `KE-2026-exports-trade.csv`.
@@ -177,94 +184,92 @@ pub fn year_bounds(year: i32) -> Option<(i64, i64)> {
     Some((start.start_unix(), end.start_unix()))
 }
 
-/// The report's rows, in the order of the sources.
-pub fn rows(view: View, sources: &[TradeSource]) -> Result<Vec<Row>, Unreadable> {
+/// The report's rows for one document, in block order.
+pub fn rows(view: View, source: &TradeSource) -> Result<Vec<Row>, Unreadable> {
     let mut out = Vec::new();
-    for source in sources {
-        let unreadable = |why: String| Unreadable {
-            number: source.number.clone(),
-            why,
-        };
-        let draft: PermitDraft =
-            serde_json::from_str(&source.draft).map_err(|e| unreadable(e.to_string()))?;
-        let year = Date::from_unix(source.at).ymd().0;
-        // (line index, quantity in millionths) for each line to report.
-        let quantities: Vec<(usize, i64)> = match &source.traded {
-            None => draft
-                .lines
+    let unreadable = |why: String| Unreadable {
+        number: source.number.clone(),
+        why,
+    };
+    let draft: PermitDraft =
+        serde_json::from_str(&source.draft).map_err(|e| unreadable(e.to_string()))?;
+    let year = Date::from_unix(source.at).ymd().0;
+    // (line index, quantity in millionths) for each line to report.
+    let quantities: Vec<(usize, i64)> = match &source.traded {
+        None => draft
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let q = l
+                    .quantity
+                    .parse()
+                    .map_err(|_| unreadable(format!("line {i} has an unreadable quantity")))?;
+                Ok((i, micro(q)))
+            })
+            .collect::<Result<_, Unreadable>>()?,
+        Some(json) => {
+            let traded: Vec<TradedLine> =
+                serde_json::from_str(json).map_err(|e| unreadable(e.to_string()))?;
+            traded
                 .iter()
-                .enumerate()
-                .map(|(i, l)| {
-                    let q = l
-                        .quantity
-                        .parse()
-                        .map_err(|_| unreadable(format!("line {i} has an unreadable quantity")))?;
-                    Ok((i, micro(q)))
+                .filter(|t| t.quantity_micro > 0)
+                .map(|t| {
+                    block_index(&t.block)
+                        .filter(|&i| i < draft.lines.len())
+                        .map(|i| (i, t.quantity_micro))
+                        .ok_or_else(|| unreadable(format!("no block {}", t.block)))
                 })
-                .collect::<Result<_, Unreadable>>()?,
-            Some(json) => {
-                let traded: Vec<TradedLine> =
-                    serde_json::from_str(json).map_err(|e| unreadable(e.to_string()))?;
-                traded
-                    .iter()
-                    .filter(|t| t.quantity_micro > 0)
-                    .map(|t| {
-                        block_index(&t.block)
-                            .filter(|&i| i < draft.lines.len())
-                            .map(|i| (i, t.quantity_micro))
-                            .ok_or_else(|| unreadable(format!("no block {}", t.block)))
-                    })
-                    .collect::<Result<_, Unreadable>>()?
-            }
-        };
-        let import_permit = match view {
-            View::Exports => String::new(),
-            View::Imports if source.document_type == "import" => source.number.clone(),
-            View::Imports => source
-                .import_permit
-                .as_deref()
-                .and_then(|j| serde_json::from_str::<ImportPermitRef>(j).ok())
-                .map(|r| r.number)
-                .unwrap_or_default(),
-        };
-        let export_permit = if source.document_type == "import" {
-            String::new()
-        } else {
-            source.number.clone()
-        };
-        let trading_partner = match view {
-            View::Exports => source.import_country.clone().unwrap_or_default(),
-            View::Imports => draft.exporter.country.to_ascii_uppercase(),
-        };
-        for (i, quantity) in quantities {
-            let Some(line) = draft.lines.get(i) else {
-                continue;
-            };
-            let unit = match line.unit.as_deref().map(str::parse::<Unit>) {
-                None | Some(Ok(Unit::Number)) => String::new(),
-                Some(Ok(u)) => u.code().to_string(),
-                Some(Err(_)) => line.unit.clone().unwrap_or_default(),
-            };
-            let (origin_country, origin_permit) = match &line.origin {
-                Some(o) => (o.country.to_ascii_uppercase(), o.number.clone()),
-                None => (String::new(), String::new()),
-            };
-            out.push(Row {
-                appendix: line.appendix.to_ascii_uppercase(),
-                species_name: line.scientific_name.clone(),
-                term_code: normalise::<Term>(&line.term),
-                quantity: format_micro(quantity),
-                unit_code: unit,
-                trading_partner: trading_partner.clone(),
-                country_of_origin: origin_country,
-                import_permit: import_permit.clone(),
-                export_permit: export_permit.clone(),
-                origin_permit,
-                purpose_code: normalise::<Purpose>(&draft.purpose),
-                source_code: normalise::<SourceCode>(&line.source),
-                year,
-            });
+                .collect::<Result<_, Unreadable>>()?
         }
+    };
+    let import_permit = match view {
+        View::Exports => String::new(),
+        View::Imports if source.document_type == "import" => source.number.clone(),
+        View::Imports => source
+            .import_permit
+            .as_deref()
+            .and_then(|j| serde_json::from_str::<ImportPermitRef>(j).ok())
+            .map(|r| r.number)
+            .unwrap_or_default(),
+    };
+    let export_permit = if source.document_type == "import" {
+        String::new()
+    } else {
+        source.number.clone()
+    };
+    let trading_partner = match view {
+        View::Exports => source.import_country.clone().unwrap_or_default(),
+        View::Imports => draft.exporter.country.to_ascii_uppercase(),
+    };
+    for (i, quantity) in quantities {
+        let Some(line) = draft.lines.get(i) else {
+            continue;
+        };
+        let unit = match line.unit.as_deref().map(str::parse::<Unit>) {
+            None | Some(Ok(Unit::Number)) => String::new(),
+            Some(Ok(u)) => u.code().to_string(),
+            Some(Err(_)) => line.unit.clone().unwrap_or_default(),
+        };
+        let (origin_country, origin_permit) = match &line.origin {
+            Some(o) => (o.country.to_ascii_uppercase(), o.number.clone()),
+            None => (String::new(), String::new()),
+        };
+        out.push(Row {
+            appendix: line.appendix.to_ascii_uppercase(),
+            species_name: line.scientific_name.clone(),
+            term_code: normalise::<Term>(&line.term),
+            quantity: format_micro(quantity),
+            unit_code: unit,
+            trading_partner: trading_partner.clone(),
+            country_of_origin: origin_country,
+            import_permit: import_permit.clone(),
+            export_permit: export_permit.clone(),
+            origin_permit,
+            purpose_code: normalise::<Purpose>(&draft.purpose),
+            source_code: normalise::<SourceCode>(&line.source),
+            year,
+        });
     }
     Ok(out)
 }
@@ -284,8 +289,8 @@ fn normalise<C: std::str::FromStr + std::fmt::Display>(text: &str) -> String {
         .unwrap_or_else(|_| text.to_string())
 }
 
-/// The CSV file: a header row and the rows, CRLF line ends (RFC 4180).
-pub fn csv(view: View, rows: &[Row]) -> String {
+/// The header row for a view, with its CRLF line end (RFC 4180).
+pub fn csv_header(view: View) -> String {
     let header: &[&str] = match view {
         View::Exports => &[
             "appendix",
@@ -321,31 +326,33 @@ pub fn csv(view: View, rows: &[Row]) -> String {
     };
     let mut out = String::new();
     push_record(&mut out, header.iter().copied());
-    for r in rows {
-        let year = r.year.to_string();
-        let mut fields = vec![
-            r.appendix.as_str(),
-            &r.species_name,
-            &r.term_code,
-            &r.quantity,
-            &r.unit_code,
-            &r.trading_partner,
-            &r.country_of_origin,
-        ];
-        if view == View::Imports {
-            fields.push(&r.import_permit);
-        }
-        fields.extend([
-            r.export_permit.as_str(),
-            &r.origin_permit,
-            "",
-            &r.purpose_code,
-            &r.source_code,
-            &year,
-        ]);
-        push_record(&mut out, fields.into_iter());
-    }
     out
+}
+
+/// Appends one row in the view's columns.
+pub fn push_row(out: &mut String, view: View, r: &Row) {
+    let year = r.year.to_string();
+    let mut fields = vec![
+        r.appendix.as_str(),
+        &r.species_name,
+        &r.term_code,
+        &r.quantity,
+        &r.unit_code,
+        &r.trading_partner,
+        &r.country_of_origin,
+    ];
+    if view == View::Imports {
+        fields.push(&r.import_permit);
+    }
+    fields.extend([
+        r.export_permit.as_str(),
+        &r.origin_permit,
+        "",
+        &r.purpose_code,
+        &r.source_code,
+        &year,
+    ]);
+    push_record(out, fields.into_iter());
 }
 
 fn push_record<'a>(out: &mut String, fields: impl Iterator<Item = &'a str>) {

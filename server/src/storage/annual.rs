@@ -2,6 +2,8 @@
 //! against them (export endorsements, import confirmations). The report itself is built by
 //! [`crate::annual`].
 
+use futures_util::TryStreamExt as _;
+
 use super::{Db, StorageError, on_db};
 
 /// One document, with the trade recorded against it when the report is of actual trade.
@@ -44,16 +46,17 @@ const PERMIT_COLUMNS: &str = "p.number, p.document_type, p.export_country, p.imp
     p.draft, p.import_permit";
 
 impl Db {
-    /// The documents behind a report for `authority` (whose country is `country`), for times in
-    /// `[from, until)`, oldest first.
-    pub async fn annual_sources(
+    /// Gives `each` the documents behind a report for `authority` (whose country is
+    /// `country`), for times in `[from, until)`, oldest first, as the database streams them.
+    pub async fn annual_sources<E: From<StorageError>>(
         &self,
         source: Source,
         authority: &str,
         country: &str,
         from: i64,
         until: i64,
-    ) -> Result<Vec<TradeSource>, StorageError> {
+        mut each: impl FnMut(TradeSource) -> Result<(), E>,
+    ) -> Result<(), E> {
         // Documents issued in the year, of the given types.
         let issued = |types: &str| {
             format!(
@@ -87,13 +90,16 @@ impl Db {
                 (traded("confirmations", "confirmed_at", "country"), country)
             }
         };
-        on_db!(self, read, |pool| Ok(sqlx::query_as(sqlx::AssertSqlSafe(
-            sql
-        ))
-        .bind(key)
-        .bind(from)
-        .bind(until)
-        .fetch_all(pool)
-        .await?))
+        on_db!(self, read, |pool| {
+            let mut rows = sqlx::query_as::<_, TradeSource>(sqlx::AssertSqlSafe(sql))
+                .bind(key)
+                .bind(from)
+                .bind(until)
+                .fetch(pool);
+            while let Some(row) = rows.try_next().await.map_err(StorageError::from)? {
+                each(row)?;
+            }
+            Ok(())
+        })
     }
 }
