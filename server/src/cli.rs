@@ -47,6 +47,32 @@ enum Command {
     /// Reports from the database directly.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Rotate the deployment root key (operator only: on the database, with the master key).
+    #[command(subcommand)]
+    Root(RootCommand),
+}
+
+#[derive(Subcommand)]
+enum RootCommand {
+    /// Make an incoming root key: from now on the trust list is signed by the active and the
+    /// incoming key, so phones pinning either accept it. Ship app updates that pin the new
+    /// key (printed as JSON), then run `root finish`.
+    Rotate {
+        #[command(flatten)]
+        data: DataArgs,
+        /// File holding the master key (or PERMITSEAL_MASTER_KEY, or <data dir>/master.key).
+        #[arg(long, env = "PERMITSEAL_MASTER_KEY_FILE")]
+        master_key_file: Option<PathBuf>,
+    },
+    /// End the rotation: the incoming key becomes the only root key; the old one is retired
+    /// and phones that pin only it no longer accept new trust lists.
+    Finish {
+        #[command(flatten)]
+        data: DataArgs,
+        /// File holding the master key (or PERMITSEAL_MASTER_KEY, or <data dir>/master.key).
+        #[arg(long, env = "PERMITSEAL_MASTER_KEY_FILE")]
+        master_key_file: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -283,7 +309,44 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             init_logging("warn");
             report(cmd).await
         }
+        Command::Root(cmd) => {
+            init_logging("warn");
+            root(cmd).await
+        }
     }
+}
+
+async fn root(cmd: RootCommand) -> anyhow::Result<()> {
+    use base64::Engine as _;
+    let (RootCommand::Rotate {
+        data,
+        master_key_file,
+    }
+    | RootCommand::Finish {
+        data,
+        master_key_file,
+    }) = &cmd;
+    let (db, master) = open_with_master(data, master_key_file.clone()).await?;
+    let outcome = match cmd {
+        RootCommand::Rotate { .. } => {
+            db.begin_root_rotation(CLI_ACTOR, &master, now())
+                .await
+                .map(|(kid, pk)| {
+                    serde_json::json!({
+                        "kid": kid,
+                        "public_key": base64::engine::general_purpose::STANDARD.encode(pk),
+                        "status": "incoming",
+                    })
+                })
+        }
+        RootCommand::Finish { .. } => db
+            .finish_root_rotation(CLI_ACTOR, now())
+            .await
+            .map(|(retired, active)| serde_json::json!({"retired": retired, "active": active})),
+    };
+    db.close().await;
+    println!("{}", serde_json::to_string_pretty(&outcome?)?);
+    Ok(())
 }
 
 async fn report(cmd: ReportCommand) -> anyhow::Result<()> {

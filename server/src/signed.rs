@@ -224,9 +224,16 @@ impl SyncCache {
             authorities,
         )
         .map_err(ApiError::internal)?;
-        let (_, root) = state.db.root_signer(&state.master).await?;
-        let root = SecretKey::from_seed(root.expose());
-        let bytes = list.sign(&[&root]);
+        // During a root key rotation the list carries both roots' signatures, so phones
+        // pinning either accept it.
+        let roots: Vec<SecretKey> = state
+            .db
+            .root_signers(&state.master)
+            .await?
+            .iter()
+            .map(|(_, seed)| SecretKey::from_seed(seed.expose()))
+            .collect();
+        let bytes = list.sign(&roots.iter().collect::<Vec<_>>());
         let blob = SignedBlob {
             etag: etag(&[&bytes]),
             bytes: Bytes::from(bytes),

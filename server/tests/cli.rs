@@ -17,6 +17,7 @@ on_both_backends!(
     operator_bootstraps_without_http,
     serve_demo_then_sigterm,
     issue_on_the_command_line_and_verify_offline_at_a_desk,
+    root_key_rotation_keeps_phones_working,
 );
 
 fn permitseal(db: &TestDb) -> Command {
@@ -350,4 +351,106 @@ async fn issue_on_the_command_line_and_verify_offline_at_a_desk(backend: Backend
         "{out}"
     );
     s.stop().await;
+}
+
+/// The bundle as served now, if phones pinning only `root` accept it.
+async fn bundle_accepted_by(s: &TestServer, root: &[u8; 32]) -> bool {
+    let root = verifier_core::keys::PublicKey::from_bytes(root).unwrap();
+    let (status, _, bytes) = s.get_bytes("/api/v1/bundle", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    verifier_core::bundle::Bundle::from_bytes(&bytes, &[root]).is_ok()
+}
+
+/// Waits (up to 10 s) until the served bundle is accepted, or not, by phones pinning `root`:
+/// signed lists are cached per process and follow database changes within about a second.
+async fn wait_for_bundle(s: &TestServer, root: &[u8; 32], accepted: bool) {
+    for _ in 0..100 {
+        if bundle_accepted_by(s, root).await == accepted {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "the bundle never became {}",
+        if accepted { "accepted" } else { "refused" }
+    );
+}
+
+fn decode_key(text: &str) -> [u8; 32] {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .unwrap()
+        .try_into()
+        .unwrap()
+}
+
+async fn root_key_rotation_keeps_phones_working(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let ke = s.issuing_authority("KE").await;
+    s.issue(&ke, "KE", common::export_draft("KE/ROOT/1", "KE", "DE"))
+        .await;
+    let root_cli = |args: &[&str]| {
+        let out = permitseal(&s.db)
+            .env("PERMITSEAL_MASTER_KEY", common::master_key_text())
+            .arg("root")
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (_, before) = s.get("/api/v1/trust/root-key", None).await;
+    let old = decode_key(before["public_key"].as_str().unwrap());
+    assert_eq!(before["keys"].as_array().unwrap().len(), 1, "{before}");
+    assert!(bundle_accepted_by(&s, &old).await);
+
+    // Begin: the incoming key is published beside the active one and signs the trust list
+    // too, so phones pinning the old key and updated phones pinning the new one both accept it.
+    let (ok, out, err) = root_cli(&["rotate"]);
+    assert!(ok, "{err}");
+    let incoming: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let new = decode_key(incoming["public_key"].as_str().unwrap());
+    assert!(!out.contains("seed"), "{out}");
+    let (_, during) = s.get("/api/v1/trust/root-key", None).await;
+    assert_eq!(during["public_key"], before["public_key"], "{during}");
+    assert_eq!(during["keys"][1]["kid"], incoming["kid"], "{during}");
+    assert_eq!(during["keys"][1]["status"], "incoming", "{during}");
+    wait_for_bundle(&s, &new, true).await;
+    assert!(bundle_accepted_by(&s, &old).await);
+    // A phone pinning only the new key verifies permits issued before the rotation.
+    let (status, _, bytes) = s.get_bytes("/api/v1/bundle", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let pinned_new = verifier_core::keys::PublicKey::from_bytes(&new).unwrap();
+    let bundle = verifier_core::bundle::Bundle::from_bytes(&bytes, &[pinned_new]).unwrap();
+    let (_, qr) = s
+        .get("/api/v1/authorities/KE/permits/KE-ROOT-1", Some(&ke))
+        .await;
+    let v = verifier_core::verify(
+        qr["qr_text"].as_str().unwrap(),
+        permitseal_server::storage::now(),
+        &bundle.trust,
+        &bundle.status,
+    );
+    assert_eq!(v.verdict, verifier_core::Verdict::Valid, "{:?}", v.reasons);
+    // One rotation at a time.
+    let (ok, _, err) = root_cli(&["rotate"]);
+    assert!(!ok && err.contains("already under way"), "{err}");
+
+    // Finish: the new key alone signs; phones still pinning only the old key refuse new lists.
+    let (ok, out, err) = root_cli(&["finish"]);
+    assert!(ok, "{err}");
+    let finished: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(finished["active"], incoming["kid"], "{out}");
+    assert_eq!(finished["retired"], before["kid"], "{out}");
+    wait_for_bundle(&s, &old, false).await;
+    assert!(bundle_accepted_by(&s, &new).await);
+    let (_, after) = s.get("/api/v1/trust/root-key", None).await;
+    assert_eq!(after["kid"], incoming["kid"], "{after}");
+    assert_eq!(after["keys"].as_array().unwrap().len(), 1, "{after}");
+    let (ok, _, err) = root_cli(&["finish"]);
+    assert!(!ok && err.contains("no root key rotation"), "{err}");
 }

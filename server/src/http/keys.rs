@@ -65,7 +65,7 @@ pub fn api() -> Api {
             "/api/v1/trust/root-key",
             get(root_key),
             [Op::get(
-                "The deployment root public key that signs the trust list (pin it in devices)",
+                "The deployment root public key that signs the trust list (pin it in devices); during a root key rotation `keys` also lists the incoming key, which devices should pin too",
                 Access::Public,
             )
             .returns(200, "RootKey")],
@@ -121,11 +121,16 @@ pub fn api() -> Api {
             "RootKey",
             json!({
                 "type": "object",
-                "required": ["kid", "algorithm", "public_key"],
+                "required": ["kid", "algorithm", "public_key", "keys"],
                 "properties": {
-                    "kid": {"type": "string"},
+                    "kid": {"type": "string", "description": "The active root key"},
                     "algorithm": {"type": "string", "enum": ["Ed25519"]},
-                    "public_key": {"type": "string", "description": "32 bytes, base64"}
+                    "public_key": {"type": "string", "description": "32 bytes, base64"},
+                    "keys": {"type": "array", "description": "Every root key that signs the trust list now",
+                             "items": {"type": "object", "required": ["kid", "public_key", "status"], "properties": {
+                                 "kid": {"type": "string"},
+                                 "public_key": {"type": "string", "description": "32 bytes, base64"},
+                                 "status": {"type": "string", "enum": ["active", "incoming"]}}}}
                 }
             }),
         )
@@ -201,6 +206,15 @@ pub struct RootKey {
     kid: String,
     algorithm: &'static str,
     public_key: String,
+    keys: Vec<RootKeyEntry>,
+}
+
+/// One root key that signs the trust list.
+#[derive(Debug, Serialize)]
+pub struct RootKeyEntry {
+    kid: String,
+    public_key: String,
+    status: String,
 }
 
 /// Parses the authority in the path and checks the caller manages it.
@@ -327,10 +341,25 @@ async fn compromise(
 }
 
 async fn root_key(State(state): State<AppState>) -> Result<Json<RootKey>, ApiError> {
-    let (kid, public_key) = state.db.root_public_key().await?;
+    let keys: Vec<RootKeyEntry> = state
+        .db
+        .root_public_keys()
+        .await?
+        .into_iter()
+        .map(|(kid, pk, status)| RootKeyEntry {
+            kid,
+            public_key: STANDARD.encode(pk),
+            status,
+        })
+        .collect();
+    // `root_public_keys` gives the active key first and fails without one.
+    let active = keys
+        .first()
+        .ok_or_else(|| ApiError::internal("no active root key"))?;
     Ok(Json(RootKey {
-        kid,
+        kid: active.kid.clone(),
         algorithm: "Ed25519",
-        public_key: STANDARD.encode(public_key),
+        public_key: active.public_key.clone(),
+        keys,
     }))
 }

@@ -196,34 +196,135 @@ impl Db {
         Ok(())
     }
 
-    /// The active root key's id and public key.
-    pub async fn root_public_key(&self) -> Result<(String, [u8; 32]), StorageError> {
-        let row: Option<(String, Vec<u8>)> = on_db!(self, read, |pool| sqlx::query_as(
-            "SELECT kid, public_key FROM root_keys WHERE status = 'active'"
+    /// The root keys that sign the trust list, the active one first: with a rotation under
+    /// way, also the incoming one. (kid, public key, status).
+    pub async fn root_public_keys(&self) -> Result<Vec<(String, [u8; 32], String)>, StorageError> {
+        let rows: Vec<(String, Vec<u8>, String)> = on_db!(self, read, |pool| sqlx::query_as(
+            "SELECT kid, public_key, status FROM root_keys \
+             WHERE status IN ('active', 'incoming') ORDER BY status"
         )
-        .fetch_optional(pool)
+        .fetch_all(pool)
         .await?);
-        let (kid, pk) = row.ok_or(StorageError::NotFound("root key"))?;
-        let pk: [u8; 32] = pk
-            .as_slice()
-            .try_into()
-            .map_err(|_| StorageError::State("stored root public key is not 32 bytes"))?;
-        Ok((kid, pk))
+        if !rows.iter().any(|(_, _, status)| status == "active") {
+            return Err(StorageError::NotFound("root key"));
+        }
+        rows.into_iter()
+            .map(|(kid, pk, status)| {
+                let pk: [u8; 32] = pk
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| StorageError::State("stored root public key is not 32 bytes"))?;
+                Ok((kid, pk, status))
+            })
+            .collect()
     }
 
-    /// The active root key's id and seed, for signing the trust list.
-    pub async fn root_signer(
+    /// The seeds of the root keys that sign the trust list (active first, then incoming).
+    pub async fn root_signers(
         &self,
         master: &MasterKey,
-    ) -> Result<(String, SecretSeed), StorageError> {
-        let row: Option<(String, Vec<u8>)> = on_db!(self, read, |pool| sqlx::query_as(
-            "SELECT kid, sealed_seed FROM root_keys WHERE status = 'active'"
+    ) -> Result<Vec<(String, SecretSeed)>, StorageError> {
+        let rows: Vec<(String, Vec<u8>)> = on_db!(self, read, |pool| sqlx::query_as(
+            "SELECT kid, sealed_seed FROM root_keys \
+             WHERE status IN ('active', 'incoming') ORDER BY status"
         )
-        .fetch_optional(pool)
+        .fetch_all(pool)
         .await?);
-        let (kid, sealed) = row.ok_or(StorageError::NotFound("root key"))?;
-        let seed = master.open_seed(&kid, &sealed)?;
-        Ok((kid, seed))
+        if rows.is_empty() {
+            return Err(StorageError::NotFound("root key"));
+        }
+        rows.into_iter()
+            .map(|(kid, sealed)| {
+                let seed = master.open_seed(&kid, &sealed)?;
+                Ok((kid, seed))
+            })
+            .collect()
+    }
+
+    /// Starts a root key rotation: makes an incoming root key, which signs the trust list
+    /// beside the active one from now on. Returns its id and public key, for the apps to pin.
+    pub async fn begin_root_rotation(
+        &self,
+        actor: &str,
+        master: &MasterKey,
+        now: i64,
+    ) -> Result<(String, [u8; 32]), StorageError> {
+        let key = new_key(master)?;
+        on_db!(self, write, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let inserted = sqlx::query(
+                "INSERT INTO root_keys (kid, public_key, sealed_seed, status, created_at) \
+                 VALUES ($1, $2, $3, 'incoming', $4)",
+            )
+            .bind(&key.kid)
+            .bind(key.public_key.as_slice())
+            .bind(&key.sealed)
+            .bind(now)
+            .execute(&mut *tx)
+            .await;
+            match inserted {
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                    return Err(StorageError::State(
+                        "a root key rotation is already under way: finish it first",
+                    ));
+                }
+                other => other?,
+            };
+            bump_trust!(tx, now);
+            audit!(
+                tx,
+                now,
+                actor,
+                None::<&str>,
+                "root_key.rotation_begin",
+                format!("kid={}", key.kid)
+            );
+            tx.commit().await?;
+            Ok::<(), StorageError>(())
+        })?;
+        Ok((key.kid, key.public_key))
+    }
+
+    /// Finishes a root key rotation: the incoming key becomes the only one that signs the
+    /// trust list, the old one is retired. Returns (retired kid, new active kid).
+    pub async fn finish_root_rotation(
+        &self,
+        actor: &str,
+        now: i64,
+    ) -> Result<(String, String), StorageError> {
+        on_db!(self, write, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let incoming: Option<(String,)> =
+                sqlx::query_as("SELECT kid FROM root_keys WHERE status = 'incoming'")
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let (new_kid,) = incoming.ok_or(StorageError::State(
+                "no root key rotation is under way: begin one first",
+            ))?;
+            let (old_kid,): (String,) =
+                sqlx::query_as("SELECT kid FROM root_keys WHERE status = 'active'")
+                    .fetch_one(&mut *tx)
+                    .await?;
+            sqlx::query("UPDATE root_keys SET status = 'retired' WHERE kid = $1")
+                .bind(&old_kid)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE root_keys SET status = 'active' WHERE kid = $1")
+                .bind(&new_kid)
+                .execute(&mut *tx)
+                .await?;
+            bump_trust!(tx, now);
+            audit!(
+                tx,
+                now,
+                actor,
+                None::<&str>,
+                "root_key.rotation_finish",
+                format!("retired={old_kid} active={new_kid}")
+            );
+            tx.commit().await?;
+            Ok((old_kid, new_kid))
+        })
     }
 
     /// The current trust list version.
