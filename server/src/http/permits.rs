@@ -27,6 +27,101 @@ pub const MAX_BATCH: usize = 1000;
 /// Largest batch body.
 pub const MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
 
+/// The codes of a closed list, for a schema's `enum`.
+fn codes<T: Copy>(all: &[T], code: fn(T) -> &'static str) -> Vec<&'static str> {
+    all.iter().map(|c| code(*c)).collect()
+}
+
+/// A `YYYY-MM-DD` date.
+fn date_schema(description: &str) -> serde_json::Value {
+    json!({"type": "string", "format": "date", "description": description})
+}
+
+/// An optional free text of at most `MAX_NAME_LEN` characters.
+fn optional_text(description: &str) -> serde_json::Value {
+    json!({"type": ["string", "null"], "maxLength": verifier_core::permit::MAX_NAME_LEN, "description": description})
+}
+
+/// What an issuer submits (verifier-core `PermitDraft`), with the code lists it is checked
+/// against. The core's checks go further (validity limits per document type, source codes
+/// per kingdom, boxes 12/12a/12b per source); a refusal names the field.
+fn permit_draft_schema() -> serde_json::Value {
+    use verifier_core::codes::Purpose;
+    use verifier_core::permit::{MAX_LINES, MAX_NUMBER_LEN};
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["document_type", "number", "valid_until", "purpose", "exporter", "lines"],
+        "properties": {
+            "document_type": {"type": "string", "enum": codes(DocumentType::ALL, DocumentType::code)},
+            "number": {"type": "string", "minLength": 1, "maxLength": MAX_NUMBER_LEN, "description": "Box 1, unique per authority (compared without punctuation and case)"},
+            "valid_from": {"type": ["string", "null"], "format": "date", "description": "First day of validity; the issue date when absent"},
+            "valid_until": date_schema("Box 2: last day of validity (UTC)"),
+            "purpose": {"type": "string", "enum": codes(Purpose::ALL, Purpose::code), "description": "Box 5a"},
+            "security_stamp": optional_text("Box 5b: security stamp number"),
+            "exporter": {"$ref": "#/components/schemas/Party"},
+            "importer": {"oneOf": [{"$ref": "#/components/schemas/Party"}, {"type": "null"}], "description": "Box 3; absent only on multi-use certificates"},
+            "special_conditions": {"type": ["string", "null"], "description": "Box 5; bound into the QR code by digest"},
+            "lines": {"type": "array", "minItems": 1, "maxItems": MAX_LINES, "items": {"$ref": "#/components/schemas/PermitLine"}, "description": "Blocks A, B, … in order"}
+        },
+    })
+}
+
+fn party_schema() -> serde_json::Value {
+    use verifier_core::codes::Country;
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["name", "country"],
+        "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": verifier_core::permit::MAX_NAME_LEN},
+            "country": {"type": "string", "enum": Country::ALL_CODES, "description": "ISO 3166-1 alpha-2"},
+            "address": {"type": ["string", "null"], "description": "Bound into the QR code by digest"}
+        }
+    })
+}
+
+fn line_schema() -> serde_json::Value {
+    use verifier_core::codes::{Kingdom, Source, Term, Unit};
+    let mut units = codes(Unit::ALL, Unit::code);
+    units.push("");
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["scientific_name", "kingdom", "term", "appendix", "source", "quantity"],
+        "properties": {
+            "scientific_name": {"type": "string", "minLength": 1, "maxLength": verifier_core::permit::MAX_NAME_LEN, "description": "Box 7"},
+            "common_name": optional_text("Box 8; bound by digest"),
+            "kingdom": {"type": "string", "enum": codes(Kingdom::ALL, Kingdom::code), "description": "Decides which source codes are allowed"},
+            "description": {"type": ["string", "null"], "description": "Box 9 description and marks; bound by digest"},
+            "term": {"type": "string", "enum": codes(Term::ALL, Term::code), "description": "Box 9 term code"},
+            "appendix": {"type": "string", "enum": codes(Appendix::ALL, Appendix::code), "description": "Box 10"},
+            "source": {"type": "string", "enum": codes(Source::ALL, Source::code), "description": "Box 10"},
+            "quantity": {"anyOf": [{"type": "string", "pattern": "^[0-9]+(\\.[0-9]{1,6})?$"}, {"type": "integer", "minimum": 1}, {"type": "number", "exclusiveMinimum": 0}], "description": "Box 11: greater than zero, at most six decimals; a string keeps it exact"},
+            "unit": {"type": ["string", "null"], "enum": units.into_iter().map(Some).chain([None]).collect::<Vec<_>>(), "description": "Box 11; number of specimens when absent, empty or NAR"},
+            "origin": {"oneOf": [{"$ref": "#/components/schemas/DocumentReference"}, {"type": "null"}], "description": "Box 12: country of origin, permit number and date"},
+            "last_reexport": {"oneOf": [{"$ref": "#/components/schemas/DocumentReference"}, {"type": "null"}], "description": "Box 12a"},
+            "operation_number": optional_text("Box 12b: registered operation number (source D)"),
+            "acquisition_date": {"type": ["string", "null"], "format": "date", "description": "Box 12b: date of acquisition (source O)"},
+            "justification": {"type": ["string", "null"], "description": "Why source U is used or box 12 is unknown; bound by digest"}
+        }
+    })
+}
+
+fn doc_ref_schema() -> serde_json::Value {
+    use verifier_core::codes::Country;
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["country", "number", "date"],
+        "properties": {
+            "country": {"type": "string", "enum": Country::ALL_CODES},
+            "number": {"type": "string", "minLength": 1},
+            "date": date_schema("Its issue date")
+        }
+    })
+}
+
 /// Routes of this module.
 pub fn api() -> Api {
     Api::new("permits")
@@ -126,11 +221,15 @@ pub fn api() -> Api {
                 "required": ["permit"],
                 "additionalProperties": false,
                 "properties": {
-                    "permit": {"type": "object", "description": "The permit draft (verifier-core PermitDraft): document_type, number, valid_until, purpose, exporter, importer, lines, …"},
+                    "permit": {"$ref": "#/components/schemas/PermitDraft"},
                     "import_permit": {"$ref": "#/components/schemas/ImportPermitRef"}
                 }
             }),
         )
+        .schema("PermitDraft", permit_draft_schema())
+        .schema("Party", party_schema())
+        .schema("PermitLine", line_schema())
+        .schema("DocumentReference", doc_ref_schema())
         .schema(
             "ImportPermitRef",
             json!({
