@@ -58,7 +58,7 @@ pub fn api() -> Api {
                 "Mark a key compromised: signatures from `since` on are rejected",
                 Access::Roles(MANAGERS),
             )
-            .body("Compromise")
+            .optional_body("Compromise")
             .returns(200, "Key")],
         )
         .route(
@@ -113,7 +113,7 @@ pub fn api() -> Api {
                 "type": "object",
                 "additionalProperties": false,
                 "properties": {
-                    "since": {"type": "string", "format": "date-time", "description": "First moment not to trust; defaults to now"}
+                    "since": {"type": ["string", "null"], "format": "date-time", "description": "First moment not to trust; defaults to now"}
                 }
             }),
         )

@@ -34,6 +34,8 @@ pub struct Op {
     summary: &'static str,
     access: Access,
     request: Option<&'static str>,
+    /// Whether the request body may be left out.
+    request_optional: bool,
     success: u16,
     response: Option<&'static str>,
     content_type: &'static str,
@@ -48,6 +50,7 @@ impl Op {
             summary,
             access,
             request: None,
+            request_optional: false,
             success: 200,
             response: None,
             content_type: "application/json",
@@ -78,6 +81,13 @@ impl Op {
     /// JSON request body of the named schema.
     pub fn body(mut self, schema: &'static str) -> Self {
         self.request = Some(schema);
+        self
+    }
+
+    /// JSON request body of the named schema that may be left out (defaults apply).
+    pub fn optional_body(mut self, schema: &'static str) -> Self {
+        self.request = Some(schema);
+        self.request_optional = true;
         self
     }
 
@@ -264,7 +274,7 @@ fn operation(tag: &str, op: &Op) -> Value {
     if let Some(schema) = op.request {
         out.insert(
             "requestBody".into(),
-            json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}}),
+            json!({"required": !op.request_optional, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}}),
         );
     }
     let success = match (op.response, op.content_type) {

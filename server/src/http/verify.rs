@@ -35,7 +35,7 @@ pub fn api() -> Api {
                 "additionalProperties": false,
                 "properties": {
                     "qr": {"type": "string", "description": "The scanned text, PS1:…"},
-                    "checkpoint": {"type": "string", "enum": ["export", "import"], "default": "export"}
+                    "checkpoint": {"type": ["string", "null"], "enum": ["export", "import", null], "default": "export"}
                 }
             }),
         )
