@@ -263,10 +263,11 @@ fn operation(tag: &str, op: &Op) -> Value {
     out.insert("security".into(), security);
     out.insert("description".into(), json!(access_note));
     let mut params: Vec<Value> = path_params(op.path)
-        .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+        .map(|name| json!({"name": name, "in": "path", "required": true, "schema": param_schema(name)}))
         .collect();
     params.extend(op.query.iter().map(|(name, desc)| {
-        json!({"name": name, "in": "query", "required": false, "description": desc, "schema": {"type": "string"}})
+        // A report is always of one year; every other query parameter is optional.
+        json!({"name": name, "in": "query", "required": *name == "year", "description": desc, "schema": param_schema(name)})
     }));
     if !params.is_empty() {
         out.insert("parameters".into(), Value::Array(params));
@@ -303,6 +304,29 @@ fn operation(tag: &str, op: &Op) -> Value {
 pub fn path_params(path: &str) -> impl Iterator<Item = &str> {
     path.split('/')
         .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+}
+
+/// The schema of a path or query parameter. Parameters mean the same in every route, so the
+/// name decides; each schema admits only what the handlers accept.
+fn param_schema(name: &str) -> Value {
+    match name {
+        "authority" => json!({"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9-]{1,15}$"}),
+        "locode" => json!({"type": "string", "pattern": "^[A-Za-z]{2}[A-Za-z2-9]{3}$"}),
+        "import_country" => {
+            json!({"type": "string", "enum": verifier_core::codes::Country::ALL_CODES})
+        }
+        "after" => json!({"type": "integer", "minimum": i64::MIN, "maximum": i64::MAX}),
+        "since" => json!({"type": "integer", "minimum": 0, "maximum": i64::MAX}),
+        "limit" => json!({"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}),
+        "scale" => json!({"type": "integer", "minimum": 1, "maximum": 40, "default": 8}),
+        "ecc" => json!({"type": "string", "enum": ["L", "M", "Q", "H"], "default": "Q"}),
+        "state" => json!({"type": "string", "enum": ["valid", "suspended", "revoked", "used"]}),
+        "kind" => json!({"type": "string", "enum": crate::storage::reports::ALERT_KINDS}),
+        "year" => json!({"type": "string", "pattern": "^(197[5-9]|19[89][0-9]|[2-9][0-9]{3})$"}),
+        "view" => json!({"type": "string", "enum": ["exports", "imports"], "default": "exports"}),
+        "basis" => json!({"type": "string", "enum": ["trade", "permits"], "default": "trade"}),
+        _ => json!({"type": "string"}),
+    }
 }
 
 /// The document route.
