@@ -18,7 +18,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use permitseal_mobile::{
     BundleSync, CheckpointKind, EndorsedLine, ExportEndorsement, Language, Outbox, Place,
-    ScanReport, SyncClient, UploadReport, VerdictKind, VerificationResult, Verifier,
+    ScanReport, SdkFailure, SyncClient, UploadReport, VerdictKind, VerificationResult, Verifier,
 };
 use serde_json::{Value, json};
 
@@ -379,6 +379,17 @@ impl Deployment {
         let v = self.ok("GET", "/api/v1/trust/root-key", None, None);
         STANDARD.decode(v["public_key"].as_str().unwrap()).unwrap()
     }
+
+    /// Every root key the deployment publishes now (two during a root rotation).
+    pub fn root_keys(&self) -> Vec<Vec<u8>> {
+        let v = self.ok("GET", "/api/v1/trust/root-key", None, None);
+        v["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| STANDARD.decode(k["public_key"].as_str().unwrap()).unwrap())
+            .collect()
+    }
 }
 
 impl Drop for Deployment {
@@ -410,8 +421,13 @@ pub struct Phone {
 impl Phone {
     /// Enrols a phone: pins the deployment's root key and takes a device token.
     pub fn enrol(d: &Deployment, name: &str, token: &str) -> Phone {
+        Phone::enrol_pinning(d, name, token, vec![d.root_key()])
+    }
+
+    /// Enrols a phone whose app pins the given root keys.
+    pub fn enrol_pinning(d: &Deployment, name: &str, token: &str, roots: Vec<Vec<u8>>) -> Phone {
         let dir = tempfile::tempdir().unwrap();
-        let verifier = Verifier::new(vec![d.root_key()]).unwrap();
+        let verifier = Verifier::new(roots).unwrap();
         let outbox =
             Outbox::open(dir.path().join("outbox").to_string_lossy().into_owned()).unwrap();
         let client = SyncClient::new(d.base(), token.to_owned(), 10).unwrap();
@@ -442,6 +458,17 @@ impl Phone {
             BundleSync::UpToDate => story.step(format!("{}'s phone: bundle up to date", self.name)),
             other => panic!("{}: sync failed: {other:?}", self.name),
         }
+    }
+
+    /// One bundle sync as the app sees it: the result, or the SDK's refusal of the bundle.
+    pub fn try_sync(&mut self) -> Result<BundleSync, SdkFailure> {
+        let r = self
+            .client
+            .sync_bundle(self.verifier.clone(), self.etag.clone());
+        if let Ok(BundleSync::Updated { etag, .. }) = &r {
+            self.etag = etag.clone();
+        }
+        r
     }
 
     /// Verifies offline at a given time and checkpoint.

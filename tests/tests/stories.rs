@@ -4,7 +4,7 @@
 use permitseal_e2e::{
     Backend, Phone, Story, World, codes, croc_export, describe, now, on_both_backends,
 };
-use permitseal_mobile::{CheckpointKind, UploadOutcome, VerdictKind};
+use permitseal_mobile::{BundleSync, CheckpointKind, SdkFailure, UploadOutcome, VerdictKind};
 use serde_json::json;
 use verifier_core::keys::SecretKey;
 use verifier_core::permit::{IssueContext, Permit, PermitDraft};
@@ -18,6 +18,8 @@ on_both_backends!(
     story_5_importing_country,
     story_6_faults,
     story_7_key_rotation,
+    story_8_root_key_rotation,
+    story_9_year_end_reports,
 );
 
 const DAY: i64 = 86_400;
@@ -507,4 +509,147 @@ fn story_7_key_rotation(backend: Backend) {
             describe(&v)
         );
     }
+}
+
+/// Syncs until `done` accepts the result (signed lists follow database changes within about a
+/// second); panics after 10 s.
+fn sync_until(
+    phone: &mut Phone,
+    done: impl Fn(&Result<BundleSync, SdkFailure>) -> bool,
+) -> Result<BundleSync, SdkFailure> {
+    for _ in 0..100 {
+        let r = phone.try_sync();
+        if done(&r) {
+            return r;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("{}: the sync never gave the expected result", phone.name);
+}
+
+fn story_8_root_key_rotation(backend: Backend) {
+    let story = Story::new("8 root key rotation", backend);
+    let w = World::new(&story, backend);
+    let permit = w.issue(croc_export("ZA/GP/2026/004530"));
+    let qr = permit["qr_text"].as_str().unwrap().to_owned();
+    let mut old_app = Phone::enrol(&w.d, "Durban officer (old app)", &w.officer_za);
+    old_app.sync(&story);
+
+    let incoming: serde_json::Value = serde_json::from_str(&w.d.cli(&["root", "rotate"])).unwrap();
+    story.step(format!(
+        "operator began a root key rotation: incoming root {}",
+        incoming["kid"]
+    ));
+    let roots = w.d.root_keys();
+    assert_eq!(roots.len(), 2, "the root-key endpoint lists both keys");
+    let new_root = roots[1].clone();
+
+    // An app release that pins only the new root works during the rotation, and so does the
+    // old app: the trust list carries both signatures.
+    let mut new_app = Phone::enrol_pinning(
+        &w.d,
+        "Cape Town officer (new app)",
+        &w.officer_za,
+        vec![new_root],
+    );
+    sync_until(&mut new_app, |r| {
+        matches!(r, Ok(BundleSync::Updated { .. }))
+    })
+    .unwrap();
+    story.step("the new app (new root only) synced during the rotation");
+    sync_until(&mut old_app, |r| {
+        matches!(r, Ok(BundleSync::Updated { .. } | BundleSync::UpToDate))
+    })
+    .unwrap();
+    story.step("the old app (old root only) still syncs during the rotation");
+    for phone in [&old_app, &new_app] {
+        let v = phone.scan(&story, &qr);
+        assert_eq!(v.verdict, VerdictKind::Valid, "{}", describe(&v));
+    }
+
+    let finished = w.d.cli(&["root", "finish"]);
+    story.step(format!(
+        "operator finished the rotation: {}",
+        finished.trim().replace('\n', " ")
+    ));
+    // Phones still on the old app now refuse new bundles as not signed by their root, and keep
+    // working offline with the last bundle they accepted; the new app carries on.
+    let refused = sync_until(&mut old_app, |r| {
+        matches!(r, Err(SdkFailure::NotTrusted { .. }))
+    });
+    story.step(format!("the old app's next sync is refused: {refused:?}"));
+    let v = old_app.scan(&story, &qr);
+    assert_eq!(v.verdict, VerdictKind::Valid, "{}", describe(&v));
+    sync_until(&mut new_app, |r| {
+        matches!(r, Ok(BundleSync::Updated { .. } | BundleSync::UpToDate))
+    })
+    .unwrap();
+    let v = new_app.scan(&story, &qr);
+    assert_eq!(v.verdict, VerdictKind::Valid, "{}", describe(&v));
+}
+
+fn story_9_year_end_reports(backend: Backend) {
+    let story = Story::new("9 year-end reports", backend);
+    let w = World::new(&story, backend);
+    let fr =
+        w.d.create_authority("FR", "Ministère de la Transition écologique");
+    let permit = w.issue(croc_export("ZA/GP/2026/004540"));
+    let number = permit["number"].as_str().unwrap().to_owned();
+    let qr = permit["qr_text"].as_str().unwrap().to_owned();
+    let mut durban = Phone::enrol(&w.d, "Durban officer", &w.officer_za);
+    durban.sync(&story);
+    durban.endorse(&qr, "ZADUR", &[("A", "240")]);
+    assert_eq!(durban.upload(&story).outcome, UploadOutcome::Done);
+    story.step("exported: 240 of the 250 skins allowed, endorsed at Durban");
+    let received_at = verifier_core::date::format_unix(now() - 60);
+    w.d.ok(
+        "POST",
+        "/api/v1/confirmations",
+        Some(&w.importer_fr),
+        Some(
+            json!({"confirmations": [{"id": "fr-reception-1", "received_at": received_at,
+            "lines": [{"block": "A", "quantity": "238"}], "qr": qr}]}),
+        ),
+    );
+    story.step("France confirmed receipt of 238 skins");
+
+    let year = verifier_core::date::Date::from_unix(now()).ymd().0;
+    let report = |authority: &str, token: &str, query: &str| -> String {
+        let (status, bytes) = w.d.call_bytes(
+            "GET",
+            &format!("/api/v1/authorities/{authority}/reports/annual?year={year}{query}"),
+            Some(token),
+            None,
+        );
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+        String::from_utf8(bytes).unwrap()
+    };
+    let exports = report(&w.za, &w.clerk, "");
+    story.step(format!(
+        "South Africa's export report (actual trade) row: {}",
+        exports.lines().last().unwrap_or_default()
+    ));
+    assert!(
+        exports.ends_with(&format!(
+            "II,Crocodylus niloticus,SKI,240,,FR,,{number},,,T,C,{year}\r\n"
+        )),
+        "{exports}"
+    );
+    let issued = report(&w.za, &w.clerk, "&basis=permits");
+    assert!(issued.contains(",SKI,250,,FR,"), "{issued}");
+    let imports = report(&fr, &w.importer_fr, "&view=imports");
+    story.step(format!(
+        "France's import report (actual trade) row: {}",
+        imports.lines().last().unwrap_or_default()
+    ));
+    assert!(
+        imports.ends_with(&format!(
+            "II,Crocodylus niloticus,SKI,238,,ZA,,,{number},,,T,C,{year}\r\n"
+        )),
+        "{imports}"
+    );
+    story.step(
+        "the two Parties' reports of the same permit differ by 2 skins: what the Trade Database's \
+         comparative tabulation shows for follow-up",
+    );
 }
