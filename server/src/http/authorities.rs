@@ -42,9 +42,9 @@ pub fn api() -> Api {
                 "required": ["country", "name"],
                 "additionalProperties": false,
                 "properties": {
-                    "id": {"type": "string", "description": "Short code, 2-16 of A-Z 0-9 '-'; defaults to the country code.", "example": "KE"},
-                    "country": {"type": "string", "description": "ISO 3166-1 alpha-2", "example": "KE"},
-                    "name": {"type": "string", "maxLength": 200, "example": "Kenya Wildlife Service"}
+                    "id": {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9-]{1,15}$", "description": "Short code, 2-16 of A-Z 0-9 '-'; defaults to the country code.", "example": "KE"},
+                    "country": {"type": "string", "enum": verifier_core::codes::Country::ALL_CODES, "description": "ISO 3166-1 alpha-2", "example": "KE"},
+                    "name": {"type": "string", "minLength": 1, "maxLength": 200, "example": "Kenya Wildlife Service"}
                 }
             }),
         )

@@ -299,7 +299,7 @@ pub fn api() -> Api {
                 "type": "object",
                 "required": ["reason"],
                 "additionalProperties": false,
-                "properties": {"reason": {"type": "string", "maxLength": 500}}
+                "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 500}}
             }),
         )
         .schema(
@@ -309,7 +309,7 @@ pub fn api() -> Api {
                 "required": ["year", "scientific_name", "unit", "quantity"],
                 "additionalProperties": false,
                 "properties": {
-                    "year": {"type": "integer"},
+                    "year": {"type": "integer", "minimum": 2000, "maximum": 2200},
                     "scientific_name": {"type": "string"},
                     "unit": {"type": "string", "description": "CITES unit code, e.g. NAR, KIL"},
                     "quantity": {"type": "string", "description": "Decimal, at most 6 places"}

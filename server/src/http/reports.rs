@@ -115,7 +115,7 @@ pub fn api() -> Api {
         )
         .schema(
             "ScanBatch",
-            json!({"type": "object", "required": ["scans"], "properties": {"scans": {"type": "array", "maxItems": MAX_REPORTS, "items": {"$ref": "#/components/schemas/Scan"}}}}),
+            json!({"type": "object", "additionalProperties": false, "required": ["scans"], "properties": {"scans": {"type": "array", "maxItems": MAX_REPORTS, "items": {"$ref": "#/components/schemas/Scan"}}}}),
         )
         .schema(
             "Endorsement",
@@ -130,25 +130,25 @@ pub fn api() -> Api {
                     "endorsed_at": {"type": "string", "format": "date-time"},
                     "place": {"$ref": "#/components/schemas/Place"},
                     "transport_document": {"type": "string"},
-                    "lines": {"type": "array", "items": {"type": "object", "required": ["block", "quantity"], "properties": {"block": {"type": "string"}, "quantity": {"type": "string"}}}},
+                    "lines": {"type": "array", "items": {"type": "object", "additionalProperties": false, "required": ["block", "quantity"], "properties": {"block": {"type": "string"}, "quantity": {"type": "string"}}}},
                     "qr": {"type": "string"}
                 }
             }),
         )
         .schema(
             "EndorsementBatch",
-            json!({"type": "object", "required": ["endorsements"], "properties": {"endorsements": {"type": "array", "maxItems": MAX_REPORTS, "items": {"$ref": "#/components/schemas/Endorsement"}}}}),
+            json!({"type": "object", "additionalProperties": false, "required": ["endorsements"], "properties": {"endorsements": {"type": "array", "maxItems": MAX_REPORTS, "items": {"$ref": "#/components/schemas/Endorsement"}}}}),
         )
         .schema(
             "ConfirmationBatch",
-            json!({"type": "object", "required": ["confirmations"], "properties": {"confirmations": {"type": "array", "maxItems": MAX_REPORTS, "items": {
+            json!({"type": "object", "additionalProperties": false, "required": ["confirmations"], "properties": {"confirmations": {"type": "array", "maxItems": MAX_REPORTS, "items": {
                 "type": "object",
                 "required": ["id", "received_at", "lines", "qr"],
                 "additionalProperties": false,
                 "properties": {
                     "id": {"type": "string"},
                     "received_at": {"type": "string", "format": "date-time"},
-                    "lines": {"type": "array", "items": {"type": "object", "required": ["block", "quantity"], "properties": {"block": {"type": "string"}, "quantity": {"type": "string"}}}},
+                    "lines": {"type": "array", "items": {"type": "object", "additionalProperties": false, "required": ["block", "quantity"], "properties": {"block": {"type": "string"}, "quantity": {"type": "string"}}}},
                     "qr": {"type": "string"}
                 }
             }}}}),

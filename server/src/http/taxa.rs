@@ -37,7 +37,7 @@ pub fn api() -> Api {
                 "properties": {
                     "scientific_name": {"type": "string", "readOnly": true},
                     "kingdom": {"type": "string", "enum": ["animal", "plant"]},
-                    "appendices": {"type": "array", "items": {"type": "string", "enum": ["I", "II", "III"]},
+                    "appendices": {"type": "array", "minItems": 1, "uniqueItems": true, "items": {"type": "string", "enum": ["I", "II", "III"]},
                                    "description": "Every appendix the taxon is listed in (split listings have several)"},
                     "common_name": {"type": ["string", "null"]}
                 }
