@@ -39,15 +39,34 @@ pub enum Basis {
     Permits,
 }
 
+impl View {
+    /// The name in queries, commands and file names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            View::Exports => "exports",
+            View::Imports => "imports",
+        }
+    }
+}
+
+impl Basis {
+    /// The name in queries, commands and file names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Basis::Trade => "trade",
+            Basis::Permits => "permits",
+        }
+    }
+}
+
 impl std::str::FromStr for View {
     type Err = String;
 
     fn from_str(s: &str) -> Result<View, String> {
-        match s {
-            "exports" => Ok(View::Exports),
-            "imports" => Ok(View::Imports),
-            other => Err(format!("view must be exports or imports, not {other:?}")),
-        }
+        [View::Exports, View::Imports]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| format!("view must be exports or imports, not {s:?}"))
     }
 }
 
@@ -55,11 +74,10 @@ impl std::str::FromStr for Basis {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Basis, String> {
-        match s {
-            "trade" => Ok(Basis::Trade),
-            "permits" => Ok(Basis::Permits),
-            other => Err(format!("basis must be trade or permits, not {other:?}")),
-        }
+        [Basis::Trade, Basis::Permits]
+            .into_iter()
+            .find(|b| b.as_str() == s)
+            .ok_or_else(|| format!("basis must be trade or permits, not {s:?}"))
     }
 }
 
@@ -115,15 +133,11 @@ pub async fn build(
 
 /// The file name a report is offered under, e.g. `KE-2026-exports-trade.csv`.
 pub fn file_name(authority: &str, year: i32, view: View, basis: Basis) -> String {
-    let view = match view {
-        View::Exports => "exports",
-        View::Imports => "imports",
-    };
-    let basis = match basis {
-        Basis::Trade => "trade",
-        Basis::Permits => "permits",
-    };
-    format!("{authority}-{year}-{view}-{basis}.csv")
+    format!(
+        "{authority}-{year}-{}-{}.csv",
+        view.as_str(),
+        basis.as_str()
+    )
 }
 
 /// One row of the report.

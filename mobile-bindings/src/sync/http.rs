@@ -732,16 +732,9 @@ fn read_chunked<R: BufRead>(r: &mut R, max: u64) -> Result<Vec<u8>, HttpError> {
             .and_then(|s| u64::from_str_radix(s, 16).ok())
             .ok_or_else(|| fail("malformed chunk size"))?;
         if size == 0 {
-            // Trailer fields, up to the empty line; read and dropped.
-            let mut trailer = Vec::new();
-            loop {
-                let start = trailer.len();
-                read_line_into(r, &mut trailer, MAX_HEAD)?;
-                let line = trailer.get(start..).unwrap_or_default();
-                if line == b"\r\n" || line == b"\n" {
-                    return Ok(body);
-                }
-            }
+            // Trailer fields end with an empty line, like a head; read and dropped.
+            read_head(r)?;
+            return Ok(body);
         }
         if body.len() as u64 + size > max {
             return Err(too_large(max));
