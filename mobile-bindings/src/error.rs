@@ -79,7 +79,9 @@ impl From<BundleError> for SdkFailure {
     fn from(e: BundleError) -> SdkFailure {
         let reason = e.to_string();
         match e {
-            BundleError::Malformed(_) => SdkFailure::BadBundle { reason },
+            BundleError::Malformed(_) | BundleError::DuplicateStatus { .. } => {
+                SdkFailure::BadBundle { reason }
+            }
             BundleError::Trust(t) => trust_failure(t, reason),
             BundleError::Status { error, .. } => status_failure(error, reason),
         }
