@@ -19,7 +19,9 @@ say "Independent verifier (written from docs/FORMAT.md) over test-vectors/v1"
 if ! python3 -c 'import cryptography' 2>/dev/null; then
     pip install --quiet cryptography
 fi
-python3 test-vectors/independent/verify.py test-vectors/v1/vectors.json
+for vectors in test-vectors/v1/vectors.json test-vectors/v1/vectors-2.json; do
+    python3 test-vectors/independent/verify.py "$vectors"
+done
 
 if [ -x mobile-bindings/scripts/test-foreign.sh ]; then
     say "Kotlin (JVM) and Python binding tests"
