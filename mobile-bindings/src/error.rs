@@ -95,6 +95,13 @@ fn trust_failure(e: TrustError, reason: String) -> SdkFailure {
     }
 }
 
+impl From<StatusError> for SdkFailure {
+    fn from(e: StatusError) -> SdkFailure {
+        let reason = e.to_string();
+        status_failure(e, reason)
+    }
+}
+
 fn status_failure(e: StatusError, reason: String) -> SdkFailure {
     match e {
         StatusError::Malformed(_) | StatusError::VersionMismatch { .. } | StatusError::Mismatch => {

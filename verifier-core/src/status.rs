@@ -599,17 +599,21 @@ impl StatusSet {
         }
     }
 
-    /// Checks a signed delta against `trust` and moves its authority's list forward. A delta
-    /// for an authority without a list here is `Mismatch`; on any error nothing changes.
-    pub fn apply_delta(&mut self, bytes: &[u8], trust: &TrustList) -> Result<(), StatusError> {
+    /// Checks a signed delta against `trust` and moves its authority's list forward,
+    /// returning the list as it now is. A delta for an authority without a list here is
+    /// `Mismatch`; on any error nothing changes.
+    pub fn apply_delta(
+        &mut self,
+        bytes: &[u8],
+        trust: &TrustList,
+    ) -> Result<&StatusList, StatusError> {
         let delta = StatusDelta::from_signed(bytes, trust)?;
         let list = self
             .lists
-            .get(&delta.authority)
+            .get_mut(&delta.authority)
             .ok_or(StatusError::Mismatch)?;
-        let next = list.apply(&delta)?;
-        self.lists.insert(next.authority, next);
-        Ok(())
+        *list = list.apply(&delta)?;
+        Ok(list)
     }
 
     /// The list of an authority.

@@ -3,9 +3,7 @@
 //! --test code_lists` writes the file again after a change to the lists.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use verifier_core::codes::{
-    Appendix, Country, DocumentType, Kingdom, Purpose, Source, Term, Unit,
-};
+use verifier_core::codes::{Appendix, Country, DocumentType, Kingdom, Purpose, Source, Term, Unit};
 
 /// The 15-bit packing of FORMAT.md §1, as an outside reader computes it.
 fn code3(code: &str) -> String {
@@ -163,9 +161,8 @@ fn the_code_lists_in_the_docs_are_the_ones_in_the_code() {
 /// The short lists FORMAT.md spells out inline are the code's too.
 #[test]
 fn the_inline_lists_in_format_md_are_the_ones_in_the_code() {
-    let spec =
-        std::fs::read_to_string(format!("{}/../docs/FORMAT.md", env!("CARGO_MANIFEST_DIR")))
-            .unwrap();
+    let spec = std::fs::read_to_string(format!("{}/../docs/FORMAT.md", env!("CARGO_MANIFEST_DIR")))
+        .unwrap();
     let purposes: String = Purpose::ALL.iter().map(|p| p.code()).collect();
     let sources: String = Source::ALL.iter().map(|s| s.code()).collect();
     assert!(spec.contains(&format!("one of `{purposes}`")), "{purposes}");

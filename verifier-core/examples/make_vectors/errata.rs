@@ -608,7 +608,7 @@ pub(crate) fn document(w: &World) -> Result<(Value, usize), Box<dyn std::error::
                     .deltas
                     .iter()
                     .map(|d| match b.status.apply_delta(d, &b.trust) {
-                        Ok(()) => "applied",
+                        Ok(_) => "applied",
                         Err(_) => "refused",
                     })
                     .collect();
