@@ -10,6 +10,10 @@ cd "$(dirname "$0")/.."
 say() { printf '\n== %s\n' "$*"; }
 
 say "Rust workspace tests"
+# The image decoder's test compares it with ZBar on the same images.
+if ! command -v zbarimg >/dev/null; then
+    (apt-get install -y -q zbar-tools >/dev/null 2>&1) || { apt-get update -q >/dev/null && apt-get install -y -q zbar-tools >/dev/null; }
+fi
 cargo test --workspace --locked
 
 say "HTTP API fuzzing from the OpenAPI document (schemathesis): no 5xx"
