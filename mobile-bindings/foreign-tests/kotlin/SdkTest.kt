@@ -138,6 +138,13 @@ fun main(args: Array<String>) {
                 expect(r.permit?.number == want["permit_number"]) { "number ${r.permit?.number}" }
                 expect(r.reasons.all { it.message.isNotEmpty() }) { "empty message" }
                 lines.add("$name ${verdictName(r.verdict)} ${codes.joinToString(",")}")
+                // The support report says the same verdict, without the permit number.
+                val text = v.explain(c["qr"] as String, c["now"] as Long, checkpoint)
+                val report = Json(text).parse().obj()
+                expect(report["verdict"] == want["verdict"]) { "report verdict ${report["verdict"]}" }
+                (want["permit_number"] as String?)?.let { n ->
+                    expect(!text.contains(n)) { "the permit number is in the report" }
+                }
             }
         }
     }
