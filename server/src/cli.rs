@@ -136,6 +136,47 @@ enum PermitCommand {
         #[arg(long)]
         qr_png: Option<PathBuf>,
     },
+    /// Print issued permits as PDF documents on the CITES standard form (A4, PDF/A-2b).
+    Print {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Issuing authority id.
+        #[arg(long)]
+        authority: String,
+        /// Permit number; repeat it to print several.
+        #[arg(long = "number", required = true)]
+        numbers: Vec<String>,
+        /// en, fr or es (default: the authority's language).
+        #[arg(long)]
+        lang: Option<String>,
+        /// The PDF file; with several numbers, a directory for one `<number>.pdf` each.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        urls: UrlArgs,
+    },
+}
+
+/// Where the deployment is reached, for what documents print.
+#[derive(Args)]
+struct UrlArgs {
+    /// Public base URL of the deployment.
+    #[arg(long, env = "PERMITSEAL_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// The verify page printed on permit documents (default: <public URL>/verify).
+    #[arg(long, env = "PERMITSEAL_VERIFY_URL")]
+    verify_url: Option<String>,
+}
+
+impl UrlArgs {
+    /// The verify page: as given, or under the public URL, or under `fallback_base`.
+    fn verify_url(&self, fallback_base: &str) -> String {
+        match (&self.verify_url, &self.public_url) {
+            (Some(url), _) => url.clone(),
+            (None, Some(base)) => format!("{}/verify", base.trim_end_matches('/')),
+            (None, None) => format!("{fallback_base}/verify"),
+        }
+    }
 }
 
 #[derive(Args)]
@@ -190,7 +231,7 @@ impl DataArgs {
 #[derive(Args)]
 struct ServeArgs {
     /// Address and port to listen on.
-    #[arg(long, env = "PERMITSEAL_LISTEN", default_value = "127.0.0.1:8080")]
+    #[arg(long, env = "PERMITSEAL_LISTEN", default_value = crate::startup::DEFAULT_LISTEN)]
     listen: SocketAddr,
     #[command(flatten)]
     data: DataArgs,
@@ -200,6 +241,8 @@ struct ServeArgs {
     /// Create a demo authority, signing key and tokens (and a master key if none is configured).
     #[arg(long, env = "PERMITSEAL_DEMO")]
     demo: bool,
+    #[command(flatten)]
+    urls: UrlArgs,
 }
 
 #[derive(Subcommand)]
@@ -217,6 +260,15 @@ enum AuthorityCommand {
         /// Short id (defaults to the country code).
         #[arg(long)]
         id: Option<String>,
+        /// Language of its printed documents: en (default), fr or es.
+        #[arg(long)]
+        language: Option<String>,
+        /// Postal address printed in box 6 of its documents.
+        #[arg(long)]
+        address: Option<String>,
+        /// Place of issue printed in box 13.
+        #[arg(long)]
+        issue_place: Option<String>,
     },
     /// List authorities as JSON.
     List {
@@ -435,13 +487,34 @@ async fn key(cmd: KeyCommand) -> anyhow::Result<()> {
 }
 
 async fn permit(cmd: PermitCommand) -> anyhow::Result<()> {
-    let PermitCommand::Issue {
-        data,
-        master_key_file,
-        authority,
-        file,
-        qr_png,
-    } = cmd;
+    let (data, master_key_file, authority, file, qr_png) = match cmd {
+        PermitCommand::Issue {
+            data,
+            master_key_file,
+            authority,
+            file,
+            qr_png,
+        } => (data, master_key_file, authority, file, qr_png),
+        PermitCommand::Print {
+            data,
+            authority,
+            numbers,
+            lang,
+            out,
+            urls,
+        } => {
+            let verify_url = urls.verify_url(&format!("http://{}", crate::startup::DEFAULT_LISTEN));
+            return print(
+                &data,
+                &authority,
+                &numbers,
+                lang.as_deref(),
+                &out,
+                &verify_url,
+            )
+            .await;
+        }
+    };
     let text = if file.as_os_str() == "-" {
         std::io::read_to_string(std::io::stdin())?
     } else {
@@ -482,6 +555,91 @@ async fn permit(cmd: PermitCommand) -> anyhow::Result<()> {
         serde_json::to_string_pretty(&crate::http::permits::PermitView::from(issued))?
     );
     Ok(())
+}
+
+/// `permit print`: one PDF per number, from the database directly (no master key: printing
+/// signs nothing).
+async fn print(
+    data: &DataArgs,
+    authority: &str,
+    numbers: &[String],
+    lang: Option<&str>,
+    out: &std::path::Path,
+    verify_url: &str,
+) -> anyhow::Result<()> {
+    let lang = lang
+        .map(|t| {
+            crate::document::parse_lang(t)
+                .ok_or_else(|| anyhow::anyhow!("--lang must be en, fr or es, not {t:?}"))
+        })
+        .transpose()?;
+    let id = AuthorityId::parse(authority)?;
+    let several = numbers.len() > 1;
+    if several {
+        std::fs::create_dir_all(out)
+            .with_context(|| format!("cannot create the directory {}", out.display()))?;
+    }
+    let db = Db::open(&data.target()?).await?;
+    let result = async {
+        let row = db
+            .authority(&id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no authority {id}"))?;
+        let bar = if several {
+            indicatif::ProgressBar::new(numbers.len() as u64)
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        for number in numbers {
+            bar.set_message(number.clone());
+            let permit = db
+                .permit_by_number(&id, number)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("authority {id} has no permit {number:?}"))?;
+            let quotas = db
+                .block_quotas(&permit.authority_id, permit.status_index)
+                .await?;
+            let pdf =
+                crate::document::stored::render_stored(&row, &permit, &quotas, lang, verify_url)?;
+            let path = if several {
+                out.join(format!("{}.pdf", file_stem(&permit.number)))
+            } else {
+                out.to_owned()
+            };
+            std::fs::write(&path, &pdf)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            bar.inc(1);
+            if !several {
+                eprintln!("wrote {} ({} bytes)", path.display(), pdf.len());
+            }
+        }
+        bar.finish_and_clear();
+        if several {
+            eprintln!("wrote {} documents into {}", numbers.len(), out.display());
+        }
+        Ok::<_, anyhow::Error>(())
+    }
+    .await;
+    db.close().await;
+    result
+}
+
+/// A permit number as a file name: letters, digits, `-` and `_`; anything else becomes `_`.
+fn file_stem(number: &str) -> String {
+    number
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 fn verify(args: VerifyArgs) -> anyhow::Result<()> {
@@ -606,6 +764,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         data_dir: args.data.data_dir,
         master_key,
         demo: args.demo,
+        verify_url: args.urls.verify_url(&format!("http://{}", args.listen)),
     };
     tracing::info!(?config, "starting");
     let (state, notes) = crate::open_state(&config).await?;
@@ -631,15 +790,31 @@ async fn authority(cmd: AuthorityCommand) -> anyhow::Result<()> {
             country,
             name,
             id,
+            language,
+            address,
+            issue_place,
         } => {
             let country = CountryCode::parse(&country)?;
             let id = AuthorityId::parse(id.as_deref().unwrap_or(country.as_str()))?;
             let name = text_field("name", &name, 200)?;
+            let paper = crate::http::documents::paper_settings(
+                language.as_deref(),
+                address.as_deref(),
+                issue_place.as_deref(),
+            )?;
             let db = Db::open(&data.target()?).await?;
-            let row = db
-                .create_authority(CLI_ACTOR, &id, &country, &name, now())
-                .await?;
+            let row = async {
+                let row = db
+                    .create_authority(CLI_ACTOR, &id, &country, &name, now())
+                    .await?;
+                match paper {
+                    Some(paper) => db.set_paper_settings(CLI_ACTOR, &id, &paper, now()).await,
+                    None => Ok(row),
+                }
+            }
+            .await;
             db.close().await;
+            let row = row?;
             println!(
                 "{}",
                 serde_json::to_string_pretty(&crate::http::authorities::Authority::from(row))?

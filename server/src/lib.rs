@@ -10,6 +10,7 @@ pub mod auth;
 pub mod cli;
 pub mod crypto;
 pub mod demo;
+pub mod document;
 pub mod error;
 pub mod http;
 pub mod model;

@@ -8,6 +8,9 @@ use crate::crypto::{CryptoError, MasterKey};
 use crate::state::AppState;
 use crate::storage::{DatabaseTarget, Db, StorageError, now};
 
+/// Where `serve` listens unless told otherwise.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
 /// Name of the master key file that `--demo` creates in the data directory.
 pub const DEMO_MASTER_KEY_FILE: &str = "master.key";
 
@@ -45,6 +48,8 @@ pub struct ServeConfig {
     pub master_key: MasterKeySource,
     /// Create demo data on start.
     pub demo: bool,
+    /// The verify page printed on permit documents (`<public URL>/verify` by default).
+    pub verify_url: String,
 }
 
 /// Why the service could not start.
@@ -119,7 +124,7 @@ pub async fn open_state(config: &ServeConfig) -> Result<(AppState, StartNotes), 
     )?;
     let db = Db::open(&config.database).await?;
     db.init_deployment(&master, now()).await?;
-    let state = AppState::new(db, master);
+    let state = AppState::new(db, master).with_verify_url(&config.verify_url);
     if config.demo {
         let demo = crate::demo::ensure(&state, &config.data_dir).await?;
         notes.lines.extend(demo);
@@ -185,6 +190,7 @@ mod tests {
                 "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=".into(),
             )),
             demo: false,
+            verify_url: crate::state::DEFAULT_VERIFY_URL.to_owned(),
         };
         let text = format!("{config:?}");
         assert!(!text.contains("topsecret"));

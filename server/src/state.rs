@@ -7,6 +7,9 @@ use crate::http::metrics::Metrics;
 use crate::signed::SyncCache;
 use crate::storage::Db;
 
+/// The verify page of a server on its default address (`serve` without `--public-url`).
+pub const DEFAULT_VERIFY_URL: &str = "http://127.0.0.1:8080/verify";
+
 /// Shared state: cheap to clone.
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -18,6 +21,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Signed lists of this process, keyed by database versions.
     pub sync: Arc<SyncCache>,
+    /// The deployment's verify page, printed on every permit document.
+    pub verify_url: Arc<str>,
 }
 
 impl AppState {
@@ -28,6 +33,13 @@ impl AppState {
             master: Arc::new(master),
             metrics: Arc::new(Metrics::default()),
             sync: Arc::new(SyncCache::default()),
+            verify_url: Arc::from(DEFAULT_VERIFY_URL),
         }
+    }
+
+    /// The same state printing `url` as the verify page on documents.
+    pub fn with_verify_url(mut self, url: &str) -> Self {
+        self.verify_url = Arc::from(url);
+        self
     }
 }

@@ -421,6 +421,7 @@ async fn state_changes_bump_status_and_deltas(backend: Backend) {
             common::master_key_text(),
         )),
         demo: false,
+        verify_url: permitseal_server::state::DEFAULT_VERIFY_URL.to_owned(),
     };
     let (other, _) = permitseal_server::open_state(&config).await.unwrap();
     let now = permitseal_server::storage::now();

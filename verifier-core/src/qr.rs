@@ -97,6 +97,43 @@ pub fn render_svg(text: &str, ecc: Ecc) -> Result<String, QrError> {
         .build())
 }
 
+/// The modules of a code, for drawing it as vector squares (a printed document).
+#[cfg(feature = "image")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Matrix {
+    width: usize,
+    dark: Vec<bool>,
+}
+
+#[cfg(feature = "image")]
+impl Matrix {
+    /// Modules per side, without the quiet zone.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Whether the module at column `x`, row `y` is dark; modules outside are light.
+    pub fn is_dark(&self, x: usize, y: usize) -> bool {
+        x < self.width && y < self.width && self.dark[y * self.width + x]
+    }
+}
+
+/// The module matrix of `text` at `ecc`. The standard quiet zone (4 modules on each side) is
+/// not part of it: whoever draws the code leaves that margin light.
+#[cfg(feature = "image")]
+pub fn matrix(text: &str, ecc: Ecc) -> Result<Matrix, QrError> {
+    let code = code(text, ecc)?;
+    Ok(Matrix {
+        width: code.width(),
+        dark: code
+            .to_colors()
+            .into_iter()
+            .map(|c| c == qrcode::Color::Dark)
+            .collect(),
+    })
+}
+
+
 /// Upscale factors tried, in turn, when the image as given does not read.
 const UPSCALES: [f32; 4] = [2.0, 1.5, 3.0, 2.5];
 
@@ -319,5 +356,15 @@ mod tests {
             decode_luma(img.width(), img.height(), img.as_raw()).unwrap(),
             "PS1:FRAME"
         );
+    }
+
+    #[test]
+    fn matrix_has_finder_patterns_and_no_quiet_zone() {
+        let m = matrix("PS1:ABC", Ecc::Q).unwrap();
+        assert_eq!(m.width(), 21, "version 1");
+        // The top-left finder: a dark 7-module ring around a light ring and a dark 3x3 centre.
+        assert!(m.is_dark(0, 0) && m.is_dark(6, 6) && m.is_dark(3, 3));
+        assert!(!m.is_dark(1, 1) && !m.is_dark(7, 7));
+        assert!(!m.is_dark(21, 0) && !m.is_dark(0, 21));
     }
 }

@@ -47,6 +47,7 @@ impl Server {
                 "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=".into(),
             )),
             demo: false,
+            verify_url: permitseal_server::state::DEFAULT_VERIFY_URL.to_owned(),
         };
         let (addr, officer, issuer) = rt.block_on(async {
             let (state, _) = permitseal_server::open_state(&config).await.unwrap();

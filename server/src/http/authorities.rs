@@ -44,7 +44,10 @@ pub fn api() -> Api {
                 "properties": {
                     "id": {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9-]{1,15}$", "description": "Short code, 2-16 of A-Z 0-9 '-'; defaults to the country code.", "example": "KE"},
                     "country": {"type": "string", "enum": verifier_core::codes::Country::ALL_CODES, "description": "ISO 3166-1 alpha-2", "example": "KE"},
-                    "name": {"type": "string", "minLength": 1, "maxLength": 200, "example": "Kenya Wildlife Service"}
+                    "name": {"type": "string", "minLength": 1, "maxLength": 200, "example": "Kenya Wildlife Service"},
+                    "language": {"type": ["string", "null"], "enum": ["en", "fr", "es", null], "description": "Language of its printed documents (default en)"},
+                    "address": {"type": ["string", "null"], "maxLength": crate::http::documents::MAX_ADDRESS, "description": "Postal address, box 6 of its documents"},
+                    "issue_place": {"type": ["string", "null"], "maxLength": crate::http::documents::MAX_PLACE, "description": "Place of issue, box 13 of its documents"}
                 }
             }),
         )
@@ -52,9 +55,12 @@ pub fn api() -> Api {
             "Authority",
             json!({
                 "type": "object",
-                "required": ["id", "country", "name", "status_version", "created_at"],
+                "required": ["id", "country", "name", "status_version", "created_at", "language"],
                 "properties": {
                     "id": {"type": "string"},
+                    "language": {"type": "string", "enum": ["en", "fr", "es"], "description": "Language of its printed documents"},
+                    "address": {"type": ["string", "null"]},
+                    "issue_place": {"type": ["string", "null"]},
                     "country": {"type": "string"},
                     "name": {"type": "string"},
                     "trust_id": {"type": "integer", "description": "Numeric id in trust and status lists"},
@@ -81,6 +87,9 @@ pub struct CreateAuthority {
     id: Option<String>,
     country: String,
     name: String,
+    language: Option<String>,
+    address: Option<String>,
+    issue_place: Option<String>,
 }
 
 /// An authority as answered.
@@ -100,6 +109,12 @@ pub struct Authority {
     pub permits_issued: i64,
     /// RFC 3339.
     pub created_at: String,
+    /// Language of its printed documents.
+    pub language: String,
+    /// Postal address (box 6).
+    pub address: Option<String>,
+    /// Place of issue (box 13).
+    pub issue_place: Option<String>,
 }
 
 impl From<AuthorityRow> for Authority {
@@ -112,6 +127,9 @@ impl From<AuthorityRow> for Authority {
             status_version: row.status_version,
             permits_issued: row.next_status_index,
             created_at: format_time(row.created_at),
+            language: row.language,
+            address: row.address,
+            issue_place: row.issue_place,
         }
     }
 }
@@ -131,10 +149,21 @@ async fn create(
     let country = CountryCode::parse(&body.country)?;
     let id = AuthorityId::parse(body.id.as_deref().unwrap_or(country.as_str()))?;
     let name = text_field("name", &body.name, 200)?;
-    let row = state
+    let paper = crate::http::documents::paper_settings(
+        body.language.as_deref(),
+        body.address.as_deref(),
+        body.issue_place.as_deref(),
+    )?;
+    let mut row = state
         .db
         .create_authority(&principal.token_id, &id, &country, &name, now())
         .await?;
+    if let Some(paper) = paper {
+        row = state
+            .db
+            .set_paper_settings(&principal.token_id, &id, &paper, now())
+            .await?;
+    }
     state.sync.invalidate();
     Ok((StatusCode::CREATED, Json(row.into())))
 }

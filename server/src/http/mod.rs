@@ -17,6 +17,7 @@ use crate::state::AppState;
 
 pub mod annual;
 pub mod authorities;
+pub mod documents;
 pub mod health;
 pub mod keys;
 pub mod metrics;
@@ -43,6 +44,7 @@ pub fn api() -> Api {
         .merge(tokens::api())
         .merge(keys::api())
         .merge(permits::api())
+        .merge(documents::api())
         .merge(sync::api())
         .merge(taxa::api())
         .merge(reports::api())

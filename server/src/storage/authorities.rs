@@ -24,10 +24,17 @@ pub struct AuthorityRow {
     pub status_changed_at: i64,
     /// Creation time, unix seconds.
     pub created_at: i64,
+    /// Language of its printed documents: `en`, `fr` or `es`.
+    pub language: String,
+    /// Postal address (box 6 of its documents).
+    pub address: Option<String>,
+    /// Where its permits are issued (box 13).
+    pub issue_place: Option<String>,
 }
 
-const COLUMNS: &str = "id, country, name, trust_id, status_version, next_status_index, \
-     status_changed_at, created_at";
+/// The columns of [`AuthorityRow`], in its order.
+pub(crate) const COLUMNS: &str = "id, country, name, trust_id, status_version, next_status_index, \
+     status_changed_at, created_at, language, address, issue_place";
 
 impl Db {
     /// Creates an authority; [`StorageError::Conflict`] if the id is taken.

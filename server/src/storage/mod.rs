@@ -21,6 +21,7 @@ use crate::crypto::CryptoError;
 
 pub mod annual;
 pub mod authorities;
+pub mod documents;
 pub mod keys;
 pub mod permits;
 pub mod reports;

@@ -407,17 +407,18 @@ impl Db {
                     .fetch_optional(&mut *tx)
                     .await?;
                     let mut quota_id = None;
+                    let mut quota_used = None;
                     if let Some((qid, total, _)) = quota {
-                        let done = sqlx::query(
+                        let done: Option<(i64,)> = sqlx::query_as(
                             "UPDATE quotas SET used_micro = used_micro + $1 \
-                             WHERE id = $2 AND used_micro + $1 <= quota_micro",
+                             WHERE id = $2 AND used_micro + $1 <= quota_micro RETURNING used_micro",
                         )
                         .bind(q)
                         .bind(qid)
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
-                        if done == 0 {
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        quota_used = done.map(|(used,)| used);
+                        if done.is_none() {
                             let (used,): (i64,) =
                                 sqlx::query_as("SELECT used_micro FROM quotas WHERE id = $1")
                                     .bind(qid)
@@ -437,8 +438,8 @@ impl Db {
                     }
                     sqlx::query(
                         "INSERT INTO permit_lines (authority_id, status_index, block, scientific_name, \
-                         appendix, term, unit, quantity_micro, quota_id) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                         appendix, term, unit, quantity_micro, quota_id, quota_used_micro) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                     )
                     .bind(authority)
                     .bind(index)
@@ -449,6 +450,7 @@ impl Db {
                     .bind(&unit)
                     .bind(q)
                     .bind(quota_id)
+                    .bind(quota_used)
                     .execute(&mut *tx)
                     .await?;
                 }

@@ -47,8 +47,7 @@ pub struct Versions {
     pub authorities: Vec<(String, i64, i64, String, i64)>,
 }
 
-const AUTH_COLUMNS: &str = "id, country, name, trust_id, status_version, next_status_index, \
-    status_changed_at, created_at";
+use super::authorities::COLUMNS as AUTH_COLUMNS;
 const KEY_COLUMNS: &str =
     "kid, authority_id, public_key, status, created_at, valid_from, valid_until, compromised_since";
 

@@ -171,6 +171,7 @@ impl TestServer {
             database: db.target.clone(),
             master_key: MasterKeySource::Text(zeroize::Zeroizing::new(master_key_text())),
             demo: false,
+            verify_url: "https://permits.example.org/verify".to_owned(),
         };
         let (state, _notes) = open_state(&config).await.unwrap();
         let scope = TokenScope::new(Role::Admin, None, None).unwrap();
