@@ -91,8 +91,26 @@ pub fn render_svg(text: &str, ecc: Ecc) -> Result<String, QrError> {
 /// Reads the text of the first QR code found in a PNG or JPEG image.
 pub fn decode_image(bytes: &[u8]) -> Result<String, QrError> {
     let img = image::load_from_memory(bytes).map_err(|_| QrError::BadImage)?;
-    let mut prepared = rqrr::PreparedImage::prepare(img.to_luma8());
-    for grid in prepared.detect_grids() {
+    first_text(rqrr::PreparedImage::prepare(img.to_luma8()).detect_grids())
+}
+
+/// Reads the text of the first QR code found in a greyscale frame: `luma` holds
+/// `width × height` bytes, row by row, 0 black to 255 white (a camera frame's Y plane, or a
+/// canvas converted to grey).
+pub fn decode_luma(width: u32, height: u32, luma: &[u8]) -> Result<String, QrError> {
+    let (w, h) = (width as usize, height as usize);
+    if w == 0 || h == 0 || w.checked_mul(h) != Some(luma.len()) {
+        return Err(QrError::BadImage);
+    }
+    // The length check above keeps every index `y * w + x` inside `luma`.
+    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| {
+        luma.get(y * w + x).copied().unwrap_or(255)
+    });
+    first_text(prepared.detect_grids())
+}
+
+fn first_text<G: rqrr::BitGrid>(grids: Vec<rqrr::Grid<G>>) -> Result<String, QrError> {
+    for grid in grids {
         let mut raw = Vec::new();
         if grid.decode_to(&mut raw).is_ok() {
             return String::from_utf8(raw).map_err(|_| QrError::NoCode);
@@ -114,5 +132,22 @@ mod tests {
         let svg = render_svg(text, Ecc::Q).unwrap();
         assert!(svg.contains("<svg"));
         assert_eq!(decode_image(b"not an image"), Err(QrError::BadImage));
+    }
+
+    #[test]
+    fn luma_frame_round_trip() {
+        let text = "PS1:ABC DEF$%*+-./:0123456789";
+        let png = render_png(text, Ecc::Q, 4).unwrap();
+        let grey = image::load_from_memory(&png).unwrap().to_luma8();
+        // The code in the middle of a larger grey frame, as a camera sees it.
+        let (w, h) = (grey.width() + 80, grey.height() + 60);
+        let mut frame = vec![200u8; (w * h) as usize];
+        for (x, y, p) in grey.enumerate_pixels() {
+            frame[((y + 30) * w + x + 40) as usize] = p.0[0];
+        }
+        assert_eq!(decode_luma(w, h, &frame).unwrap(), text);
+        assert_eq!(decode_luma(w, h, &frame[1..]), Err(QrError::BadImage));
+        assert_eq!(decode_luma(0, 0, &[]), Err(QrError::BadImage));
+        assert_eq!(decode_luma(4, 4, &[255; 16]), Err(QrError::NoCode));
     }
 }
