@@ -27,6 +27,7 @@ pub mod sync;
 pub mod taxa;
 pub mod tokens;
 pub mod verify;
+pub mod web;
 
 pub use openapi::{Access, Api, Op};
 
@@ -48,6 +49,7 @@ pub fn api() -> Api {
         .merge(reports::api())
         .merge(annual::api())
         .merge(verify::api())
+        .merge(web::api())
         .merge(openapi::api())
 }
 
