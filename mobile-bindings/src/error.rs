@@ -79,7 +79,9 @@ impl From<BundleError> for SdkFailure {
     fn from(e: BundleError) -> SdkFailure {
         let reason = e.to_string();
         match e {
-            BundleError::Malformed(_) => SdkFailure::BadBundle { reason },
+            BundleError::Malformed(_) | BundleError::DuplicateStatus { .. } => {
+                SdkFailure::BadBundle { reason }
+            }
             BundleError::Trust(t) => trust_failure(t, reason),
             BundleError::Status { error, .. } => status_failure(error, reason),
         }
@@ -90,6 +92,13 @@ fn trust_failure(e: TrustError, reason: String) -> SdkFailure {
     match e {
         TrustError::Malformed(_) | TrustError::Inconsistent(_) => SdkFailure::BadBundle { reason },
         TrustError::NotSigned => SdkFailure::NotTrusted { reason },
+    }
+}
+
+impl From<StatusError> for SdkFailure {
+    fn from(e: StatusError) -> SdkFailure {
+        let reason = e.to_string();
+        status_failure(e, reason)
     }
 }
 

@@ -142,6 +142,21 @@ impl Verifier {
         Ok(BundleLoad::Installed)
     }
 
+    /// Applies a signed status delta (docs/FORMAT.md §5) to the bundle in use: the answer to
+    /// `GET /api/v1/authorities/{id}/status?since=<version>`, including the refresh (same
+    /// version, newer time) a server gives when nothing changed. Returns the authority's list
+    /// version afterwards. A refused delta (`BadBundle`, `NotTrusted`) changes nothing. Deltas
+    /// are not kept across a restart: store them after the bundle and apply them again in order.
+    pub fn apply_status_delta(&self, bytes: Vec<u8>) -> Result<u64, SdkFailure> {
+        let mut s = self.write();
+        let mut next = Bundle::clone(s.bundle.as_ref().ok_or(SdkFailure::NoBundle)?);
+        let list = next.status.apply_delta(&bytes, &next.trust)?;
+        let (version, issued_at) = (list.version, list.issued_at);
+        s.bundle = Some(Arc::new(next));
+        s.floor = Some(s.floor.map_or(issued_at, |f| f.max(issued_at)));
+        Ok(version)
+    }
+
     /// True once a bundle is loaded.
     pub fn has_bundle(&self) -> bool {
         self.read().bundle.is_some()

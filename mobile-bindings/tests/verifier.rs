@@ -13,6 +13,11 @@ use verifier_core::permit::{IssueContext, Permit, PermitDraft};
 use verifier_core::status::{PermitState, StatusList};
 use verifier_core::trust::{Authority, KeyStatus, TrustList, TrustedKey};
 
+fn vectors_file(name: &str) -> Value {
+    let path = format!("{}/../test-vectors/v1/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
 fn vectors() -> Value {
     let path = format!(
         "{}/../test-vectors/v1/vectors.json",
@@ -48,75 +53,121 @@ fn loaded(doc: &Value, case: &Value, at: &str) -> (std::sync::Arc<Verifier>, Che
 
 #[test]
 fn every_v1_vector_through_the_sdk() {
-    let doc = vectors();
-    let cases = doc["cases"].as_array().unwrap();
-    assert!(cases.len() >= 30);
     // One line per case, in the format the Kotlin and Python tests write, so that
-    // scripts/test-foreign.sh can compare all three.
+    // scripts/test-foreign.sh can compare all three: `name verdict codes [deltas]`, or
+    // `name refused` for a refused bundle.
     let mut listing = String::new();
-    for (i, case) in cases.iter().enumerate() {
-        let at = format!("case {i} ({})", case["name"].as_str().unwrap());
-        let (v, checkpoint) = loaded(&doc, case, &at);
-        let r = v
-            .verify_at(
-                case["qr"].as_str().unwrap().to_string(),
-                case["now"].as_i64().unwrap(),
-                checkpoint,
-                Language::Fr,
-            )
-            .unwrap();
-        let want = &case["expected"];
-        assert_eq!(
-            r.verdict.as_str(),
-            want["verdict"].as_str().unwrap(),
-            "{at}"
-        );
-        let mut codes: Vec<&str> = r.reasons.iter().map(|r| r.code.as_str()).collect();
-        codes.sort_unstable();
-        let expected: Vec<&str> = want["reasons"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c.as_str().unwrap())
-            .collect();
-        assert_eq!(codes, expected, "{at}");
-        listing.push_str(&format!(
-            "{} {} {}\n",
-            case["name"].as_str().unwrap(),
-            r.verdict.as_str(),
-            codes.join(",")
-        ));
-        assert_eq!(
-            r.permit.as_ref().map(|p| p.number.as_str()),
-            want["permit_number"].as_str(),
-            "{at}"
-        );
-        for reason in &r.reasons {
-            assert_eq!(
-                Some(reason.message.clone()),
-                reason_message(reason.code.clone(), Language::Fr),
-                "{at}"
-            );
-        }
-        // Reasons come most severe first, and the verdict follows the first.
-        let severities: Vec<u8> = r
-            .reasons
-            .iter()
-            .map(|r| match r.severity {
-                ReasonSeverity::Error => 0,
-                ReasonSeverity::Warning => 1,
-                ReasonSeverity::Info => 2,
-            })
-            .collect();
-        assert!(severities.is_sorted(), "{at}");
-        if let Some(p) = &r.permit {
-            assert!(!p.issuing_authority.is_empty(), "{at}");
-            assert!(!p.lines.is_empty(), "{at}");
+    for (file, at_least) in [("vectors.json", 30), ("vectors-2.json", 33)] {
+        let doc = vectors_file(file);
+        let cases = doc["cases"].as_array().unwrap();
+        assert!(cases.len() >= at_least, "{file}");
+        for (i, case) in cases.iter().enumerate() {
+            let at = format!("{file} case {i} ({})", case["name"].as_str().unwrap());
+            listing.push_str(&check_case(&doc, case, &at));
         }
     }
     if let Ok(out) = std::env::var("PERMITSEAL_VERDICTS_OUT") {
         std::fs::write(out, listing).unwrap();
     }
+}
+
+fn check_case(doc: &Value, case: &Value, at: &str) -> String {
+    let want = &case["expected"];
+    let name = case["name"].as_str().unwrap();
+    let v = Verifier::new(roots(doc)).unwrap();
+    let bytes = hex::decode(case["bundle"].as_str().unwrap()).unwrap();
+    match v.load_bundle(bytes) {
+        Ok(load) => {
+            assert_eq!(load, BundleLoad::Installed, "{at}");
+            assert_ne!(want["bundle"].as_str(), Some("refused"), "{at}");
+        }
+        Err(SdkFailure::BadBundle { .. } | SdkFailure::NotTrusted { .. }) => {
+            assert_eq!(want["bundle"].as_str(), Some("refused"), "{at}");
+            return format!("{name} refused\n");
+        }
+        Err(e) => panic!("{at}: {e}"),
+    }
+    let deltas: Vec<&str> = case["deltas"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+        .iter()
+        .map(
+            |d| match v.apply_status_delta(hex::decode(d.as_str().unwrap()).unwrap()) {
+                Ok(_) => "applied",
+                Err(SdkFailure::BadBundle { .. } | SdkFailure::NotTrusted { .. }) => "refused",
+                Err(e) => panic!("{at}: {e}"),
+            },
+        )
+        .collect();
+    let want_deltas: Vec<&str> = want["deltas"]
+        .as_array()
+        .map(|a| a.iter().map(|d| d.as_str().unwrap()).collect())
+        .unwrap_or_default();
+    assert_eq!(deltas, want_deltas, "{at}");
+    if let Some(floor) = case["time_floor"].as_i64() {
+        v.set_time_floor(floor);
+    }
+    let checkpoint = match case["checkpoint"].as_str().unwrap() {
+        "export" => CheckpointKind::Export,
+        "import" => CheckpointKind::Import,
+        other => panic!("{at}: {other}"),
+    };
+    let r = v
+        .verify_at(
+            case["qr"].as_str().unwrap().to_string(),
+            case["now"].as_i64().unwrap(),
+            checkpoint,
+            Language::Fr,
+        )
+        .unwrap();
+    let want = &case["expected"];
+    assert_eq!(
+        r.verdict.as_str(),
+        want["verdict"].as_str().unwrap(),
+        "{at}"
+    );
+    let mut codes: Vec<&str> = r.reasons.iter().map(|r| r.code.as_str()).collect();
+    codes.sort_unstable();
+    let expected: Vec<&str> = want["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(codes, expected, "{at}");
+    let mut line = format!("{name} {} {}", r.verdict.as_str(), codes.join(","));
+    if !deltas.is_empty() {
+        line.push_str(&format!(" {}", deltas.join(",")));
+    }
+    assert_eq!(
+        r.permit.as_ref().map(|p| p.number.as_str()),
+        want["permit_number"].as_str(),
+        "{at}"
+    );
+    for reason in &r.reasons {
+        assert_eq!(
+            Some(reason.message.clone()),
+            reason_message(reason.code.clone(), Language::Fr),
+            "{at}"
+        );
+    }
+    // Reasons come most severe first, and the verdict follows the first.
+    let severities: Vec<u8> = r
+        .reasons
+        .iter()
+        .map(|r| match r.severity {
+            ReasonSeverity::Error => 0,
+            ReasonSeverity::Warning => 1,
+            ReasonSeverity::Info => 2,
+        })
+        .collect();
+    assert!(severities.is_sorted(), "{at}");
+    if let Some(p) = &r.permit {
+        assert!(!p.issuing_authority.is_empty(), "{at}");
+        assert!(!p.lines.is_empty(), "{at}");
+    }
+    line + "\n"
 }
 
 // ---------------------------------------------------------------------------------------

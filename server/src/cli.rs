@@ -522,7 +522,8 @@ fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         (None, None) => anyhow::bail!("give --bundle, or --trust (and --status)"),
     };
     let text = match (&args.text, &args.image) {
-        (Some(t), _) => t.trim().to_owned(),
+        // Surrounding white space is the core's to remove (FORMAT.md §3.1), as for HTTP.
+        (Some(t), _) => t.clone(),
         (None, Some(path)) => verifier_core::qr::decode_image(&read(path)?)?,
         (None, None) => anyhow::bail!("give --text or --image"),
     };

@@ -369,6 +369,28 @@ async fn state_changes_bump_status_and_deltas(backend: Backend) {
     for i in 0..3 {
         assert_eq!(applied.get(i), new.get(i), "index {i}");
     }
+    // Nothing changed since the current version: a refresh (from = to, no changes) that a
+    // reader following FORMAT.md §5 applies to the list it holds.
+    let (status, _, refresh_bytes) = s
+        .get_bytes(
+            &format!("/api/v1/authorities/KE/status?since={}", new.version),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let refresh = StatusDelta::from_signed(&refresh_bytes, &trust).unwrap();
+    assert_eq!(
+        (
+            refresh.from_version,
+            refresh.to_version,
+            refresh.changes.len()
+        ),
+        (new.version, new.version, 0)
+    );
+    let refreshed = new.apply(&refresh).unwrap();
+    assert_eq!((refreshed.version, refreshed.size), (new.version, new.size));
+    assert!(refreshed.issued_at >= new.issued_at);
     // A delta from a version the server never had, or bad input.
     let (status, err) = s
         .get(

@@ -692,5 +692,22 @@ async fn importing_country_confirms_receipt(backend: Backend) {
         .await;
     assert_eq!(v["usage"]["endorsements"][0]["id"], "e-1");
     assert_eq!(v["usage"]["confirmations"].as_array().unwrap().len(), 2);
+    // White space around the text is not part of it (FORMAT.md §3.1): the same verdict and
+    // the same record as the bare text, as the desk CLI and the phone give.
+    let (_, padded) = s
+        .post(
+            "/api/v1/verify",
+            Some(&importer_de),
+            json!({"qr": format!(" \t{q1}\r\n"), "checkpoint": "import"}),
+        )
+        .await;
+    for field in ["verdict", "reasons", "permit"] {
+        assert_eq!(
+            padded["verification"][field], v["verification"][field],
+            "{padded}"
+        );
+    }
+    assert_eq!(padded["server"], v["server"]);
+    assert_eq!(padded["usage"], v["usage"]);
     s.stop().await;
 }

@@ -3,9 +3,11 @@
 
 It shares no code with the Rust core: Python's standard library plus an Ed25519 library
 (`cryptography`). Run against the conformance vectors it must reach the same verdict and
-reasons as the core on every case:
+reasons as the core on every case (and, for vectors-2.json, the same bundle and delta
+outcomes). The code lists come from docs/FORMAT-codes.md, as an outside reader takes them.
 
     python3 test-vectors/independent/verify.py test-vectors/v1/vectors.json
+    python3 test-vectors/independent/verify.py test-vectors/v1/vectors-2.json
     python3 test-vectors/independent/verify.py --annotate 'PS1:...'
 
 Exit status 0 when every case agrees, 1 otherwise.
@@ -13,6 +15,8 @@ Exit status 0 when every case agrees, 1 otherwise.
 import datetime
 import hashlib
 import json
+import os
+import re
 import sys
 
 from cryptography.exceptions import InvalidSignature
@@ -38,6 +42,66 @@ MULTI_USE = {"ownership", "travelling_exhibition", "musical_instrument", "sample
 PURPOSES = set("BEGHLMNPQSTZ")
 SOURCES = set("WXRDACFYIOU")
 NOT_FOR = {"animal": set("AY"), "plant": set("CRF")}
+MAX_NUMBER = 35
+MAX_TEXT_BYTES = 4296
+
+
+def code_lists():
+    """Term, unit and country codes from the tables of docs/FORMAT-codes.md."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "FORMAT-codes.md")
+    lists, current = {}, None
+    for line in open(path, encoding="utf-8"):
+        if line.startswith("## "):
+            current = line[3:].split(" ")[0].rstrip(":")
+            lists[current] = set()
+        m = re.match(r"^\| `([A-Z]+)` \|", line)
+        if m and current:
+            lists[current].add(m.group(1))
+    return lists["Terms"], lists["Units"], lists["Countries"]
+
+
+TERMS, UNITS, COUNTRIES = code_lists()
+
+# Edwards25519, for the strict checks of FORMAT.md §3.2 and §4 (canonical, not small order).
+P = 2 ** 255 - 19
+L = 2 ** 252 + 27742317777372353535851937790883648493
+D = -121665 * pow(121666, P - 2, P) % P
+
+
+def point(b):
+    """The point an encoding names, or None when it is not a canonical encoding of one."""
+    y = int.from_bytes(b, "little") & (2 ** 255 - 1)
+    sign = b[31] >> 7
+    if y >= P:
+        return None
+    x2 = (y * y - 1) * pow(D * y * y + 1, P - 2, P) % P
+    x = pow(x2, (P + 3) // 8, P)
+    if (x * x - x2) % P:
+        x = x * pow(2, (P - 1) // 4, P) % P
+    if (x * x - x2) % P:
+        return None
+    if x == 0 and sign:
+        return None
+    if x & 1 != sign:
+        x = P - x
+    return (x, y)
+
+
+def add(a, b):
+    (x1, y1), (x2, y2) = a, b
+    t = D * x1 * x2 * y1 * y2 % P
+    return ((x1 * y2 + x2 * y1) * pow(1 + t, P - 2, P) % P, (y1 * y2 + x1 * x2) * pow(1 - t, P - 2, P) % P)
+
+
+def small_order(pt):
+    for _ in range(3):
+        pt = add(pt, pt)
+    return pt == (0, 1)
+
+
+def strict_point(b):
+    pt = point(b)
+    return pt is not None and not small_order(pt)
 
 
 class Bad(Exception):
@@ -210,11 +274,22 @@ def key_id(pk):
 
 
 def ed25519_ok(pk, msg, sig):
+    # The library checks the equation; strictness (S < ℓ, canonical R and key, neither of
+    # small order) is checked here, as §3.2 says, whatever the library's own leniency.
+    if int.from_bytes(sig[32:], "little") >= L or not strict_point(sig[:32]) or not strict_point(pk):
+        return False
     try:
         Ed25519PublicKey.from_public_bytes(pk).verify(sig, msg)
         return True
     except (InvalidSignature, ValueError):
         return False
+
+
+def country(b):
+    c = b.decode("latin-1")
+    if c not in COUNTRIES:
+        raise Bad("MALFORMED", "country")
+    return c
 
 
 def parse_permit(body, annotate=False):
@@ -226,8 +301,9 @@ def parse_permit(body, annotate=False):
     if ty is None or flags & 8:
         raise Bad("MALFORMED", "document type / flags")
     p = {"type": ty}
-    p["country"] = r.fixed(2, "issuing_country").decode()
+    p["country"] = country(r.fixed(2, "issuing_country"))
     p["number"] = r.text("number")
+    numbers = [p["number"]]
     p["issued_at"] = r.varint("issued_at_minutes") * 60
     issue_day = day_of(p["issued_at"])
     p["valid_from"] = issue_day + r.varint("valid_from_offset_days")
@@ -238,13 +314,14 @@ def parse_permit(body, annotate=False):
         raise Bad("MALFORMED", "purpose")
     if flags & 2:
         p["stamp"] = r.text("security_stamp")
+        numbers.append(p["stamp"])
     importer_issues = ty == "import"
     p["exporter"] = (r.text("exporter.name"),
-                     p["country"] if not importer_issues else r.fixed(2, "exporter.country").decode())
+                     p["country"] if not importer_issues else country(r.fixed(2, "exporter.country")))
     p["importer"] = None
     if flags & 1:
         p["importer"] = (r.text("importer.name"),
-                         p["country"] if importer_issues else r.fixed(2, "importer.country").decode())
+                         p["country"] if importer_issues else country(r.fixed(2, "importer.country")))
     tail = 16 if flags & 4 else 0
     p["lines"] = []
     while r.left() > tail or not p["lines"]:
@@ -261,12 +338,12 @@ def parse_permit(body, annotate=False):
             raise Bad("MALFORMED", "source")
         line["name"] = r.text(f"lines[{i}].scientific_name")
         line["term"] = unpack3(int.from_bytes(r.fixed(2, f"lines[{i}].term"), "big"))
-        if line["term"] is None:
+        if line["term"] not in TERMS:
             raise Bad("MALFORMED", "term")
         line["unit"] = "NAR"
         if h & 16:
             line["unit"] = unpack3(int.from_bytes(r.fixed(2, f"lines[{i}].unit"), "big"))
-            if line["unit"] in (None, "NAR"):
+            if line["unit"] not in UNITS:
                 raise Bad("MALFORMED", "unit")
         q = r.varint(f"lines[{i}].quantity")
         mant, scale = q >> 3, q & 7
@@ -274,11 +351,12 @@ def parse_permit(body, annotate=False):
             raise Bad("MALFORMED", "quantity")
         for bit, name in ((1, "origin"), (2, "last_reexport")):
             if h & bit:
-                r.fixed(2, f"lines[{i}].{name}.country")
-                r.text(f"lines[{i}].{name}.number")
+                country(r.fixed(2, f"lines[{i}].{name}.country"))
+                numbers.append(r.text(f"lines[{i}].{name}.number"))
                 r.zigzag(f"lines[{i}].{name}.date")
         if h & 4:
             line["operation"] = r.text(f"lines[{i}].operation_number")
+            numbers.append(line["operation"])
         if h & 8:
             line["acquired"] = r.zigzag(f"lines[{i}].acquisition_date")
         p["lines"].append(line)
@@ -287,6 +365,8 @@ def parse_permit(body, annotate=False):
     if r.left():
         raise Bad("MALFORMED", "trailing bytes")
     # The rules a checked permit obeys (FORMAT.md §3.6).
+    if any(len(n) > MAX_NUMBER for n in numbers):
+        raise Bad("MALFORMED", "number longer than 35 characters")
     if p["valid_from"] < issue_day or p["valid_until"] < p["valid_from"]:
         raise Bad("MALFORMED", "validity")
     if p["valid_until"] >= add_months(issue_day, VALIDITY_MONTHS[ty]):
@@ -318,6 +398,8 @@ def parse_trust(data, roots):
         for _ in range(r.varint("keys")):
             kid = r.fixed(6, "kid")
             pk = r.fixed(32, "pk")
+            if not strict_point(pk):
+                raise Bad("TRUST", "key not canonical or of small order")
             if key_id(pk) != kid:
                 raise Bad("TRUST", "kid")
             flags = r.u8("flags")
@@ -400,20 +482,73 @@ def parse_bundle(data, roots):
     statuses = {}
     for _ in range(r.varint("count")):
         s = parse_status(r.take(r.varint("len"), "status"), trust)
+        if s["authority"] in statuses:
+            raise Bad("BUNDLE", "two status lists for one authority")
         statuses[s["authority"]] = s
     return trust, statuses
+
+
+def signer_ok(trust, kid, authority, ns, body, sig, t):
+    """FORMAT.md §5: a key of the named authority, valid and not compromised at `t`."""
+    for key in trust["keys"].get(kid, []):
+        if key["authority"] != authority or not ed25519_ok(key["pk"], ns + b"\x00" + body, sig):
+            continue
+        if t < key["from"] or (key["until"] is not None and t > key["until"]) or \
+                (key["compromised"] is not None and t >= key["compromised"]):
+            continue
+        return True
+    return False
+
+
+def apply_delta(data, trust, statuses):
+    """Applies a signed delta to the list it names (FORMAT.md §5), or raises Bad."""
+    body, sig = data[:-64], data[-64:]
+    r = Reader(body)
+    kid = r.fixed(6, "kid")
+    if r.u8("format") != 1:
+        raise Bad("DELTA", "format")
+    authority, frm, to = r.varint("authority"), r.varint("from"), r.varint("to")
+    issued_at, size, n = r.varint("issued_at"), r.varint("size"), r.varint("changes")
+    if to < frm or (to == frm and n) or n > size:
+        raise Bad("DELTA", "versions")
+    changes, nxt = {}, 0
+    for _ in range(n):
+        v = r.varint("change")
+        i = nxt + (v >> 2)
+        if i >= size:
+            raise Bad("DELTA", "index")
+        changes[i] = v & 3
+        nxt = i + 1
+    if r.left() or len(data) < 70:
+        raise Bad("DELTA", "trailing")
+    if not signer_ok(trust, kid, authority, NS["delta"], body, sig, issued_at):
+        raise Bad("DELTA", "signer")
+    s = statuses.get(authority)
+    if s is None or s["version"] != frm or size < s["size"] or issued_at < s["issued_at"] \
+            or (to == frm and size != s["size"]):
+        raise Bad("DELTA", "does not apply")
+    ex = dict(s["exceptions"])
+    for i, state in changes.items():
+        if state == s["default"]:
+            ex.pop(i, None)
+        else:
+            ex[i] = state
+    statuses[authority] = dict(s, version=to, issued_at=issued_at, size=size, exceptions=ex)
 
 
 def verify(text, now, trust, statuses, checkpoint="export", floor=None):
     """Returns (verdict, sorted reason codes, permit number or None)."""
     floor = max([trust["issued_at"]] + [s["issued_at"] for s in statuses.values()]
                 + ([floor] if floor is not None else []))
+    text = text.strip(" \t\n\r")
     if not text.startswith("PS1:"):
         rest = text[2:]
         digits = len(rest) - len(rest.lstrip("0123456789"))
         code = "UNSUPPORTED_VERSION" if text.startswith("PS") and digits and rest[digits:digits + 1] == ":" \
             else "NOT_A_PERMIT"
         return "invalid", [code], None
+    if len(text.encode()) > MAX_TEXT_BYTES:
+        return "invalid", ["MALFORMED"], None
     try:
         raw = b45decode(text[4:])
         if len(raw) < 70:
@@ -453,8 +588,8 @@ def verify(text, now, trust, statuses, checkpoint="export", floor=None):
         warnings.append("STATUS_UNAVAILABLE")
     else:
         if p["index"] >= s["size"]:
-            (warnings if p["issued_at"] > s["issued_at"] else errors).append(
-                "STATUS_OLDER_THAN_PERMIT" if p["issued_at"] > s["issued_at"] else "NOT_ISSUED")
+            newer = p["issued_at"] >= minute(s["issued_at"])
+            (warnings if newer else errors).append("STATUS_OLDER_THAN_PERMIT" if newer else "NOT_ISSUED")
         else:
             state = s["exceptions"].get(p["index"], s["default"])
             if state == 0 and checkpoint == "import":
@@ -489,12 +624,26 @@ def main(argv):
     roots = [bytes.fromhex(k) for k in doc["root_public_keys"]]
     failed = 0
     for case in doc["cases"]:
-        trust, statuses = parse_bundle(bytes.fromhex(case["bundle"]), roots)
-        got = verify(case["qr"], case["now"], trust, statuses, case["checkpoint"], case["time_floor"])
         want = case["expected"]
-        if got != (want["verdict"], want["reasons"], want["permit_number"]):
+        try:
+            trust, statuses = parse_bundle(bytes.fromhex(case["bundle"]), roots)
+        except Bad as e:
+            if want.get("bundle") != "refused":
+                failed += 1
+                print(f"DISAGREE {case['name']}: independent refused the bundle ({e}), core {want}")
+            continue
+        deltas = []
+        for d in case.get("deltas", []):
+            try:
+                apply_delta(bytes.fromhex(d), trust, statuses)
+                deltas.append("applied")
+            except Bad:
+                deltas.append("refused")
+        got = verify(case["qr"], case["now"], trust, statuses, case["checkpoint"], case["time_floor"])
+        if want.get("bundle", "accepted") != "accepted" or deltas != want.get("deltas", []) or \
+                got != (want["verdict"], want["reasons"], want["permit_number"]):
             failed += 1
-            print(f"DISAGREE {case['name']}: independent {got}, core {want}")
+            print(f"DISAGREE {case['name']}: independent {got} deltas {deltas}, core {want}")
     print(f"{len(doc['cases']) - failed} passed, {failed} failed")
     return 1 if failed else 0
 

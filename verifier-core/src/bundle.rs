@@ -30,6 +30,14 @@ pub enum BundleError {
     /// The trust list was refused.
     #[error(transparent)]
     Trust(#[from] TrustError),
+    /// Two status lists of one authority: which one counts would be the reader's guess.
+    #[error("status list {index}: a second list for authority {authority}")]
+    DuplicateStatus {
+        /// Position of the second list in the bundle.
+        index: usize,
+        /// The authority named twice.
+        authority: u32,
+    },
     /// A status list was refused.
     #[error("status list {index}: {error}")]
     Status {
@@ -82,6 +90,12 @@ impl Bundle {
         for (index, l) in lists.into_iter().enumerate() {
             let list = StatusList::from_signed(l, &trust)
                 .map_err(|error| BundleError::Status { index, error })?;
+            if status.get(list.authority).is_some() {
+                return Err(BundleError::DuplicateStatus {
+                    index,
+                    authority: list.authority,
+                });
+            }
             status.insert(list);
         }
         Ok(Bundle { trust, status })

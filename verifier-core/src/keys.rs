@@ -114,7 +114,9 @@ impl PublicKey {
     /// Parses a 32-byte public key, rejecting non-canonical and small-order points.
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<PublicKey, BadPublicKey> {
         let key = VerifyingKey::from_bytes(bytes).map_err(|_| BadPublicKey)?;
-        if key.is_weak() {
+        // Decompression reduces y modulo p, so 19 encodings name a point a second time; only
+        // the point's own encoding is a key (FORMAT.md §4).
+        if key.is_weak() || key.to_edwards().compress().to_bytes() != *bytes {
             return Err(BadPublicKey);
         }
         Ok(PublicKey {
@@ -271,5 +273,18 @@ mod tests {
         let mut identity = [0u8; 32];
         identity[0] = 1;
         assert_eq!(PublicKey::from_bytes(&identity), Err(BadPublicKey));
+    }
+
+    #[test]
+    fn non_canonical_keys_are_refused() {
+        // y = 3 written as 3 + p: a point of large order under a second name.
+        let mut y3 = [0xff; 32];
+        y3[0] = 0xf0;
+        y3[31] = 0x7f;
+        assert!(VerifyingKey::from_bytes(&y3).is_ok_and(|k| !k.is_weak()));
+        assert_eq!(PublicKey::from_bytes(&y3), Err(BadPublicKey));
+        let mut canonical = [0u8; 32];
+        canonical[0] = 3;
+        assert!(VerifyingKey::from_bytes(&canonical).is_ok());
     }
 }

@@ -42,7 +42,7 @@ pub mod i18n;
 pub mod keys;
 pub mod payload;
 pub mod permit;
-#[cfg(feature = "image")]
+#[cfg(feature = "qr-decode")]
 pub mod qr;
 pub mod status;
 pub mod trust;

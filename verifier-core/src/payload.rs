@@ -76,8 +76,26 @@ pub fn sign(permit: &Permit, key: &SecretKey) -> String {
     format!("{PREFIX}{}", base45_encode(&w.buf))
 }
 
+/// The characters scanners, forms and files add around a code: space, tab, line feed,
+/// carriage return. Removing them never changes a code: the text starts with its prefix, and
+/// the last Base45 character of any byte string is at most `W` (value 32), never the space.
+const SCAN_NOISE: &[char] = &[' ', '\t', '\n', '\r'];
+
+/// The text a reader checks: `text` without leading or trailing spaces, tabs, line feeds and
+/// carriage returns (FORMAT.md §3.1); other white space (U+00A0, …) stays and fails. Every
+/// entry point (CLI, HTTP, phone) goes through [`decode`], which applies this, so they agree
+/// on what was scanned.
+pub fn scanned_text(text: &str) -> &str {
+    text.trim_matches(SCAN_NOISE)
+}
+
 /// Takes a QR text apart. Checks the encoding only; [`crate::verify`] checks the rest.
+///
+/// Order of checks (FORMAT.md §3.1): surrounding tabs and line ends removed, then the prefix
+/// (`NOT_A_PERMIT`, `UNSUPPORTED_VERSION`), then the length (`MALFORMED` above
+/// [`MAX_TEXT_LEN`] bytes), then Base45.
 pub fn decode(text: &str) -> Result<Envelope, DecodeError> {
+    let text = scanned_text(text);
     let rest = match text.strip_prefix(PREFIX) {
         Some(rest) => rest,
         None => return Err(classify_prefix(text)),
@@ -406,6 +424,34 @@ mod tests {
             key.public()
                 .verify(Namespace::Permit, &[&env.signed], &env.signature)
         );
+    }
+
+    #[test]
+    fn line_ends_and_tabs_around_the_text_are_not_part_of_it() {
+        let (text, _) = signed();
+        let want = decode(&text).unwrap();
+        assert_eq!(decode(&format!(" \t{text} \r\n")).unwrap(), want);
+        assert_eq!(
+            decode(&format!("\u{a0}{text}")),
+            Err(DecodeError::NotAPermit)
+        );
+        // No Base45 text ends in a space: the last character of a triple is at most 65535 / 45²,
+        // of a pair at most 255 / 45.
+        let last_max = base45_encode(&[0xff, 0xff, 0xff]);
+        assert_eq!(last_max, "FGWU5");
+        assert_eq!(&base45_encode(&[0xff, 0xff])[2..], "W");
+    }
+
+    #[test]
+    fn length_is_checked_after_the_prefix_and_before_base45() {
+        let long = "a".repeat(MAX_TEXT_LEN);
+        assert_eq!(decode(&format!("HC1:{long}")), Err(DecodeError::NotAPermit));
+        assert!(matches!(
+            decode(&format!("PS1:{long}")),
+            Err(DecodeError::Malformed(_))
+        ));
+        let exact = format!("PS1:{}", "a".repeat(MAX_TEXT_LEN - 4));
+        assert!(matches!(decode(&exact), Err(DecodeError::Base45(_))));
     }
 
     #[test]

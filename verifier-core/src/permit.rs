@@ -733,6 +733,32 @@ fn build(d: &PermitDraft, ctx: IssueContext) -> Result<Permit, PermitError> {
 /// The cross-field rules. `details` is `None` for a permit decoded from a QR, whose
 /// justifications are bound by digest and so cannot be re-checked offline.
 fn check_rules(d: &PermitData, details: Option<&Details>) -> Result<(), PermitError> {
+    // Readers enforce the number limits too (FORMAT.md §3.6): a longer number cannot be keyed
+    // into the trade database or a customs declaration, so no issuer may sign one.
+    let long = |s: &str| s.chars().count() > MAX_NUMBER_LEN;
+    if long(&d.number) {
+        return fail("number", PermitErrorKind::TooLong(MAX_NUMBER_LEN));
+    }
+    if d.security_stamp.as_deref().is_some_and(long) {
+        return fail("security_stamp", PermitErrorKind::TooLong(MAX_NUMBER_LEN));
+    }
+    for (i, l) in d.lines.iter().enumerate() {
+        let refs = [("origin", &l.origin), ("last_reexport", &l.last_reexport)];
+        for (name, r) in refs {
+            if r.as_ref().is_some_and(|r| long(&r.number)) {
+                return fail(
+                    format!("lines[{i}].{name}.number"),
+                    PermitErrorKind::TooLong(MAX_NUMBER_LEN),
+                );
+            }
+        }
+        if l.operation_number.as_deref().is_some_and(long) {
+            return fail(
+                format!("lines[{i}].operation_number"),
+                PermitErrorKind::TooLong(MAX_NUMBER_LEN),
+            );
+        }
+    }
     let issue_day = Date::from_unix(d.issued_at);
     if d.valid_from < issue_day {
         return fail("valid_from", PermitErrorKind::StartsBeforeIssue);

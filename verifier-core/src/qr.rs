@@ -1,8 +1,12 @@
-//! QR images: render payload text to PNG or SVG and read it back from an image file.
+//! QR images: render payload text to PNG or SVG and read it back from an image file or a
+//! grayscale camera frame.
 //!
-//! Behind the `image` feature, which mobile builds leave off: phones scan with the
-//! platform scanner and pass the decoded text to the core.
+//! Decoding grayscale frames ([`decode_luma`]) needs only the `qr-decode` feature (no image
+//! codecs: the browser verify page's WebAssembly build); rendering and reading PNG/JPEG files
+//! need `image`. Mobile builds leave both off: phones scan with the platform scanner and pass
+//! the decoded text to the core.
 
+#[cfg(feature = "image")]
 use qrcode::{EcLevel, QrCode};
 
 /// Error-correction level of a rendered code.
@@ -19,6 +23,7 @@ pub enum Ecc {
     H,
 }
 
+#[cfg(feature = "image")]
 impl Ecc {
     fn level(self) -> EcLevel {
         match self {
@@ -56,10 +61,12 @@ pub enum QrError {
     NoCode,
 }
 
+#[cfg(feature = "image")]
 fn code(text: &str, ecc: Ecc) -> Result<QrCode, QrError> {
     QrCode::with_error_correction_level(text.as_bytes(), ecc.level()).map_err(|_| QrError::TooLong)
 }
 
+#[cfg(feature = "image")]
 /// The smallest QR version (1–40) that holds `text` at `ecc`.
 pub fn version(text: &str, ecc: Ecc) -> Result<u8, QrError> {
     match code(text, ecc)?.version() {
@@ -68,6 +75,7 @@ pub fn version(text: &str, ecc: Ecc) -> Result<u8, QrError> {
     }
 }
 
+#[cfg(feature = "image")]
 /// Renders a PNG with `module_px` pixels per module and the standard 4-module quiet zone.
 pub fn render_png(text: &str, ecc: Ecc, module_px: u32) -> Result<Vec<u8>, QrError> {
     let img = code(text, ecc)?
@@ -80,6 +88,7 @@ pub fn render_png(text: &str, ecc: Ecc, module_px: u32) -> Result<Vec<u8>, QrErr
     Ok(out.into_inner())
 }
 
+#[cfg(feature = "image")]
 /// Renders an SVG document that scales to any print size.
 pub fn render_svg(text: &str, ecc: Ecc) -> Result<String, QrError> {
     Ok(code(text, ecc)?
@@ -88,38 +97,202 @@ pub fn render_svg(text: &str, ecc: Ecc) -> Result<String, QrError> {
         .build())
 }
 
-/// Reads the text of the first QR code found in a PNG or JPEG image.
+/// Upscale factors tried, in turn, when the image as given does not read.
+const UPSCALES: [f32; 4] = [2.0, 1.5, 3.0, 2.5];
+
+/// Largest image read: 40 megapixels (a phone photo is 12–50; downscale bigger ones first).
+pub const MAX_PIXELS: u64 = 40_000_000;
+
+/// Reads the text of the first QR code found in a PNG or JPEG image (see [`decode_luma`]).
+#[cfg(feature = "image")]
 pub fn decode_image(bytes: &[u8]) -> Result<String, QrError> {
     let img = image::load_from_memory(bytes).map_err(|_| QrError::BadImage)?;
-    first_text(rqrr::PreparedImage::prepare(img.to_luma8()).detect_grids())
-}
-
-/// Reads the text of the first QR code found in a greyscale frame: `luma` holds
-/// `width × height` bytes, row by row, 0 black to 255 white (a camera frame's Y plane, or a
-/// canvas converted to grey).
-pub fn decode_luma(width: u32, height: u32, luma: &[u8]) -> Result<String, QrError> {
-    let (w, h) = (width as usize, height as usize);
-    if w == 0 || h == 0 || w.checked_mul(h) != Some(luma.len()) {
+    if u64::from(img.width()) * u64::from(img.height()) > MAX_PIXELS {
         return Err(QrError::BadImage);
     }
-    // The length check above keeps every index `y * w + x` inside `luma`.
-    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| {
-        luma.get(y * w + x).copied().unwrap_or(255)
-    });
-    first_text(prepared.detect_grids())
+    let img = img.to_luma8();
+    decode_luma(img.width(), img.height(), img.as_raw())
 }
 
-fn first_text<G: rqrr::BitGrid>(grids: Vec<rqrr::Grid<G>>) -> Result<String, QrError> {
-    for grid in grids {
-        let mut raw = Vec::new();
-        if grid.decode_to(&mut raw).is_ok() {
-            return String::from_utf8(raw).map_err(|_| QrError::NoCode);
+/// Reads the text of the first QR code in a grayscale image: `luma` is `width × height`
+/// bytes, row by row, 0 black and 255 white (a camera frame's Y plane).
+///
+/// Tries the image as given, then with its own adaptive threshold, then 3×3 median
+/// filtered (speckle), at twice the size (codes photographed small) and at half the size
+/// (large, noisy photos), each with both thresholds; stops at the first code that decodes.
+/// A code decodes only when its Reed–Solomon check passes, so what it returns is the code's
+/// content or nothing. Measured on `test-vectors/qr-images` (docs/PERFORMANCE.md).
+pub fn decode_luma(width: u32, height: u32, luma: &[u8]) -> Result<String, QrError> {
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels == 0 || pixels > MAX_PIXELS || luma.len() as u64 != pixels {
+        return Err(QrError::BadImage);
+    }
+    let img = Luma {
+        w: width as usize,
+        h: height as usize,
+        px: luma.to_vec(),
+    };
+    if let Some(text) = attempt(&img) {
+        return Ok(text);
+    }
+    let median = img.median3();
+    if let Some(text) = attempt(&median) {
+        return Ok(text);
+    }
+    for f in UPSCALES {
+        if (img.w.max(img.h) as f32) * f <= 3200.0
+            && let Some(text) = attempt(&img.scale(f))
+        {
+            return Ok(text);
+        }
+    }
+    if img.w.min(img.h) >= 160 {
+        for base in [&img, &median] {
+            if let Some(text) = attempt(&base.half()) {
+                return Ok(text);
+            }
         }
     }
     Err(QrError::NoCode)
 }
 
-#[cfg(test)]
+/// A grayscale image being prepared for the detector.
+struct Luma {
+    w: usize,
+    h: usize,
+    px: Vec<u8>,
+}
+
+impl Luma {
+    fn at(&self, x: usize, y: usize) -> u8 {
+        self.px[y * self.w + x]
+    }
+
+    /// Each pixel the median of its 3×3 neighbourhood (edges clamp): removes speckle and
+    /// keeps edges, which a blur would soften.
+    fn median3(&self) -> Luma {
+        let mut px = Vec::with_capacity(self.px.len());
+        for y in 0..self.h {
+            for x in 0..self.w {
+                let mut v = [0u8; 9];
+                let mut n = 0;
+                for dy in [-1isize, 0, 1] {
+                    for dx in [-1isize, 0, 1] {
+                        let xx = x.saturating_add_signed(dx).min(self.w - 1);
+                        let yy = y.saturating_add_signed(dy).min(self.h - 1);
+                        v[n] = self.at(xx, yy);
+                        n += 1;
+                    }
+                }
+                v.sort_unstable();
+                px.push(v[4]);
+            }
+        }
+        Luma {
+            w: self.w,
+            h: self.h,
+            px,
+        }
+    }
+
+    /// Scaled by `f`, bilinear: upscaling gives the detector's grid sampling more than a
+    /// pixel or two a module, and lands fractional module sizes nearer whole ones.
+    fn scale(&self, f: f32) -> Luma {
+        let (w, h) = (
+            ((self.w as f32) * f) as usize,
+            ((self.h as f32) * f) as usize,
+        );
+        let mut px = Vec::with_capacity(w * h);
+        for y in 0..h {
+            let sy = (y as f32 + 0.5) / f - 0.5;
+            let y0 = (sy.max(0.0) as usize).min(self.h - 1);
+            let y1 = (y0 + 1).min(self.h - 1);
+            let fy = (sy - y0 as f32).clamp(0.0, 1.0);
+            for x in 0..w {
+                let sx = (x as f32 + 0.5) / f - 0.5;
+                let x0 = (sx.max(0.0) as usize).min(self.w - 1);
+                let x1 = (x0 + 1).min(self.w - 1);
+                let fx = (sx - x0 as f32).clamp(0.0, 1.0);
+                let p = |x, y| f32::from(self.at(x, y));
+                let top = p(x0, y0) * (1.0 - fx) + p(x1, y0) * fx;
+                let bottom = p(x0, y1) * (1.0 - fx) + p(x1, y1) * fx;
+                px.push((top * (1.0 - fy) + bottom * fy).round() as u8);
+            }
+        }
+        Luma { w, h, px }
+    }
+
+    /// Half the size, each pixel the mean of a 2×2 block.
+    fn half(&self) -> Luma {
+        let (w, h) = (self.w / 2, self.h / 2);
+        let mut px = Vec::with_capacity(w * h);
+        for y in 0..h {
+            for x in 0..w {
+                let sum: u16 = [(0, 0), (1, 0), (0, 1), (1, 1)]
+                    .iter()
+                    .map(|(dx, dy)| u16::from(self.at(2 * x + dx, 2 * y + dy)))
+                    .sum();
+                px.push((sum / 4) as u8);
+            }
+        }
+        Luma { w, h, px }
+    }
+
+    /// Dark where a pixel is clearly below the mean of the square around it (a window an
+    /// eighth of the image wide): survives uneven light, blur and grey stains better than
+    /// the detector's own running threshold.
+    fn threshold(&self) -> Vec<bool> {
+        let (w, h) = (self.w, self.h);
+        let mut integral = vec![0u64; (w + 1) * (h + 1)];
+        for y in 0..h {
+            let mut row = 0u64;
+            for x in 0..w {
+                row += u64::from(self.at(x, y));
+                integral[(y + 1) * (w + 1) + x + 1] = integral[y * (w + 1) + x + 1] + row;
+            }
+        }
+        let r = (w.min(h) / 16).max(4);
+        let mut dark = Vec::with_capacity(w * h);
+        for y in 0..h {
+            let (y0, y1) = (y.saturating_sub(r), (y + r + 1).min(h));
+            for x in 0..w {
+                let (x0, x1) = (x.saturating_sub(r), (x + r + 1).min(w));
+                let sum = integral[y1 * (w + 1) + x1] + integral[y0 * (w + 1) + x0]
+                    - integral[y0 * (w + 1) + x1]
+                    - integral[y1 * (w + 1) + x0];
+                let n = ((x1 - x0) * (y1 - y0)) as u64;
+                // v < 0.85 · mean, in integers.
+                dark.push(u64::from(self.at(x, y)) * n * 100 < sum * 85);
+            }
+        }
+        dark
+    }
+}
+
+/// The first grid of a prepared image that decodes to UTF-8 text.
+macro_rules! first_code {
+    ($prepared:expr) => {
+        $prepared.detect_grids().into_iter().find_map(|grid| {
+            let mut raw = Vec::new();
+            grid.decode_to(&mut raw).ok()?;
+            String::from_utf8(raw).ok()
+        })
+    };
+}
+
+/// The detector's own threshold, then the adaptive one.
+fn attempt(img: &Luma) -> Option<String> {
+    let mut own = rqrr::PreparedImage::prepare_from_greyscale(img.w, img.h, |x, y| img.at(x, y));
+    if let Some(text) = first_code!(own) {
+        return Some(text);
+    }
+    let dark = img.threshold();
+    let mut adaptive =
+        rqrr::PreparedImage::prepare_from_bitmap(img.w, img.h, |x, y| dark[y * img.w + x]);
+    first_code!(adaptive)
+}
+
+#[cfg(all(test, feature = "image"))]
 mod tests {
     use super::*;
 
@@ -135,19 +308,16 @@ mod tests {
     }
 
     #[test]
-    fn luma_frame_round_trip() {
-        let text = "PS1:ABC DEF$%*+-./:0123456789";
-        let png = render_png(text, Ecc::Q, 4).unwrap();
-        let grey = image::load_from_memory(&png).unwrap().to_luma8();
-        // The code in the middle of a larger grey frame, as a camera sees it.
-        let (w, h) = (grey.width() + 80, grey.height() + 60);
-        let mut frame = vec![200u8; (w * h) as usize];
-        for (x, y, p) in grey.enumerate_pixels() {
-            frame[((y + 30) * w + x + 40) as usize] = p.0[0];
-        }
-        assert_eq!(decode_luma(w, h, &frame).unwrap(), text);
-        assert_eq!(decode_luma(w, h, &frame[1..]), Err(QrError::BadImage));
+    fn luma_frames_are_checked_before_reading() {
         assert_eq!(decode_luma(0, 0, &[]), Err(QrError::BadImage));
-        assert_eq!(decode_luma(4, 4, &[255; 16]), Err(QrError::NoCode));
+        assert_eq!(decode_luma(3, 3, &[255; 8]), Err(QrError::BadImage));
+        assert_eq!(decode_luma(100_000, 100_000, &[]), Err(QrError::BadImage));
+        assert_eq!(decode_luma(64, 64, &[255; 64 * 64]), Err(QrError::NoCode));
+        let png = render_png("PS1:FRAME", Ecc::Q, 3).unwrap();
+        let img = image::load_from_memory(&png).unwrap().to_luma8();
+        assert_eq!(
+            decode_luma(img.width(), img.height(), img.as_raw()).unwrap(),
+            "PS1:FRAME"
+        );
     }
 }

@@ -258,6 +258,10 @@ impl StatusList {
                 have: self.version,
             });
         }
+        // One version has one content: a refresh cannot change the size either.
+        if delta.to_version == delta.from_version && delta.size != self.size {
+            return Err(StatusError::Mismatch);
+        }
         let mut next = self.clone();
         next.size = delta.size;
         for (&i, &s) in &delta.changes {
@@ -276,7 +280,8 @@ pub struct StatusDelta {
     pub authority: u32,
     /// The version it applies to.
     pub from_version: u64,
-    /// The version it produces.
+    /// The version it produces; equal to `from_version` for a refresh (no changes, a newer
+    /// `issued_at`).
     pub to_version: u64,
     /// When the new version was signed.
     pub issued_at: i64,
@@ -359,12 +364,18 @@ impl StatusDelta {
         let authority = r.varint_max("authority", u64::from(u32::MAX))? as u32;
         let from_version = r.varint("from_version")?;
         let to_version = r.varint("to_version")?;
-        if to_version <= from_version {
+        if to_version < from_version {
             return Err(err("to_version", Problem::BadValue).into());
         }
         let issued_at = r.varint_max("issued_at", i64::MAX as u64)? as i64;
         let size = r.varint_max("size", u64::from(MAX_SIZE))? as u32;
-        let n = r.varint_max("changes", u64::from(size))? as usize;
+        // A delta within one version is a refresh: "still current at issued_at", no changes.
+        let most = if to_version == from_version {
+            0
+        } else {
+            u64::from(size)
+        };
+        let n = r.varint_max("changes", most)? as usize;
         let mut changes = BTreeMap::new();
         let mut next: u64 = 0;
         for c in 0..n {
@@ -588,6 +599,23 @@ impl StatusSet {
         }
     }
 
+    /// Checks a signed delta against `trust` and moves its authority's list forward,
+    /// returning the list as it now is. A delta for an authority without a list here is
+    /// `Mismatch`; on any error nothing changes.
+    pub fn apply_delta(
+        &mut self,
+        bytes: &[u8],
+        trust: &TrustList,
+    ) -> Result<&StatusList, StatusError> {
+        let delta = StatusDelta::from_signed(bytes, trust)?;
+        let list = self
+            .lists
+            .get_mut(&delta.authority)
+            .ok_or(StatusError::Mismatch)?;
+        *list = list.apply(&delta)?;
+        Ok(list)
+    }
+
     /// The list of an authority.
     pub fn get(&self, authority: u32) -> Option<&StatusList> {
         self.lists.get(&authority)
@@ -691,6 +719,34 @@ mod tests {
         assert_eq!(l.exceptions.len(), 1);
         let (key, trust) = setup();
         assert_eq!(StatusList::from_signed(&l.sign(&key), &trust).unwrap(), l);
+    }
+
+    #[test]
+    fn a_refresh_delta_keeps_the_version_and_moves_the_time() {
+        let (key, trust) = setup();
+        let mut v4 = StatusList::new(7, 4, 200);
+        v4.set(9, PermitState::Revoked);
+        let mut later = v4.clone();
+        later.issued_at = 900;
+        let d = StatusDelta::between(&v4, &later);
+        assert_eq!((d.from_version, d.to_version, d.changes.len()), (4, 4, 0));
+        let d = StatusDelta::from_signed(&d.sign(&key), &trust).unwrap();
+        assert_eq!(v4.apply(&d).unwrap(), later);
+        let mut grown = d.clone();
+        grown.size += 1;
+        assert_eq!(v4.apply(&grown), Err(StatusError::Mismatch));
+        let mut changed = d.clone();
+        changed.changes.insert(0, PermitState::Revoked);
+        assert!(matches!(
+            StatusDelta::from_signed(&changed.sign(&key), &trust),
+            Err(StatusError::Malformed(_))
+        ));
+        let mut back = d;
+        back.to_version = 3;
+        assert!(matches!(
+            StatusDelta::from_signed(&back.sign(&key), &trust),
+            Err(StatusError::Malformed(_))
+        ));
     }
 
     proptest! {

@@ -390,6 +390,8 @@ pub fn verify_with(
     if data.issued_at < minute(k.valid_from) {
         reasons.push(Reason::new(ReasonCode::KeyNotYetValid, Severity::Error));
     }
+    // `issued_at` is a whole minute, so this is `issued_at > ⌊valid_until⌋`: a permit of the
+    // key's last minute is not retired.
     if k.valid_until.is_some_and(|u| data.issued_at > u) {
         reasons.push(Reason::new(ReasonCode::KeyRetired, Severity::Error));
     }
@@ -435,7 +437,9 @@ pub fn verify_with(
                 list_issued_at: list.issued_at,
             });
             match (state, policy.checkpoint) {
-                (None, _) if data.issued_at > list.issued_at => {
+                // The permit's time is a whole minute and the list's a second: a permit
+                // issued in the list's own minute may be newer than the list (FORMAT.md §7.8).
+                (None, _) if data.issued_at >= minute(list.issued_at) => {
                     reasons.push(Reason::new(
                         ReasonCode::StatusOlderThanPermit,
                         Severity::Warning,

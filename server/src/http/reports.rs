@@ -359,6 +359,8 @@ fn time_field(field: &'static str, text: &str, now: i64) -> Result<i64, InvalidV
 }
 
 fn qr_field(text: &str) -> Result<String, InvalidValue> {
+    // Stored as the core reads it (FORMAT.md §3.1), so a report matches its permit's text.
+    let text = verifier_core::payload::scanned_text(text);
     if text.is_empty() || text.len() > verifier_core::payload::MAX_TEXT_LEN {
         return Err(InvalidValue::new(
             "invalid_field",

@@ -66,9 +66,9 @@ async fn verify(
     principal: Option<Principal>,
     Json(body): Json<VerifyRequest>,
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
-    if body.qr.len() > verifier_core::payload::MAX_TEXT_LEN {
-        return Err(ApiError::invalid("invalid_field", "qr is too long"));
-    }
+    // The core's reading of the text (FORMAT.md §3.1): surrounding white space is not part
+    // of it, and past the length limit it is MALFORMED, as on the phone and the desk CLI.
+    let qr = verifier_core::payload::scanned_text(&body.qr);
     let checkpoint = match body.checkpoint.as_deref() {
         None | Some("export") => Checkpoint::Export,
         Some("import") => Checkpoint::Import,
@@ -85,17 +85,17 @@ async fn verify(
         checkpoint,
         ..Policy::default()
     };
-    let verification = verifier_core::verify_with(&body.qr, t, &trust, &statuses, &policy, None);
+    let verification = verifier_core::verify_with(qr, t, &trust, &statuses, &policy, None);
 
     // The server's own record: only for a text it issued, byte for byte.
     let mut server = serde_json::Value::Null;
     let mut usage = serde_json::Value::Null;
-    if let Ok(env) = verifier_core::payload::decode(&body.qr) {
+    if let Ok(env) = verifier_core::payload::decode(qr) {
         let kid = env.key_id.to_string();
         if let Some(authority) = state.db.authority_of_key(&kid).await? {
             let index = i64::from(env.data.status_index);
             if let Some(row) = state.db.permit_by_index(&authority, index).await?
-                && row.qr_text == body.qr
+                && row.qr_text == qr
             {
                 let allowed = principal.as_ref().is_some_and(|p| match p.role {
                     Role::Admin => true,

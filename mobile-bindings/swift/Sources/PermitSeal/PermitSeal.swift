@@ -1291,6 +1291,15 @@ public func FfiConverterTypeSyncClient_lower(_ value: SyncClient) -> UInt64 {
 public protocol VerifierProtocol: AnyObject, Sendable {
     
     /**
+     * Applies a signed status delta (docs/FORMAT.md §5) to the bundle in use: the answer to
+     * `GET /api/v1/authorities/{id}/status?since=<version>`, including the refresh (same
+     * version, newer time) a server gives when nothing changed. Returns the authority's list
+     * version afterwards. A refused delta (`BadBundle`, `NotTrusted`) changes nothing. Deltas
+     * are not kept across a restart: store them after the bundle and apply them again in order.
+     */
+    func applyStatusDelta(bytes: Data) throws  -> UInt64
+    
+    /**
      * Seconds between `now` and the oldest signed part of the bundle (its staler part);
      * absent without a bundle. Show it so the officer knows how fresh the data is.
      */
@@ -1424,6 +1433,23 @@ public convenience init(rootPublicKeys: [Data])throws  {
 
     
 
+    
+    /**
+     * Applies a signed status delta (docs/FORMAT.md §5) to the bundle in use: the answer to
+     * `GET /api/v1/authorities/{id}/status?since=<version>`, including the refresh (same
+     * version, newer time) a server gives when nothing changed. Returns the authority's list
+     * version afterwards. A refused delta (`BadBundle`, `NotTrusted`) changes nothing. Deltas
+     * are not kept across a restart: store them after the bundle and apply them again in order.
+     */
+open func applyStatusDelta(bytes: Data)throws  -> UInt64  {
+    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeSdkFailure_lift) {
+        uniffiCallStatus in
+    uniffi_permitseal_mobile_fn_method_verifier_apply_status_delta(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(bytes),uniffiCallStatus
+    )
+})
+}
     
     /**
      * Seconds between `now` and the oldest signed part of the bundle (its staler part);
@@ -4855,6 +4881,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_permitseal_mobile_checksum_method_httptransport_send() != 64220) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_permitseal_mobile_checksum_method_verifier_apply_status_delta() != 11367) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_permitseal_mobile_checksum_method_verifier_bundle_age_seconds() != 59917) {

@@ -721,6 +721,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_permitseal_mobile_checksum_method_httptransport_send(
     ): Int
+    external fun uniffi_permitseal_mobile_checksum_method_verifier_apply_status_delta(
+    ): Int
     external fun uniffi_permitseal_mobile_checksum_method_verifier_bundle_age_seconds(
     ): Int
     external fun uniffi_permitseal_mobile_checksum_method_verifier_checkpoint(
@@ -809,6 +811,8 @@ internal object UniffiLib {
     external fun uniffi_permitseal_mobile_fn_free_verifier(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_permitseal_mobile_fn_constructor_verifier_new(`rootPublicKeys`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_permitseal_mobile_fn_method_verifier_apply_status_delta(`ptr`: Long,`bytes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_permitseal_mobile_fn_method_verifier_bundle_age_seconds(`ptr`: Long,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -989,6 +993,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_permitseal_mobile_checksum_method_httptransport_send() and 0xFFFF) != 64220) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_permitseal_mobile_checksum_method_verifier_apply_status_delta() and 0xFFFF) != 11367) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_permitseal_mobile_checksum_method_verifier_bundle_age_seconds() and 0xFFFF) != 59917) {
@@ -2607,6 +2614,15 @@ public object FfiConverterTypeSyncClient: FfiConverter<SyncClient, Long> {
 public interface VerifierInterface {
     
     /**
+     * Applies a signed status delta (docs/FORMAT.md §5) to the bundle in use: the answer to
+     * `GET /api/v1/authorities/{id}/status?since=<version>`, including the refresh (same
+     * version, newer time) a server gives when nothing changed. Returns the authority's list
+     * version afterwards. A refused delta (`BadBundle`, `NotTrusted`) changes nothing. Deltas
+     * are not kept across a restart: store them after the bundle and apply them again in order.
+     */
+    fun `applyStatusDelta`(`bytes`: kotlin.ByteArray): kotlin.ULong
+    
+    /**
      * Seconds between `now` and the oldest signed part of the bundle (its staler part);
      * absent without a bundle. Show it so the officer knows how fresh the data is.
      */
@@ -2790,6 +2806,28 @@ open class Verifier: Disposable, AutoCloseable, VerifierInterface
             UniffiLib.uniffi_permitseal_mobile_fn_clone_verifier(handle, status)
         }
     }
+
+    
+    /**
+     * Applies a signed status delta (docs/FORMAT.md §5) to the bundle in use: the answer to
+     * `GET /api/v1/authorities/{id}/status?since=<version>`, including the refresh (same
+     * version, newer time) a server gives when nothing changed. Returns the authority's list
+     * version afterwards. A refused delta (`BadBundle`, `NotTrusted`) changes nothing. Deltas
+     * are not kept across a restart: store them after the bundle and apply them again in order.
+     */
+    @Throws(SdkFailure::class)override fun `applyStatusDelta`(`bytes`: kotlin.ByteArray): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCallWithError(SdkFailure) { _status ->
+    UniffiLib.uniffi_permitseal_mobile_fn_method_verifier_apply_status_delta(
+        it,
+        
+        FfiConverterByteArray.lower(`bytes`),_status)
+}
+    }
+    )
+    }
+    
 
     
     /**

@@ -4,7 +4,10 @@
 //!
 //! Vectors are append-only: the program refuses to overwrite an existing file unless the
 //! new content is identical (signatures are deterministic, so re-running proves the
-//! generator still agrees with what was published). New cases go into a new file.
+//! generator still agrees with what was published). New cases go into a new file:
+//! `vectors-2.json` beside the first (the errata of FORMAT.md §9, see `errata.rs`).
+
+mod errata;
 
 use std::collections::BTreeSet;
 
@@ -14,28 +17,28 @@ use verifier_core::bundle;
 use verifier_core::date::Date;
 use verifier_core::keys::{Namespace, SecretKey};
 use verifier_core::permit::{IssueContext, Permit, PermitDraft};
-use verifier_core::status::{PermitState, StatusList};
+use verifier_core::status::{PermitState, StatusList, StatusSet};
 use verifier_core::trust::{Authority, KeyStatus, TrustList, TrustedKey};
 use verifier_core::verify::{Checkpoint, Policy, verify_with};
 use verifier_core::wire::{base45_decode, base45_encode};
 use verifier_core::{Verdict, payload};
 
 /// 2026-11-29T08:00:00Z: the moment most vectors are checked at.
-const T: i64 = 1_795_939_200;
-const HOUR: i64 = 3600;
-const DAY: i64 = 86_400;
+pub(crate) const T: i64 = 1_795_939_200;
+pub(crate) const HOUR: i64 = 3600;
+pub(crate) const DAY: i64 = 86_400;
 
 /// Test keys are public by construction: seed = SHA-256("permitseal test key: " ‖ label).
-fn key(label: &str) -> SecretKey {
+pub(crate) fn key(label: &str) -> SecretKey {
     let seed: [u8; 32] = Sha256::digest(format!("permitseal test key: {label}").as_bytes()).into();
     SecretKey::from_seed(&seed)
 }
 
-fn hex(b: &[u8]) -> String {
+pub(crate) fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-fn draft(lines: usize, appendix: &str, source: &str) -> PermitDraft {
+pub(crate) fn draft(lines: usize, appendix: &str, source: &str) -> PermitDraft {
     let items = [
         ("Crocodylus niloticus", "animal", "SKI", "250", None),
         ("Python reticulatus", "animal", "SKI", "1200", None),
@@ -82,7 +85,7 @@ fn draft(lines: usize, appendix: &str, source: &str) -> PermitDraft {
 
 /// Builds a fixture permit; without an explicit `valid_from` it is valid for the full six
 /// months from its issue day.
-fn permit(d: &PermitDraft, country: &str, issued_at: i64, index: u32) -> Permit {
+pub(crate) fn permit(d: &PermitDraft, country: &str, issued_at: i64, index: u32) -> Permit {
     let mut d = d.clone();
     if d.valid_from.is_none() {
         d.valid_until = Date::from_unix(issued_at)
@@ -99,16 +102,16 @@ fn permit(d: &PermitDraft, country: &str, issued_at: i64, index: u32) -> Permit 
     Permit::new(d, ctx).unwrap_or_else(|e| unreachable!("fixture permit: {e}"))
 }
 
-struct World {
-    roots: Vec<SecretKey>,
-    za: SecretKey,
-    za_old: SecretKey,
-    ke: SecretKey,
-    ke_new: SecretKey,
+pub(crate) struct World {
+    pub(crate) roots: Vec<SecretKey>,
+    pub(crate) za: SecretKey,
+    pub(crate) za_old: SecretKey,
+    pub(crate) ke: SecretKey,
+    pub(crate) ke_new: SecretKey,
 }
 
 impl World {
-    fn trust(&self, issued_at: i64) -> Vec<u8> {
+    pub(crate) fn trust(&self, issued_at: i64) -> Vec<u8> {
         let good = |k: &SecretKey, from: i64, until: Option<i64>| TrustedKey {
             key: k.public().clone(),
             valid_from: from,
@@ -148,7 +151,7 @@ impl World {
     }
 
     /// ZA's list: indexes 0..5000 issued; 4600 revoked, 4601 suspended, 4602 used.
-    fn za_status(&self, issued_at: i64) -> Vec<u8> {
+    pub(crate) fn za_status(&self, issued_at: i64) -> Vec<u8> {
         let mut l = StatusList::new(1, 42, issued_at);
         l.set(4999, PermitState::Valid);
         l.set(4600, PermitState::Revoked);
@@ -157,26 +160,69 @@ impl World {
         l.sign(&self.za)
     }
 
-    fn ke_status(&self, issued_at: i64) -> Vec<u8> {
+    pub(crate) fn ke_status(&self, issued_at: i64) -> Vec<u8> {
         let mut l = StatusList::new(2, 9, issued_at);
         l.set(299, PermitState::Valid);
         // The compromised key can no longer sign status: its replacement does.
         l.sign(&self.ke_new)
     }
 
-    fn bundle(&self, at: i64) -> Vec<u8> {
+    pub(crate) fn bundle(&self, at: i64) -> Vec<u8> {
         bundle::encode(&self.trust(at), &[&self.za_status(at), &self.ke_status(at)])
     }
 }
 
-struct Case {
-    name: &'static str,
-    description: &'static str,
-    qr: String,
-    now: i64,
-    bundle: Vec<u8>,
-    checkpoint: Checkpoint,
-    time_floor: Option<i64>,
+pub(crate) struct Case {
+    pub(crate) name: &'static str,
+    pub(crate) description: &'static str,
+    pub(crate) qr: String,
+    pub(crate) now: i64,
+    pub(crate) bundle: Vec<u8>,
+    /// Signed deltas applied in turn after the bundle (`vectors-2.json` only).
+    pub(crate) deltas: Vec<Vec<u8>>,
+    pub(crate) checkpoint: Checkpoint,
+    pub(crate) time_floor: Option<i64>,
+}
+
+impl Case {
+    /// The case's verdict, reasons and number, after checking that its name's first word
+    /// (`valid`, `warning`, `invalid`) says the verdict it got.
+    pub(crate) fn expected(&self, trust: &TrustList, status: &StatusSet) -> Value {
+        let policy = Policy {
+            checkpoint: self.checkpoint,
+            ..Policy::default()
+        };
+        let v = verify_with(&self.qr, self.now, trust, status, &policy, self.time_floor);
+        let mut reasons: Vec<&str> = v.codes();
+        reasons.sort_unstable();
+        let verdict = verdict_name(v.verdict);
+        let consistent = matches!(
+            (self.name.split('-').next().unwrap_or(""), v.verdict),
+            ("valid", Verdict::Valid)
+                | ("warning", Verdict::ValidWithWarnings)
+                | ("invalid", Verdict::Invalid)
+        );
+        assert!(consistent, "{}: got {verdict} {reasons:?}", self.name);
+        json!({
+            "verdict": verdict,
+            "reasons": reasons,
+            "permit_number": v.permit.as_ref().map(|p| p.number.clone()),
+        })
+    }
+
+    /// The case as written to the file, with `expected` as given.
+    pub(crate) fn to_json(&self, expected: Value) -> Value {
+        json!({
+            "name": self.name,
+            "description": self.description,
+            "qr": self.qr,
+            "now": self.now,
+            "checkpoint": match self.checkpoint { Checkpoint::Export => "export", Checkpoint::Import => "import" },
+            "time_floor": self.time_floor,
+            "bundle": hex(&self.bundle),
+            "expected": expected,
+        })
+    }
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -209,6 +255,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             qr,
             now,
             bundle: bundle.to_vec(),
+            deltas: vec![],
             checkpoint,
             time_floor,
         });
@@ -528,40 +575,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for c in &cases {
         assert!(names.insert(c.name), "duplicate case {}", c.name);
         let b = bundle::Bundle::from_bytes(&c.bundle, &pins)?;
-        let policy = Policy {
-            checkpoint: c.checkpoint,
-            ..Policy::default()
-        };
-        let v = verify_with(&c.qr, c.now, &b.trust, &b.status, &policy, c.time_floor);
-        let mut reasons: Vec<&str> = v.codes();
-        reasons.sort_unstable();
-        let verdict = match v.verdict {
-            Verdict::Valid => "valid",
-            Verdict::ValidWithWarnings => "valid_with_warnings",
-            Verdict::Invalid => "invalid",
-        };
-        let expect_prefix = c.name.split('-').next().unwrap_or("");
-        let consistent = matches!(
-            (expect_prefix, v.verdict),
-            ("valid", Verdict::Valid)
-                | ("warning", Verdict::ValidWithWarnings)
-                | ("invalid", Verdict::Invalid)
-        );
-        assert!(consistent, "{}: got {verdict} {reasons:?}", c.name);
-        out_cases.push(json!({
-            "name": c.name,
-            "description": c.description,
-            "qr": c.qr,
-            "now": c.now,
-            "checkpoint": match c.checkpoint { Checkpoint::Export => "export", Checkpoint::Import => "import" },
-            "time_floor": c.time_floor,
-            "bundle": hex(&c.bundle),
-            "expected": {
-                "verdict": verdict,
-                "reasons": reasons,
-                "permit_number": v.permit.as_ref().map(|p| p.number.clone()),
-            },
-        }));
+        out_cases.push(c.to_json(c.expected(&b.trust, &b.status)));
     }
     let doc = json!({
         "format": "permitseal test vectors, format version 1",
@@ -576,9 +590,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
         "cases": out_cases,
     });
-    let text = serde_json::to_string_pretty(&doc)? + "\n";
-    match std::fs::read_to_string(&out) {
-        Ok(existing) if existing == text => println!("{out}: unchanged ({} cases)", cases.len()),
+    publish(&out, &doc, cases.len())?;
+    let second = std::path::Path::new(&out).with_file_name("vectors-2.json");
+    let (doc, n) = errata::document(&w)?;
+    publish(&second.to_string_lossy(), &doc, n)
+}
+
+/// The verdict's name in the vector files.
+pub(crate) fn verdict_name(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Valid => "valid",
+        Verdict::ValidWithWarnings => "valid_with_warnings",
+        Verdict::Invalid => "invalid",
+    }
+}
+
+/// Writes a vector file once; afterwards only checks that it would be written the same.
+fn publish(out: &str, doc: &Value, cases: usize) -> Result<(), Box<dyn std::error::Error>> {
+    let text = serde_json::to_string_pretty(doc)? + "\n";
+    match std::fs::read_to_string(out) {
+        Ok(existing) if existing == text => println!("{out}: unchanged ({cases} cases)"),
         Ok(_) => {
             return Err(format!(
                 "{out} exists and differs: vectors are append-only; add a new file"
@@ -586,8 +617,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .into());
         }
         Err(_) => {
-            std::fs::write(&out, text)?;
-            println!("{out}: wrote {} cases", cases.len());
+            std::fs::write(out, text)?;
+            println!("{out}: wrote {cases} cases");
         }
     }
     Ok(())
