@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The one command that runs every test: Rust (unit, integration, doc, against SQLite and the
 # PostgreSQL at $PERMITSEAL_TEST_PG or 127.0.0.1:5432), schemathesis against the server's
-# OpenAPI document, the independent Python verifier over the conformance vectors, and the
-# Kotlin/Python binding tests when the mobile crate exists.
+# OpenAPI document, the independent Python verifier over the conformance vectors, the verify
+# page in headless Chromium, and the Kotlin/Python binding tests when the mobile crate exists.
 # Installs what it needs when it is missing. Fails when anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +26,9 @@ fi
 for vectors in test-vectors/v1/vectors.json test-vectors/v1/vectors-2.json; do
     python3 test-vectors/independent/verify.py "$vectors"
 done
+
+say "Verify page in headless Chromium: WebAssembly core, camera, offline, recording"
+web-verifier/browser-tests/run.sh
 
 if [ -x mobile-bindings/scripts/test-foreign.sh ]; then
     say "Kotlin (JVM) and Python binding tests"

@@ -28,6 +28,7 @@ pub mod sync;
 pub mod taxa;
 pub mod tokens;
 pub mod verify;
+pub mod web;
 
 pub use openapi::{Access, Api, Op};
 
@@ -50,6 +51,7 @@ pub fn api() -> Api {
         .merge(reports::api())
         .merge(annual::api())
         .merge(verify::api())
+        .merge(web::api())
         .merge(openapi::api())
 }
 

@@ -1,0 +1,59 @@
+// Measures the page's WebAssembly module in headless Chromium, for docs/PERFORMANCE.md (not a
+// test: nothing here fails on a number). Same work as `cargo bench -p permitseal-web --bench
+// page`: one conformance vector's QR text to the JSON verdict, and reading the QR code of a
+// 640×480 RGBA frame.
+//
+//   node bench.mjs        (after `cargo build -p permitseal-server`; run.sh installs the rest)
+
+import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { join } from 'node:path';
+import { ROOT, startServer, launch, openPage } from './harness.mjs';
+
+const wasm = readFileSync(join(ROOT, 'server/assets/verify/pkg/permitseal_web_bg.wasm'));
+const glue = readFileSync(join(ROOT, 'server/assets/verify/pkg/permitseal_web.js'));
+console.log(`module: ${wasm.length} bytes, gzip -9: ${gzipSync(wasm, { level: 9 }).length} bytes`);
+console.log(`glue: ${glue.length} bytes, gzip -9: ${gzipSync(glue, { level: 9 }).length} bytes`);
+
+const doc = JSON.parse(readFileSync(join(ROOT, 'test-vectors/v1/vectors.json'), 'utf8'));
+const server = await startServer();
+const browser = await launch();
+try {
+  const page = await openPage(await browser.newContext(), server.base);
+  const permit = await server.issue('KE/BENCH/0001');
+  const png = await (await fetch(`${server.base}${permit.path}/qr.png?scale=3`, {
+    headers: { Authorization: `Bearer ${server.tokens.PERMITSEAL_ISSUER_TOKEN}` },
+  })).arrayBuffer();
+  const c = doc.cases[0];
+  const out = await page.evaluate(async ({ c, roots, png, text }) => {
+    const m = await import('/verify/permitseal_web.js');
+    await m.default();
+    const bytes = (hex) => Uint8Array.from(hex.match(/../g), (h) => parseInt(h, 16));
+    const v = new m.Verifier(roots.join(','));
+    v.loadBundle(bytes(c.bundle));
+    const time = (n, fn) => {
+      for (let i = 0; i < Math.min(n, 50); i += 1) fn();
+      const t0 = performance.now();
+      for (let i = 0; i < n; i += 1) fn();
+      return ((performance.now() - t0) * 1000) / n;
+    };
+    const verifyUs = time(5000, () => JSON.parse(v.verify(c.qr, c.now, c.checkpoint, 'en')));
+
+    // The QR at 3 px per module on a light-grey 640×480 frame, as in the native bench.
+    const img = await createImageBitmap(new Blob([new Uint8Array(png)], { type: 'image/png' }));
+    const canvas = new OffscreenCanvas(640, 480);
+    const ctx = canvas.getContext('2d');
+    ctx.fillStyle = 'rgb(230,230,230)';
+    ctx.fillRect(0, 0, 640, 480);
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(img, (640 - img.width) / 2, (480 - img.height) / 2);
+    const frame = ctx.getImageData(0, 0, 640, 480).data;
+    if (m.decodeRgba(640, 480, frame) !== text) throw new Error('frame not read');
+    const decodeUs = time(100, () => m.decodeRgba(640, 480, frame));
+    return { verifyUs, decodeUs, side: img.width };
+  }, { c, roots: doc.root_public_keys, png: [...new Uint8Array(png)], text: permit.qr });
+  console.log(out);
+} finally {
+  await browser.close();
+  await server.stop();
+}
