@@ -359,9 +359,9 @@ async fn report(cmd: ReportCommand) -> anyhow::Result<()> {
         out,
     } = cmd;
     let id = AuthorityId::parse(&authority)?;
-    let year = crate::annual::parse_year(&year).map_err(anyhow::Error::msg)?;
-    let view: crate::annual::View = view.parse().map_err(anyhow::Error::msg)?;
-    let basis: crate::annual::Basis = basis.parse().map_err(anyhow::Error::msg)?;
+    let year = crate::annual_report::parse_year(&year).map_err(anyhow::Error::msg)?;
+    let view: crate::annual_report::View = view.parse().map_err(anyhow::Error::msg)?;
+    let basis: crate::annual_report::Basis = basis.parse().map_err(anyhow::Error::msg)?;
     let db = Db::open(&data.target()?).await?;
     let text = async {
         let row = db
@@ -369,7 +369,7 @@ async fn report(cmd: ReportCommand) -> anyhow::Result<()> {
             .await?
             .ok_or_else(|| anyhow::anyhow!("no authority {id}"))?;
         Ok::<_, anyhow::Error>(
-            crate::annual::build(&db, id.as_str(), &row.country, year, view, basis).await?,
+            crate::annual_report::build(&db, id.as_str(), &row.country, year, view, basis).await?,
         )
     }
     .await;

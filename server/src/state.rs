@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use crate::crypto::MasterKey;
 use crate::http::metrics::Metrics;
-use crate::signed::SyncCache;
 use crate::storage::Db;
+use crate::sync_cache::SyncCache;
 
 /// Shared state: cheap to clone.
 #[derive(Clone, Debug)]
@@ -17,7 +17,7 @@ pub struct AppState {
     /// Request counters and latencies of this process.
     pub metrics: Arc<Metrics>,
     /// Signed lists of this process, keyed by database versions.
-    pub sync: Arc<SyncCache>,
+    pub sync_cache: Arc<SyncCache>,
 }
 
 impl AppState {
@@ -27,7 +27,7 @@ impl AppState {
             db,
             master: Arc::new(master),
             metrics: Arc::new(Metrics::default()),
-            sync: Arc::new(SyncCache::default()),
+            sync_cache: Arc::new(SyncCache::default()),
         }
     }
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Access, Api, Op, format_time};
-use crate::error::{ApiError, Json, Path};
+use crate::http::error::{ApiError, Json, Path};
 use crate::model::{AuthorityId, CountryCode, Principal, Role, text_field};
 use crate::state::AppState;
 use crate::storage::{authorities::AuthorityRow, now};
@@ -135,7 +135,7 @@ async fn create(
         .db
         .create_authority(&principal.token_id, &id, &country, &name, now())
         .await?;
-    state.sync.invalidate();
+    state.sync_cache.invalidate();
     Ok((StatusCode::CREATED, Json(row.into())))
 }
 

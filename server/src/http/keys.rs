@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Access, Api, Op, format_time, parse_time};
-use crate::error::{ApiError, Json, Path, optional_json};
+use crate::http::error::{ApiError, Json, Path, optional_json};
 use crate::model::{AuthorityId, Principal, Role};
 use crate::state::AppState;
 use crate::storage::keys::{KeyRow, KeyState};
@@ -270,7 +270,7 @@ async fn generate(
             ),
             other => other.into(),
         })?;
-    state.sync.invalidate();
+    state.sync_cache.invalidate();
     tracing::info!(authority = %id, kid = %row.kid, "signing key generated");
     Ok((StatusCode::CREATED, Json(row.into())))
 }
@@ -285,7 +285,7 @@ async fn rotate(
         .db
         .rotate_key(&principal.token_id, &id, &state.master, now())
         .await?;
-    state.sync.invalidate();
+    state.sync_cache.invalidate();
     tracing::info!(authority = %id, old = %old.kid, new = %new.kid, "signing key rotated");
     Ok(Json(Rotation {
         retired: old.into(),
@@ -304,7 +304,7 @@ async fn retire(
         .db
         .retire_key(&principal.token_id, &id, &kid, now())
         .await?;
-    state.sync.invalidate();
+    state.sync_cache.invalidate();
     tracing::info!(authority = %id, kid = %kid, "signing key retired");
     Ok(Json(row.into()))
 }
@@ -335,7 +335,7 @@ async fn compromise(
         .db
         .compromise_key(&principal.token_id, &id, &kid, since, now)
         .await?;
-    state.sync.invalidate();
+    state.sync_cache.invalidate();
     tracing::warn!(authority = %id, kid = %kid, since, "signing key marked compromised");
     Ok(Json(row.into()))
 }

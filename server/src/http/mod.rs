@@ -11,18 +11,20 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::model::InvalidValue;
 use crate::state::AppState;
 
-pub mod annual;
+pub mod annual_report;
+pub mod auth;
 pub mod authorities;
+pub mod error;
+pub mod field_reports;
 pub mod health;
 pub mod keys;
 pub mod metrics;
 pub mod openapi;
 pub mod permits;
-pub mod reports;
 pub mod sync;
 pub mod taxa;
 pub mod tokens;
@@ -45,8 +47,8 @@ pub fn api() -> Api {
         .merge(permits::api())
         .merge(sync::api())
         .merge(taxa::api())
-        .merge(reports::api())
-        .merge(annual::api())
+        .merge(field_reports::api())
+        .merge(annual_report::api())
         .merge(verify::api())
         .merge(openapi::api())
 }
@@ -75,7 +77,9 @@ pub fn app(state: AppState) -> Router {
                 .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
         )
         .layer(CatchPanicLayer::new())
-        .layer(axum::middleware::map_response(crate::error::json_errors));
+        .layer(axum::middleware::map_response(
+            crate::http::error::json_errors,
+        ));
     router.with_state(state)
 }
 

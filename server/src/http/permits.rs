@@ -12,7 +12,7 @@ use verifier_core::permit::{IssueContext, Permit, PermitDraft, PermitErrorKind};
 use verifier_core::qr::{self, Ecc};
 
 use super::{Access, Api, Op, format_time};
-use crate::error::{ApiError, Json, Path, Query};
+use crate::http::error::{ApiError, Json, Path, Query};
 use crate::model::{AuthorityId, Principal, Role, text_field};
 use crate::state::AppState;
 use crate::storage::now;
@@ -499,7 +499,7 @@ async fn issue(
         .db
         .issue_permits(&principal.token_id, &id, &[item], &state.master, t)
         .await?;
-    state.sync.invalidate();
+    state.sync_cache.invalidate();
     match outcome {
         IssueOutcome::Issued(mut rows) => {
             let row = rows
@@ -536,7 +536,7 @@ async fn issue_batch(
         .db
         .issue_permits(&principal.token_id, &id, &items, &state.master, t)
         .await?;
-    state.sync.invalidate();
+    state.sync_cache.invalidate();
     match outcome {
         IssueOutcome::Issued(rows) => {
             let list: Vec<_> = rows
@@ -719,7 +719,7 @@ async fn change(
         .db
         .change_permit_state(&principal.token_id, &id, &number, action, &reason, now())
         .await?;
-    state.sync.invalidate();
+    state.sync_cache.invalidate();
     tracing::info!(authority = %id, number = %row.number, action = action.as_str(), "permit state changed");
     Ok(Json(row.into()))
 }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Access, Api, Op};
-use crate::error::{ApiError, Json, Path};
+use crate::http::error::{ApiError, Json, Path};
 use crate::model::{Principal, Role, text_field};
 use crate::state::AppState;
 use crate::storage::now;

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Access, Api, Op, format_time};
-use crate::error::{ApiError, Json, Path};
+use crate::http::error::{ApiError, Json, Path};
 use crate::model::{AuthorityId, CountryCode, Principal, Role, text_field};
 use crate::state::AppState;
 use crate::storage::now;

@@ -9,7 +9,7 @@ use serde_json::json;
 use verifier_core::verify::{Checkpoint, Policy};
 
 use super::{Access, Api, Op, format_time};
-use crate::error::{ApiError, Json};
+use crate::http::error::{ApiError, Json};
 use crate::model::{Principal, Role};
 use crate::state::AppState;
 use crate::storage::now;
@@ -80,7 +80,7 @@ async fn verify(
         }
     };
     let t = now();
-    let (trust, statuses) = state.sync.verification_data(&state, t).await?;
+    let (trust, statuses) = state.sync_cache.verification_data(&state, t).await?;
     let policy = Policy {
         checkpoint,
         ..Policy::default()

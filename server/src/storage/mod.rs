@@ -19,11 +19,11 @@ use sqlx::{PgPool, SqlitePool};
 
 use crate::crypto::CryptoError;
 
-pub mod annual;
+pub mod annual_report;
 pub mod authorities;
+pub mod field_reports;
 pub mod keys;
 pub mod permits;
-pub mod reports;
 pub mod sync;
 pub mod taxa;
 pub mod tokens;

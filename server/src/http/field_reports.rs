@@ -6,15 +6,15 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Access, Api, Op, format_time, parse_time};
-use crate::error::{ApiError, Json, Path, Query};
+use crate::http::error::{ApiError, Json, Path, Query};
 use crate::model::{AuthorityId, InvalidValue, Principal, Role, text_field};
 use crate::state::AppState;
-use crate::storage::now;
-use crate::storage::permits::micro;
-use crate::storage::reports::{
+use crate::storage::field_reports::{
     AlertRow, ConfirmOutcome, ConfirmationInput, EndorsedLine, EndorsementInput, Place, ScanInput,
     UploadResult,
 };
+use crate::storage::now;
+use crate::storage::permits::micro;
 
 /// Most reports in one upload.
 pub const MAX_REPORTS: usize = 1000;
@@ -160,7 +160,7 @@ pub fn api() -> Api {
                 "properties": {
                     "id": {"type": "integer"},
                     "authority_id": {"type": ["string", "null"]},
-                    "kind": {"type": "string", "enum": crate::storage::reports::ALERT_KINDS},
+                    "kind": {"type": "string", "enum": crate::storage::field_reports::ALERT_KINDS},
                     "status_index": {"type": ["integer", "null"]},
                     "permit_number": {"type": ["string", "null"]},
                     "source_id": {"type": "string"},
@@ -527,7 +527,7 @@ async fn upload_endorsements(
         .db
         .upload_endorsements(&principal.token_id, &items, t)
         .await?;
-    state.sync.invalidate();
+    state.sync_cache.invalidate();
     Ok(answer(result))
 }
 
@@ -619,7 +619,7 @@ pub struct AlertQuery {
 }
 
 fn alert_query(q: &AlertQuery) -> Result<(Option<&str>, i64, i64), ApiError> {
-    const KINDS: [&str; 8] = crate::storage::reports::ALERT_KINDS;
+    const KINDS: [&str; 8] = crate::storage::field_reports::ALERT_KINDS;
     if let Some(k) = q.kind.as_deref()
         && !KINDS.contains(&k)
     {
