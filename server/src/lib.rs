@@ -7,6 +7,7 @@
 
 pub mod annual_report;
 pub mod cli;
+pub mod clock;
 pub mod crypto;
 pub mod demo;
 pub mod http;

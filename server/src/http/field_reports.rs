@@ -13,7 +13,6 @@ use crate::storage::field_reports::{
     AlertRow, ConfirmOutcome, ConfirmationInput, EndorsedLine, EndorsementInput, Place, ScanInput,
     UploadResult,
 };
-use crate::storage::now;
 use crate::storage::permits::micro;
 
 /// Most reports in one upload.
@@ -493,7 +492,7 @@ async fn upload_scans(
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
     principal.require(&[Role::Officer])?;
     check_count(body.scans.len())?;
-    let t = now();
+    let t = state.clock.now();
     let scans = body
         .scans
         .iter()
@@ -514,7 +513,7 @@ async fn upload_endorsements(
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
     principal.require(&[Role::Officer])?;
     check_count(body.endorsements.len())?;
-    let t = now();
+    let t = state.clock.now();
     let items = body
         .endorsements
         .iter()
@@ -542,7 +541,7 @@ async fn upload_confirmations(
         .clone()
         .ok_or_else(|| ApiError::internal("importer token without a country"))?;
     check_count(body.confirmations.len())?;
-    let t = now();
+    let t = state.clock.now();
     let items = body
         .confirmations
         .iter()
@@ -591,7 +590,14 @@ async fn set_location(
     let name = text_field("name", &body.name, 100)?;
     state
         .db
-        .set_location(&principal.token_id, &code, &name, lat, lon, now())
+        .set_location(
+            &principal.token_id,
+            &code,
+            &name,
+            lat,
+            lon,
+            state.clock.now(),
+        )
         .await?;
     Ok(axum::Json(
         json!({"locode": code, "name": name, "lat": lat, "lon": lon}),

@@ -12,7 +12,6 @@ use super::{Access, Api, Op};
 use crate::http::error::{ApiError, Json, Path, Query};
 use crate::model::AuthorityId;
 use crate::state::AppState;
-use crate::storage::now;
 use crate::sync_cache::SignedBlob;
 
 /// Media type of the signed trust list.
@@ -106,14 +105,14 @@ async fn trust_list(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (blob, _) = state.sync_cache.trust(&state, now()).await?;
+    let (blob, _) = state.sync_cache.trust(&state, state.clock.now()).await?;
     Ok(serve_blob(&blob, TRUST_LIST_TYPE, &headers))
 }
 
 async fn trust_list_json(
     State(state): State<AppState>,
 ) -> Result<Json<verifier_core::trust::TrustList>, ApiError> {
-    let (_, list) = state.sync_cache.trust(&state, now()).await?;
+    let (_, list) = state.sync_cache.trust(&state, state.clock.now()).await?;
     Ok(Json(list))
 }
 
@@ -151,18 +150,21 @@ async fn status_list(
         Some(since) => {
             let blob = state
                 .sync_cache
-                .delta(&state, id.as_str(), since, now())
+                .delta(&state, id.as_str(), since, state.clock.now())
                 .await?;
             Ok(serve_blob(&blob, STATUS_DELTA_TYPE, &headers))
         }
         None => {
-            let (blob, _) = state.sync_cache.status(&state, id.as_str(), now()).await?;
+            let (blob, _) = state
+                .sync_cache
+                .status(&state, id.as_str(), state.clock.now())
+                .await?;
             Ok(serve_blob(&blob, STATUS_LIST_TYPE, &headers))
         }
     }
 }
 
 async fn bundle(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let blob = state.sync_cache.bundle(&state, now()).await?;
+    let blob = state.sync_cache.bundle(&state, state.clock.now()).await?;
     Ok(serve_blob(&blob, BUNDLE_TYPE, &headers))
 }

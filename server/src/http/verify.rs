@@ -12,7 +12,6 @@ use super::{Access, Api, Op, format_time};
 use crate::http::error::{ApiError, Json};
 use crate::model::{Principal, Role};
 use crate::state::AppState;
-use crate::storage::now;
 
 /// Routes of this module.
 pub fn api() -> Api {
@@ -79,7 +78,7 @@ async fn verify(
             ));
         }
     };
-    let t = now();
+    let t = state.clock.now();
     let (trust, statuses) = state.sync_cache.verification_data(&state, t).await?;
     let policy = Policy {
         checkpoint,
