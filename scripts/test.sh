@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 
 say() { printf '\n== %s\n' "$*"; }
 
+say "No test waits for the wall clock"
+scripts/no-clock-waits.sh
+
 say "Rust workspace tests"
 cargo test --workspace --locked
 

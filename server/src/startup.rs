@@ -4,9 +4,10 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use crate::clock::Clock;
 use crate::crypto::{CryptoError, MasterKey};
 use crate::state::AppState;
-use crate::storage::{DatabaseTarget, Db, StorageError, now};
+use crate::storage::{DatabaseTarget, Db, StorageError};
 
 /// Name of the master key file that `--demo` creates in the data directory.
 pub const DEMO_MASTER_KEY_FILE: &str = "master.key";
@@ -45,6 +46,8 @@ pub struct ServeConfig {
     pub master_key: MasterKeySource,
     /// Create demo data on start.
     pub demo: bool,
+    /// Where the service reads the time.
+    pub clock: Clock,
 }
 
 /// Why the service could not start.
@@ -118,8 +121,8 @@ pub async fn open_state(config: &ServeConfig) -> Result<(AppState, StartNotes), 
         &mut notes,
     )?;
     let db = Db::open(&config.database).await?;
-    db.init_deployment(&master, now()).await?;
-    let state = AppState::new(db, master);
+    db.init_deployment(&master, config.clock.now()).await?;
+    let state = AppState::new(db, master, config.clock.clone());
     if config.demo {
         let demo = crate::demo::ensure(&state, &config.data_dir).await?;
         notes.lines.extend(demo);
@@ -185,6 +188,7 @@ mod tests {
                 "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=".into(),
             )),
             demo: false,
+            clock: Clock::system(),
         };
         let text = format!("{config:?}");
         assert!(!text.contains("topsecret"));

@@ -2,10 +2,11 @@
 
 use std::sync::Arc;
 
+use crate::clock::Clock;
 use crate::crypto::MasterKey;
 use crate::http::metrics::Metrics;
-use crate::signed::SyncCache;
 use crate::storage::Db;
+use crate::sync_cache::SyncCache;
 
 /// Shared state: cheap to clone.
 #[derive(Clone, Debug)]
@@ -14,20 +15,23 @@ pub struct AppState {
     pub db: Db,
     /// Seals and opens private keys.
     pub master: Arc<MasterKey>,
+    /// Where every handler reads the time.
+    pub clock: Clock,
     /// Request counters and latencies of this process.
     pub metrics: Arc<Metrics>,
     /// Signed lists of this process, keyed by database versions.
-    pub sync: Arc<SyncCache>,
+    pub sync_cache: Arc<SyncCache>,
 }
 
 impl AppState {
-    /// State over an opened database and the deployment's master key.
-    pub fn new(db: Db, master: MasterKey) -> Self {
+    /// State over an opened database, the deployment's master key and a clock.
+    pub fn new(db: Db, master: MasterKey, clock: Clock) -> Self {
         Self {
             db,
             master: Arc::new(master),
+            clock,
             metrics: Arc::new(Metrics::default()),
-            sync: Arc::new(SyncCache::default()),
+            sync_cache: Arc::new(SyncCache::default()),
         }
     }
 }

@@ -735,6 +735,7 @@ async fn wrong_master_key_is_refused(backend: Backend) {
             base64_of(&[7u8; 32]),
         )),
         demo: false,
+        clock: permitseal_server::clock::Clock::system(),
     };
     let err = permitseal_server::open_state(&config).await.unwrap_err();
     assert!(err.to_string().contains("master key"), "{err}");
@@ -763,6 +764,7 @@ async fn concurrent_servers_share_one_database(backend: Backend) {
             common::master_key_text(),
         )),
         demo: false,
+        clock: permitseal_server::clock::Clock::system(),
     };
     let (b_state, _) = permitseal_server::open_state(&config).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

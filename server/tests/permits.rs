@@ -262,7 +262,8 @@ async fn version(s: &TestServer) -> (i64, i64) {
 }
 
 fn current_year() -> String {
-    verifier_core::date::Date::from_unix(permitseal_server::storage::now()).to_string()[..4]
+    verifier_core::date::Date::from_unix(permitseal_server::clock::Clock::system().now())
+        .to_string()[..4]
         .to_owned()
 }
 
@@ -399,16 +400,17 @@ async fn state_changes_bump_status_and_deltas(backend: Backend) {
             common::master_key_text(),
         )),
         demo: false,
+        clock: permitseal_server::clock::Clock::system(),
     };
     let (other, _) = permitseal_server::open_state(&config).await.unwrap();
-    let now = permitseal_server::storage::now();
-    let (fresh, _) = other.sync.status(&other, "KE", now).await.unwrap();
+    let now = permitseal_server::clock::Clock::system().now();
+    let (fresh, _) = other.sync_cache.status(&other, "KE", now).await.unwrap();
     let (_, _, served) = s
         .get_bytes("/api/v1/authorities/KE/status", None, None)
         .await;
     assert_eq!(fresh.bytes.as_ref(), served.as_slice());
     let (fresh_bundle, served_bundle) = (
-        other.sync.bundle(&other, now).await.unwrap(),
+        other.sync_cache.bundle(&other, now).await.unwrap(),
         s.get_bytes("/api/v1/bundle", None, None).await.2,
     );
     assert_eq!(fresh_bundle.bytes.as_ref(), served_bundle.as_slice());
@@ -494,12 +496,14 @@ async fn key_rotation_and_compromise_reach_phones(backend: Backend) {
     let s = TestServer::start(backend).await;
     let ke = s.issuing_authority("KE").await;
     let me = Some(ke.as_str());
+    // Rotation in the same second as issuance would make the boundary ambiguous for a reader
+    // of this test (the rule itself is inclusive: issued_at <= valid_until), so the first
+    // permit is issued two seconds in the past.
+    s.state.clock.set_offset(-2);
     let first = s.issue(&ke, "KE", export_draft("KE/A", "KE", "DE")).await;
+    s.state.clock.set_offset(0);
     let first_qr = first["qr_text"].as_str().unwrap().to_owned();
     let first_kid = first["kid"].as_str().unwrap().to_owned();
-    // Rotation in the same second as issuance would make the boundary ambiguous for a reader
-    // of this test; the rule itself is inclusive (issued_at <= valid_until).
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let (status, rotation) = s.post_empty("/api/v1/authorities/KE/keys/rotate", me).await;
     assert_eq!(status, StatusCode::OK);
     let second = s.issue(&ke, "KE", export_draft("KE/B", "KE", "DE")).await;

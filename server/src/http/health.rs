@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{Access, Api, Op};
-use crate::error::{ApiError, Json};
+use crate::http::error::{ApiError, Json};
 use crate::state::AppState;
 
 /// Routes of this module.

@@ -12,10 +12,9 @@ use verifier_core::permit::{IssueContext, Permit, PermitDraft, PermitErrorKind};
 use verifier_core::qr::{self, Ecc};
 
 use super::{Access, Api, Op, format_time};
-use crate::error::{ApiError, Json, Path, Query};
+use crate::http::error::{ApiError, Json, Path, Query};
 use crate::model::{AuthorityId, Principal, Role, text_field};
 use crate::state::AppState;
-use crate::storage::now;
 use crate::storage::permits::{
     IssueItem, IssueOutcome, IssueRefusal, PermitFilter, PermitRow, StateAction, format_micro,
     micro,
@@ -493,13 +492,13 @@ async fn issue(
     Json(body): Json<IssueRequest>,
 ) -> Result<(StatusCode, Json<PermitView>), ApiError> {
     let (id, country) = managed(&state, &principal, &authority).await?;
-    let t = now();
+    let t = state.clock.now();
     let item = check_request(&body, &country, t, "")?;
     let outcome = state
         .db
         .issue_permits(&principal.token_id, &id, &[item], &state.master, t)
         .await?;
-    state.sync.invalidate();
+    state.sync_cache.invalidate();
     match outcome {
         IssueOutcome::Issued(mut rows) => {
             let row = rows
@@ -525,7 +524,7 @@ async fn issue_batch(
             format!("a batch holds 1 to {MAX_BATCH} permits"),
         ));
     }
-    let t = now();
+    let t = state.clock.now();
     let items = body
         .permits
         .iter()
@@ -536,7 +535,7 @@ async fn issue_batch(
         .db
         .issue_permits(&principal.token_id, &id, &items, &state.master, t)
         .await?;
-    state.sync.invalidate();
+    state.sync_cache.invalidate();
     match outcome {
         IssueOutcome::Issued(rows) => {
             let list: Vec<_> = rows
@@ -717,9 +716,16 @@ async fn change(
     let reason = text_field("reason", &body.reason, 500)?;
     let row = state
         .db
-        .change_permit_state(&principal.token_id, &id, &number, action, &reason, now())
+        .change_permit_state(
+            &principal.token_id,
+            &id,
+            &number,
+            action,
+            &reason,
+            state.clock.now(),
+        )
         .await?;
-    state.sync.invalidate();
+    state.sync_cache.invalidate();
     tracing::info!(authority = %id, number = %row.number, action = action.as_str(), "permit state changed");
     Ok(Json(row.into()))
 }
@@ -818,7 +824,7 @@ async fn set_quota(
             &name,
             &unit.to_string(),
             micro(quantity),
-            now(),
+            state.clock.now(),
         )
         .await?;
     Ok(axum::Json(json!({

@@ -19,11 +19,11 @@ use sqlx::{PgPool, SqlitePool};
 
 use crate::crypto::CryptoError;
 
-pub mod annual;
+pub mod annual_report;
 pub mod authorities;
+pub mod field_reports;
 pub mod keys;
 pub mod permits;
-pub mod reports;
 pub mod sync;
 pub mod taxa;
 pub mod tokens;
@@ -345,14 +345,6 @@ impl Db {
             }
             Self::Postgres(pool) => pool.close().await,
         }
-    }
-}
-
-/// Current time as unix seconds.
-pub fn now() -> i64 {
-    match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
-        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-        Err(_) => 0,
     }
 }
 

@@ -478,7 +478,7 @@ impl Db {
                             format!(
                                 "scanned at {here} after its export endorsement at {} on {}",
                                 port.as_deref().unwrap_or("an unnamed place"),
-                                crate::http::format_time(endorsed_at)
+                                crate::clock::format_time(endorsed_at)
                             )
                         );
                     }

@@ -14,7 +14,7 @@ use verifier_core::codes::{Purpose, Source as SourceCode, Term, Unit};
 use verifier_core::date::Date;
 use verifier_core::permit::PermitDraft;
 
-use crate::storage::annual::{Source, TradeSource};
+use crate::storage::annual_report::{Source, TradeSource};
 use crate::storage::permits::{format_micro, micro};
 use crate::storage::{Db, StorageError};
 

@@ -17,7 +17,7 @@ use verifier_core::keys::{PublicKey, SecretKey};
 use verifier_core::status::{PermitState, StatusDelta, StatusList, StatusSet};
 use verifier_core::trust::{Authority, KeyStatus, TrustList, TrustedKey};
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::state::AppState;
 use crate::storage::keys::KeyState;
 use crate::storage::sync::Versions;

@@ -10,15 +10,14 @@ use verifier_core::report::{
 };
 
 use super::{Access, Api, Op, format_time};
-use crate::error::{ApiError, Json, Path, Query};
+use crate::http::error::{ApiError, Json, Path, Query};
 use crate::model::{AuthorityId, Principal, Role, text_field};
 use crate::state::AppState;
-use crate::storage::now;
-use crate::storage::permits::micro;
-use crate::storage::reports::{
+use crate::storage::field_reports::{
     AlertRow, ConfirmOutcome, ConfirmationInput, EndorsedLine, EndorsementInput, Place, ScanInput,
     UploadResult,
 };
+use crate::storage::permits::micro;
 
 pub use verifier_core::report::MAX_REPORTS;
 /// Largest upload body.
@@ -161,7 +160,7 @@ pub fn api() -> Api {
                 "properties": {
                     "id": {"type": "integer"},
                     "authority_id": {"type": ["string", "null"]},
-                    "kind": {"type": "string", "enum": crate::storage::reports::ALERT_KINDS},
+                    "kind": {"type": "string", "enum": crate::storage::field_reports::ALERT_KINDS},
                     "status_index": {"type": ["integer", "null"]},
                     "permit_number": {"type": ["string", "null"]},
                     "source_id": {"type": "string"},
@@ -307,7 +306,7 @@ async fn upload_scans(
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
     principal.require(&[Role::Officer])?;
     check_count(body.scans.len())?;
-    let t = now();
+    let t = state.clock.now();
     let scans = body
         .scans
         .iter()
@@ -332,7 +331,7 @@ async fn upload_endorsements(
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
     principal.require(&[Role::Officer])?;
     check_count(body.endorsements.len())?;
-    let t = now();
+    let t = state.clock.now();
     let items = body
         .endorsements
         .iter()
@@ -347,7 +346,7 @@ async fn upload_endorsements(
         .db
         .upload_endorsements(&principal.token_id, &items, t)
         .await?;
-    state.sync.invalidate();
+    state.sync_cache.invalidate();
     Ok(answer(result))
 }
 
@@ -362,7 +361,7 @@ async fn upload_confirmations(
         .clone()
         .ok_or_else(|| ApiError::internal("importer token without a country"))?;
     check_count(body.confirmations.len())?;
-    let t = now();
+    let t = state.clock.now();
     let items = body
         .confirmations
         .iter()
@@ -406,7 +405,14 @@ async fn set_location(
     let name = text_field("name", &body.name, 100)?;
     state
         .db
-        .set_location(&principal.token_id, &code, &name, lat, lon, now())
+        .set_location(
+            &principal.token_id,
+            &code,
+            &name,
+            lat,
+            lon,
+            state.clock.now(),
+        )
         .await?;
     Ok(axum::Json(
         json!({"locode": code, "name": name, "lat": lat, "lon": lon}),
@@ -434,7 +440,7 @@ pub struct AlertQuery {
 }
 
 fn alert_query(q: &AlertQuery) -> Result<(Option<&str>, i64, i64), ApiError> {
-    const KINDS: [&str; 8] = crate::storage::reports::ALERT_KINDS;
+    const KINDS: [&str; 8] = crate::storage::field_reports::ALERT_KINDS;
     if let Some(k) = q.kind.as_deref()
         && !KINDS.contains(&k)
     {
