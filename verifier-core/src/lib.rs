@@ -44,6 +44,7 @@ pub mod payload;
 pub mod permit;
 #[cfg(feature = "image")]
 pub mod qr;
+pub mod report;
 pub mod status;
 pub mod trust;
 pub mod verify;
