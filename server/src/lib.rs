@@ -10,6 +10,7 @@ pub mod cli;
 pub mod clock;
 pub mod crypto;
 pub mod demo;
+pub mod domain;
 pub mod http;
 pub mod model;
 pub mod startup;

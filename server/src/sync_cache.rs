@@ -106,16 +106,6 @@ fn etag(parts: &[&[u8]]) -> String {
     format!("\"{}\"", hex::encode(&h.finalize()[..12]))
 }
 
-/// Maps the state names stored in the database to the core's states.
-pub fn permit_state(name: &str) -> PermitState {
-    match name {
-        "suspended" => PermitState::Suspended,
-        "revoked" => PermitState::Revoked,
-        "used" => PermitState::Used,
-        _ => PermitState::Valid,
-    }
-}
-
 fn to_u32(v: i64, what: &'static str) -> Result<u32, ApiError> {
     u32::try_from(v).map_err(|_| ApiError::internal(format!("{what} out of range: {v}")))
 }
@@ -295,11 +285,11 @@ impl SyncCache {
             version: to_u64(a.status_version, "status version")?,
             issued_at,
             size: to_u32(a.next_status_index, "status list size")?,
-            default_state: permit_state(&snap.default_state),
+            default_state: snap.default_state.to_core(),
             exceptions: snap
                 .exceptions
                 .iter()
-                .filter_map(|(i, s)| u32::try_from(*i).ok().map(|i| (i, permit_state(s))))
+                .filter_map(|(i, s)| u32::try_from(*i).ok().map(|i| (i, s.to_core())))
                 .collect(),
         };
         let bytes = list.sign(&signer);
@@ -310,8 +300,8 @@ impl SyncCache {
             issued_at,
         };
         let mut counts = [0u64; 4];
-        for (name, n) in &snap.counts {
-            counts[usize::from(permit_state(name).wire())] = u64::try_from(*n).unwrap_or(0);
+        for (permit_state, n) in &snap.counts {
+            counts[usize::from(permit_state.to_core().wire())] = u64::try_from(*n).unwrap_or(0);
         }
         let entry = Arc::new(StatusEntry {
             key: (a.status_version, issued_at, key.kid.clone()),
@@ -341,7 +331,7 @@ impl SyncCache {
         let mut counts = prev.counts;
         for (i, s) in &ch.changes {
             let Ok(i) = u32::try_from(*i) else { continue };
-            let new = permit_state(s);
+            let new = s.to_core();
             if let verifier_core::status::IndexStatus::Issued(old) = list.get(i) {
                 let slot = &mut counts[usize::from(old.wire())];
                 *slot = slot.saturating_sub(1);
@@ -396,7 +386,7 @@ impl SyncCache {
         let mut changes = std::collections::BTreeMap::new();
         for (i, s) in &ch.changes {
             if let Ok(i) = u32::try_from(*i) {
-                changes.insert(i, permit_state(s));
+                changes.insert(i, s.to_core());
             }
         }
         let delta = StatusDelta {

@@ -20,6 +20,7 @@ on_both_backends!(
     permits_are_scoped_to_their_authority,
     key_rotation_and_compromise_reach_phones,
     batch_issuance_is_all_or_nothing,
+    an_unknown_stored_state_fails_verification,
 );
 
 async fn issue_fetch_list_and_qr(backend: Backend) {
@@ -589,5 +590,75 @@ async fn batch_issuance_is_all_or_nothing(backend: Backend) {
     assert_eq!(a["permits_issued"], 50);
     let (trust, statuses) = s.phone_sync().await;
     assert_eq!(statuses.get(trust.authorities[0].id).unwrap().size, 50);
+    s.stop().await;
+}
+
+/// A permit state this code does not know (written by a newer version, or damaged) must not
+/// read as valid: online verification, the status list and the permit itself fail instead.
+async fn an_unknown_stored_state_fails_verification(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let ke = s.issuing_authority("KE").await;
+    let issued = s.issue(&ke, "KE", export_draft("KE/X", "KE", "DE")).await;
+    assert_eq!(issued["status_index"], 0);
+    let qr = issued["qr_text"].as_str().unwrap().to_owned();
+    let (status, v) = s.post("/api/v1/verify", None, json!({"qr": qr})).await;
+    assert_eq!(
+        (status, v["server"]["state"].as_str()),
+        (StatusCode::OK, Some("valid"))
+    );
+
+    // As a newer version would write it: a state outside today's constraint, and a new version
+    // of the authority's list.
+    let corrupt = [
+        "UPDATE permits SET state = 'lost' WHERE authority_id = 'KE'",
+        "UPDATE authorities SET status_version = status_version + 1 WHERE id = 'KE'",
+        "INSERT INTO status_changes (authority_id, version, status_index, state, at) \
+         SELECT id, status_version, 0, 'lost', status_changed_at FROM authorities WHERE id = 'KE'",
+    ];
+    match &s.state.db {
+        permitseal_server::storage::Db::Sqlite { write, .. } => {
+            let mut conn = write.acquire().await.unwrap();
+            sqlx::query("PRAGMA ignore_check_constraints = ON")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            for sql in corrupt {
+                sqlx::query(sql).execute(&mut *conn).await.unwrap();
+            }
+            sqlx::query("PRAGMA ignore_check_constraints = OFF")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+        }
+        permitseal_server::storage::Db::Postgres(pool) => {
+            sqlx::query("ALTER TABLE permits DROP CONSTRAINT permits_state_check")
+                .execute(pool)
+                .await
+                .unwrap();
+            for sql in corrupt {
+                sqlx::query(sql).execute(pool).await.unwrap();
+            }
+        }
+    }
+    s.state.sync_cache.invalidate();
+
+    let (status, v) = s.post("/api/v1/verify", None, json!({"qr": qr})).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{v}");
+    assert_eq!(v["code"], "internal_error", "{v}");
+    assert!(
+        v.get("verification").is_none(),
+        "no verdict from unreadable data: {v}"
+    );
+    let (status, _, _) = s
+        .get_bytes("/api/v1/authorities/KE/status", None, None)
+        .await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    let (status, _) = s
+        .get(
+            &format!("/api/v1/authorities/KE/permits/{}", enc("KE/X")),
+            Some(&ke),
+        )
+        .await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     s.stop().await;
 }

@@ -10,6 +10,8 @@ use verifier_core::report::{
 };
 
 use super::{Access, Api, Op, format_time};
+use crate::domain::AlertKind;
+use crate::domain::issuing::micro;
 use crate::http::error::{ApiError, Json, Path, Query};
 use crate::model::{AuthorityId, Principal, Role, text_field};
 use crate::state::AppState;
@@ -17,7 +19,6 @@ use crate::storage::field_reports::{
     AlertRow, ConfirmOutcome, ConfirmationInput, EndorsedLine, EndorsementInput, Place, ScanInput,
     UploadResult,
 };
-use crate::storage::permits::micro;
 
 pub use verifier_core::report::MAX_REPORTS;
 /// Largest upload body.
@@ -160,7 +161,7 @@ pub fn api() -> Api {
                 "properties": {
                     "id": {"type": "integer"},
                     "authority_id": {"type": ["string", "null"]},
-                    "kind": {"type": "string", "enum": crate::storage::field_reports::ALERT_KINDS},
+                    "kind": {"type": "string", "enum": AlertKind::ALL.map(AlertKind::as_str)},
                     "status_index": {"type": ["integer", "null"]},
                     "permit_number": {"type": ["string", "null"]},
                     "source_id": {"type": "string"},
@@ -439,16 +440,21 @@ pub struct AlertQuery {
     limit: Option<i64>,
 }
 
-fn alert_query(q: &AlertQuery) -> Result<(Option<&str>, i64, i64), ApiError> {
-    const KINDS: [&str; 8] = crate::storage::field_reports::ALERT_KINDS;
-    if let Some(k) = q.kind.as_deref()
-        && !KINDS.contains(&k)
-    {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            format!("kind must be one of {}", KINDS.join(", ")),
-        ));
-    }
+fn alert_query(q: &AlertQuery) -> Result<(Option<AlertKind>, i64, i64), ApiError> {
+    let kind = q
+        .kind
+        .as_deref()
+        .map(str::parse::<AlertKind>)
+        .transpose()
+        .map_err(|_| {
+            ApiError::bad_request(
+                "invalid_query",
+                format!(
+                    "kind must be one of {}",
+                    AlertKind::ALL.map(AlertKind::as_str).join(", ")
+                ),
+            )
+        })?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request(
@@ -456,7 +462,7 @@ fn alert_query(q: &AlertQuery) -> Result<(Option<&str>, i64, i64), ApiError> {
             "limit must be 1 to 1000",
         ));
     }
-    Ok((q.kind.as_deref(), q.after.unwrap_or(0), limit))
+    Ok((kind, q.after.unwrap_or(0), limit))
 }
 
 fn alert_list(rows: Vec<AlertRow>, limit: i64) -> axum::Json<serde_json::Value> {

@@ -12,13 +12,12 @@ use verifier_core::permit::{IssueContext, Permit, PermitDraft, PermitErrorKind};
 use verifier_core::qr::{self, Ecc};
 
 use super::{Access, Api, Op, format_time};
+use crate::domain::issuing::{format_micro, micro};
+use crate::domain::{PermitState, StateAction};
 use crate::http::error::{ApiError, Json, Path, Query};
 use crate::model::{AuthorityId, Principal, Role, text_field};
 use crate::state::AppState;
-use crate::storage::permits::{
-    IssueItem, IssueOutcome, IssueRefusal, PermitFilter, PermitRow, StateAction, format_micro,
-    micro,
-};
+use crate::storage::permits::{IssueItem, IssueOutcome, IssueRefusal, PermitFilter, PermitRow};
 
 const MANAGERS: &[Role] = &[Role::Admin, Role::Issuer];
 /// Most permits in one batch.
@@ -386,7 +385,7 @@ impl From<PermitRow> for PermitView {
             issued_at: format_time(row.issued_at),
             valid_until: row.valid_until,
             kid: row.kid,
-            state: row.state,
+            state: row.state.to_string(),
             state_reason: row.state_reason,
             state_changed_at: format_time(row.state_changed_at),
             qr_text: row.qr_text,
@@ -570,14 +569,17 @@ async fn list(
     Query(q): Query<ListQuery>,
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
     let (id, _) = managed(&state, &principal, &authority).await?;
-    if let Some(s) = q.state.as_deref()
-        && !["valid", "suspended", "revoked", "used"].contains(&s)
-    {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            "state must be valid, suspended, revoked or used",
-        ));
-    }
+    let wanted = q
+        .state
+        .as_deref()
+        .map(str::parse::<PermitState>)
+        .transpose()
+        .map_err(|_| {
+            ApiError::bad_request(
+                "invalid_query",
+                "state must be valid, suspended, revoked or used",
+            )
+        })?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request(
@@ -586,7 +588,7 @@ async fn list(
         ));
     }
     let filter = PermitFilter {
-        state: q.state,
+        state: wanted,
         number_prefix: q.number,
         import_country: q
             .import_country

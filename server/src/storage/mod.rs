@@ -142,6 +142,10 @@ pub enum StorageError {
     /// Migrations failed.
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored value this code cannot read (written by a newer version, or damaged): the
+    /// operation fails rather than guess.
+    #[error("stored data cannot be read: {0}")]
+    Corrupt(String),
     /// Sealing or opening a private key failed.
     #[error(transparent)]
     Crypto(#[from] CryptoError),
