@@ -26,12 +26,13 @@ pub struct AppState {
 impl AppState {
     /// State over an opened database, the deployment's master key and a clock.
     pub fn new(db: Db, master: MasterKey, clock: Clock) -> Self {
+        let master = Arc::new(master);
         Self {
+            sync_cache: Arc::new(SyncCache::new(db.clone(), master.clone())),
             db,
-            master: Arc::new(master),
+            master,
             clock,
             metrics: Arc::new(Metrics::default()),
-            sync_cache: Arc::new(SyncCache::default()),
         }
     }
 }

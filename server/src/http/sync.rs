@@ -105,14 +105,14 @@ async fn trust_list(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (blob, _) = state.sync_cache.trust(&state, state.clock.now()).await?;
+    let (blob, _) = state.sync_cache.trust(state.clock.now()).await?;
     Ok(serve_blob(&blob, TRUST_LIST_TYPE, &headers))
 }
 
 async fn trust_list_json(
     State(state): State<AppState>,
 ) -> Result<Json<verifier_core::trust::TrustList>, ApiError> {
-    let (_, list) = state.sync_cache.trust(&state, state.clock.now()).await?;
+    let (_, list) = state.sync_cache.trust(state.clock.now()).await?;
     Ok(Json(list))
 }
 
@@ -134,7 +134,7 @@ async fn status_list(
     // need a database look-up to tell "no such authority" from "no key to sign with".
     let known = state
         .sync_cache
-        .versions(&state)
+        .versions()
         .await?
         .authorities
         .iter()
@@ -150,14 +150,14 @@ async fn status_list(
         Some(since) => {
             let blob = state
                 .sync_cache
-                .delta(&state, id.as_str(), since, state.clock.now())
+                .delta(id.as_str(), since, state.clock.now())
                 .await?;
             Ok(serve_blob(&blob, STATUS_DELTA_TYPE, &headers))
         }
         None => {
             let (blob, _) = state
                 .sync_cache
-                .status(&state, id.as_str(), state.clock.now())
+                .status(id.as_str(), state.clock.now())
                 .await?;
             Ok(serve_blob(&blob, STATUS_LIST_TYPE, &headers))
         }
@@ -165,6 +165,6 @@ async fn status_list(
 }
 
 async fn bundle(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let blob = state.sync_cache.bundle(&state, state.clock.now()).await?;
+    let blob = state.sync_cache.bundle(state.clock.now()).await?;
     Ok(serve_blob(&blob, BUNDLE_TYPE, &headers))
 }

@@ -79,7 +79,7 @@ async fn verify(
         }
     };
     let t = state.clock.now();
-    let (trust, statuses) = state.sync_cache.verification_data(&state, t).await?;
+    let (trust, statuses) = state.sync_cache.verification_data(t).await?;
     let policy = Policy {
         checkpoint,
         ..Policy::default()
