@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 
 say() { printf '\n== %s\n' "$*"; }
 
+say "No test waits for the wall clock"
+scripts/no-clock-waits.sh
+
 say "Rust workspace tests"
 # The image decoder's test compares it with ZBar on the same images.
 if ! command -v zbarimg >/dev/null; then

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use permitseal_mobile::{
     BundleLoad, BundleSync, CheckpointKind, EndorsedLine, ExportEndorsement, HttpRequest,
-    HttpResponse, HttpTransport, Language, Outbox, RustTransport, SdkFailure, SyncClient,
-    TransportError, UploadOutcome, VerdictKind, Verifier, clock,
+    HttpResponse, HttpTransport, Language, Outbox, Place, RustTransport, ScanReport, SdkFailure,
+    SyncClient, TransportError, UploadOutcome, VerdictKind, Verifier, clock,
 };
 use serde_json::json;
 
@@ -147,10 +147,26 @@ fn refusals_and_failures_are_results() {
     assert_eq!(outbox.pending_count(), 1);
 
     // An item the server refuses (a time more than a day ahead of the server's clock) is
-    // set aside; the good items around it go through.
+    // set aside; the good items around it go through. Such an item is refused when recorded,
+    // so it is put in the queue's file as an earlier app version (that did not check) left it.
     let mut future = scan(&qr, 0);
     future.scanned_at = clock::now() + 3 * 86_400;
-    let bad = outbox.enqueue_scan(future).unwrap();
+    assert!(outbox.enqueue_scan(future.clone()).is_err());
+    drop(outbox);
+    let bad = "0b0e0a0d-0000-4000-8000-000000000001".to_string();
+    let stored = permitseal_mobile::outbox::StoredItem {
+        id: bad.clone(),
+        queued_at: future.scanned_at,
+        payload: permitseal_mobile::outbox::Payload::Scan(future),
+    };
+    let frame = permitseal_mobile::outbox::encode(&serde_json::to_vec(&stored).unwrap());
+    let mut items = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.path().join("outbox").join("items.log"))
+        .unwrap();
+    std::io::Write::write_all(&mut items, &frame).unwrap();
+    drop(items);
+    let outbox = Outbox::open(outbox_dir(dir.path())).unwrap();
     outbox.enqueue_scan(scan(&qr, 1)).unwrap();
     let report = server
         .client(&server.officer)
@@ -460,6 +476,191 @@ fn a_server_that_never_answers_is_offline_after_the_timeout() {
         assert!(took < Duration::from_secs(3), "{url}: {took:?}");
     }
     held.join().unwrap();
+}
+
+// ---------------------------------------------------------------------------------------
+// One contract for field reports.
+
+/// Each report is recorded on the phone and, whatever the phone said, also posted as the
+/// phone would send it to the server: whatever the server refuses the phone refused when the
+/// officer recorded it (a fast clock's report among them), and whatever the phone queued the
+/// server stores.
+#[test]
+fn the_phone_refuses_at_record_time_what_the_server_would_refuse() {
+    use permitseal_mobile::outbox::report::{endorsement_wire, scan_wire};
+    let server = Server::start();
+    let qr = server.issue("KE/2026/0009");
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = Outbox::open(outbox_dir(dir.path())).unwrap();
+    let now = clock::now();
+    let hour = 3600;
+    let scans: Vec<(&str, ScanReport)> = vec![
+        ("good", scan(&qr, 0)),
+        (
+            "23 h ahead",
+            ScanReport {
+                scanned_at: now + 23 * hour,
+                ..scan(&qr, 0)
+            },
+        ),
+        (
+            "25 h ahead",
+            ScanReport {
+                scanned_at: now + 25 * hour,
+                ..scan(&qr, 0)
+            },
+        ),
+        (
+            "a year ahead",
+            ScanReport {
+                scanned_at: now + 365 * 24 * hour,
+                ..scan(&qr, 0)
+            },
+        ),
+        (
+            "1999",
+            ScanReport {
+                scanned_at: 946_684_799,
+                ..scan(&qr, 0)
+            },
+        ),
+        (
+            "unassigned country",
+            ScanReport {
+                place: Place::Locode {
+                    code: "XXMBA".into(),
+                },
+                ..scan(&qr, 0)
+            },
+        ),
+        (
+            "latitude",
+            ScanReport {
+                place: Place::Coordinates {
+                    latitude: 90.5,
+                    longitude: 0.0,
+                },
+                ..scan(&qr, 0)
+            },
+        ),
+        (
+            "coordinates",
+            ScanReport {
+                place: Place::Coordinates {
+                    latitude: -4.05,
+                    longitude: 39.66,
+                },
+                ..scan(&qr, 0)
+            },
+        ),
+        (
+            "long device id",
+            ScanReport {
+                device_id: "d".repeat(65),
+                ..scan(&qr, 0)
+            },
+        ),
+        (
+            "long officer",
+            ScanReport {
+                officer_id: Some("o".repeat(101)),
+                ..scan(&qr, 0)
+            },
+        ),
+        (
+            "control character",
+            ScanReport {
+                officer_id: Some("a\tb".into()),
+                ..scan(&qr, 0)
+            },
+        ),
+        (
+            "empty qr",
+            ScanReport {
+                qr_text: String::new(),
+                ..scan(&qr, 0)
+            },
+        ),
+        (
+            "long qr",
+            ScanReport {
+                qr_text: "A".repeat(4297),
+                ..scan(&qr, 0)
+            },
+        ),
+    ];
+    let mut refused_by_both = 0;
+    for (i, (name, report)) in scans.into_iter().enumerate() {
+        let id = format!("contract-scan-{i}");
+        let phone = outbox.enqueue_scan(report.clone());
+        let (status, answer) = server.call(
+            "POST",
+            "/api/v1/scans",
+            &server.officer,
+            Some(json!({ "scans": [scan_wire(&id, &report)] })),
+        );
+        match (&phone, status) {
+            (Ok(_), 200) => assert_eq!(answer["accepted"], 1, "{name}: {answer}"),
+            (Err(SdkFailure::InvalidInput { .. }), 422) => refused_by_both += 1,
+            _ => panic!("{name}: phone {phone:?}, server {status} {answer}"),
+        }
+    }
+    assert_eq!(refused_by_both, 10);
+
+    let endorsement = |lines: &[(&str, &str)], at: i64| ExportEndorsement {
+        qr_text: qr.clone(),
+        lines: lines
+            .iter()
+            .map(|(b, q)| EndorsedLine {
+                block: (*b).into(),
+                quantity: (*q).into(),
+            })
+            .collect(),
+        port: "KEMBA".into(),
+        transport_document: None,
+        endorsed_at: at,
+        device_id: "test-device".into(),
+        officer_id: None,
+    };
+    let cases = [
+        (
+            "25 h ahead",
+            endorsement(&[("A", "1")], now + 25 * hour),
+            false,
+        ),
+        (
+            "repeated block",
+            endorsement(&[("A", "1"), ("A", "2")], now),
+            false,
+        ),
+        (
+            "seven decimals",
+            endorsement(&[("A", "0.0000001")], now),
+            false,
+        ),
+        ("good", endorsement(&[("A", "12.50")], now - 60), true),
+    ];
+    for (i, (name, e, ok)) in cases.into_iter().enumerate() {
+        let phone = outbox.enqueue_endorsement(e.clone());
+        let (status, answer) = server.call(
+            "POST",
+            "/api/v1/endorsements",
+            &server.officer,
+            Some(json!({ "endorsements": [endorsement_wire(&format!("contract-e-{i}"), &e)] })),
+        );
+        assert_eq!(
+            (phone.is_ok(), status == 200),
+            (ok, ok),
+            "{name}: {phone:?} {answer}"
+        );
+        if !ok {
+            assert_eq!(status, 422, "{name}: {answer}");
+        }
+    }
+    // The phone queued exactly what it accepted, and all of it uploads.
+    assert_eq!(outbox.pending_count(), 4);
+    let report = server.client(&server.officer).upload(outbox, 10).unwrap();
+    assert_eq!((report.uploaded, report.rejected), (4, 0));
 }
 
 // ---------------------------------------------------------------------------------------

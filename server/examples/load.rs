@@ -81,7 +81,7 @@ fn draft(authority: &str, n: usize) -> Value {
 }
 
 fn now() -> i64 {
-    permitseal_server::storage::now()
+    permitseal_server::clock::Clock::system().now()
 }
 
 async fn post(ctx: &Ctx, path: &str, token: &str, body: &Value) -> Value {

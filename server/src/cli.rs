@@ -9,10 +9,11 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
+use crate::clock::Clock;
 use crate::model::{AuthorityId, CountryCode, Role, text_field};
 use crate::startup::{MasterKeySource, ServeConfig};
 use crate::storage::tokens::TokenScope;
-use crate::storage::{DatabaseTarget, Db, now};
+use crate::storage::{DatabaseTarget, Db};
 
 /// Actor recorded in the audit trail for command-line changes.
 const CLI_ACTOR: &str = "cli";
@@ -219,12 +220,23 @@ struct DataArgs {
     /// Database URL: postgres://… for PostgreSQL; absent → SQLite file in the data directory.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
+    /// A file holding whole seconds (e.g. `-90`) added to the system clock, read at every use:
+    /// for rehearsing and testing time-dependent rules only.
+    #[arg(long, env = "PERMITSEAL_CLOCK_OFFSET_FILE", hide = true)]
+    clock_offset_file: Option<PathBuf>,
 }
 
 impl DataArgs {
     fn target(&self) -> anyhow::Result<DatabaseTarget> {
         DatabaseTarget::from_url(self.database_url.as_deref(), &self.data_dir)
             .map_err(anyhow::Error::msg)
+    }
+
+    fn clock(&self) -> Clock {
+        match &self.clock_offset_file {
+            Some(path) => Clock::offset_file(path.clone()),
+            None => Clock::system(),
+        }
     }
 }
 
@@ -380,19 +392,18 @@ async fn root(cmd: RootCommand) -> anyhow::Result<()> {
     }) = &cmd;
     let (db, master) = open_with_master(data, master_key_file.clone()).await?;
     let outcome = match cmd {
-        RootCommand::Rotate { .. } => {
-            db.begin_root_rotation(CLI_ACTOR, &master, now())
-                .await
-                .map(|(kid, pk)| {
-                    serde_json::json!({
-                        "kid": kid,
-                        "public_key": base64::engine::general_purpose::STANDARD.encode(pk),
-                        "status": "incoming",
-                    })
+        RootCommand::Rotate { .. } => db
+            .begin_root_rotation(CLI_ACTOR, &master, data.clock().now())
+            .await
+            .map(|(kid, pk)| {
+                serde_json::json!({
+                    "kid": kid,
+                    "public_key": base64::engine::general_purpose::STANDARD.encode(pk),
+                    "status": "incoming",
                 })
-        }
+            }),
         RootCommand::Finish { .. } => db
-            .finish_root_rotation(CLI_ACTOR, now())
+            .finish_root_rotation(CLI_ACTOR, data.clock().now())
             .await
             .map(|(retired, active)| serde_json::json!({"retired": retired, "active": active})),
     };
@@ -411,9 +422,9 @@ async fn report(cmd: ReportCommand) -> anyhow::Result<()> {
         out,
     } = cmd;
     let id = AuthorityId::parse(&authority)?;
-    let year = crate::annual::parse_year(&year).map_err(anyhow::Error::msg)?;
-    let view: crate::annual::View = view.parse().map_err(anyhow::Error::msg)?;
-    let basis: crate::annual::Basis = basis.parse().map_err(anyhow::Error::msg)?;
+    let year = crate::annual_report::parse_year(&year).map_err(anyhow::Error::msg)?;
+    let view: crate::annual_report::View = view.parse().map_err(anyhow::Error::msg)?;
+    let basis: crate::annual_report::Basis = basis.parse().map_err(anyhow::Error::msg)?;
     let db = Db::open(&data.target()?).await?;
     let text = async {
         let row = db
@@ -421,7 +432,7 @@ async fn report(cmd: ReportCommand) -> anyhow::Result<()> {
             .await?
             .ok_or_else(|| anyhow::anyhow!("no authority {id}"))?;
         Ok::<_, anyhow::Error>(
-            crate::annual::build(&db, id.as_str(), &row.country, year, view, basis).await?,
+            crate::annual_report::build(&db, id.as_str(), &row.country, year, view, basis).await?,
         )
     }
     .await;
@@ -465,7 +476,7 @@ async fn open_with_master(
         &mut notes,
     )?;
     let db = Db::open(&data.target()?).await?;
-    db.init_deployment(&master, now()).await?;
+    db.init_deployment(&master, data.clock().now()).await?;
     Ok((db, master))
 }
 
@@ -477,7 +488,9 @@ async fn key(cmd: KeyCommand) -> anyhow::Result<()> {
     } = cmd;
     let id = AuthorityId::parse(&authority)?;
     let (db, master) = open_with_master(&data, master_key_file).await?;
-    let row = db.generate_key(CLI_ACTOR, &id, &master, now()).await;
+    let row = db
+        .generate_key(CLI_ACTOR, &id, &master, data.clock().now())
+        .await;
     db.close().await;
     println!(
         "{}",
@@ -534,7 +547,7 @@ async fn permit(cmd: PermitCommand) -> anyhow::Result<()> {
         .authority(&id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no authority {id}"))?;
-    let t = now();
+    let t = data.clock().now();
     let item = crate::http::permits::check_request(&request, &row.country, t, "")
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let outcome = db.issue_permits(CLI_ACTOR, &id, &[item], &master, t).await;
@@ -686,8 +699,8 @@ fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         (None, None) => anyhow::bail!("give --text or --image"),
     };
     let at = match &args.now {
-        Some(t) => crate::http::parse_time("--now", t)?,
-        None => now(),
+        Some(t) => crate::clock::parse_time("--now", t)?,
+        None => Clock::system().now(),
     };
     let checkpoint = match args.checkpoint.as_str() {
         "export" => verifier_core::verify::Checkpoint::Export,
@@ -758,6 +771,7 @@ fn verify(args: VerifyArgs) -> anyhow::Result<()> {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_logging("info,sqlx=warn,tower_http=info");
     let master_key = master_key_source(args.master_key_file);
+    let clock = args.data.clock();
     let config = ServeConfig {
         listen: args.listen,
         database: args.data.target()?,
@@ -765,8 +779,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         master_key,
         demo: args.demo,
         verify_url: args.urls.verify_url(&format!("http://{}", args.listen)),
+        clock,
     };
     tracing::info!(?config, "starting");
+    if config.clock.is_shifted() {
+        tracing::warn!("the clock is shifted by an offset file: not for production");
+    }
     let (state, notes) = crate::open_state(&config).await?;
     for line in &notes.lines {
         println!("{line}");
@@ -805,10 +823,13 @@ async fn authority(cmd: AuthorityCommand) -> anyhow::Result<()> {
             let db = Db::open(&data.target()?).await?;
             let row = async {
                 let row = db
-                    .create_authority(CLI_ACTOR, &id, &country, &name, now())
+                    .create_authority(CLI_ACTOR, &id, &country, &name, data.clock().now())
                     .await?;
                 match paper {
-                    Some(paper) => db.set_paper_settings(CLI_ACTOR, &id, &paper, now()).await,
+                    Some(paper) => {
+                        db.set_paper_settings(CLI_ACTOR, &id, &paper, data.clock().now())
+                            .await
+                    }
                     None => Ok(row),
                 }
             }
@@ -849,7 +870,9 @@ async fn token(cmd: TokenCommand) -> anyhow::Result<()> {
             let scope = TokenScope::new(role, authority, country)?;
             let label = text_field("label", &label, 200)?;
             let db = Db::open(&data.target()?).await?;
-            let (row, minted) = db.create_token(CLI_ACTOR, &scope, &label, now()).await?;
+            let (row, minted) = db
+                .create_token(CLI_ACTOR, &scope, &label, data.clock().now())
+                .await?;
             db.close().await;
             eprintln!(
                 "created {} token {} ({}); the secret below is shown only now",
@@ -864,7 +887,7 @@ async fn token(cmd: TokenCommand) -> anyhow::Result<()> {
         }
         TokenCommand::Revoke { data, id } => {
             let db = Db::open(&data.target()?).await?;
-            let row = db.revoke_token(CLI_ACTOR, &id, now()).await?;
+            let row = db.revoke_token(CLI_ACTOR, &id, data.clock().now()).await?;
             db.close().await;
             println!(
                 "{}",

@@ -8,9 +8,9 @@ use std::path::Path;
 use crate::model::{AuthorityId, CountryCode, Role};
 use crate::startup::StartError;
 use crate::state::AppState;
+use crate::storage::StorageError;
 use crate::storage::taxa::TaxonRow;
 use crate::storage::tokens::TokenScope;
-use crate::storage::{StorageError, now};
 
 /// File with the demo tokens.
 pub const DEMO_TOKENS_FILE: &str = "demo-tokens.env";
@@ -50,7 +50,7 @@ pub async fn ensure(state: &AppState, data_dir: &Path) -> Result<Vec<String>, St
     let mut lines = Vec::new();
     let id = parse(AuthorityId::parse(DEMO_AUTHORITY))?;
     let country = parse(CountryCode::parse(DEMO_AUTHORITY))?;
-    let t = now();
+    let t = state.clock.now();
     if state.db.authority(&id).await?.is_none() {
         match state
             .db
@@ -90,7 +90,7 @@ pub async fn ensure(state: &AppState, data_dir: &Path) -> Result<Vec<String>, St
             DEMO_TAXA.len()
         ));
     }
-    write_sample_drafts(data_dir, &mut lines)?;
+    write_sample_drafts(t, data_dir, &mut lines)?;
     let path = data_dir.join(DEMO_TOKENS_FILE);
     if path.exists() {
         lines.push(format!(
@@ -149,8 +149,12 @@ pub async fn ensure(state: &AppState, data_dir: &Path) -> Result<Vec<String>, St
 
 /// Sample permit requests for a few taxa (a plant, a reptile skin, an Appendix-I parrot under a
 /// registered captive-breeding operation), valid for three months from today.
-fn write_sample_drafts(data_dir: &Path, lines: &mut Vec<String>) -> Result<(), StartError> {
-    let until = verifier_core::date::Date::from_unix(now() + 90 * 86_400).to_string();
+fn write_sample_drafts(
+    now: i64,
+    data_dir: &Path,
+    lines: &mut Vec<String>,
+) -> Result<(), StartError> {
+    let until = verifier_core::date::Date::from_unix(now + 90 * 86_400).to_string();
     let samples = [
         (
             "demo-permit.json",

@@ -5,19 +5,19 @@
 //! `main.rs` only parses the command line and calls [`cli::run`]. Tests start the service with
 //! [`startup::launch`] on a listener bound to port 0.
 
-pub mod annual;
-pub mod auth;
+pub mod annual_report;
 pub mod cli;
+pub mod clock;
 pub mod crypto;
 pub mod demo;
 pub mod document;
-pub mod error;
+pub mod domain;
 pub mod http;
 pub mod model;
-pub mod signed;
 pub mod startup;
 pub mod state;
 pub mod storage;
+pub mod sync_cache;
 
 pub use startup::{ServeConfig, launch, open_state};
 pub use state::AppState;

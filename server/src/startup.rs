@@ -4,9 +4,10 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use crate::clock::Clock;
 use crate::crypto::{CryptoError, MasterKey};
 use crate::state::AppState;
-use crate::storage::{DatabaseTarget, Db, StorageError, now};
+use crate::storage::{DatabaseTarget, Db, StorageError};
 
 /// Where `serve` listens unless told otherwise.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -50,6 +51,8 @@ pub struct ServeConfig {
     pub demo: bool,
     /// The verify page printed on permit documents (`<public URL>/verify` by default).
     pub verify_url: String,
+    /// Where the service reads the time.
+    pub clock: Clock,
 }
 
 /// Why the service could not start.
@@ -123,8 +126,8 @@ pub async fn open_state(config: &ServeConfig) -> Result<(AppState, StartNotes), 
         &mut notes,
     )?;
     let db = Db::open(&config.database).await?;
-    db.init_deployment(&master, now()).await?;
-    let state = AppState::new(db, master).with_verify_url(&config.verify_url);
+    db.init_deployment(&master, config.clock.now()).await?;
+    let state = AppState::new(db, master, config.clock.clone()).with_verify_url(&config.verify_url);
     if config.demo {
         let demo = crate::demo::ensure(&state, &config.data_dir).await?;
         notes.lines.extend(demo);
@@ -191,6 +194,7 @@ mod tests {
             )),
             demo: false,
             verify_url: crate::state::DEFAULT_VERIFY_URL.to_owned(),
+            clock: Clock::system(),
         };
         let text = format!("{config:?}");
         assert!(!text.contains("topsecret"));

@@ -2,10 +2,11 @@
 
 use std::sync::Arc;
 
+use crate::clock::Clock;
 use crate::crypto::MasterKey;
 use crate::http::metrics::Metrics;
-use crate::signed::SyncCache;
 use crate::storage::Db;
+use crate::sync_cache::SyncCache;
 
 /// The verify page of a server on its default address (`serve` without `--public-url`).
 pub const DEFAULT_VERIFY_URL: &str = "http://127.0.0.1:8080/verify";
@@ -17,22 +18,26 @@ pub struct AppState {
     pub db: Db,
     /// Seals and opens private keys.
     pub master: Arc<MasterKey>,
+    /// Where every handler reads the time.
+    pub clock: Clock,
     /// Request counters and latencies of this process.
     pub metrics: Arc<Metrics>,
     /// Signed lists of this process, keyed by database versions.
-    pub sync: Arc<SyncCache>,
+    pub sync_cache: Arc<SyncCache>,
     /// The deployment's verify page, printed on every permit document.
     pub verify_url: Arc<str>,
 }
 
 impl AppState {
-    /// State over an opened database and the deployment's master key.
-    pub fn new(db: Db, master: MasterKey) -> Self {
+    /// State over an opened database, the deployment's master key and a clock.
+    pub fn new(db: Db, master: MasterKey, clock: Clock) -> Self {
+        let master = Arc::new(master);
         Self {
+            sync_cache: Arc::new(SyncCache::new(db.clone(), master.clone())),
             db,
-            master: Arc::new(master),
+            master,
+            clock,
             metrics: Arc::new(Metrics::default()),
-            sync: Arc::new(SyncCache::default()),
             verify_url: Arc::from(DEFAULT_VERIFY_URL),
         }
     }

@@ -17,7 +17,7 @@ on_both_backends!(
 );
 
 fn at(offset: i64) -> i64 {
-    permitseal_server::storage::now() + offset
+    permitseal_server::clock::Clock::system().now() + offset
 }
 
 fn year_of(t: i64) -> i32 {

@@ -223,10 +223,11 @@ async fn issue_on_the_command_line_and_verify_offline_at_a_desk(backend: Backend
     let issued: serde_json::Value = serde_json::from_str(&out).unwrap();
     let qr = issued["qr_text"].as_str().unwrap().to_owned();
     // The clerk's annual report of permits issued, from the database.
-    let year = verifier_core::date::Date::from_unix(permitseal_server::storage::now())
-        .ymd()
-        .0
-        .to_string();
+    let year =
+        verifier_core::date::Date::from_unix(permitseal_server::clock::Clock::system().now())
+            .ymd()
+            .0
+            .to_string();
     let (ok, out, err) = run(&[
         "report",
         "annual",
@@ -431,7 +432,7 @@ async fn root_key_rotation_keeps_phones_working(backend: Backend) {
         .await;
     let v = verifier_core::verify(
         qr["qr_text"].as_str().unwrap(),
-        permitseal_server::storage::now(),
+        permitseal_server::clock::Clock::system().now(),
         &bundle.trust,
         &bundle.status,
     );

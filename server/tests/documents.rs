@@ -181,9 +181,10 @@ async fn paper_round_trip() {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["language"], "fr");
-    let year = verifier_core::date::Date::from_unix(permitseal_server::storage::now())
-        .ymd()
-        .0;
+    let year =
+        verifier_core::date::Date::from_unix(permitseal_server::clock::Clock::system().now())
+            .ymd()
+            .0;
     let (status, body) = s
         .call(
             reqwest::Method::PUT,

@@ -736,6 +736,7 @@ async fn wrong_master_key_is_refused(backend: Backend) {
         )),
         demo: false,
         verify_url: permitseal_server::state::DEFAULT_VERIFY_URL.to_owned(),
+        clock: permitseal_server::clock::Clock::system(),
     };
     let err = permitseal_server::open_state(&config).await.unwrap_err();
     assert!(err.to_string().contains("master key"), "{err}");
@@ -765,6 +766,7 @@ async fn concurrent_servers_share_one_database(backend: Backend) {
         )),
         demo: false,
         verify_url: permitseal_server::state::DEFAULT_VERIFY_URL.to_owned(),
+        clock: permitseal_server::clock::Clock::system(),
     };
     let (b_state, _) = permitseal_server::open_state(&config).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -20,6 +20,7 @@ on_both_backends!(
     permits_are_scoped_to_their_authority,
     key_rotation_and_compromise_reach_phones,
     batch_issuance_is_all_or_nothing,
+    an_unknown_stored_state_fails_verification,
 );
 
 async fn issue_fetch_list_and_qr(backend: Backend) {
@@ -262,7 +263,8 @@ async fn version(s: &TestServer) -> (i64, i64) {
 }
 
 fn current_year() -> String {
-    verifier_core::date::Date::from_unix(permitseal_server::storage::now()).to_string()[..4]
+    verifier_core::date::Date::from_unix(permitseal_server::clock::Clock::system().now())
+        .to_string()[..4]
         .to_owned()
 }
 
@@ -422,16 +424,17 @@ async fn state_changes_bump_status_and_deltas(backend: Backend) {
         )),
         demo: false,
         verify_url: permitseal_server::state::DEFAULT_VERIFY_URL.to_owned(),
+        clock: permitseal_server::clock::Clock::system(),
     };
     let (other, _) = permitseal_server::open_state(&config).await.unwrap();
-    let now = permitseal_server::storage::now();
-    let (fresh, _) = other.sync.status(&other, "KE", now).await.unwrap();
+    let now = permitseal_server::clock::Clock::system().now();
+    let (fresh, _) = other.sync_cache.status("KE", now).await.unwrap();
     let (_, _, served) = s
         .get_bytes("/api/v1/authorities/KE/status", None, None)
         .await;
     assert_eq!(fresh.bytes.as_ref(), served.as_slice());
     let (fresh_bundle, served_bundle) = (
-        other.sync.bundle(&other, now).await.unwrap(),
+        other.sync_cache.bundle(now).await.unwrap(),
         s.get_bytes("/api/v1/bundle", None, None).await.2,
     );
     assert_eq!(fresh_bundle.bytes.as_ref(), served_bundle.as_slice());
@@ -517,12 +520,14 @@ async fn key_rotation_and_compromise_reach_phones(backend: Backend) {
     let s = TestServer::start(backend).await;
     let ke = s.issuing_authority("KE").await;
     let me = Some(ke.as_str());
+    // Rotation in the same second as issuance would make the boundary ambiguous for a reader
+    // of this test (the rule itself is inclusive: issued_at <= valid_until), so the first
+    // permit is issued two seconds in the past.
+    s.state.clock.set_offset(-2);
     let first = s.issue(&ke, "KE", export_draft("KE/A", "KE", "DE")).await;
+    s.state.clock.set_offset(0);
     let first_qr = first["qr_text"].as_str().unwrap().to_owned();
     let first_kid = first["kid"].as_str().unwrap().to_owned();
-    // Rotation in the same second as issuance would make the boundary ambiguous for a reader
-    // of this test; the rule itself is inclusive (issued_at <= valid_until).
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let (status, rotation) = s.post_empty("/api/v1/authorities/KE/keys/rotate", me).await;
     assert_eq!(status, StatusCode::OK);
     let second = s.issue(&ke, "KE", export_draft("KE/B", "KE", "DE")).await;
@@ -608,5 +613,75 @@ async fn batch_issuance_is_all_or_nothing(backend: Backend) {
     assert_eq!(a["permits_issued"], 50);
     let (trust, statuses) = s.phone_sync().await;
     assert_eq!(statuses.get(trust.authorities[0].id).unwrap().size, 50);
+    s.stop().await;
+}
+
+/// A permit state this code does not know (written by a newer version, or damaged) must not
+/// read as valid: online verification, the status list and the permit itself fail instead.
+async fn an_unknown_stored_state_fails_verification(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let ke = s.issuing_authority("KE").await;
+    let issued = s.issue(&ke, "KE", export_draft("KE/X", "KE", "DE")).await;
+    assert_eq!(issued["status_index"], 0);
+    let qr = issued["qr_text"].as_str().unwrap().to_owned();
+    let (status, v) = s.post("/api/v1/verify", None, json!({"qr": qr})).await;
+    assert_eq!(
+        (status, v["server"]["state"].as_str()),
+        (StatusCode::OK, Some("valid"))
+    );
+
+    // As a newer version would write it: a state outside today's constraint, and a new version
+    // of the authority's list.
+    let corrupt = [
+        "UPDATE permits SET state = 'lost' WHERE authority_id = 'KE'",
+        "UPDATE authorities SET status_version = status_version + 1 WHERE id = 'KE'",
+        "INSERT INTO status_changes (authority_id, version, status_index, state, at) \
+         SELECT id, status_version, 0, 'lost', status_changed_at FROM authorities WHERE id = 'KE'",
+    ];
+    match &s.state.db {
+        permitseal_server::storage::Db::Sqlite { write, .. } => {
+            let mut conn = write.acquire().await.unwrap();
+            sqlx::query("PRAGMA ignore_check_constraints = ON")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            for sql in corrupt {
+                sqlx::query(sql).execute(&mut *conn).await.unwrap();
+            }
+            sqlx::query("PRAGMA ignore_check_constraints = OFF")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+        }
+        permitseal_server::storage::Db::Postgres(pool) => {
+            sqlx::query("ALTER TABLE permits DROP CONSTRAINT permits_state_check")
+                .execute(pool)
+                .await
+                .unwrap();
+            for sql in corrupt {
+                sqlx::query(sql).execute(pool).await.unwrap();
+            }
+        }
+    }
+    s.state.sync_cache.invalidate();
+
+    let (status, v) = s.post("/api/v1/verify", None, json!({"qr": qr})).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{v}");
+    assert_eq!(v["code"], "internal_error", "{v}");
+    assert!(
+        v.get("verification").is_none(),
+        "no verdict from unreadable data: {v}"
+    );
+    let (status, _, _) = s
+        .get_bytes("/api/v1/authorities/KE/status", None, None)
+        .await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    let (status, _) = s
+        .get(
+            &format!("/api/v1/authorities/KE/permits/{}", enc("KE/X")),
+            Some(&ke),
+        )
+        .await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     s.stop().await;
 }

@@ -22,7 +22,7 @@ on_both_backends!(
 );
 
 fn ts(offset: i64) -> String {
-    permitseal_server::http::format_time(permitseal_server::storage::now() + offset)
+    permitseal_server::http::format_time(permitseal_server::clock::Clock::system().now() + offset)
 }
 
 fn scan(id: &str, qr: &str, at: String, place: Value) -> Value {

@@ -133,11 +133,21 @@ pub struct Deployment {
     pub admin: String,
 }
 
+/// File in the data directory holding the shift of the deployment's clock, in seconds.
+const CLOCK_OFFSET_FILE: &str = "clock-offset";
+
 impl Deployment {
     /// A new, empty deployment with an admin token minted on the command line, and its server
     /// started.
     pub fn start(story: &Story, backend: Backend) -> Deployment {
+        Self::start_with_clock_offset(story, backend, 0)
+    }
+
+    /// As [`Deployment::start`], with the server's clock (and the command line's) shifted by
+    /// `seconds` from the start, so that what it does first lies in the past.
+    pub fn start_with_clock_offset(story: &Story, backend: Backend, seconds: i64) -> Deployment {
         let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(CLOCK_OFFSET_FILE), seconds.to_string()).unwrap();
         let (database_url, pg_name) = match backend {
             Backend::Sqlite => (None, None),
             Backend::Postgres => {
@@ -180,12 +190,22 @@ impl Deployment {
         cmd.env("PERMITSEAL_DATA_DIR", self.dir.path())
             .env("PERMITSEAL_MASTER_KEY", &self.master_key)
             .env("RUST_LOG", "warn")
+            .env(
+                "PERMITSEAL_CLOCK_OFFSET_FILE",
+                self.dir.path().join(CLOCK_OFFSET_FILE),
+            )
             .env_remove("DATABASE_URL")
             .env_remove("PERMITSEAL_LISTEN");
         if let Some(url) = &self.database_url {
             cmd.env("DATABASE_URL", url);
         }
         cmd
+    }
+
+    /// Shifts the clock of the running server and of later commands by `seconds` from the
+    /// system clock: time-dependent steps set the time instead of waiting for it.
+    pub fn set_clock_offset(&self, seconds: i64) {
+        std::fs::write(self.dir.path().join(CLOCK_OFFSET_FILE), seconds.to_string()).unwrap();
     }
 
     /// Runs a `permitseal` subcommand against this deployment's data; returns its stdout.
@@ -594,7 +614,12 @@ pub struct World {
 impl World {
     /// Builds the world on a backend.
     pub fn new(story: &Story, backend: Backend) -> World {
-        let d = Deployment::start(story, backend);
+        Self::with_clock_offset(story, backend, 0)
+    }
+
+    /// Builds the world on a deployment whose clock is shifted by `seconds`.
+    pub fn with_clock_offset(story: &Story, backend: Backend, seconds: i64) -> World {
+        let d = Deployment::start_with_clock_offset(story, backend, seconds);
         let za = d.create_authority(
             "ZA",
             "Department of Forestry, Fisheries and the Environment",

@@ -193,6 +193,49 @@ pub fn parse_unix(s: &str) -> Option<i64> {
     Some(date.start_unix() + h * 3600 + m * 60 + sec)
 }
 
+/// Parses any RFC 3339 time (`2026-11-29T08:15:00Z`, `2026-11-29T10:15:00.5+02:00`) into Unix
+/// seconds; a fraction of a second is dropped.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    // Date, `T`, hh:mm:ss: 19 bytes, all ASCII when well-formed.
+    if b.len() < 20 || !s.is_char_boundary(19) || !matches!(b[10], b'T' | b't') {
+        return None;
+    }
+    let (head, zone) = s.split_at(19);
+    let mut base = parse_unix(&format!("{}T{}Z", &head[..10], &head[11..]))?;
+    let zone = match zone.strip_prefix('.') {
+        Some(rest) => {
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+            if digits == 0 {
+                return None;
+            }
+            &rest[digits..]
+        }
+        None => zone,
+    };
+    match zone.as_bytes() {
+        [b'Z' | b'z'] => {}
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let two = |a: u8, c: u8| {
+                (a.is_ascii_digit() && c.is_ascii_digit())
+                    .then(|| i64::from((a - b'0') * 10 + (c - b'0')))
+            };
+            let (h, m) = (two(*h1, *h2)?, two(*m1, *m2)?);
+            if h > 23 || m > 59 {
+                return None;
+            }
+            let offset = h * 3600 + m * 60;
+            base = if *sign == b'+' {
+                base - offset
+            } else {
+                base + offset
+            };
+        }
+        _ => return None,
+    }
+    Some(base)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,5 +280,32 @@ mod tests {
         assert_eq!(Date::from_unix(-1).to_string(), "1969-12-31");
         assert!(parse_unix("2026-11-29T24:00:00Z").is_none());
         assert!(parse_unix("2026-11-29T08:15:07").is_none());
+    }
+
+    #[test]
+    fn rfc3339_times_with_offsets_and_fractions() {
+        let t = parse_unix("2026-01-31T12:00:00Z").unwrap();
+        for text in [
+            "2026-01-31T12:00:00Z",
+            "2026-01-31t12:00:00z",
+            "2026-01-31T14:00:00+02:00",
+            "2026-01-31T09:30:00-02:30",
+            "2026-01-31T12:00:00.999Z",
+        ] {
+            assert_eq!(parse_rfc3339(text), Some(t), "{text}");
+        }
+        for text in [
+            "yesterday",
+            "2026-01-31T12:00:00",
+            "2026-01-31 12:00:00Z",
+            "2026-01-31T12:00:00.Z",
+            "2026-01-31T12:00:00+2:00",
+            "2026-01-31T12:00:00+24:00",
+            "2026-02-30T12:00:00Z",
+            "2026-01-31T12:00:00Zjunk",
+            "2026-01-31T12:00:0\u{e9}Z",
+        ] {
+            assert_eq!(parse_rfc3339(text), None, "{text}");
+        }
     }
 }

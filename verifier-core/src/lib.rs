@@ -44,6 +44,7 @@ pub mod payload;
 pub mod permit;
 #[cfg(feature = "qr-decode")]
 pub mod qr;
+pub mod report;
 pub mod status;
 pub mod trust;
 pub mod verify;

@@ -133,7 +133,6 @@ pub fn matrix(text: &str, ecc: Ecc) -> Result<Matrix, QrError> {
     })
 }
 
-
 /// Upscale factors tried, in turn, when the image as given does not read.
 const UPSCALES: [f32; 4] = [2.0, 1.5, 3.0, 2.5];
 

@@ -15,6 +15,7 @@
 //! process) off the same directory.
 
 mod frames;
+pub mod report;
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
@@ -22,9 +23,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
-use verifier_core::codes::Country;
-use verifier_core::payload::MAX_TEXT_LEN;
-use verifier_core::permit::{MAX_LINES, Quantity};
 
 use crate::error::SdkFailure;
 use crate::records::VerdictKind;
@@ -34,16 +32,6 @@ pub use frames::{Tail, decode_all, encode};
 
 /// Acknowledged ids kept before the item file is rewritten without them.
 const COMPACT_AFTER_ACKS: usize = 256;
-// Limits the server applies to uploads; checked here so that the server never refuses an
-// item the app was told is queued.
-/// Longest device id.
-const MAX_DEVICE_LEN: usize = 64;
-/// Longest officer id.
-const MAX_OFFICER_LEN: usize = 100;
-/// Longest transport document number.
-const MAX_TRANSPORT_DOC_LEN: usize = 70;
-/// Earliest plausible report time: 2000-01-01.
-const EARLIEST: i64 = 946_684_800;
 
 /// Where a scan happened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, uniffi::Enum)]
@@ -196,9 +184,9 @@ impl Outbox {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn enqueue(&self, payload: Payload, queued_at: i64) -> Result<String, SdkFailure> {
+    fn enqueue(&self, id: String, payload: Payload, queued_at: i64) -> Result<String, SdkFailure> {
         let item = StoredItem {
-            id: new_id()?,
+            id,
             queued_at,
             payload,
         };
@@ -354,22 +342,27 @@ impl Outbox {
     }
 
     /// Queues a scan report durably and returns its id. The report carries its own time,
-    /// which is also its queue time.
+    /// which is also its queue time. A report the server would refuse is refused here
+    /// (`InvalidInput`, naming the field), checked by the same rules against the device clock:
+    /// among them, a time more than 24 hours ahead of the clock or before 2000.
     pub fn enqueue_scan(&self, report: ScanReport) -> Result<String, SdkFailure> {
-        validate_scan(&report)?;
+        let id = new_id()?;
+        report::check_scan(&id, &report, crate::clock::now())?;
         let at = report.scanned_at;
-        self.enqueue(Payload::Scan(report), at)
+        self.enqueue(id, Payload::Scan(report), at)
     }
 
-    /// Queues an export endorsement durably and returns its id. Quantities are stored in
-    /// their normalised form (`12.50` → `12.5`).
+    /// Queues an export endorsement durably and returns its id, refusing what the server
+    /// would refuse as `enqueue_scan` does. Quantities are stored in their normalised form
+    /// (`12.50` → `12.5`).
     pub fn enqueue_endorsement(
         &self,
         endorsement: ExportEndorsement,
     ) -> Result<String, SdkFailure> {
-        let endorsement = validate_endorsement(endorsement)?;
+        let id = new_id()?;
+        let endorsement = report::check_endorsement(&id, endorsement, crate::clock::now())?;
         let at = endorsement.endorsed_at;
-        self.enqueue(Payload::Endorsement(endorsement), at)
+        self.enqueue(id, Payload::Endorsement(endorsement), at)
     }
 
     /// How many items wait and since when.
@@ -426,111 +419,4 @@ fn new_id() -> Result<String, SdkFailure> {
         &h[16..20],
         &h[20..32]
     ))
-}
-
-fn check_text(field: &str, s: &str, max: usize) -> Result<(), SdkFailure> {
-    if s.is_empty() {
-        return Err(SdkFailure::invalid(field, "is empty"));
-    }
-    if s.chars().count() > max {
-        return Err(SdkFailure::invalid(field, format!("is longer than {max}")));
-    }
-    if s.chars().any(char::is_control) || s.trim() != s {
-        return Err(SdkFailure::invalid(
-            field,
-            "has control characters or leading/trailing space",
-        ));
-    }
-    Ok(())
-}
-
-fn check_country(field: &str, s: &str) -> Result<Country, SdkFailure> {
-    s.parse()
-        .map_err(|e: verifier_core::codes::CodeError| SdkFailure::invalid(field, e.to_string()))
-}
-
-/// A UN/LOCODE: an assigned country code and three letters or digits 2–9.
-fn check_locode(field: &str, s: &str) -> Result<(), SdkFailure> {
-    let Some((country, place)) = s.split_at_checked(2) else {
-        return Err(SdkFailure::invalid(field, "is not a 5-character UN/LOCODE"));
-    };
-    check_country(field, country)?;
-    let ok = place.len() == 3
-        && place
-            .bytes()
-            .all(|c| c.is_ascii_uppercase() || (b'2'..=b'9').contains(&c));
-    if !ok {
-        return Err(SdkFailure::invalid(field, "is not a 5-character UN/LOCODE"));
-    }
-    Ok(())
-}
-
-fn check_qr(qr: &str) -> Result<(), SdkFailure> {
-    check_text("qr_text", qr, MAX_TEXT_LEN)
-}
-
-fn check_time(field: &str, t: i64) -> Result<(), SdkFailure> {
-    if t < EARLIEST {
-        return Err(SdkFailure::invalid(
-            field,
-            "is before 2000: check the device clock",
-        ));
-    }
-    Ok(())
-}
-
-fn check_people(device_id: &str, officer_id: Option<&str>) -> Result<(), SdkFailure> {
-    check_text("device_id", device_id, MAX_DEVICE_LEN)?;
-    officer_id.map_or(Ok(()), |o| check_text("officer_id", o, MAX_OFFICER_LEN))
-}
-
-fn validate_scan(r: &ScanReport) -> Result<(), SdkFailure> {
-    check_qr(&r.qr_text)?;
-    check_time("scanned_at", r.scanned_at)?;
-    match &r.place {
-        Place::Locode { code } => check_locode("place.code", code)?,
-        Place::Coordinates {
-            latitude,
-            longitude,
-        } => {
-            if !(-90.0..=90.0).contains(latitude) {
-                return Err(SdkFailure::invalid("place.latitude", "is not in −90…90"));
-            }
-            if !(-180.0..=180.0).contains(longitude) {
-                return Err(SdkFailure::invalid("place.longitude", "is not in −180…180"));
-            }
-        }
-    }
-    check_people(&r.device_id, r.officer_id.as_deref())
-}
-
-fn validate_endorsement(mut e: ExportEndorsement) -> Result<ExportEndorsement, SdkFailure> {
-    check_qr(&e.qr_text)?;
-    check_locode("port", &e.port)?;
-    check_time("endorsed_at", e.endorsed_at)?;
-    check_people(&e.device_id, e.officer_id.as_deref())?;
-    if let Some(doc) = &e.transport_document {
-        check_text("transport_document", doc, MAX_TRANSPORT_DOC_LEN)?;
-    }
-    if e.lines.is_empty() || e.lines.len() > MAX_LINES {
-        return Err(SdkFailure::invalid("lines", "must hold 1 to 26 blocks"));
-    }
-    let mut blocks = HashSet::new();
-    for l in &mut e.lines {
-        let ok = l.block.len() == 1 && l.block.bytes().all(|c| c.is_ascii_uppercase());
-        if !ok {
-            return Err(SdkFailure::invalid("lines.block", "is not a letter A–Z"));
-        }
-        if !blocks.insert(l.block.clone()) {
-            return Err(SdkFailure::invalid("lines.block", "is repeated"));
-        }
-        let q: Quantity =
-            l.quantity
-                .parse()
-                .map_err(|e: verifier_core::permit::QuantityError| {
-                    SdkFailure::invalid("lines.quantity", e.to_string())
-                })?;
-        l.quantity = q.to_string();
-    }
-    Ok(e)
 }

@@ -1,10 +1,11 @@
-//! The server's routes and JSON for sync (server `http/sync.rs` and `http/reports.rs`): the
-//! only place that knows them.
+//! The server's routes for sync (server `http/sync.rs` and `http/reports.rs`) and the upload
+//! bodies, in the field-report wire form of `verifier_core::report` that the server reads.
 
-use serde::{Deserialize, Serialize};
-use verifier_core::date::format_unix;
+use serde::Deserialize;
+use verifier_core::report::{EndorsementBatch, ScanBatch};
 
-use crate::outbox::{ExportEndorsement, Payload, Place, ScanReport, StoredItem};
+use crate::outbox::report::{endorsement_wire, scan_wire};
+use crate::outbox::{Payload, StoredItem};
 
 /// The offline bundle (public; `ETag` / `If-None-Match`).
 pub const BUNDLE_PATH: &str = "/api/v1/bundle";
@@ -12,78 +13,6 @@ pub const BUNDLE_PATH: &str = "/api/v1/bundle";
 pub const SCANS_PATH: &str = "/api/v1/scans";
 /// Export endorsements, in batches (officer token).
 pub const ENDORSEMENTS_PATH: &str = "/api/v1/endorsements";
-
-#[derive(Serialize)]
-struct PlaceDto<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    locode: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    lat: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    lon: Option<f64>,
-}
-
-impl<'a> From<&'a Place> for PlaceDto<'a> {
-    fn from(p: &'a Place) -> PlaceDto<'a> {
-        match p {
-            Place::Locode { code } => PlaceDto {
-                locode: Some(code),
-                lat: None,
-                lon: None,
-            },
-            Place::Coordinates {
-                latitude,
-                longitude,
-            } => PlaceDto {
-                locode: None,
-                lat: Some(*latitude),
-                lon: Some(*longitude),
-            },
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct ScanDto<'a> {
-    id: &'a str,
-    device_id: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    officer: Option<&'a str>,
-    scanned_at: String,
-    place: PlaceDto<'a>,
-    verdict: &'static str,
-    qr: &'a str,
-}
-
-#[derive(Serialize)]
-struct LineDto<'a> {
-    block: &'a str,
-    quantity: &'a str,
-}
-
-#[derive(Serialize)]
-struct EndorsementDto<'a> {
-    id: &'a str,
-    device_id: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    officer: Option<&'a str>,
-    endorsed_at: String,
-    place: PlaceDto<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    transport_document: Option<&'a str>,
-    lines: Vec<LineDto<'a>>,
-    qr: &'a str,
-}
-
-#[derive(Serialize)]
-struct ScanBatch<'a> {
-    scans: Vec<ScanDto<'a>>,
-}
-
-#[derive(Serialize)]
-struct EndorsementBatch<'a> {
-    endorsements: Vec<EndorsementDto<'a>>,
-}
 
 /// The server's answer to an upload.
 #[derive(Debug, Deserialize)]
@@ -97,60 +26,24 @@ pub struct UploadAnswer {
     pub alerts: Vec<serde_json::Value>,
 }
 
-fn scan<'a>(id: &'a str, s: &'a ScanReport) -> ScanDto<'a> {
-    ScanDto {
-        id,
-        device_id: &s.device_id,
-        officer: s.officer_id.as_deref(),
-        scanned_at: format_unix(s.scanned_at),
-        place: (&s.place).into(),
-        verdict: s.verdict.as_str(),
-        qr: &s.qr_text,
-    }
-}
-
-fn endorsement<'a>(id: &'a str, e: &'a ExportEndorsement) -> EndorsementDto<'a> {
-    EndorsementDto {
-        id,
-        device_id: &e.device_id,
-        officer: e.officer_id.as_deref(),
-        endorsed_at: format_unix(e.endorsed_at),
-        place: PlaceDto {
-            locode: Some(&e.port),
-            lat: None,
-            lon: None,
-        },
-        transport_document: e.transport_document.as_deref(),
-        lines: e
-            .lines
-            .iter()
-            .map(|l| LineDto {
-                block: &l.block,
-                quantity: &l.quantity,
-            })
-            .collect(),
-        qr: &e.qr_text,
-    }
-}
-
 /// The path and JSON body for a batch. The caller gives items of one kind; an item of the
 /// other kind would be left out, so the caller's run-of-one-kind rule is what makes this
 /// total.
 pub fn batch_body(batch: &[StoredItem]) -> Result<(&'static str, Vec<u8>), serde_json::Error> {
-    let scans: Vec<ScanDto<'_>> = batch
+    let scans: Vec<_> = batch
         .iter()
         .filter_map(|i| match &i.payload {
-            Payload::Scan(s) => Some(scan(&i.id, s)),
+            Payload::Scan(s) => Some(scan_wire(&i.id, s)),
             Payload::Endorsement(_) => None,
         })
         .collect();
     if !scans.is_empty() {
         return Ok((SCANS_PATH, serde_json::to_vec(&ScanBatch { scans })?));
     }
-    let endorsements: Vec<EndorsementDto<'_>> = batch
+    let endorsements: Vec<_> = batch
         .iter()
         .filter_map(|i| match &i.payload {
-            Payload::Endorsement(e) => Some(endorsement(&i.id, e)),
+            Payload::Endorsement(e) => Some(endorsement_wire(&i.id, e)),
             Payload::Scan(_) => None,
         })
         .collect();
@@ -163,7 +56,7 @@ pub fn batch_body(batch: &[StoredItem]) -> Result<(&'static str, Vec<u8>), serde
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outbox::EndorsedLine;
+    use crate::outbox::{EndorsedLine, ExportEndorsement, Place, ScanReport};
     use crate::records::VerdictKind;
 
     #[test]

@@ -48,12 +48,13 @@ impl Server {
             )),
             demo: false,
             verify_url: permitseal_server::state::DEFAULT_VERIFY_URL.to_owned(),
+            clock: permitseal_server::clock::Clock::system(),
         };
         let (addr, officer, issuer) = rt.block_on(async {
             let (state, _) = permitseal_server::open_state(&config).await.unwrap();
             // An authority with a signing key made just now (a permit issued in the key's first
             // minute must still verify), an officer's device token and an issuer's token.
-            let t = permitseal_server::storage::now();
+            let t = state.clock.now();
             let id = AuthorityId::parse("KE").unwrap();
             let country = CountryCode::parse("KE").unwrap();
             let db = &state.db;

@@ -10,9 +10,10 @@ use verifier_core::payload;
 use verifier_core::permit::{IssueContext, Permit, PermitDraft};
 
 use super::{DocumentError, IssuingAuthority, PermitDocument, QuotaUse, render};
+use crate::domain::issuing::format_micro;
 use crate::storage::authorities::AuthorityRow;
 use crate::storage::documents::BlockQuota;
-use crate::storage::permits::{PermitRow, format_micro};
+use crate::storage::permits::PermitRow;
 
 /// Why a stored permit could not be printed.
 #[derive(Debug, thiserror::Error)]

@@ -7,10 +7,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Access, Api, Op, format_time};
-use crate::error::{ApiError, Json, Path};
+use crate::http::error::{ApiError, Json, Path};
 use crate::model::{AuthorityId, CountryCode, Principal, Role, text_field};
 use crate::state::AppState;
-use crate::storage::{authorities::AuthorityRow, now};
+use crate::storage::authorities::AuthorityRow;
 
 /// Routes of this module.
 pub fn api() -> Api {
@@ -156,15 +156,15 @@ async fn create(
     )?;
     let mut row = state
         .db
-        .create_authority(&principal.token_id, &id, &country, &name, now())
+        .create_authority(&principal.token_id, &id, &country, &name, state.clock.now())
         .await?;
     if let Some(paper) = paper {
         row = state
             .db
-            .set_paper_settings(&principal.token_id, &id, &paper, now())
+            .set_paper_settings(&principal.token_id, &id, &paper, state.clock.now())
             .await?;
     }
-    state.sync.invalidate();
+    state.sync_cache.invalidate();
     Ok((StatusCode::CREATED, Json(row.into())))
 }
 

@@ -14,11 +14,10 @@ use super::authorities::Authority;
 use super::{Access, Api, Op};
 use crate::document::stored::{PrintError, render_stored};
 use crate::document::{lang_tag, parse_lang};
-use crate::error::{ApiError, Json, Path, Query};
+use crate::http::error::{ApiError, Json, Path, Query};
 use crate::model::{AuthorityId, InvalidValue, Principal, Role, text_field};
 use crate::state::AppState;
 use crate::storage::documents::PaperSettings;
-use crate::storage::now;
 
 /// Longest postal address of an authority.
 pub const MAX_ADDRESS: usize = 300;
@@ -122,7 +121,7 @@ async fn set_paper(
     .ok_or_else(|| ApiError::internal("paper settings without a language"))?;
     let row = state
         .db
-        .set_paper_settings(&principal.token_id, &id, &paper, now())
+        .set_paper_settings(&principal.token_id, &id, &paper, state.clock.now())
         .await?;
     Ok(Json(row.into()))
 }

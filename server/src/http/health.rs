@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{Access, Api, Op};
-use crate::error::{ApiError, Json};
+use crate::http::error::{ApiError, Json};
 use crate::state::AppState;
 
 /// Routes of this module.
@@ -70,7 +70,7 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError>
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(header::CONTENT_TYPE, super::metrics::CONTENT_TYPE)],
         state.metrics.render(),
     )
 }

@@ -10,11 +10,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Access, Api, Op, format_time, parse_time};
-use crate::error::{ApiError, Json, Path, optional_json};
+use crate::http::error::{ApiError, Json, Path, optional_json};
 use crate::model::{AuthorityId, Principal, Role};
 use crate::state::AppState;
 use crate::storage::keys::{KeyRow, KeyState};
-use crate::storage::now;
 
 const MANAGERS: &[Role] = &[Role::Admin, Role::Issuer];
 /// How far in the future a compromise time may lie (clock skew between operator and server).
@@ -261,7 +260,7 @@ async fn generate(
     let id = managed_authority(&state, &principal, &authority).await?;
     let row = state
         .db
-        .generate_key(&principal.token_id, &id, &state.master, now())
+        .generate_key(&principal.token_id, &id, &state.master, state.clock.now())
         .await
         .map_err(|err| match err {
             crate::storage::StorageError::Conflict(_) => ApiError::conflict(
@@ -270,7 +269,7 @@ async fn generate(
             ),
             other => other.into(),
         })?;
-    state.sync.invalidate();
+    state.sync_cache.invalidate();
     tracing::info!(authority = %id, kid = %row.kid, "signing key generated");
     Ok((StatusCode::CREATED, Json(row.into())))
 }
@@ -283,9 +282,9 @@ async fn rotate(
     let id = managed_authority(&state, &principal, &authority).await?;
     let (old, new) = state
         .db
-        .rotate_key(&principal.token_id, &id, &state.master, now())
+        .rotate_key(&principal.token_id, &id, &state.master, state.clock.now())
         .await?;
-    state.sync.invalidate();
+    state.sync_cache.invalidate();
     tracing::info!(authority = %id, old = %old.kid, new = %new.kid, "signing key rotated");
     Ok(Json(Rotation {
         retired: old.into(),
@@ -302,9 +301,9 @@ async fn retire(
     check_kid(&kid)?;
     let row = state
         .db
-        .retire_key(&principal.token_id, &id, &kid, now())
+        .retire_key(&principal.token_id, &id, &kid, state.clock.now())
         .await?;
-    state.sync.invalidate();
+    state.sync_cache.invalidate();
     tracing::info!(authority = %id, kid = %kid, "signing key retired");
     Ok(Json(row.into()))
 }
@@ -317,7 +316,7 @@ async fn compromise(
 ) -> Result<Json<Key>, ApiError> {
     let id = managed_authority(&state, &principal, &authority).await?;
     check_kid(&kid)?;
-    let now = now();
+    let now = state.clock.now();
     let body: Compromise = optional_json(&body)?;
     let since = match body.since.as_deref() {
         Some(text) => parse_time("since", text)?,
@@ -335,7 +334,7 @@ async fn compromise(
         .db
         .compromise_key(&principal.token_id, &id, &kid, since, now)
         .await?;
-    state.sync.invalidate();
+    state.sync_cache.invalidate();
     tracing::warn!(authority = %id, kid = %kid, since, "signing key marked compromised");
     Ok(Json(row.into()))
 }

@@ -1,131 +1,116 @@
-//! Prometheus metrics of this process: request counts and latencies per route.
+//! Prometheus metrics of this process: request counts and latencies per route, kept and
+//! encoded by `prometheus-client` (Prometheus text format 0.0.4).
 //!
 //! Per-process by design: Prometheus scrapes each server process and sums across them, so nothing
-//! here needs to be shared between processes.
+//! here needs to be shared between processes. A request updates atomics under a shared read
+//! lock; only the first request of a new (method, route, status) takes a write lock.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::sync::Mutex;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::prometheus_text;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 
 use crate::state::AppState;
+
+/// The `Content-Type` of [`Metrics::render`]'s text.
+pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
 
 /// Upper bounds (seconds) of the latency histogram buckets.
 const BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
 ];
 
-#[derive(Debug, Default)]
-struct RouteStats {
-    by_status: BTreeMap<u16, u64>,
-    buckets: [u64; BUCKETS.len()],
-    count: u64,
-    sum_seconds: f64,
+/// Labels of the request counter. The route is the template (`/api/v1/authorities/{authority}`),
+/// never the raw path, which would blow up the label set.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: u16,
 }
 
-/// Request metrics keyed by route template, then method. Nested so that recording a request
-/// looks up by `&str` and allocates only the first time a (route, method) pair is seen.
-#[derive(Debug, Default)]
+/// Labels of the latency histogram.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    method: String,
+    route: String,
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(BUCKETS)
+}
+
+/// The process's metrics and the registry that encodes them.
+#[derive(Debug)]
 pub struct Metrics {
-    routes: Mutex<BTreeMap<String, BTreeMap<String, RouteStats>>>,
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency: Family<RouteLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(latency_histogram);
+        let mut registry = Registry::default();
+        // Counters get their `_total` suffix from the encoder.
+        registry.register(
+            "permitseal_http_requests",
+            "HTTP requests by method, route and status",
+            requests.clone(),
+        );
+        registry.register(
+            "permitseal_http_request_duration_seconds",
+            "HTTP request latency by method and route",
+            latency.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            latency,
+        }
+    }
 }
 
 impl Metrics {
     /// Records one finished request.
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        // A poisoned lock only means another thread panicked mid-update of plain counters;
-        // the counters are still usable.
-        let mut routes = self
-            .routes
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let methods = match routes.get_mut(route) {
-            Some(m) => m,
-            None => routes.entry(route.to_owned()).or_default(),
-        };
-        let stats = match methods.get_mut(method) {
-            Some(s) => s,
-            None => methods.entry(method.to_owned()).or_default(),
-        };
-        *stats.by_status.entry(status).or_default() += 1;
-        for (i, bound) in BUCKETS.iter().enumerate() {
-            if seconds <= *bound {
-                stats.buckets[i] += 1;
-            }
-        }
-        stats.count += 1;
-        stats.sum_seconds += seconds;
+        self.requests
+            .get_or_create(&RequestLabels {
+                method: method.to_owned(),
+                route: route.to_owned(),
+                status,
+            })
+            .inc();
+        self.latency
+            .get_or_create(&RouteLabels {
+                method: method.to_owned(),
+                route: route.to_owned(),
+            })
+            .observe(seconds);
     }
 
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
-        let routes = self
-            .routes
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut out = String::new();
-        out.push_str(
-            "# HELP permitseal_http_requests_total HTTP requests by method, route and status.\n",
-        );
-        out.push_str("# TYPE permitseal_http_requests_total counter\n");
-        for (route, method, stats) in routes
-            .iter()
-            .flat_map(|(r, m)| m.iter().map(move |(method, s)| (r, method, s)))
-        {
-            for (status, n) in &stats.by_status {
-                let _ = writeln!(
-                    out,
-                    "permitseal_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {n}",
-                    escape(route)
-                );
-            }
-        }
-        out.push_str("# HELP permitseal_http_request_duration_seconds HTTP request latency by method and route.\n");
-        out.push_str("# TYPE permitseal_http_request_duration_seconds histogram\n");
-        for (route, method, stats) in routes
-            .iter()
-            .flat_map(|(r, m)| m.iter().map(move |(method, s)| (r, method, s)))
-        {
-            let labels = format!("method=\"{method}\",route=\"{}\"", escape(route));
-            for (bound, n) in BUCKETS.iter().zip(stats.buckets.iter()) {
-                let _ = writeln!(
-                    out,
-                    "permitseal_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {n}"
-                );
-            }
-            let _ = writeln!(
-                out,
-                "permitseal_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
-                stats.count
-            );
-            let _ = writeln!(
-                out,
-                "permitseal_http_request_duration_seconds_sum{{{labels}}} {}",
-                stats.sum_seconds
-            );
-            let _ = writeln!(
-                out,
-                "permitseal_http_request_duration_seconds_count{{{labels}}} {}",
-                stats.count
-            );
+        if let Err(e) = prometheus_text::encode(&mut out, &self.registry) {
+            // Writing to a String does not fail; should the encoder refuse a value, the scrape
+            // shows a gap rather than the service failing.
+            tracing::warn!(error = %e, "metrics could not be encoded");
         }
         out
     }
 }
 
-fn escape(label: &str) -> String {
-    label
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-/// Middleware: times the request and records it under its route template (never the raw path,
-/// which would blow up the label set).
+/// Middleware: times the request and records it under its route template.
 pub async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
@@ -150,15 +135,20 @@ mod tests {
         m.observe("GET", "/healthz", 200, 0.0007);
         m.observe("GET", "/healthz", 200, 0.2);
         m.observe("GET", "/healthz", 503, 0.003);
+        m.observe("POST", "/a \"quoted\"\\route", 201, 0.003);
         let text = m.render();
-        assert!(text.contains(
-            "permitseal_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 2"
-        ));
-        assert!(text.contains(
-            "permitseal_http_request_duration_seconds_bucket{method=\"GET\",route=\"/healthz\",le=\"0.001\"} 1"
-        ));
-        assert!(text.contains(
-            "permitseal_http_request_duration_seconds_count{method=\"GET\",route=\"/healthz\"} 3"
-        ));
+        for line in [
+            "# TYPE permitseal_http_requests_total counter",
+            "permitseal_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 2",
+            "permitseal_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"503\"} 1",
+            "# TYPE permitseal_http_request_duration_seconds histogram",
+            "permitseal_http_request_duration_seconds_bucket{method=\"GET\",route=\"/healthz\",le=\"0.001\"} 1",
+            "permitseal_http_request_duration_seconds_bucket{method=\"GET\",route=\"/healthz\",le=\"0.25\"} 3",
+            "permitseal_http_request_duration_seconds_bucket{method=\"GET\",route=\"/healthz\",le=\"+Inf\"} 3",
+            "permitseal_http_request_duration_seconds_count{method=\"GET\",route=\"/healthz\"} 3",
+            "permitseal_http_requests_total{method=\"POST\",route=\"/a \\\"quoted\\\"\\\\route\",status=\"201\"} 1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line}\n---\n{text}");
+        }
     }
 }

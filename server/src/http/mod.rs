@@ -11,19 +11,23 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::error::ApiError;
-use crate::model::InvalidValue;
+use crate::http::error::ApiError;
 use crate::state::AppState;
 
-pub mod annual;
+/// Times on the wire are RFC 3339 UTC, written by the workspace's one formatter.
+pub use crate::clock::{format_time, parse_time};
+
+pub mod annual_report;
+pub mod auth;
 pub mod authorities;
 pub mod documents;
+pub mod error;
+pub mod field_reports;
 pub mod health;
 pub mod keys;
 pub mod metrics;
 pub mod openapi;
 pub mod permits;
-pub mod reports;
 pub mod sync;
 pub mod taxa;
 pub mod tokens;
@@ -48,8 +52,8 @@ pub fn api() -> Api {
         .merge(documents::api())
         .merge(sync::api())
         .merge(taxa::api())
-        .merge(reports::api())
-        .merge(annual::api())
+        .merge(field_reports::api())
+        .merge(annual_report::api())
         .merge(verify::api())
         .merge(web::api())
         .merge(openapi::api())
@@ -79,7 +83,9 @@ pub fn app(state: AppState) -> Router {
                 .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
         )
         .layer(CatchPanicLayer::new())
-        .layer(axum::middleware::map_response(crate::error::json_errors));
+        .layer(axum::middleware::map_response(
+            crate::http::error::json_errors,
+        ));
     router.with_state(state)
 }
 
@@ -93,46 +99,4 @@ async fn method_not_allowed() -> ApiError {
         "method_not_allowed",
         "method not allowed on this path",
     )
-}
-
-/// Formats unix seconds as RFC 3339 (UTC).
-pub fn format_time(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| unix.to_string())
-}
-
-/// Parses an RFC 3339 time to unix seconds.
-pub fn parse_time(field: &'static str, text: &str) -> Result<i64, InvalidValue> {
-    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        .map(|t| t.unix_timestamp())
-        .map_err(|_| {
-            InvalidValue::new(
-                "invalid_time",
-                format!("{field} must be an RFC 3339 time such as 2026-01-31T12:00:00Z"),
-            )
-        })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_round_trip() {
-        assert_eq!(format_time(0), "1970-01-01T00:00:00Z");
-        assert_eq!(
-            parse_time("t", "2026-01-31T12:00:00Z").unwrap(),
-            1_769_860_800
-        );
-        assert_eq!(
-            parse_time("t", "2026-01-31T14:00:00+02:00").unwrap(),
-            1_769_860_800
-        );
-        assert!(parse_time("t", "yesterday").is_err());
-    }
 }

@@ -321,7 +321,9 @@ fn param_schema(name: &str) -> Value {
         "scale" => json!({"type": "integer", "minimum": 1, "maximum": 40, "default": 8}),
         "ecc" => json!({"type": "string", "enum": ["L", "M", "Q", "H"], "default": "Q"}),
         "state" => json!({"type": "string", "enum": ["valid", "suspended", "revoked", "used"]}),
-        "kind" => json!({"type": "string", "enum": crate::storage::reports::ALERT_KINDS}),
+        "kind" => {
+            json!({"type": "string", "enum": crate::domain::AlertKind::ALL.map(crate::domain::AlertKind::as_str)})
+        }
         "year" => json!({"type": "string", "pattern": "^(197[5-9]|19[89][0-9]|[2-9][0-9]{3})$"}),
         "view" => json!({"type": "string", "enum": ["exports", "imports"], "default": "exports"}),
         "basis" => json!({"type": "string", "enum": ["trade", "permits"], "default": "trade"}),

@@ -12,14 +12,12 @@ use verifier_core::permit::{IssueContext, Permit, PermitDraft, PermitErrorKind};
 use verifier_core::qr::{self, Ecc};
 
 use super::{Access, Api, Op, format_time};
-use crate::error::{ApiError, Json, Path, Query};
+use crate::domain::issuing::{format_micro, micro};
+use crate::domain::{PermitState, StateAction};
+use crate::http::error::{ApiError, Json, Path, Query};
 use crate::model::{AuthorityId, Principal, Role, text_field};
 use crate::state::AppState;
-use crate::storage::now;
-use crate::storage::permits::{
-    IssueItem, IssueOutcome, IssueRefusal, PermitFilter, PermitRow, StateAction, format_micro,
-    micro,
-};
+use crate::storage::permits::{IssueItem, IssueOutcome, IssueRefusal, PermitFilter, PermitRow};
 
 const MANAGERS: &[Role] = &[Role::Admin, Role::Issuer];
 /// Most permits in one batch.
@@ -387,7 +385,7 @@ impl From<PermitRow> for PermitView {
             issued_at: format_time(row.issued_at),
             valid_until: row.valid_until,
             kid: row.kid,
-            state: row.state,
+            state: row.state.to_string(),
             state_reason: row.state_reason,
             state_changed_at: format_time(row.state_changed_at),
             qr_text: row.qr_text,
@@ -493,13 +491,13 @@ async fn issue(
     Json(body): Json<IssueRequest>,
 ) -> Result<(StatusCode, Json<PermitView>), ApiError> {
     let (id, country) = managed(&state, &principal, &authority).await?;
-    let t = now();
+    let t = state.clock.now();
     let item = check_request(&body, &country, t, "")?;
     let outcome = state
         .db
         .issue_permits(&principal.token_id, &id, &[item], &state.master, t)
         .await?;
-    state.sync.invalidate();
+    state.sync_cache.invalidate();
     match outcome {
         IssueOutcome::Issued(mut rows) => {
             let row = rows
@@ -525,7 +523,7 @@ async fn issue_batch(
             format!("a batch holds 1 to {MAX_BATCH} permits"),
         ));
     }
-    let t = now();
+    let t = state.clock.now();
     let items = body
         .permits
         .iter()
@@ -536,7 +534,7 @@ async fn issue_batch(
         .db
         .issue_permits(&principal.token_id, &id, &items, &state.master, t)
         .await?;
-    state.sync.invalidate();
+    state.sync_cache.invalidate();
     match outcome {
         IssueOutcome::Issued(rows) => {
             let list: Vec<_> = rows
@@ -571,14 +569,17 @@ async fn list(
     Query(q): Query<ListQuery>,
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
     let (id, _) = managed(&state, &principal, &authority).await?;
-    if let Some(s) = q.state.as_deref()
-        && !["valid", "suspended", "revoked", "used"].contains(&s)
-    {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            "state must be valid, suspended, revoked or used",
-        ));
-    }
+    let wanted = q
+        .state
+        .as_deref()
+        .map(str::parse::<PermitState>)
+        .transpose()
+        .map_err(|_| {
+            ApiError::bad_request(
+                "invalid_query",
+                "state must be valid, suspended, revoked or used",
+            )
+        })?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request(
@@ -587,7 +588,7 @@ async fn list(
         ));
     }
     let filter = PermitFilter {
-        state: q.state,
+        state: wanted,
         number_prefix: q.number,
         import_country: q
             .import_country
@@ -717,9 +718,16 @@ async fn change(
     let reason = text_field("reason", &body.reason, 500)?;
     let row = state
         .db
-        .change_permit_state(&principal.token_id, &id, &number, action, &reason, now())
+        .change_permit_state(
+            &principal.token_id,
+            &id,
+            &number,
+            action,
+            &reason,
+            state.clock.now(),
+        )
         .await?;
-    state.sync.invalidate();
+    state.sync_cache.invalidate();
     tracing::info!(authority = %id, number = %row.number, action = action.as_str(), "permit state changed");
     Ok(Json(row.into()))
 }
@@ -818,7 +826,7 @@ async fn set_quota(
             &name,
             &unit.to_string(),
             micro(quantity),
-            now(),
+            state.clock.now(),
         )
         .await?;
     Ok(axum::Json(json!({

@@ -9,11 +9,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Access, Api, Op};
-use crate::error::{ApiError, Json, Path, Query};
+use crate::http::error::{ApiError, Json, Path, Query};
 use crate::model::AuthorityId;
-use crate::signed::SignedBlob;
 use crate::state::AppState;
-use crate::storage::now;
+use crate::sync_cache::SignedBlob;
 
 /// Media type of the signed trust list.
 pub const TRUST_LIST_TYPE: &str = "application/vnd.permitseal.trust-list";
@@ -106,14 +105,14 @@ async fn trust_list(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (blob, _) = state.sync.trust(&state, now()).await?;
+    let (blob, _) = state.sync_cache.trust(state.clock.now()).await?;
     Ok(serve_blob(&blob, TRUST_LIST_TYPE, &headers))
 }
 
 async fn trust_list_json(
     State(state): State<AppState>,
 ) -> Result<Json<verifier_core::trust::TrustList>, ApiError> {
-    let (_, list) = state.sync.trust(&state, now()).await?;
+    let (_, list) = state.sync_cache.trust(state.clock.now()).await?;
     Ok(Json(list))
 }
 
@@ -134,8 +133,8 @@ async fn status_list(
     // Authorities with an active key are in the (briefly cached) version stamps; only others
     // need a database look-up to tell "no such authority" from "no key to sign with".
     let known = state
-        .sync
-        .versions(&state)
+        .sync_cache
+        .versions()
         .await?
         .authorities
         .iter()
@@ -149,17 +148,23 @@ async fn status_list(
             "since must not be negative",
         )),
         Some(since) => {
-            let blob = state.sync.delta(&state, id.as_str(), since, now()).await?;
+            let blob = state
+                .sync_cache
+                .delta(id.as_str(), since, state.clock.now())
+                .await?;
             Ok(serve_blob(&blob, STATUS_DELTA_TYPE, &headers))
         }
         None => {
-            let (blob, _) = state.sync.status(&state, id.as_str(), now()).await?;
+            let (blob, _) = state
+                .sync_cache
+                .status(id.as_str(), state.clock.now())
+                .await?;
             Ok(serve_blob(&blob, STATUS_LIST_TYPE, &headers))
         }
     }
 }
 
 async fn bundle(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let blob = state.sync.bundle(&state, now()).await?;
+    let blob = state.sync_cache.bundle(state.clock.now()).await?;
     Ok(serve_blob(&blob, BUNDLE_TYPE, &headers))
 }

@@ -7,10 +7,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Access, Api, Op};
-use crate::error::{ApiError, Json, Path};
+use crate::http::error::{ApiError, Json, Path};
 use crate::model::{Principal, Role, text_field};
 use crate::state::AppState;
-use crate::storage::now;
 use crate::storage::taxa::TaxonRow;
 
 /// Routes of this module.
@@ -124,7 +123,10 @@ async fn set(
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
     principal.require(&[Role::Admin])?;
     let row = parse(&name, &body)?;
-    state.db.set_taxon(&principal.token_id, &row, now()).await?;
+    state
+        .db
+        .set_taxon(&principal.token_id, &row, state.clock.now())
+        .await?;
     Ok(axum::Json(view(&row)))
 }
 

@@ -7,10 +7,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Access, Api, Op, format_time};
-use crate::error::{ApiError, Json, Path};
+use crate::http::error::{ApiError, Json, Path};
 use crate::model::{AuthorityId, CountryCode, Principal, Role, text_field};
 use crate::state::AppState;
-use crate::storage::now;
 use crate::storage::tokens::{TokenRow, TokenScope};
 
 const ALL_ROLES: &[Role] = &[Role::Admin, Role::Issuer, Role::Officer, Role::Importer];
@@ -189,7 +188,7 @@ async fn create(
     let (scope, label) = parse_create(&body)?;
     let (row, minted) = state
         .db
-        .create_token(&principal.token_id, &scope, &label, now())
+        .create_token(&principal.token_id, &scope, &label, state.clock.now())
         .await?;
     let mut answer = serde_json::to_value(Token::from(row)).map_err(ApiError::internal)?;
     answer["token"] = serde_json::Value::String(minted.secret.to_string());
@@ -221,7 +220,7 @@ async fn revoke(
     }
     let row = state
         .db
-        .revoke_token(&principal.token_id, &id, now())
+        .revoke_token(&principal.token_id, &id, state.clock.now())
         .await?;
     Ok(Json(row.into()))
 }

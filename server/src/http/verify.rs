@@ -9,10 +9,9 @@ use serde_json::json;
 use verifier_core::verify::{Checkpoint, Policy};
 
 use super::{Access, Api, Op, format_time};
-use crate::error::{ApiError, Json};
+use crate::http::error::{ApiError, Json};
 use crate::model::{Principal, Role};
 use crate::state::AppState;
-use crate::storage::now;
 
 /// Routes of this module.
 pub fn api() -> Api {
@@ -79,8 +78,8 @@ async fn verify(
             ));
         }
     };
-    let t = now();
-    let (trust, statuses) = state.sync.verification_data(&state, t).await?;
+    let t = state.clock.now();
+    let (trust, statuses) = state.sync_cache.verification_data(t).await?;
     let policy = Policy {
         checkpoint,
         ..Policy::default()

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::{Access, Api, Op};
-use crate::error::{ApiError, Path};
+use crate::http::error::{ApiError, Path};
 use crate::state::AppState;
 
 /// The policy on every page answer. `wasm-unsafe-eval` lets the page compile its own module;

@@ -19,12 +19,12 @@ use sqlx::{PgPool, SqlitePool};
 
 use crate::crypto::CryptoError;
 
-pub mod annual;
+pub mod annual_report;
 pub mod authorities;
 pub mod documents;
+pub mod field_reports;
 pub mod keys;
 pub mod permits;
-pub mod reports;
 pub mod sync;
 pub mod taxa;
 pub mod tokens;
@@ -143,6 +143,10 @@ pub enum StorageError {
     /// Migrations failed.
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored value this code cannot read (written by a newer version, or damaged): the
+    /// operation fails rather than guess.
+    #[error("stored data cannot be read: {0}")]
+    Corrupt(String),
     /// Sealing or opening a private key failed.
     #[error(transparent)]
     Crypto(#[from] CryptoError),
@@ -346,14 +350,6 @@ impl Db {
             }
             Self::Postgres(pool) => pool.close().await,
         }
-    }
-}
-
-/// Current time as unix seconds.
-pub fn now() -> i64 {
-    match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
-        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-        Err(_) => 0,
     }
 }
 

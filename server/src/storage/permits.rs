@@ -10,6 +10,10 @@ use verifier_core::permit::{IssueContext, Permit, PermitDraft, normalize_number}
 
 use super::{BeginWrite as _, Db, StorageError, audit, on_db};
 use crate::crypto::MasterKey;
+use crate::domain::issuing::{
+    ImportPermitFound, Listing, format_micro, import_permit_problem, listing_contradiction, micro,
+};
+use crate::domain::{PermitState, StateAction};
 use crate::model::AuthorityId;
 
 /// Bumps an authority's status version inside the transaction `$tx`; evaluates to the new
@@ -75,8 +79,8 @@ pub struct PermitRow {
     pub qr_text: String,
     /// Referenced import permit (JSON), for Appendix-I exports.
     pub import_permit: Option<String>,
-    /// valid, suspended, revoked or used.
-    pub state: String,
+    /// Where it is in its lifecycle.
+    pub state: PermitState,
     /// Reason of the last state change.
     pub state_reason: Option<String>,
     /// Time of the last state change.
@@ -167,63 +171,11 @@ pub enum IssueOutcome {
     Refused(IssueRefusal),
 }
 
-/// An action on a permit's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StateAction {
-    /// valid → suspended.
-    Suspend,
-    /// suspended → valid.
-    Reinstate,
-    /// valid, suspended or used → revoked (final).
-    Revoke,
-}
-
-impl StateAction {
-    /// Stable name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Suspend => "suspend",
-            Self::Reinstate => "reinstate",
-            Self::Revoke => "revoke",
-        }
-    }
-
-    fn target(self, from: &str) -> Option<&'static str> {
-        match (self, from) {
-            (Self::Suspend, "valid") => Some("suspended"),
-            (Self::Reinstate, "suspended") => Some("valid"),
-            (Self::Revoke, "valid" | "suspended" | "used") => Some("revoked"),
-            _ => None,
-        }
-    }
-}
-
-/// Quantity in millionths of its unit (the format allows at most six decimals).
-pub fn micro(q: verifier_core::permit::Quantity) -> i64 {
-    let factor = 10u64.pow(u32::from(
-        verifier_core::permit::MAX_SCALE - q.scale().min(6),
-    ));
-    i64::try_from(q.mantissa().saturating_mul(factor)).unwrap_or(i64::MAX)
-}
-
-/// Formats millionths as a decimal.
-pub fn format_micro(v: i64) -> String {
-    let whole = v / 1_000_000;
-    let frac = (v % 1_000_000).abs();
-    if frac == 0 {
-        whole.to_string()
-    } else {
-        format!("{whole}.{frac:06}")
-            .trim_end_matches('0')
-            .to_owned()
-    }
-}
-
 /// Filters for listing permits.
 #[derive(Debug, Clone, Default)]
 pub struct PermitFilter {
     /// Only this state.
-    pub state: Option<String>,
+    pub state: Option<PermitState>,
     /// Only numbers whose normalised form starts with this.
     pub number_prefix: Option<String>,
     /// Only permits to this importing country.
@@ -251,7 +203,7 @@ impl Db {
         let year = Date::from_unix(now).ymd().0;
         let insert = format!(
             "INSERT INTO permits ({COLUMNS}, number_key) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'valid', NULL, $7, $13, $14) \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $15, NULL, $7, $13, $14) \
              RETURNING {COLUMNS}"
         );
         on_db!(self, write, |pool| {
@@ -307,21 +259,20 @@ impl Db {
                     .map_err(|_| StorageError::State("draft no longer validates"))?;
                 let data = permit.data();
                 for line in &data.lines {
-                    let listed: Option<(String, String)> = sqlx::query_as(
+                    let listing: Option<Listing> = sqlx::query_as(
                         "SELECT kingdom, appendices FROM taxa WHERE scientific_name = $1",
                     )
                     .bind(&line.scientific_name)
                     .fetch_optional(&mut *tx)
                     .await?;
-                    if let Some((kingdom, appendices)) = listed
-                        && (kingdom != line.kingdom.code()
-                            || !appendices.split('/').any(|a| a == line.appendix.code()))
-                    {
+                    if let Some(listed) = listing.and_then(|l| {
+                        listing_contradiction(&l, line.kingdom.code(), line.appendix.code())
+                    }) {
                         return Ok(IssueOutcome::Refused(IssueRefusal::TaxonListing {
                             index: i,
                             block: line.block,
                             taxon: line.scientific_name.clone(),
-                            listed: format!("{kingdom}, Appendix {appendices}"),
+                            listed,
                         }));
                     }
                 }
@@ -332,7 +283,7 @@ impl Db {
                             .fetch_optional(&mut *tx)
                             .await?;
                     if on_deployment.is_some() {
-                        let found: Option<(String, String, String)> = sqlx::query_as(
+                        let found: Option<ImportPermitFound> = sqlx::query_as(
                             "SELECT p.state, p.valid_until, p.document_type FROM permits p \
                              JOIN authorities a ON a.id = p.authority_id \
                              WHERE a.country = $1 AND p.number_key = $2 LIMIT 1",
@@ -341,16 +292,7 @@ impl Db {
                         .bind(normalize_number(inum))
                         .fetch_optional(&mut *tx)
                         .await?;
-                        let why = match found {
-                            None => Some("not issued on this deployment"),
-                            Some((_, _, dt)) if dt != "import" => Some("not an import permit"),
-                            Some((state, _, _)) if state != "valid" => Some("not valid"),
-                            Some((_, until, _)) if until < Date::from_unix(now).to_string() => {
-                                Some("expired")
-                            }
-                            Some(_) => None,
-                        };
-                        if let Some(why) = why {
+                        if let Some(why) = import_permit_problem(found.as_ref(), now) {
                             return Ok(IssueOutcome::Refused(IssueRefusal::ImportPermit {
                                 index: i,
                                 country: ic.clone(),
@@ -381,6 +323,7 @@ impl Db {
                         .bind(import_json)
                         .bind(actor)
                         .bind(normalize_number(&data.number))
+                        .bind(PermitState::Valid)
                         .fetch_one(&mut *tx)
                         .await;
                 let row = match row {
@@ -456,16 +399,15 @@ impl Db {
                 }
                 sqlx::query(
                     "INSERT INTO status_changes (authority_id, version, status_index, state, at) \
-                     VALUES ($1, $2, $3, 'valid', $4)",
+                     VALUES ($1, $2, $3, $4, $5)",
                 )
                 .bind(authority)
                 .bind(version)
                 .bind(index)
+                .bind(PermitState::Valid)
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-                let mut row = row;
-                row.state = "valid".to_owned();
                 rows.push(row);
             }
             audit!(
@@ -539,7 +481,7 @@ impl Db {
                         "UPDATE permit_lines SET quota_id = $1 WHERE authority_id = $2 \
                          AND scientific_name = $3 AND unit = $4 AND quota_id IS NULL \
                          AND status_index IN (SELECT status_index FROM permits WHERE authority_id = $2 \
-                         AND state <> 'revoked' AND issued_at >= $5 AND issued_at < $6)",
+                         AND state <> $7 AND issued_at >= $5 AND issued_at < $6)",
                     )
                     .bind(id)
                     .bind(authority)
@@ -547,6 +489,7 @@ impl Db {
                     .bind(unit)
                     .bind(start)
                     .bind(end)
+                    .bind(PermitState::Revoked)
                     .execute(&mut *tx)
                     .await?;
                     sqlx::query(
@@ -649,7 +592,7 @@ impl Db {
             sql
         ))
         .bind(authority.as_str())
-        .bind(filter.state.as_deref())
+        .bind(filter.state)
         .bind(prefix)
         .bind(filter.import_country.as_deref())
         .bind(filter.after.unwrap_or(-1))
@@ -684,13 +627,9 @@ impl Db {
                 .fetch_optional(&mut *tx)
                 .await?;
             let row = row.ok_or(StorageError::NotFound("permit"))?;
-            let Some(target) = action.target(&row.state) else {
-                return Err(StorageError::State(match action {
-                    StateAction::Suspend => "only a valid permit can be suspended",
-                    StateAction::Reinstate => "only a suspended permit can be reinstated",
-                    StateAction::Revoke => "the permit is already revoked",
-                }));
-            };
+            let target = action
+                .apply(row.state)
+                .map_err(|refused| StorageError::State(refused.message()))?;
             let version = bump_status!(tx, authority, now);
             let updated: PermitRow = sqlx::query_as(sqlx::AssertSqlSafe(update))
                 .bind(target)
@@ -701,7 +640,7 @@ impl Db {
                 .fetch_one(&mut *tx)
                 .await?;
             record_change!(tx, authority, version, row.status_index, target, now);
-            if action == StateAction::Revoke && row.state != "used" {
+            if action.releases_quota(row.state) {
                 sqlx::query(
                     "UPDATE quotas SET used_micro = used_micro - (SELECT COALESCE(SUM(l.quantity_micro), 0) \
                      FROM permit_lines l WHERE l.quota_id = quotas.id AND l.authority_id = $1 \
@@ -728,29 +667,5 @@ impl Db {
             tx.commit().await?;
             Ok(updated)
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn micro_units() {
-        let q: verifier_core::permit::Quantity = "12.5".parse().unwrap();
-        assert_eq!(micro(q), 12_500_000);
-        assert_eq!(format_micro(12_500_000), "12.5");
-        assert_eq!(format_micro(3_000_000), "3");
-        assert_eq!(format_micro(1), "0.000001");
-    }
-
-    #[test]
-    fn transitions() {
-        assert_eq!(StateAction::Suspend.target("valid"), Some("suspended"));
-        assert_eq!(StateAction::Suspend.target("used"), None);
-        assert_eq!(StateAction::Reinstate.target("valid"), None);
-        assert_eq!(StateAction::Reinstate.target("suspended"), Some("valid"));
-        assert_eq!(StateAction::Revoke.target("used"), Some("revoked"));
-        assert_eq!(StateAction::Revoke.target("revoked"), None);
     }
 }

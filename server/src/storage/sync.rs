@@ -4,6 +4,7 @@
 use super::authorities::AuthorityRow;
 use super::keys::KeyRow;
 use super::{BeginWrite as _, Db, StorageError, on_db};
+use crate::domain::PermitState;
 
 /// The data of the trust list at one version.
 #[derive(Debug, Clone)]
@@ -22,11 +23,11 @@ pub struct StatusSnapshot {
     /// The authority (version, size and change time included).
     pub authority: AuthorityRow,
     /// The most common state, which the list does not enumerate.
-    pub default_state: String,
+    pub default_state: PermitState,
     /// Indexes in another state.
-    pub exceptions: Vec<(i64, String)>,
+    pub exceptions: Vec<(i64, PermitState)>,
     /// Number of permits in each state.
-    pub counts: Vec<(String, i64)>,
+    pub counts: Vec<(PermitState, i64)>,
 }
 
 /// What changed in an authority's list after a version.
@@ -35,7 +36,7 @@ pub struct StatusChanges {
     /// The authority at the current version.
     pub authority: AuthorityRow,
     /// Latest state of every index changed after the base version, in version order.
-    pub changes: Vec<(i64, String)>,
+    pub changes: Vec<(i64, PermitState)>,
 }
 
 /// Cheap version stamps of everything a bundle contains.
@@ -122,30 +123,27 @@ impl Db {
                 .fetch_optional(&mut *tx)
                 .await?;
             let row = row.ok_or(StorageError::NotFound("authority"))?;
-            let counts: Vec<(String, i64)> = sqlx::query_as(
+            let counts: Vec<(PermitState, i64)> = sqlx::query_as(
                 "SELECT state, COUNT(*) FROM permits WHERE authority_id = $1 GROUP BY state",
             )
             .bind(authority)
             .fetch_all(&mut *tx)
             .await?;
             // The most common state is left implicit; ties go to the lower wire value.
-            let order = ["valid", "suspended", "revoked", "used"];
-            let default_state = order
-                .iter()
-                .max_by_key(|s| {
-                    let n = counts.iter().find(|(c, _)| c == *s).map_or(0, |(_, n)| *n);
-                    let rank = order.iter().position(|o| o == *s).unwrap_or(0);
-                    (n, std::cmp::Reverse(rank))
+            let default_state = PermitState::ALL
+                .into_iter()
+                .enumerate()
+                .max_by_key(|(rank, s)| {
+                    let n = counts.iter().find(|(c, _)| c == s).map_or(0, |(_, n)| *n);
+                    (n, std::cmp::Reverse(*rank))
                 })
-                .copied()
-                .unwrap_or("valid")
-                .to_owned();
-            let exceptions: Vec<(i64, String)> = sqlx::query_as(
+                .map_or(PermitState::Valid, |(_, s)| s);
+            let exceptions: Vec<(i64, PermitState)> = sqlx::query_as(
                 "SELECT status_index, state FROM permits WHERE authority_id = $1 AND state <> $2 \
                  ORDER BY status_index",
             )
             .bind(authority)
-            .bind(&default_state)
+            .bind(default_state)
             .fetch_all(&mut *tx)
             .await?;
             tx.commit().await?;
@@ -172,7 +170,7 @@ impl Db {
                 .fetch_optional(&mut *tx)
                 .await?;
             let row = row.ok_or(StorageError::NotFound("authority"))?;
-            let changes: Vec<(i64, String)> = sqlx::query_as(
+            let changes: Vec<(i64, PermitState)> = sqlx::query_as(
                 "SELECT status_index, state FROM status_changes \
                  WHERE authority_id = $1 AND version > $2 AND version <= $3 \
                  ORDER BY version, status_index",

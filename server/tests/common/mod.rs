@@ -172,6 +172,7 @@ impl TestServer {
             master_key: MasterKeySource::Text(zeroize::Zeroizing::new(master_key_text())),
             demo: false,
             verify_url: "https://permits.example.org/verify".to_owned(),
+            clock: permitseal_server::clock::Clock::shifted(0),
         };
         let (state, _notes) = open_state(&config).await.unwrap();
         let scope = TokenScope::new(Role::Admin, None, None).unwrap();
@@ -181,7 +182,7 @@ impl TestServer {
                 "test",
                 &scope,
                 "test admin",
-                permitseal_server::storage::now(),
+                permitseal_server::clock::Clock::system().now(),
             )
             .await
             .unwrap();
@@ -357,7 +358,12 @@ impl TestServer {
         let (_, minted) = self
             .state
             .db
-            .create_token("test", &scope, "direct", permitseal_server::storage::now())
+            .create_token(
+                "test",
+                &scope,
+                "direct",
+                permitseal_server::clock::Clock::system().now(),
+            )
             .await
             .unwrap();
         minted.secret.to_string()
@@ -434,7 +440,7 @@ pub fn export_draft(number: &str, exporter: &str, importer: &str) -> Value {
 
 /// A date about three months ahead (within every document type's validity limit).
 pub fn valid_until() -> String {
-    let now = permitseal_server::storage::now();
+    let now = permitseal_server::clock::Clock::system().now();
     verifier_core::date::Date::from_unix(now + 90 * 86_400).to_string()
 }
 
@@ -511,6 +517,11 @@ impl TestServer {
     /// The offline verdict a phone would give right now.
     pub async fn phone_verify(&self, qr: &str) -> verifier_core::Verification {
         let (trust, status) = self.phone_sync().await;
-        verifier_core::verify(qr, permitseal_server::storage::now(), &trust, &status)
+        verifier_core::verify(
+            qr,
+            permitseal_server::clock::Clock::system().now(),
+            &trust,
+            &status,
+        )
     }
 }

@@ -870,14 +870,17 @@ public func FfiConverterTypeHttpTransport_lower(_ value: HttpTransport) -> UInt6
 public protocol OutboxProtocol: AnyObject, Sendable {
     
     /**
-     * Queues an export endorsement durably and returns its id. Quantities are stored in
-     * their normalised form (`12.50` → `12.5`).
+     * Queues an export endorsement durably and returns its id, refusing what the server
+     * would refuse as `enqueue_scan` does. Quantities are stored in their normalised form
+     * (`12.50` → `12.5`).
      */
     func enqueueEndorsement(endorsement: ExportEndorsement) throws  -> String
     
     /**
      * Queues a scan report durably and returns its id. The report carries its own time,
-     * which is also its queue time.
+     * which is also its queue time. A report the server would refuse is refused here
+     * (`InvalidInput`, naming the field), checked by the same rules against the device clock:
+     * among them, a time more than 24 hours ahead of the clock or before 2000.
      */
     func enqueueScan(report: ScanReport) throws  -> String
     
@@ -973,8 +976,9 @@ public static func `open`(directory: String)throws  -> Outbox  {
 
     
     /**
-     * Queues an export endorsement durably and returns its id. Quantities are stored in
-     * their normalised form (`12.50` → `12.5`).
+     * Queues an export endorsement durably and returns its id, refusing what the server
+     * would refuse as `enqueue_scan` does. Quantities are stored in their normalised form
+     * (`12.50` → `12.5`).
      */
 open func enqueueEndorsement(endorsement: ExportEndorsement)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeSdkFailure_lift) {
@@ -988,7 +992,9 @@ open func enqueueEndorsement(endorsement: ExportEndorsement)throws  -> String  {
     
     /**
      * Queues a scan report durably and returns its id. The report carries its own time,
-     * which is also its queue time.
+     * which is also its queue time. A report the server would refuse is refused here
+     * (`InvalidInput`, naming the field), checked by the same rules against the device clock:
+     * among them, a time more than 24 hours ahead of the clock or before 2000.
      */
 open func enqueueScan(report: ScanReport)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeSdkFailure_lift) {
@@ -4856,10 +4862,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_permitseal_mobile_checksum_func_reason_message() != 19414) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_permitseal_mobile_checksum_method_outbox_enqueue_endorsement() != 29132) {
+    if (uniffi_permitseal_mobile_checksum_method_outbox_enqueue_endorsement() != 32525) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_permitseal_mobile_checksum_method_outbox_enqueue_scan() != 19206) {
+    if (uniffi_permitseal_mobile_checksum_method_outbox_enqueue_scan() != 51545) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_permitseal_mobile_checksum_method_outbox_list_pending() != 57499) {

@@ -968,10 +968,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_permitseal_mobile_checksum_func_reason_message() and 0xFFFF) != 19414) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_permitseal_mobile_checksum_method_outbox_enqueue_endorsement() and 0xFFFF) != 29132) {
+    if ((lib.uniffi_permitseal_mobile_checksum_method_outbox_enqueue_endorsement() and 0xFFFF) != 32525) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_permitseal_mobile_checksum_method_outbox_enqueue_scan() and 0xFFFF) != 19206) {
+    if ((lib.uniffi_permitseal_mobile_checksum_method_outbox_enqueue_scan() and 0xFFFF) != 51545) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_permitseal_mobile_checksum_method_outbox_list_pending() and 0xFFFF) != 57499) {
@@ -1887,14 +1887,17 @@ public object FfiConverterTypeHttpTransport: FfiConverter<HttpTransport, Long> {
 public interface OutboxInterface {
     
     /**
-     * Queues an export endorsement durably and returns its id. Quantities are stored in
-     * their normalised form (`12.50` → `12.5`).
+     * Queues an export endorsement durably and returns its id, refusing what the server
+     * would refuse as `enqueue_scan` does. Quantities are stored in their normalised form
+     * (`12.50` → `12.5`).
      */
     fun `enqueueEndorsement`(`endorsement`: ExportEndorsement): kotlin.String
     
     /**
      * Queues a scan report durably and returns its id. The report carries its own time,
-     * which is also its queue time.
+     * which is also its queue time. A report the server would refuse is refused here
+     * (`InvalidInput`, naming the field), checked by the same rules against the device clock:
+     * among them, a time more than 24 hours ahead of the clock or before 2000.
      */
     fun `enqueueScan`(`report`: ScanReport): kotlin.String
     
@@ -2027,8 +2030,9 @@ open class Outbox: Disposable, AutoCloseable, OutboxInterface
 
     
     /**
-     * Queues an export endorsement durably and returns its id. Quantities are stored in
-     * their normalised form (`12.50` → `12.5`).
+     * Queues an export endorsement durably and returns its id, refusing what the server
+     * would refuse as `enqueue_scan` does. Quantities are stored in their normalised form
+     * (`12.50` → `12.5`).
      */
     @Throws(SdkFailure::class)override fun `enqueueEndorsement`(`endorsement`: ExportEndorsement): kotlin.String {
             return FfiConverterString.lift(
@@ -2047,7 +2051,9 @@ open class Outbox: Disposable, AutoCloseable, OutboxInterface
     
     /**
      * Queues a scan report durably and returns its id. The report carries its own time,
-     * which is also its queue time.
+     * which is also its queue time. A report the server would refuse is refused here
+     * (`InvalidInput`, naming the field), checked by the same rules against the device clock:
+     * among them, a time more than 24 hours ahead of the clock or before 2000.
      */
     @Throws(SdkFailure::class)override fun `enqueueScan`(`report`: ScanReport): kotlin.String {
             return FfiConverterString.lift(

@@ -5,6 +5,7 @@
 use futures_util::TryStreamExt as _;
 
 use super::{Db, StorageError, on_db};
+use crate::domain::PermitState;
 
 /// One document, with the trade recorded against it when the report is of actual trade.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -62,8 +63,9 @@ impl Db {
             format!(
                 "SELECT {PERMIT_COLUMNS}, p.issued_at AS at, CAST(NULL AS TEXT) AS traded \
                  FROM permits p WHERE p.authority_id = $1 \
-                 AND p.issued_at >= $2 AND p.issued_at < $3 AND p.state <> 'revoked' \
-                 AND p.document_type {types} ORDER BY p.issued_at, p.status_index"
+                 AND p.issued_at >= $2 AND p.issued_at < $3 AND p.state <> '{revoked}' \
+                 AND p.document_type {types} ORDER BY p.issued_at, p.status_index",
+                revoked = PermitState::Revoked.as_str()
             )
         };
         // Trade recorded in the year in `table` (time column `time`), selected by `key`.

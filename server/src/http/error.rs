@@ -159,6 +159,19 @@ impl From<StorageError> for ApiError {
     }
 }
 
+impl From<crate::sync_cache::SyncError> for ApiError {
+    fn from(err: crate::sync_cache::SyncError) -> Self {
+        use crate::sync_cache::SyncError;
+        match err {
+            SyncError::Storage(e) => e.into(),
+            SyncError::Invalid(e) => e.into(),
+            e @ SyncError::NoActiveKey => Self::conflict("no_active_key", e.to_string()),
+            e @ SyncError::VersionAhead { .. } => Self::invalid("version_ahead", e.to_string()),
+            e @ SyncError::Corrupt(_) => Self::internal(e),
+        }
+    }
+}
+
 /// The code and status for a request whose body could not be read.
 fn body_error(status: StatusCode, detail: String) -> ApiError {
     match status {

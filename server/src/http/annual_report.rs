@@ -8,8 +8,8 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use super::{Access, Api, Op};
-use crate::annual::{Basis, ReportError, View, build, file_name, parse_year};
-use crate::error::{ApiError, Path, Query};
+use crate::annual_report::{Basis, ReportError, View, build, file_name, parse_year};
+use crate::http::error::{ApiError, Path, Query};
 use crate::model::{AuthorityId, Principal, Role};
 use crate::state::AppState;
 

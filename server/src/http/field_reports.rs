@@ -5,23 +5,24 @@ use axum::routing::{get, post, put};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Access, Api, Op, format_time, parse_time};
-use crate::error::{ApiError, Json, Path, Query};
-use crate::model::{AuthorityId, InvalidValue, Principal, Role, text_field};
+use verifier_core::report::{
+    self, ConfirmationBatch, EndorsementBatch, Form, ReportError, ScanBatch,
+};
+
+use super::{Access, Api, Op, format_time};
+use crate::domain::AlertKind;
+use crate::domain::issuing::micro;
+use crate::http::error::{ApiError, Json, Path, Query};
+use crate::model::{AuthorityId, Principal, Role, text_field};
 use crate::state::AppState;
-use crate::storage::now;
-use crate::storage::permits::micro;
-use crate::storage::reports::{
+use crate::storage::field_reports::{
     AlertRow, ConfirmOutcome, ConfirmationInput, EndorsedLine, EndorsementInput, Place, ScanInput,
     UploadResult,
 };
 
-/// Most reports in one upload.
-pub const MAX_REPORTS: usize = 1000;
+pub use verifier_core::report::MAX_REPORTS;
 /// Largest upload body.
 pub const MAX_UPLOAD_BYTES: usize = 4 * 1024 * 1024;
-/// Device clocks may run ahead by this much.
-const FUTURE_SLACK: i64 = 24 * 3600;
 
 /// Routes of this module.
 pub fn api() -> Api {
@@ -160,7 +161,7 @@ pub fn api() -> Api {
                 "properties": {
                     "id": {"type": "integer"},
                     "authority_id": {"type": ["string", "null"]},
-                    "kind": {"type": "string", "enum": crate::storage::reports::ALERT_KINDS},
+                    "kind": {"type": "string", "enum": AlertKind::ALL.map(AlertKind::as_str)},
                     "status_index": {"type": ["integer", "null"]},
                     "permit_number": {"type": ["string", "null"]},
                     "source_id": {"type": "string"},
@@ -211,178 +212,13 @@ const ALERT_QUERY: &[(&str, &str)] = &[
     ("limit", "At most this many (1-1000, default 100)"),
 ];
 
-/// A place as sent.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PlaceDto {
-    locode: Option<String>,
-    lat: Option<f64>,
-    lon: Option<f64>,
-}
-
-/// A scan as sent.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ScanDto {
-    id: String,
-    device_id: String,
-    officer: Option<String>,
-    scanned_at: String,
-    place: PlaceDto,
-    verdict: String,
-    qr: String,
-}
-
-/// A batch of scans.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ScanBatch {
-    scans: Vec<ScanDto>,
-}
-
-/// An endorsed line as sent.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LineDto {
-    block: String,
-    quantity: verifier_core::permit::QuantityInput,
-}
-
-/// An endorsement as sent.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EndorsementDto {
-    id: String,
-    device_id: String,
-    officer: Option<String>,
-    endorsed_at: String,
-    place: PlaceDto,
-    transport_document: Option<String>,
-    lines: Vec<LineDto>,
-    qr: String,
-}
-
-/// A batch of endorsements.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EndorsementBatch {
-    endorsements: Vec<EndorsementDto>,
-}
-
-/// An import confirmation as sent.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConfirmationDto {
-    id: String,
-    received_at: String,
-    lines: Vec<LineDto>,
-    qr: String,
-}
-
-/// A batch of import confirmations.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConfirmationBatch {
-    confirmations: Vec<ConfirmationDto>,
-}
-
-fn at(prefix: &str, e: InvalidValue) -> ApiError {
-    ApiError::invalid(e.code, format!("{prefix}{}", e.message))
-}
-
-fn report_id(field: &str, text: &str) -> Result<String, InvalidValue> {
-    let ok = (1..=64).contains(&text.len())
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
-    if ok {
-        Ok(text.to_owned())
-    } else {
-        Err(InvalidValue::new(
-            "invalid_field",
-            format!("{field} must be 1-64 characters of A-Z a-z 0-9 - _ . :"),
-        ))
-    }
-}
-
-fn place(p: &PlaceDto) -> Result<Place, InvalidValue> {
-    let locode = match p.locode.as_deref() {
-        None => None,
-        Some(code) => {
-            let up = code.trim().to_ascii_uppercase();
-            let ok = up.len() == 5
-                && up.as_bytes()[..2].iter().all(u8::is_ascii_uppercase)
-                && up.as_bytes()[2..]
-                    .iter()
-                    .all(|b| b.is_ascii_uppercase() || (b'2'..=b'9').contains(b));
-            if !ok {
-                return Err(InvalidValue::new(
-                    "invalid_place",
-                    "place.locode must be a UN/LOCODE: country code and 3 letters or digits 2-9",
-                ));
-            }
-            Some(up)
-        }
-    };
-    let coords = match (p.lat, p.lon) {
-        (None, None) => None,
-        (Some(lat), Some(lon))
-            if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon) =>
-        {
-            Some((lat, lon))
-        }
-        _ => {
-            return Err(InvalidValue::new(
-                "invalid_place",
-                "place.lat and place.lon go together, within ±90 and ±180",
-            ));
-        }
-    };
-    if locode.is_none() && coords.is_none() {
-        return Err(InvalidValue::new(
-            "invalid_place",
-            "place needs a locode or lat and lon",
-        ));
-    }
-    Ok(Place { locode, coords })
-}
-
-fn time_field(field: &'static str, text: &str, now: i64) -> Result<i64, InvalidValue> {
-    let t = parse_time(field, text)?;
-    if t > now + FUTURE_SLACK || t < 946_684_800 {
-        return Err(InvalidValue::new(
-            "invalid_time",
-            format!("{field} is not a plausible time"),
-        ));
-    }
-    Ok(t)
-}
-
-fn qr_field(text: &str) -> Result<String, InvalidValue> {
-    // Stored as the core reads it (FORMAT.md §3.1), so a report matches its permit's text.
-    let text = verifier_core::payload::scanned_text(text);
-    if text.is_empty() || text.len() > verifier_core::payload::MAX_TEXT_LEN {
-        return Err(InvalidValue::new(
-            "invalid_field",
-            format!(
-                "qr must be 1 to {} characters",
-                verifier_core::payload::MAX_TEXT_LEN
-            ),
-        ));
-    }
-    Ok(text.to_owned())
-}
-
-fn optional_text(
-    field: &'static str,
-    v: &Option<String>,
-    max: usize,
-) -> Result<Option<String>, InvalidValue> {
-    v.as_deref().map(|t| text_field(field, t, max)).transpose()
+/// A refused report, under its position in the upload (`scans[3].place.locode …`).
+fn at(prefix: &str, e: &ReportError) -> ApiError {
+    ApiError::invalid(e.code(), format!("{prefix}{e}"))
 }
 
 fn check_count(n: usize) -> Result<(), ApiError> {
-    if n == 0 || n > MAX_REPORTS {
+    if !report::batch_size_ok(n) {
         return Err(ApiError::invalid(
             "invalid_batch",
             format!("an upload holds 1 to {MAX_REPORTS} reports"),
@@ -391,79 +227,55 @@ fn check_count(n: usize) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn parse_scan(s: &ScanDto, now: i64) -> Result<ScanInput, InvalidValue> {
-    if !["valid", "valid_with_warnings", "invalid"].contains(&s.verdict.as_str()) {
-        return Err(InvalidValue::new(
-            "invalid_field",
-            "verdict must be valid, valid_with_warnings or invalid",
-        ));
+fn place(p: report::Place) -> Place {
+    Place {
+        locode: p.locode,
+        coords: p.coords,
     }
-    Ok(ScanInput {
-        id: report_id("id", &s.id)?,
-        device_id: text_field("device_id", &s.device_id, 64)?,
-        officer: optional_text("officer", &s.officer, 100)?,
-        scanned_at: time_field("scanned_at", &s.scanned_at, now)?,
-        place: place(&s.place)?,
-        verdict: s.verdict.clone(),
-        qr: qr_field(&s.qr)?,
-    })
 }
 
-fn parse_lines(input: &[LineDto]) -> Result<Vec<EndorsedLine>, InvalidValue> {
-    if input.is_empty() || input.len() > 26 {
-        return Err(InvalidValue::new(
-            "invalid_field",
-            "lines must hold 1 to 26 blocks",
-        ));
-    }
-    let mut lines = Vec::with_capacity(input.len());
-    for (i, l) in input.iter().enumerate() {
-        let block = l.block.trim().to_ascii_uppercase();
-        if block.len() != 1 || !block.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(InvalidValue::new(
-                "invalid_field",
-                format!("lines[{i}].block must be a letter A-Z"),
-            ));
-        }
-        if lines.iter().any(|x: &EndorsedLine| x.block == block) {
-            return Err(InvalidValue::new(
-                "invalid_field",
-                format!("lines[{i}].block {block} appears twice"),
-            ));
-        }
-        let q = l
-            .quantity
-            .parse()
-            .map_err(|e| InvalidValue::new("invalid_field", format!("lines[{i}].quantity: {e}")))?;
-        lines.push(EndorsedLine {
-            block,
-            quantity_micro: micro(q),
-        });
-    }
-    Ok(lines)
+fn lines(lines: Vec<report::Line>) -> Vec<EndorsedLine> {
+    lines
+        .into_iter()
+        .map(|l| EndorsedLine {
+            block: l.block.to_string(),
+            quantity_micro: micro(l.quantity),
+        })
+        .collect()
 }
 
-fn parse_confirmation(c: &ConfirmationDto, now: i64) -> Result<ConfirmationInput, InvalidValue> {
-    Ok(ConfirmationInput {
-        id: report_id("id", &c.id)?,
-        confirmed_at: time_field("received_at", &c.received_at, now)?,
-        lines: parse_lines(&c.lines)?,
-        qr: qr_field(&c.qr)?,
-    })
+fn scan_input(s: report::Scan) -> ScanInput {
+    ScanInput {
+        id: s.id,
+        device_id: s.device_id,
+        officer: s.officer,
+        scanned_at: s.scanned_at,
+        place: place(s.place),
+        verdict: report::verdict_name(s.verdict).to_owned(),
+        qr: s.qr,
+    }
 }
 
-fn parse_endorsement(e: &EndorsementDto, now: i64) -> Result<EndorsementInput, InvalidValue> {
-    let lines = parse_lines(&e.lines)?;
-    Ok(EndorsementInput {
-        id: report_id("id", &e.id)?,
-        device_id: text_field("device_id", &e.device_id, 64)?,
-        officer: optional_text("officer", &e.officer, 100)?,
-        endorsed_at: time_field("endorsed_at", &e.endorsed_at, now)?,
-        place: place(&e.place)?,
-        transport_document: optional_text("transport_document", &e.transport_document, 70)?,
-        lines,
-        qr: qr_field(&e.qr)?,
-    })
+fn endorsement_input(e: report::Endorsement) -> EndorsementInput {
+    EndorsementInput {
+        id: e.id,
+        device_id: e.device_id,
+        officer: e.officer,
+        endorsed_at: e.endorsed_at,
+        place: place(e.place),
+        transport_document: e.transport_document,
+        lines: lines(e.lines),
+        qr: e.qr,
+    }
+}
+
+fn confirmation_input(c: report::Confirmation) -> ConfirmationInput {
+    ConfirmationInput {
+        id: c.id,
+        confirmed_at: c.received_at,
+        lines: lines(c.lines),
+        qr: c.qr,
+    }
 }
 
 fn answer(result: UploadResult) -> axum::Json<serde_json::Value> {
@@ -495,12 +307,16 @@ async fn upload_scans(
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
     principal.require(&[Role::Officer])?;
     check_count(body.scans.len())?;
-    let t = now();
+    let t = state.clock.now();
     let scans = body
         .scans
         .iter()
         .enumerate()
-        .map(|(i, s)| parse_scan(s, t).map_err(|e| at(&format!("scans[{i}].",), e)))
+        .map(|(i, s)| {
+            report::Scan::check(s, Form::Received, t)
+                .map(scan_input)
+                .map_err(|e| at(&format!("scans[{i}]."), &e))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let result = state
         .db
@@ -516,20 +332,22 @@ async fn upload_endorsements(
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
     principal.require(&[Role::Officer])?;
     check_count(body.endorsements.len())?;
-    let t = now();
+    let t = state.clock.now();
     let items = body
         .endorsements
         .iter()
         .enumerate()
         .map(|(i, e)| {
-            parse_endorsement(e, t).map_err(|err| at(&format!("endorsements[{i}]."), err))
+            report::Endorsement::check(e, Form::Received, t)
+                .map(endorsement_input)
+                .map_err(|err| at(&format!("endorsements[{i}]."), &err))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let result = state
         .db
         .upload_endorsements(&principal.token_id, &items, t)
         .await?;
-    state.sync.invalidate();
+    state.sync_cache.invalidate();
     Ok(answer(result))
 }
 
@@ -544,12 +362,16 @@ async fn upload_confirmations(
         .clone()
         .ok_or_else(|| ApiError::internal("importer token without a country"))?;
     check_count(body.confirmations.len())?;
-    let t = now();
+    let t = state.clock.now();
     let items = body
         .confirmations
         .iter()
         .enumerate()
-        .map(|(i, c)| parse_confirmation(c, t).map_err(|e| at(&format!("confirmations[{i}]."), e)))
+        .map(|(i, c)| {
+            report::Confirmation::check(c, Form::Received, t)
+                .map(confirmation_input)
+                .map_err(|e| at(&format!("confirmations[{i}]."), &e))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     match state
         .db
@@ -579,21 +401,19 @@ async fn set_location(
     Json(body): Json<LocationDto>,
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
     principal.require(&[Role::Admin])?;
-    let checked = place(&PlaceDto {
-        locode: Some(locode),
-        lat: Some(body.lat),
-        lon: Some(body.lon),
-    })?;
-    let (Some(code), Some((lat, lon))) = (checked.locode, checked.coords) else {
-        return Err(ApiError::invalid(
-            "invalid_place",
-            "a place needs a locode, lat and lon",
-        ));
-    };
+    let (code, lat, lon) =
+        report::check_location(&locode, body.lat, body.lon).map_err(|e| at("", &e))?;
     let name = text_field("name", &body.name, 100)?;
     state
         .db
-        .set_location(&principal.token_id, &code, &name, lat, lon, now())
+        .set_location(
+            &principal.token_id,
+            &code,
+            &name,
+            lat,
+            lon,
+            state.clock.now(),
+        )
         .await?;
     Ok(axum::Json(
         json!({"locode": code, "name": name, "lat": lat, "lon": lon}),
@@ -620,16 +440,21 @@ pub struct AlertQuery {
     limit: Option<i64>,
 }
 
-fn alert_query(q: &AlertQuery) -> Result<(Option<&str>, i64, i64), ApiError> {
-    const KINDS: [&str; 8] = crate::storage::reports::ALERT_KINDS;
-    if let Some(k) = q.kind.as_deref()
-        && !KINDS.contains(&k)
-    {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            format!("kind must be one of {}", KINDS.join(", ")),
-        ));
-    }
+fn alert_query(q: &AlertQuery) -> Result<(Option<AlertKind>, i64, i64), ApiError> {
+    let kind = q
+        .kind
+        .as_deref()
+        .map(str::parse::<AlertKind>)
+        .transpose()
+        .map_err(|_| {
+            ApiError::bad_request(
+                "invalid_query",
+                format!(
+                    "kind must be one of {}",
+                    AlertKind::ALL.map(AlertKind::as_str).join(", ")
+                ),
+            )
+        })?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request(
@@ -637,7 +462,7 @@ fn alert_query(q: &AlertQuery) -> Result<(Option<&str>, i64, i64), ApiError> {
             "limit must be 1 to 1000",
         ));
     }
-    Ok((q.kind.as_deref(), q.after.unwrap_or(0), limit))
+    Ok((kind, q.after.unwrap_or(0), limit))
 }
 
 fn alert_list(rows: Vec<AlertRow>, limit: i64) -> axum::Json<serde_json::Value> {

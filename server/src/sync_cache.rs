@@ -17,15 +17,41 @@ use verifier_core::keys::{PublicKey, SecretKey};
 use verifier_core::status::{PermitState, StatusDelta, StatusList, StatusSet};
 use verifier_core::trust::{Authority, KeyStatus, TrustList, TrustedKey};
 
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::crypto::MasterKey;
+use crate::model::{AuthorityId, InvalidValue};
 use crate::storage::keys::KeyState;
 use crate::storage::sync::Versions;
+use crate::storage::{Db, StorageError};
 
 /// How long a version check is reused before asking the database again.
 const VERSION_TTL: Duration = Duration::from_millis(1000);
 /// Lists are re-signed at least this often, so devices see fresh signing times.
 const RESIGN_PERIOD: i64 = 3600;
+
+/// Why a signed list could not be served.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The database failed, or holds something this code cannot read.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The authority id asked for is malformed.
+    #[error(transparent)]
+    Invalid(#[from] InvalidValue),
+    /// The authority has no active signing key, so its status list cannot be signed.
+    #[error("the authority has no active signing key, so it cannot sign a status list")]
+    NoActiveKey,
+    /// A delta was asked from a version the list has not reached.
+    #[error("since={since} is ahead of the current version {current}")]
+    VersionAhead {
+        /// The version asked from.
+        since: i64,
+        /// The list's version.
+        current: i64,
+    },
+    /// Stored data does not make a valid list (out of range, not a key, not a country).
+    #[error("stored data does not make a valid list: {0}")]
+    Corrupt(String),
+}
 
 /// A signed object ready to serve.
 #[derive(Debug, Clone)]
@@ -70,8 +96,10 @@ fn default_state(counts: &[u64; 4]) -> PermitState {
 type BundleEntry = (Arc<Versions>, i64, Arc<SignedBlob>);
 
 /// Per-process cache of signed lists, keyed by database versions.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SyncCache {
+    db: Db,
+    master: Arc<MasterKey>,
     versions: Mutex<Option<(Instant, Arc<Versions>)>>,
     trust: Mutex<Option<Arc<TrustEntry>>>,
     status: Mutex<HashMap<String, Arc<StatusEntry>>>,
@@ -106,52 +134,54 @@ fn etag(parts: &[&[u8]]) -> String {
     format!("\"{}\"", hex::encode(&h.finalize()[..12]))
 }
 
-/// Maps the state names stored in the database to the core's states.
-pub fn permit_state(name: &str) -> PermitState {
-    match name {
-        "suspended" => PermitState::Suspended,
-        "revoked" => PermitState::Revoked,
-        "used" => PermitState::Used,
-        _ => PermitState::Valid,
-    }
+fn to_u32(v: i64, what: &'static str) -> Result<u32, SyncError> {
+    u32::try_from(v).map_err(|_| SyncError::Corrupt(format!("{what} out of range: {v}")))
 }
 
-fn to_u32(v: i64, what: &'static str) -> Result<u32, ApiError> {
-    u32::try_from(v).map_err(|_| ApiError::internal(format!("{what} out of range: {v}")))
-}
-
-fn to_u64(v: i64, what: &'static str) -> Result<u64, ApiError> {
-    u64::try_from(v).map_err(|_| ApiError::internal(format!("{what} out of range: {v}")))
-}
-
-async fn authority_signer(
-    state: &AppState,
-    authority: &str,
-) -> Result<(crate::storage::keys::KeyRow, SecretKey), ApiError> {
-    let id = crate::model::AuthorityId::parse(authority)?;
-    let (row, seed) = state
-        .db
-        .active_signer(&id, &state.master)
-        .await
-        .map_err(|e| match e {
-            crate::storage::StorageError::State(_) => ApiError::conflict(
-                "no_active_key",
-                "the authority has no active signing key, so it cannot sign a status list",
-            ),
-            other => other.into(),
-        })?;
-    Ok((row, SecretKey::from_seed(seed.expose())))
+fn to_u64(v: i64, what: &'static str) -> Result<u64, SyncError> {
+    u64::try_from(v).map_err(|_| SyncError::Corrupt(format!("{what} out of range: {v}")))
 }
 
 impl SyncCache {
+    /// An empty cache over the database and the key that opens the signing keys.
+    pub fn new(db: Db, master: Arc<MasterKey>) -> Self {
+        Self {
+            db,
+            master,
+            versions: Mutex::default(),
+            trust: Mutex::default(),
+            status: Mutex::default(),
+            bundle: Mutex::default(),
+            trust_build: tokio::sync::Mutex::default(),
+            status_build: tokio::sync::Mutex::default(),
+            bundle_build: tokio::sync::Mutex::default(),
+        }
+    }
+
+    async fn authority_signer(
+        &self,
+        authority: &str,
+    ) -> Result<(crate::storage::keys::KeyRow, SecretKey), SyncError> {
+        let id = AuthorityId::parse(authority)?;
+        let (row, seed) = self
+            .db
+            .active_signer(&id, &self.master)
+            .await
+            .map_err(|e| match e {
+                StorageError::State(_) => SyncError::NoActiveKey,
+                other => other.into(),
+            })?;
+        Ok((row, SecretKey::from_seed(seed.expose())))
+    }
+
     /// Version stamps, reused for up to a second.
-    pub async fn versions(&self, state: &AppState) -> Result<Arc<Versions>, ApiError> {
+    pub async fn versions(&self) -> Result<Arc<Versions>, SyncError> {
         if let Some((at, v)) = lock(&self.versions).as_ref()
             && at.elapsed() < VERSION_TTL
         {
             return Ok(v.clone());
         }
-        let v = Arc::new(state.db.versions().await?);
+        let v = Arc::new(self.db.versions().await?);
         *lock(&self.versions) = Some((Instant::now(), v.clone()));
         Ok(v)
     }
@@ -162,12 +192,8 @@ impl SyncCache {
     }
 
     /// The signed trust list and its parsed form.
-    pub async fn trust(
-        &self,
-        state: &AppState,
-        now: i64,
-    ) -> Result<(SignedBlob, TrustList), ApiError> {
-        let v = self.versions(state).await?;
+    pub async fn trust(&self, now: i64) -> Result<(SignedBlob, TrustList), SyncError> {
+        let v = self.versions().await?;
         let wanted = (v.trust.0, signing_time(v.trust.1, 0, now));
         if let Some(e) = lock(&self.trust).as_ref()
             && e.key == wanted
@@ -180,19 +206,17 @@ impl SyncCache {
         {
             return Ok((e.blob.clone(), e.list.clone()));
         }
-        let snap = state.db.trust_snapshot().await?;
+        let snap = self.db.trust_snapshot().await?;
         let issued_at = signing_time(snap.changed_at, 0, now);
         let mut authorities = Vec::with_capacity(snap.authorities.len());
         for (a, keys) in &snap.authorities {
             let mut trusted = Vec::with_capacity(keys.len());
             for k in keys {
-                let bytes: [u8; 32] = k
-                    .public_key
-                    .as_slice()
-                    .try_into()
-                    .map_err(|_| ApiError::internal("stored public key is not 32 bytes"))?;
+                let bytes: [u8; 32] = k.public_key.as_slice().try_into().map_err(|_| {
+                    SyncError::Corrupt("a stored public key is not 32 bytes".into())
+                })?;
                 let key = PublicKey::from_bytes(&bytes)
-                    .map_err(|_| ApiError::internal("stored public key is invalid"))?;
+                    .map_err(|_| SyncError::Corrupt("a stored public key is invalid".into()))?;
                 let status = match (k.state(), k.compromised_since) {
                     (KeyState::Compromised, Some(since)) => KeyStatus::Compromised { since },
                     // A compromised key without a time is void from its start.
@@ -210,10 +234,9 @@ impl SyncCache {
             }
             authorities.push(Authority {
                 id: to_u32(a.trust_id, "authority trust id")?,
-                country: a
-                    .country
-                    .parse()
-                    .map_err(|_| ApiError::internal("stored country is not an ISO code"))?,
+                country: a.country.parse().map_err(|_| {
+                    SyncError::Corrupt("a stored country is not an ISO code".into())
+                })?,
                 name: a.name.clone(),
                 keys: trusted,
             });
@@ -223,12 +246,12 @@ impl SyncCache {
             issued_at,
             authorities,
         )
-        .map_err(ApiError::internal)?;
+        .map_err(|e| SyncError::Corrupt(e.to_string()))?;
         // During a root key rotation the list carries both roots' signatures, so phones
         // pinning either accept it.
-        let roots: Vec<SecretKey> = state
+        let roots: Vec<SecretKey> = self
             .db
-            .root_signers(&state.master)
+            .root_signers(&self.master)
             .await?
             .iter()
             .map(|(_, seed)| SecretKey::from_seed(seed.expose()))
@@ -252,11 +275,10 @@ impl SyncCache {
     /// The signed status list of an authority and its parsed form.
     pub async fn status(
         &self,
-        state: &AppState,
         authority: &str,
         now: i64,
-    ) -> Result<(SignedBlob, StatusList), ApiError> {
-        let v = self.versions(state).await?;
+    ) -> Result<(SignedBlob, StatusList), SyncError> {
+        let v = self.versions().await?;
         let cached = || {
             let (_, version, changed, kid, from) =
                 v.authorities.iter().find(|a| a.0 == authority)?;
@@ -273,7 +295,7 @@ impl SyncCache {
         if let Some(hit) = cached() {
             return Ok(hit);
         }
-        let (key, signer) = authority_signer(state, authority).await?;
+        let (key, signer) = self.authority_signer(authority).await?;
         // A cached list of an earlier version, signed by the same key, moves forward by the
         // recorded changes: cost by changes, not by the list's size.
         let previous = lock(&self.status)
@@ -281,13 +303,11 @@ impl SyncCache {
             .filter(|e| e.key.2 == key.kid)
             .cloned();
         if let Some(prev) = previous
-            && let Some(hit) = self
-                .advance(state, authority, &prev, &key, &signer, now)
-                .await?
+            && let Some(hit) = self.advance(authority, &prev, &key, &signer, now).await?
         {
             return Ok(hit);
         }
-        let snap = state.db.status_snapshot(authority).await?;
+        let snap = self.db.status_snapshot(authority).await?;
         let a = &snap.authority;
         let issued_at = signing_time(a.status_changed_at, key.valid_from, now);
         let list = StatusList {
@@ -295,11 +315,11 @@ impl SyncCache {
             version: to_u64(a.status_version, "status version")?,
             issued_at,
             size: to_u32(a.next_status_index, "status list size")?,
-            default_state: permit_state(&snap.default_state),
+            default_state: snap.default_state.to_core(),
             exceptions: snap
                 .exceptions
                 .iter()
-                .filter_map(|(i, s)| u32::try_from(*i).ok().map(|i| (i, permit_state(s))))
+                .filter_map(|(i, s)| u32::try_from(*i).ok().map(|i| (i, s.to_core())))
                 .collect(),
         };
         let bytes = list.sign(&signer);
@@ -310,8 +330,8 @@ impl SyncCache {
             issued_at,
         };
         let mut counts = [0u64; 4];
-        for (name, n) in &snap.counts {
-            counts[usize::from(permit_state(name).wire())] = u64::try_from(*n).unwrap_or(0);
+        for (permit_state, n) in &snap.counts {
+            counts[usize::from(permit_state.to_core().wire())] = u64::try_from(*n).unwrap_or(0);
         }
         let entry = Arc::new(StatusEntry {
             key: (a.status_version, issued_at, key.kid.clone()),
@@ -327,21 +347,20 @@ impl SyncCache {
     /// state the list leaves implicit (then a full build gives the canonical bytes).
     async fn advance(
         &self,
-        state: &AppState,
         authority: &str,
         prev: &StatusEntry,
         key: &crate::storage::keys::KeyRow,
         signer: &SecretKey,
         now: i64,
-    ) -> Result<Option<(SignedBlob, StatusList)>, ApiError> {
+    ) -> Result<Option<(SignedBlob, StatusList)>, SyncError> {
         let from = i64::try_from(prev.list.version).unwrap_or(i64::MAX);
-        let ch = state.db.status_changes_since(authority, from).await?;
+        let ch = self.db.status_changes_since(authority, from).await?;
         let a = &ch.authority;
         let mut list = prev.list.clone();
         let mut counts = prev.counts;
         for (i, s) in &ch.changes {
             let Ok(i) = u32::try_from(*i) else { continue };
-            let new = permit_state(s);
+            let new = s.to_core();
             if let verifier_core::status::IndexStatus::Issued(old) = list.get(i) {
                 let slot = &mut counts[usize::from(old.wire())];
                 *slot = slot.saturating_sub(1);
@@ -375,28 +394,24 @@ impl SyncCache {
     /// A signed delta from version `since` to the current version of an authority's list.
     pub async fn delta(
         &self,
-        state: &AppState,
         authority: &str,
         since: i64,
         now: i64,
-    ) -> Result<SignedBlob, ApiError> {
-        let (key, signer) = authority_signer(state, authority).await?;
-        let ch = state.db.status_changes_since(authority, since).await?;
+    ) -> Result<SignedBlob, SyncError> {
+        let (key, signer) = self.authority_signer(authority).await?;
+        let ch = self.db.status_changes_since(authority, since).await?;
         let a = &ch.authority;
         if since > a.status_version {
-            return Err(ApiError::invalid(
-                "version_ahead",
-                format!(
-                    "since={since} is ahead of the current version {}",
-                    a.status_version
-                ),
-            ));
+            return Err(SyncError::VersionAhead {
+                since,
+                current: a.status_version,
+            });
         }
         let issued_at = signing_time(a.status_changed_at, key.valid_from, now);
         let mut changes = std::collections::BTreeMap::new();
         for (i, s) in &ch.changes {
             if let Ok(i) = u32::try_from(*i) {
-                changes.insert(i, permit_state(s));
+                changes.insert(i, s.to_core());
             }
         }
         let delta = StatusDelta {
@@ -418,8 +433,8 @@ impl SyncCache {
 
     /// The offline bundle: the trust list and the status list of every authority with an
     /// active key.
-    pub async fn bundle(&self, state: &AppState, now: i64) -> Result<Arc<SignedBlob>, ApiError> {
-        let v = self.versions(state).await?;
+    pub async fn bundle(&self, now: i64) -> Result<Arc<SignedBlob>, SyncError> {
+        let v = self.versions().await?;
         let period = now - now.rem_euclid(RESIGN_PERIOD);
         let cached = || {
             lock(&self.bundle)
@@ -434,13 +449,13 @@ impl SyncCache {
         if let Some(hit) = cached() {
             return Ok(hit);
         }
-        let (trust, _) = self.trust(state, now).await?;
+        let (trust, _) = self.trust(now).await?;
         let mut lists = Vec::with_capacity(v.authorities.len());
         for (id, ..) in &v.authorities {
-            match self.status(state, id, now).await {
+            match self.status(id, now).await {
                 Ok((blob, _)) => lists.push(blob),
                 // Rotated away between the version check and now: leave it out this time.
-                Err(e) if e.code() == "no_active_key" => {}
+                Err(SyncError::NoActiveKey) => {}
                 Err(e) => return Err(e),
             }
         }
@@ -457,18 +472,14 @@ impl SyncCache {
     }
 
     /// The current trust list and every status list, parsed, for verifying on the server.
-    pub async fn verification_data(
-        &self,
-        state: &AppState,
-        now: i64,
-    ) -> Result<(TrustList, StatusSet), ApiError> {
-        let (_, trust) = self.trust(state, now).await?;
-        let v = self.versions(state).await?;
+    pub async fn verification_data(&self, now: i64) -> Result<(TrustList, StatusSet), SyncError> {
+        let (_, trust) = self.trust(now).await?;
+        let v = self.versions().await?;
         let mut set = StatusSet::new();
         for (id, ..) in &v.authorities {
-            match self.status(state, id, now).await {
+            match self.status(id, now).await {
                 Ok((_, list)) => set.insert(list),
-                Err(e) if e.code() == "no_active_key" => {}
+                Err(SyncError::NoActiveKey) => {}
                 Err(e) => return Err(e),
             }
         }

@@ -14,8 +14,8 @@ use verifier_core::codes::{Purpose, Source as SourceCode, Term, Unit};
 use verifier_core::date::Date;
 use verifier_core::permit::PermitDraft;
 
-use crate::storage::annual::{Source, TradeSource};
-use crate::storage::permits::{format_micro, micro};
+use crate::domain::issuing::{format_micro, micro};
+use crate::storage::annual_report::{Source, TradeSource};
 use crate::storage::{Db, StorageError};
 
 /// The year CITES entered into force: no report is older.

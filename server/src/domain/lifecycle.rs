@@ -1,0 +1,183 @@
+//! A permit's lifecycle: four states and the actions that move between them.
+//!
+//! ```text
+//!            suspend            endorse (export)
+//!   valid ──────────▶ suspended       valid ──▶ used
+//!   valid ◀────────── suspended
+//!            reinstate
+//!   valid | suspended | used ──revoke──▶ revoked (final)
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use super::stored_as_text;
+
+/// Where a permit is in its lifecycle, as stored and as sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PermitState {
+    /// Issued and usable.
+    Valid,
+    /// Held by the authority; may be reinstated.
+    Suspended,
+    /// Withdrawn for good.
+    Revoked,
+    /// Its export was endorsed: one permit, one shipment.
+    Used,
+}
+
+impl PermitState {
+    /// Every state.
+    pub const ALL: [Self; 4] = [Self::Valid, Self::Suspended, Self::Revoked, Self::Used];
+
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Valid => "valid",
+            Self::Suspended => "suspended",
+            Self::Revoked => "revoked",
+            Self::Used => "used",
+        }
+    }
+
+    /// The state a verifier sees in signed status lists.
+    pub fn to_core(self) -> verifier_core::status::PermitState {
+        use verifier_core::status::PermitState as Core;
+        match self {
+            Self::Valid => Core::Valid,
+            Self::Suspended => Core::Suspended,
+            Self::Revoked => Core::Revoked,
+            Self::Used => Core::Used,
+        }
+    }
+
+    /// True when the authority has withdrawn the permit, for now or for good: a field report
+    /// of it raises an alert.
+    pub fn is_withdrawn(self) -> bool {
+        matches!(self, Self::Suspended | Self::Revoked)
+    }
+
+    /// The state after an export endorsement: a valid permit becomes used; any other state
+    /// stays (an endorsement of a withdrawn or used permit is an alert, not a change).
+    pub fn after_endorsement(self) -> Option<Self> {
+        (self == Self::Valid).then_some(Self::Used)
+    }
+}
+
+stored_as_text!(PermitState, "permit state");
+
+/// An authority's action on a permit's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateAction {
+    /// valid → suspended.
+    Suspend,
+    /// suspended → valid.
+    Reinstate,
+    /// valid, suspended or used → revoked (final).
+    Revoke,
+}
+
+/// Why an action does not apply to a permit's current state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.message())]
+pub struct TransitionRefused {
+    /// The action tried.
+    pub action: StateAction,
+    /// The state the permit is in.
+    pub from: PermitState,
+}
+
+impl TransitionRefused {
+    /// What the authority is told.
+    pub fn message(self) -> &'static str {
+        match self.action {
+            StateAction::Suspend => "only a valid permit can be suspended",
+            StateAction::Reinstate => "only a suspended permit can be reinstated",
+            StateAction::Revoke => "the permit is already revoked",
+        }
+    }
+}
+
+impl StateAction {
+    /// Stable name (audit trail).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Suspend => "suspend",
+            Self::Reinstate => "reinstate",
+            Self::Revoke => "revoke",
+        }
+    }
+
+    /// The state this action leads to from `from`, or why it does not apply.
+    pub fn apply(self, from: PermitState) -> Result<PermitState, TransitionRefused> {
+        use PermitState::{Revoked, Suspended, Used, Valid};
+        match (self, from) {
+            (Self::Suspend, Valid) => Ok(Suspended),
+            (Self::Reinstate, Suspended) => Ok(Valid),
+            (Self::Revoke, Valid | Suspended | Used) => Ok(Revoked),
+            _ => Err(TransitionRefused { action: self, from }),
+        }
+    }
+
+    /// True when revoking from `from` gives the permit's quantities back to its quotas: a used
+    /// permit's goods were exported, so they stay counted.
+    pub fn releases_quota(self, from: PermitState) -> bool {
+        self == Self::Revoke && from != PermitState::Used
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use PermitState::{Revoked, Suspended, Used, Valid};
+
+    #[test]
+    fn transitions() {
+        assert_eq!(StateAction::Suspend.apply(Valid), Ok(Suspended));
+        assert!(StateAction::Suspend.apply(Used).is_err());
+        assert!(StateAction::Reinstate.apply(Valid).is_err());
+        assert_eq!(StateAction::Reinstate.apply(Suspended), Ok(Valid));
+        assert_eq!(StateAction::Revoke.apply(Used), Ok(Revoked));
+        let refused = StateAction::Revoke.apply(Revoked).unwrap_err();
+        assert_eq!(refused.to_string(), "the permit is already revoked");
+        // Revoked is final: no action leads out of it.
+        for action in [
+            StateAction::Suspend,
+            StateAction::Reinstate,
+            StateAction::Revoke,
+        ] {
+            assert!(action.apply(Revoked).is_err(), "{action:?}");
+        }
+    }
+
+    #[test]
+    fn endorsement_and_quota() {
+        assert_eq!(Valid.after_endorsement(), Some(Used));
+        for s in [Suspended, Revoked, Used] {
+            assert_eq!(s.after_endorsement(), None, "{s}");
+        }
+        assert!(StateAction::Revoke.releases_quota(Valid));
+        assert!(StateAction::Revoke.releases_quota(Suspended));
+        assert!(!StateAction::Revoke.releases_quota(Used));
+        assert!(!StateAction::Suspend.releases_quota(Valid));
+    }
+
+    #[test]
+    fn names_round_trip_and_unknown_ones_are_errors() {
+        for s in PermitState::ALL {
+            assert_eq!(s.as_str().parse::<PermitState>(), Ok(s));
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        let err = "expired".parse::<PermitState>().unwrap_err();
+        assert_eq!(err.to_string(), "unknown stored permit state: \"expired\"");
+        assert!("Valid".parse::<PermitState>().is_err());
+    }
+
+    #[test]
+    fn states_map_to_the_core_wire_values() {
+        assert_eq!(
+            PermitState::ALL.map(PermitState::to_core),
+            verifier_core::status::PermitState::ALL
+        );
+    }
+}
