@@ -6,7 +6,8 @@
 #   rustup target add aarch64-linux-android armv7-linux-androideabi x86_64-linux-android
 #
 # Then: mobile-bindings/scripts/build-android.sh   (the size-optimised `mobile` profile of the
-# root Cargo.toml; cargo-ndk strips the libraries it copies)
+# root Cargo.toml, without the desktop `rust-http` transport; cargo-ndk strips the
+# libraries it copies)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here/.."
@@ -16,6 +17,6 @@ export RUSTFLAGS="${RUSTFLAGS:-} -C link-arg=-Wl,--pack-dyn-relocs=android"
 cargo ndk --platform 24 \
   -t arm64-v8a -t armeabi-v7a -t x86_64 \
   -o "$here/android/src/main/jniLibs" \
-  build --profile mobile -p permitseal-mobile
+  build --profile mobile -p permitseal-mobile --no-default-features
 "$here/scripts/check-generated.sh" --write
 ls -l "$here"/android/src/main/jniLibs/*/libpermitseal_mobile.so

@@ -12,7 +12,8 @@ cd "$root"
 [[ "$(uname)" == Darwin ]] || { echo "build-ios.sh needs macOS and Xcode"; exit 1; }
 
 for t in aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios; do
-  cargo build --profile mobile -p permitseal-mobile --target "$t"
+  # Without the desktop `rust-http` transport: the app gives URLSessionTransport.
+  cargo build --profile mobile -p permitseal-mobile --no-default-features --target "$t"
 done
 sim="$root/target/ios-sim/libpermitseal_mobile.a"
 mkdir -p "$(dirname "$sim")"

@@ -3,7 +3,10 @@
 #   1. the committed Swift/Kotlin sources are what the Rust API generates; the C header parses;
 #   2. Kotlin tests compiled with a real kotlinc and run on the JVM through JNA;
 #   3. Python tests over the generated Python module;
-#   4. Rust, Kotlin and Python give the same verdict and reasons on every shared vector.
+#   4. Rust, Kotlin and Python give the same verdict and reasons on every shared vector;
+#   5. the sync client against the real server through the Kotlin transport the SDK ships
+#      for Android (HttpURLConnection, on the JVM) and through a Python one (http.client),
+#      killed mid-upload included (tests/foreign_sync.rs starts the server and checks it).
 # Installs what is missing: kotlin-compiler (npm, into ./node_modules at the repository root),
 # libjna-java (apt). Exits non-zero when anything fails.
 set -euo pipefail
@@ -39,11 +42,14 @@ vectors="$root/test-vectors/v1/vectors.json"
 klib="$root/node_modules/kotlin-compiler/lib"
 echo "kotlin: compiling"
 "$kotlinc" -nowarn -cp "$jna:$klib/kotlinx-coroutines-core-jvm.jar" \
-  "$gen/kotlin/org/permitseal/mobile/permitseal_mobile.kt" "$here/foreign-tests/kotlin/SdkTest.kt" \
+  "$gen/kotlin/org/permitseal/mobile/permitseal_mobile.kt" \
+  "$here/android/src/main/kotlin/org/permitseal/mobile/HttpUrlConnectionTransport.kt" \
+  "$here/foreign-tests/kotlin/Checks.kt" "$here/foreign-tests/kotlin/SdkTest.kt" \
+  "$here/foreign-tests/kotlin/SyncTest.kt" \
   -d "$work/kotlin.jar" 2> >(grep -v '^warning:' >&2)
 echo "kotlin: running"
-java -Djna.library.path="$(dirname "$lib")" \
-  -cp "$work/kotlin.jar:$jna:$klib/kotlin-stdlib.jar:$klib/kotlinx-coroutines-core-jvm.jar" \
+kotlin_cp="$work/kotlin.jar:$jna:$klib/kotlin-stdlib.jar:$klib/kotlinx-coroutines-core-jvm.jar"
+java -Djna.library.path="$(dirname "$lib")" -cp "$kotlin_cp" \
   SdkTestKt "$vectors" "$work/scratch" "$work/kotlin-verdicts.txt" | tee "$work/kotlin.out"
 kotlin_passed=$(sed -n 's/^kotlin: \([0-9]*\) passed, 0 failed$/\1/p' "$work/kotlin.out")
 
@@ -51,7 +57,7 @@ kotlin_passed=$(sed -n 's/^kotlin: \([0-9]*\) passed, 0 failed$/\1/p' "$work/kot
 echo "python: running"
 mkdir -p "$work/python"
 cp "$gen/python/permitseal_mobile.py" "$lib" "$work/python/"
-PERMITSEAL_BINDINGS="$work/python" PERMITSEAL_VECTORS="$vectors" \
+PYTHONPATH="$here/foreign-tests/python" PERMITSEAL_BINDINGS="$work/python" PERMITSEAL_VECTORS="$vectors" \
   PERMITSEAL_VERDICTS_OUT="$work/python-verdicts.txt" \
   python3 "$here/foreign-tests/python/test_sdk.py" 2>&1 | tee "$work/python.out"
 python_passed=$(sed -n 's/^Ran \([0-9]*\) tests\{0,1\} in .*/\1/p' "$work/python.out")
@@ -69,5 +75,13 @@ for lang in kotlin python; do
   fi
 done
 echo "Rust, Kotlin and Python agree on all $n vectors (each also matched the expected verdicts and reasons)"
+
+# --- sync through the foreign transports, against the real server --------------------------
+echo "sync: Kotlin (HttpUrlConnectionTransport) and Python (http.client) transports"
+PERMITSEAL_FOREIGN_SYNC="kotlin=java -Djna.library.path=$(dirname "$lib") -cp $kotlin_cp SyncTestKt
+python=env PERMITSEAL_BINDINGS=$work/python python3 $here/foreign-tests/python/test_sync.py" \
+  cargo test --workspace --locked --quiet --test foreign_sync -- --ignored --nocapture \
+  | tee "$work/sync.out"
+grep -q '^test result: ok. 1 passed' "$work/sync.out"
 echo "foreign tests took $((SECONDS - start)) s"
-echo "foreign: $((kotlin_passed + python_passed + 1)) passed, 0 failed"
+echo "foreign: $((kotlin_passed + python_passed + 2)) passed, 0 failed"

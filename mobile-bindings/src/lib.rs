@@ -6,7 +6,7 @@ pub mod clock;
 pub mod error;
 pub mod outbox;
 pub mod records;
-#[cfg(feature = "sync")]
+pub mod support;
 pub mod sync;
 pub mod verifier;
 
@@ -19,7 +19,11 @@ pub use records::{
     CheckpointKind, CodedValue, DocumentRefRecord, Language, LineRecord, PartyRecord, PermitRecord,
     ReasonRecord, ReasonSeverity, StatusRecord, VerdictKind, VerificationResult,
 };
-#[cfg(feature = "sync")]
+#[cfg(feature = "rust-http")]
+pub use sync::RustTransport;
+pub use sync::transport::{
+    HttpHeader, HttpMethod, HttpRequest, HttpResponse, HttpTransport, TransportError,
+};
 pub use sync::{BundleSync, SyncClient, UploadOutcome, UploadReport};
 pub use verifier::{BundleLoad, Verifier};
 

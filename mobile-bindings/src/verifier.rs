@@ -4,7 +4,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use verifier_core::bundle::Bundle;
 use verifier_core::keys::PublicKey;
-use verifier_core::verify::{Policy, Verdict, verify_with};
+use verifier_core::verify::{Checkpoint, Policy, Verdict, Verification, verify_with};
 
 use crate::clock;
 use crate::error::SdkFailure;
@@ -48,13 +48,13 @@ impl Verifier {
         self.state.write().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn verify_inner(
+    /// The core's verification against the bundle in use and the clock floor.
+    fn evaluate(
         &self,
         qr_text: &str,
         now: i64,
         checkpoint: CheckpointKind,
-        lang: Language,
-    ) -> Result<VerificationResult, SdkFailure> {
+    ) -> Result<Evaluated, SdkFailure> {
         let (bundle, floor) = {
             let s = self.read();
             (s.bundle.clone().ok_or(SdkFailure::NoBundle)?, s.floor)
@@ -64,6 +64,22 @@ impl Verifier {
             ..Policy::default()
         };
         let v = verify_with(qr_text, now, &bundle.trust, &bundle.status, &policy, floor);
+        Ok(Evaluated {
+            v,
+            bundle,
+            floor,
+            checkpoint: policy.checkpoint,
+        })
+    }
+
+    fn verify_inner(
+        &self,
+        qr_text: &str,
+        now: i64,
+        checkpoint: CheckpointKind,
+        lang: Language,
+    ) -> Result<VerificationResult, SdkFailure> {
+        let Evaluated { v, .. } = self.evaluate(qr_text, now, checkpoint)?;
         // A permit whose signature verified and which is not refused carries a signed issue
         // time: no later check may run before it.
         if let (Some(p), false) = (&v.permit, v.verdict == Verdict::Invalid) {
@@ -78,7 +94,6 @@ impl Verifier {
     }
 
     /// The bundle in use, for the sync client.
-    #[cfg(feature = "sync")]
     pub(crate) fn current_bundle(&self) -> Option<Arc<Bundle>> {
         self.read().bundle.clone()
     }
@@ -174,6 +189,25 @@ impl Verifier {
         self.verify_inner(&qr_text, clock::now(), checkpoint, lang)
     }
 
+    /// A support report for the verdict on `qr_text` at `now` and `checkpoint` (as given to
+    /// `verify_at`; use `clock::now` and `checkpoint()` for what `verify` did): compact JSON
+    /// with the SDK and code format versions, the bundle's trust-list and status-list
+    /// versions and ages, the clock floor, the verdict and reason codes, the key id the code
+    /// names and whether its signature verified, the issuing authority's id and country, the
+    /// status list's answer and a digest of the permit number. No names, addresses,
+    /// species, quantities or document text: safe to send to a help desk. Changes nothing
+    /// (the clock floor stays as it is).
+    pub fn explain(
+        &self,
+        qr_text: String,
+        now: i64,
+        checkpoint: CheckpointKind,
+    ) -> Result<String, SdkFailure> {
+        let e = self.evaluate(&qr_text, now, checkpoint)?;
+        let report = crate::support::report(&qr_text, &e.v, &e.bundle, now, e.checkpoint, e.floor);
+        Ok(report.to_string())
+    }
+
     /// Verifies a scanned QR text at an explicit time (Unix seconds) and checkpoint.
     pub fn verify_at(
         &self,
@@ -184,6 +218,14 @@ impl Verifier {
     ) -> Result<VerificationResult, SdkFailure> {
         self.verify_inner(&qr_text, now, checkpoint, lang)
     }
+}
+
+/// A verification with what it was made against.
+struct Evaluated {
+    v: Verification,
+    bundle: Arc<Bundle>,
+    floor: Option<i64>,
+    checkpoint: Checkpoint,
 }
 
 /// True when `new` is older than `have`: a lower trust-list version, or older signed data.

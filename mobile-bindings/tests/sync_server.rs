@@ -3,199 +3,20 @@
 //! officer token). No stand-in: every request is answered by the server's own handlers.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use permitseal_mobile::{
-    BundleLoad, BundleSync, CheckpointKind, EndorsedLine, ExportEndorsement, Language, Outbox,
-    Place, ScanReport, SdkFailure, SyncClient, UploadOutcome, VerdictKind, Verifier, clock,
+    BundleLoad, BundleSync, CheckpointKind, EndorsedLine, ExportEndorsement, HttpRequest,
+    HttpResponse, HttpTransport, Language, Outbox, Place, RustTransport, ScanReport, SdkFailure,
+    SyncClient, TransportError, UploadOutcome, VerdictKind, Verifier, clock,
 };
-use permitseal_server::model::{AuthorityId, CountryCode, Role};
-use permitseal_server::startup::{MasterKeySource, ServeConfig};
-use permitseal_server::storage::DatabaseTarget;
-use permitseal_server::storage::tokens::TokenScope;
-use serde_json::{Value, json};
+use serde_json::json;
 
-/// A running server and what the demo data made.
-struct Server {
-    addr: SocketAddr,
-    officer: String,
-    issuer: String,
-    _rt: tokio::runtime::Runtime,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    fn start() -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let config = ServeConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            data_dir: dir.path().to_owned(),
-            database: DatabaseTarget::Sqlite(dir.path().join("permitseal.db")),
-            // A fixed test master key: base64 of 32 bytes 0x2a.
-            master_key: MasterKeySource::Text(zeroize::Zeroizing::new(
-                "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=".into(),
-            )),
-            demo: false,
-            clock: permitseal_server::clock::Clock::system(),
-        };
-        let (addr, officer, issuer) = rt.block_on(async {
-            let (state, _) = permitseal_server::open_state(&config).await.unwrap();
-            // An authority with a signing key made just now (a permit issued in the key's first
-            // minute must still verify), an officer's device token and an issuer's token.
-            let t = state.clock.now();
-            let id = AuthorityId::parse("KE").unwrap();
-            let country = CountryCode::parse("KE").unwrap();
-            let db = &state.db;
-            db.create_authority("test", &id, &country, "Kenya Wildlife Service", t)
-                .await
-                .unwrap();
-            db.generate_key("test", &id, &state.master, t)
-                .await
-                .unwrap();
-            let token = |role, authority, country| {
-                let scope = TokenScope::new(role, authority, country).unwrap();
-                async move {
-                    let (_, minted) = db.create_token("test", &scope, "test", t).await.unwrap();
-                    minted.secret.as_str().to_string()
-                }
-            };
-            let officer = token(Role::Officer, None, Some(country.clone())).await;
-            let issuer = token(Role::Issuer, Some(id.clone()), None).await;
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap();
-            tokio::spawn(permitseal_server::launch(
-                listener,
-                state.clone(),
-                std::future::pending(),
-            ));
-            (addr, officer, issuer)
-        });
-        Server {
-            addr,
-            officer,
-            issuer,
-            _rt: rt,
-            _dir: dir,
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    fn client(&self, token: &str) -> Arc<SyncClient> {
-        SyncClient::new(self.url(), token.into(), 10).unwrap()
-    }
-
-    /// A JSON call with ureq (the server's own API, for set-up and checks).
-    fn call(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into();
-        let url = format!("{}{path}", self.url());
-        let auth = format!("Bearer {token}");
-        let mut resp = match (method, body) {
-            ("GET", _) => agent.get(&url).header("Authorization", &auth).call(),
-            (_, Some(b)) => agent
-                .post(&url)
-                .header("Authorization", &auth)
-                .header("Content-Type", "application/json")
-                .send(serde_json::to_vec(&b).unwrap().as_slice()),
-            (_, None) => agent.post(&url).header("Authorization", &auth).send_empty(),
-        }
-        .unwrap();
-        let status = resp.status().as_u16();
-        let text = resp.body_mut().read_to_string().unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    /// Every scan id in `ids` is on the server exactly once: re-sending all of them stores
-    /// nothing new.
-    fn assert_each_stored_once(&self, ids: &[String], qr: &str) {
-        let scans: Vec<Value> = ids
-            .iter()
-            .map(|id| {
-                json!({"id": id, "device_id": "test-device",
-                       "scanned_at": verifier_core::date::format_unix(clock::now() - 600),
-                       "place": {"locode": "KEMBA"}, "verdict": "valid", "qr": qr})
-            })
-            .collect();
-        let (status, v) = self.call(
-            "POST",
-            "/api/v1/scans",
-            &self.officer,
-            Some(json!({ "scans": scans })),
-        );
-        assert_eq!(status, 200, "{v}");
-        assert_eq!(
-            (v["accepted"].as_u64(), v["duplicates"].as_u64()),
-            (Some(0), Some(ids.len() as u64)),
-            "{v}"
-        );
-    }
-
-    fn root_key(&self) -> Vec<u8> {
-        let (status, v) = self.call("GET", "/api/v1/trust/root-key", "", None);
-        assert_eq!(status, 200, "{v}");
-        base64::engine::general_purpose::STANDARD
-            .decode(v["public_key"].as_str().unwrap())
-            .unwrap()
-    }
-
-    /// Issues an export permit and returns its QR text.
-    fn issue(&self, number: &str) -> String {
-        let body = json!({"permit": {
-            "document_type": "export", "number": number, "valid_until": valid_until(),
-            "purpose": "T", "exporter": {"name": "Exporter Ltd", "country": "KE"},
-            "importer": {"name": "Importer GmbH", "country": "DE"},
-            "lines": [{"scientific_name": "Aloe ferox", "kingdom": "plant", "term": "EXT",
-                       "appendix": "II", "source": "A", "quantity": "12.5", "unit": "KIL"}]}});
-        let (status, v) = self.call(
-            "POST",
-            "/api/v1/authorities/KE/permits",
-            &self.issuer,
-            Some(body),
-        );
-        assert_eq!(status, 201, "{v}");
-        v["qr_text"].as_str().unwrap().to_string()
-    }
-}
-
-/// Three months from now, as the issuer writes it.
-fn valid_until() -> String {
-    let d = verifier_core::date::Date::from_unix(clock::now()).add_days(90);
-    d.to_string()
-}
-
-fn scan(qr: &str, i: i64) -> ScanReport {
-    ScanReport {
-        qr_text: qr.into(),
-        scanned_at: clock::now() - 600 + i,
-        place: Place::Locode {
-            code: "KEMBA".into(),
-        },
-        verdict: VerdictKind::Valid,
-        device_id: "test-device".into(),
-        officer_id: Some("officer-1".into()),
-    }
-}
-
-fn outbox_dir(dir: &Path) -> String {
-    dir.join("outbox").to_str().unwrap().to_string()
-}
+mod support;
+use support::{Server, outbox_dir, rust, scan};
 
 #[test]
 fn bundle_sync_verify_upload_and_reuse_detection() {
@@ -364,7 +185,7 @@ fn refusals_and_failures_are_results() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap()
     };
-    let offline = SyncClient::new(format!("http://{closed}"), "pst_x".into(), 2).unwrap();
+    let offline = SyncClient::new(format!("http://{closed}"), "pst_x".into(), 2, rust()).unwrap();
     assert!(matches!(
         offline.sync_bundle(verifier.clone(), None).unwrap(),
         BundleSync::Offline { .. }
@@ -381,6 +202,7 @@ fn refusals_and_failures_are_results() {
         format!("{}/nothing-here", server.url()),
         server.officer.clone(),
         5,
+        rust(),
     )
     .unwrap();
     assert_eq!(
@@ -390,94 +212,130 @@ fn refusals_and_failures_are_results() {
     assert!(!verifier.has_bundle());
 }
 
+/// A transport over the Rust one that fails or alters exchanges as a platform stack might.
+struct Faulty {
+    inner: Arc<dyn HttpTransport>,
+    /// Errors for the next calls, in order; then the real exchange.
+    fail: std::sync::Mutex<Vec<TransportError>>,
+    /// A status to give instead of the real one.
+    status: Option<u16>,
+    /// Bytes to add to every body.
+    pad: usize,
+    calls: AtomicUsize,
+}
+
+impl Faulty {
+    fn new(fail: Vec<TransportError>, status: Option<u16>, pad: usize) -> Arc<Faulty> {
+        Arc::new(Faulty {
+            inner: rust(),
+            fail: std::sync::Mutex::new(fail),
+            status,
+            pad,
+            calls: AtomicUsize::new(0),
+        })
+    }
+}
+
+impl HttpTransport for Faulty {
+    fn send(
+        &self,
+        request: HttpRequest,
+        authorization: String,
+    ) -> Result<HttpResponse, TransportError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let next = {
+            let mut fail = self.fail.lock().unwrap();
+            (!fail.is_empty()).then(|| fail.remove(0))
+        };
+        if let Some(e) = next {
+            return Err(e);
+        }
+        let mut response = self.inner.send(request, authorization)?;
+        response.status = self.status.unwrap_or(response.status);
+        response.body.resize(response.body.len() + self.pad, b' ');
+        Ok(response)
+    }
+}
+
+/// The SDK's own rules over any transport: one more try after `Offline`, none after a
+/// timeout or a TLS failure, and no answer taken that is not final or larger than allowed.
+#[test]
+fn the_sdk_retries_offline_once_and_checks_what_the_transport_gives() {
+    let server = Server::start();
+    let verifier = Verifier::new(vec![server.root_key()]).unwrap();
+    let qr = server.issue("KE/2026/0009");
+    let offline = || TransportError::Offline {
+        reason: "connection reset".into(),
+    };
+    let client = |t: &Arc<Faulty>| {
+        SyncClient::new(server.url(), server.officer.clone(), 5, t.clone()).unwrap()
+    };
+
+    // A reset once: tried again, and the bundle comes.
+    let t = Faulty::new(vec![offline()], None, 0);
+    assert!(matches!(
+        client(&t).sync_bundle(verifier.clone(), None).unwrap(),
+        BundleSync::Updated { .. }
+    ));
+    assert_eq!(t.calls.load(Ordering::SeqCst), 2);
+    // Twice: offline, with the platform's reason, after two tries.
+    let t = Faulty::new(vec![offline(), offline()], None, 0);
+    match client(&t).sync_bundle(verifier.clone(), None).unwrap() {
+        BundleSync::Offline { reason } => assert_eq!(reason, "connection reset"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(t.calls.load(Ordering::SeqCst), 2);
+    // A timeout or a TLS failure is reported at once, as what it is.
+    for (e, want) in [
+        (
+            TransportError::Timeout {
+                reason: "read".into(),
+            },
+            "timed out: read",
+        ),
+        (
+            TransportError::Tls {
+                reason: "pin mismatch".into(),
+            },
+            "TLS failure: pin mismatch",
+        ),
+    ] {
+        let t = Faulty::new(vec![e], None, 0);
+        match client(&t).sync_bundle(verifier.clone(), None).unwrap() {
+            BundleSync::Offline { reason } => assert_eq!(reason, want),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(t.calls.load(Ordering::SeqCst), 1);
+    }
+
+    // An upload answer larger than the SDK reads, or an interim status, is no answer: the
+    // items stay queued, and go up with a transport that behaves.
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = Outbox::open(outbox_dir(dir.path())).unwrap();
+    let ids: Vec<String> = (0..3)
+        .map(|i| outbox.enqueue_scan(scan(&qr, i)).unwrap())
+        .collect();
+    for t in [
+        Faulty::new(vec![], None, 1 << 20),
+        Faulty::new(vec![], Some(100), 0),
+    ] {
+        let report = client(&t).upload(outbox.clone(), 10).unwrap();
+        assert!(
+            matches!(report.outcome, UploadOutcome::Offline { .. }),
+            "{report:?}"
+        );
+        assert_eq!((report.uploaded, outbox.pending_count()), (0, 3));
+    }
+    let report = server
+        .client(&server.officer)
+        .upload(outbox.clone(), 10)
+        .unwrap();
+    assert_eq!((report.outcome, report.uploaded), (UploadOutcome::Done, 3));
+    server.assert_each_stored_once(&ids, &qr);
+}
+
 // ---------------------------------------------------------------------------------------
 // Over TLS: the server behind a TLS-terminating proxy, as deployed.
-
-/// A TLS 1.3 proxy in front of the test server, with a CA and a certificate for `localhost`
-/// made for this run. It counts the connections it accepts and can drop them all at once
-/// (as a proxy does with idle connections).
-struct TlsFront {
-    addr: SocketAddr,
-    ca: Vec<u8>,
-    accepted: Arc<AtomicUsize>,
-    drop_all: tokio::sync::watch::Sender<u64>,
-}
-
-impl TlsFront {
-    fn url(&self, host: &str) -> String {
-        format!("https://{host}:{}", self.addr.port())
-    }
-
-    fn drop_connections(&self) {
-        self.drop_all.send_modify(|n| *n += 1);
-    }
-}
-
-impl Server {
-    fn tls_front(&self) -> TlsFront {
-        let ca_key = rcgen::KeyPair::generate().unwrap();
-        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        ca_params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "permitseal test CA");
-        let ca = ca_params.self_signed(&ca_key).unwrap();
-        let issuer = rcgen::Issuer::from_params(&ca_params, &ca_key);
-        let leaf_key = rcgen::KeyPair::generate().unwrap();
-        let leaf = rcgen::CertificateParams::new(vec!["localhost".to_string()])
-            .unwrap()
-            .signed_by(&leaf_key, &issuer)
-            .unwrap();
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_protocol_versions(&[&rustls::version::TLS13])
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![leaf.der().clone(), ca.der().clone()],
-                rustls::pki_types::PrivatePkcs8KeyDer::from(leaf_key.serialize_der()).into(),
-            )
-            .unwrap();
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-        let backend = self.addr;
-        let accepted = Arc::new(AtomicUsize::new(0));
-        let (drop_all, watch) = tokio::sync::watch::channel(0u64);
-        let listener = self
-            ._rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let addr = listener.local_addr().unwrap();
-        let count = accepted.clone();
-        self._rt.spawn(async move {
-            loop {
-                let Ok((tcp, _)) = listener.accept().await else {
-                    return;
-                };
-                count.fetch_add(1, Ordering::SeqCst);
-                let acceptor = acceptor.clone();
-                let mut stop = watch.clone();
-                stop.mark_unchanged();
-                tokio::spawn(async move {
-                    // A refused handshake (an untrusting client) just ends the connection.
-                    let Ok(mut tls) = acceptor.accept(tcp).await else {
-                        return;
-                    };
-                    let mut plain = tokio::net::TcpStream::connect(backend).await.unwrap();
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut tls, &mut plain) => {}
-                        _ = stop.changed() => {}
-                    }
-                });
-            }
-        });
-        TlsFront {
-            addr,
-            ca: ca.der().to_vec(),
-            accepted,
-            drop_all,
-        }
-    }
-}
 
 #[test]
 fn sync_over_tls_with_a_pinned_ca_reuses_one_connection() {
@@ -485,11 +343,11 @@ fn sync_over_tls_with_a_pinned_ca_reuses_one_connection() {
     let front = server.tls_front();
     let verifier = Verifier::new(vec![server.root_key()]).unwrap();
     let qr = server.issue("KE/2026/0003");
-    let client = SyncClient::with_certificate_authorities(
+    let client = SyncClient::new(
         front.url("localhost"),
         server.officer.clone(),
         10,
-        vec![front.ca.clone()],
+        RustTransport::with_certificate_authorities(vec![front.ca.clone()]).unwrap(),
     )
     .unwrap();
 
@@ -543,16 +401,17 @@ fn a_server_the_phone_cannot_authenticate_is_offline_not_trusted() {
         };
 
     // The public web roots do not include the test CA (an interception proxy looks alike).
-    let public = SyncClient::new(front.url("localhost"), server.officer.clone(), 5).unwrap();
+    let public =
+        SyncClient::new(front.url("localhost"), server.officer.clone(), 5, rust()).unwrap();
     let reason = offline_reason(public);
     assert!(reason.contains("UnknownIssuer"), "{reason}");
     // The right CA, but the certificate is for `localhost`, not `127.0.0.1`.
     let pinned = |host: &str| {
-        SyncClient::with_certificate_authorities(
+        SyncClient::new(
             front.url(host),
             server.officer.clone(),
             5,
-            vec![front.ca.clone()],
+            RustTransport::with_certificate_authorities(vec![front.ca.clone()]).unwrap(),
         )
         .unwrap()
     };
@@ -563,6 +422,7 @@ fn a_server_the_phone_cannot_authenticate_is_offline_not_trusted() {
         format!("http://127.0.0.1:{}", front.addr.port()),
         server.officer.clone(),
         5,
+        rust(),
     )
     .unwrap();
     assert!(matches!(
@@ -571,18 +431,13 @@ fn a_server_the_phone_cannot_authenticate_is_offline_not_trusted() {
     ));
     assert!(!verifier.has_bundle());
     // A CA list that is not a certificate is refused when the client is made.
-    let bad = SyncClient::with_certificate_authorities(
-        front.url("localhost"),
-        server.officer.clone(),
-        5,
-        vec![b"not a certificate".to_vec()],
-    );
+    let bad = RustTransport::with_certificate_authorities(vec![b"not a certificate".to_vec()]);
     assert!(
         matches!(bad, Err(SdkFailure::InvalidInput { .. })),
         "{bad:?}"
     );
     assert!(matches!(
-        SyncClient::with_certificate_authorities(front.url("localhost"), "t".into(), 5, vec![]),
+        RustTransport::with_certificate_authorities(vec![]),
         Err(SdkFailure::InvalidInput { .. })
     ));
 }
@@ -608,7 +463,7 @@ fn a_server_that_never_answers_is_offline_after_the_timeout() {
         format!("http://127.0.0.1:{port}"),
         format!("https://localhost:{port}"),
     ] {
-        let client = SyncClient::new(url.clone(), "pst_x".into(), 1).unwrap();
+        let client = SyncClient::new(url.clone(), "pst_x".into(), 1, rust()).unwrap();
         let start = Instant::now();
         let result = client.sync_bundle(verifier.clone(), None).unwrap();
         let took = start.elapsed();
@@ -826,7 +681,7 @@ fn child_upload() {
         parts.next().unwrap(),
     );
     let outbox = Outbox::open(dir.into()).unwrap();
-    let client = SyncClient::new(url.into(), token.into(), 10).unwrap();
+    let client = SyncClient::new(url.into(), token.into(), 10, rust()).unwrap();
     println!("\nSTARTED {}", outbox.pending_count());
     let report = client.upload(outbox, 1).unwrap();
     println!("DONE {report:?}");
@@ -835,25 +690,10 @@ fn child_upload() {
 #[test]
 fn sigkill_mid_upload_loses_nothing_and_doubles_nothing_on_the_server() {
     let server = Server::start();
-    let qr = server.issue("KE/2026/0003");
-    let dir = tempfile::tempdir().unwrap();
-    let path = outbox_dir(dir.path());
-    let total = 120;
-    let ids: Vec<String> = {
-        let outbox = Outbox::open(path.clone()).unwrap();
-        (0..total)
-            .map(|i| outbox.enqueue_scan(scan(&qr, i)).unwrap())
-            .collect()
-    };
     let exe = std::env::current_exe().unwrap();
-    let spec = format!("{path}\n{}\n{}", server.url(), server.officer);
-    let acks = Path::new(&path).join("acks.log");
-    // One acknowledgement frame: 8 bytes of header and a 36-character id.
-    let acked = || std::fs::metadata(&acks).map_or(0, |m| m.len()) / 44;
-    let mut remaining = total as u64;
-    for more in [10u64, 25, 40] {
-        let before = acked();
-        let mut child = Command::new(&exe)
+    support::kill_mid_upload(&server, 120, &[10, 25, 40], &|path: &str| {
+        let mut child = Command::new(&exe);
+        child
             .args([
                 "child_upload",
                 "--exact",
@@ -861,44 +701,10 @@ fn sigkill_mid_upload_loses_nothing_and_doubles_nothing_on_the_server() {
                 "--test-threads",
                 "1",
             ])
-            .env(CHILD_ENV, &spec)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        // Let the child get `more` items acknowledged, then kill it wherever it is: inside a
-        // request, waiting for an answer, or writing an acknowledgement.
-        let start = Instant::now();
-        while acked() < before + more {
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "the child makes no progress"
+            .env(
+                CHILD_ENV,
+                format!("{path}\n{}\n{}", server.url(), server.officer),
             );
-            std::thread::sleep(Duration::from_micros(500));
-        }
-        child.kill().unwrap(); // SIGKILL
-        let out = BufReader::new(child.stdout.take().unwrap());
-        let finished = out.lines().any(|l| l.unwrap().starts_with("DONE"));
-        child.wait().unwrap();
-        assert!(!finished, "the child finished before it was killed");
-        let left = Outbox::open(path.clone()).unwrap().pending_count();
-        assert!(
-            left <= remaining - more,
-            "{left} left after {more} more acknowledged"
-        );
-        assert!(left > 0);
-        remaining = left;
-    }
-
-    // Restart: the rest goes up.
-    let outbox = Outbox::open(path).unwrap();
-    let report = server
-        .client(&server.officer)
-        .upload(outbox.clone(), 7)
-        .unwrap();
-    assert_eq!(report.outcome, UploadOutcome::Done);
-    assert_eq!(report.uploaded, remaining);
-    assert_eq!(outbox.pending_count(), 0);
-
-    server.assert_each_stored_once(&ids, &qr);
+        child
+    });
 }

@@ -30,6 +30,22 @@ fn roots(doc: &Value) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// A verifier with the case's bundle and time floor, and the case's checkpoint.
+fn loaded(doc: &Value, case: &Value, at: &str) -> (std::sync::Arc<Verifier>, CheckpointKind) {
+    let v = Verifier::new(roots(doc)).unwrap();
+    let bytes = hex::decode(case["bundle"].as_str().unwrap()).unwrap();
+    assert_eq!(v.load_bundle(bytes).unwrap(), BundleLoad::Installed, "{at}");
+    if let Some(floor) = case["time_floor"].as_i64() {
+        v.set_time_floor(floor);
+    }
+    let checkpoint = match case["checkpoint"].as_str().unwrap() {
+        "export" => CheckpointKind::Export,
+        "import" => CheckpointKind::Import,
+        other => panic!("{at}: {other}"),
+    };
+    (v, checkpoint)
+}
+
 #[test]
 fn every_v1_vector_through_the_sdk() {
     let doc = vectors();
@@ -40,17 +56,7 @@ fn every_v1_vector_through_the_sdk() {
     let mut listing = String::new();
     for (i, case) in cases.iter().enumerate() {
         let at = format!("case {i} ({})", case["name"].as_str().unwrap());
-        let v = Verifier::new(roots(&doc)).unwrap();
-        let bytes = hex::decode(case["bundle"].as_str().unwrap()).unwrap();
-        assert_eq!(v.load_bundle(bytes).unwrap(), BundleLoad::Installed, "{at}");
-        if let Some(floor) = case["time_floor"].as_i64() {
-            v.set_time_floor(floor);
-        }
-        let checkpoint = match case["checkpoint"].as_str().unwrap() {
-            "export" => CheckpointKind::Export,
-            "import" => CheckpointKind::Import,
-            other => panic!("{at}: {other}"),
-        };
+        let (v, checkpoint) = loaded(&doc, case, &at);
         let r = v
             .verify_at(
                 case["qr"].as_str().unwrap().to_string(),
@@ -409,4 +415,109 @@ fn many_threads_verify_while_bundles_load() {
         });
     });
     assert_eq!(v.newest_signed_time(), Some(NOW + 19));
+}
+
+/// Every string and number in a JSON value.
+fn leaves(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.push(s.clone()),
+        Value::Number(n) => out.push(n.to_string()),
+        Value::Array(a) => a.iter().for_each(|x| leaves(x, out)),
+        Value::Object(o) => o.values().for_each(|x| leaves(x, out)),
+        Value::Bool(_) | Value::Null => {}
+    }
+}
+
+/// The support report of every vector's verdict says what the verdict was and why, and
+/// carries none of the permit's personal fields: no party name, species, quantity, permit,
+/// document or operation number, security stamp, nor the code's text.
+#[test]
+fn support_report_of_every_vector_holds_no_personal_field() {
+    use permitseal_mobile::support::{REPORT_FORMAT, permit_number_digest};
+    let doc = vectors();
+    let mut checked_fields = 0;
+    for (i, case) in doc["cases"].as_array().unwrap().iter().enumerate() {
+        let at = format!("case {i} ({})", case["name"].as_str().unwrap());
+        let (v, checkpoint) = loaded(&doc, case, &at);
+        let qr = case["qr"].as_str().unwrap();
+        let now = case["now"].as_i64().unwrap();
+        let text = v.explain(qr.to_string(), now, checkpoint).unwrap();
+        let report: Value = serde_json::from_str(&text).unwrap();
+
+        // What it is for.
+        let want = &case["expected"];
+        assert_eq!(report["report"], REPORT_FORMAT, "{at}");
+        assert_eq!(report["verdict"], want["verdict"], "{at}");
+        let mut codes: Vec<String> = report["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_string())
+            .collect();
+        codes.sort_unstable();
+        let expected: Vec<String> = want["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(codes, expected, "{at}");
+        match want["permit_number"].as_str() {
+            Some(n) => assert_eq!(
+                report["permit_number_digest"].as_str(),
+                Some(permit_number_digest(n).as_str()),
+                "{at}"
+            ),
+            None => assert!(report["permit_number_digest"].is_null(), "{at}"),
+        }
+        assert!(report["bundle"]["trust_version"].as_u64().is_some(), "{at}");
+        assert!(
+            report["sdk"].as_str().is_some_and(|s| !s.is_empty()),
+            "{at}"
+        );
+
+        // What it must not hold.
+        assert!(
+            !text.contains(qr.trim_start_matches("PS1:")),
+            "{at}: the code's text"
+        );
+        let Ok(env) = payload::decode(qr) else {
+            assert!(report["key_id"].is_null(), "{at}");
+            continue;
+        };
+        assert_eq!(report["key_id"], env.key_id.to_string(), "{at}");
+        let p = &env.data;
+        let mut personal: Vec<String> = vec![p.number.clone(), p.exporter.name.clone()];
+        personal.extend(p.importer.iter().map(|i| i.name.clone()));
+        personal.extend(p.security_stamp.clone());
+        let mut quantities = Vec::new();
+        for line in &p.lines {
+            personal.push(line.scientific_name.clone());
+            personal.extend(line.origin.iter().map(|d| d.number.clone()));
+            personal.extend(line.last_reexport.iter().map(|d| d.number.clone()));
+            personal.extend(line.operation_number.clone());
+            quantities.push(line.quantity.to_string());
+        }
+        for field in &personal {
+            assert!(!field.is_empty(), "{at}");
+            assert!(!text.contains(field.as_str()), "{at}: {field:?} in {text}");
+            checked_fields += 1;
+        }
+        let mut values = Vec::new();
+        leaves(&report, &mut values);
+        for q in &quantities {
+            assert!(!values.contains(q), "{at}: quantity {q} in {text}");
+            checked_fields += 1;
+        }
+    }
+    assert!(checked_fields > 100, "only {checked_fields} fields checked");
+}
+
+/// The digest is the one specified: SHA-256 over the domain string and the number, 16 bytes.
+#[test]
+fn permit_number_digest_is_as_specified() {
+    assert_eq!(
+        permitseal_mobile::support::permit_number_digest("ZA/GP/2026/004512"),
+        "b29e03c8bbb84b814223ef81984c219b"
+    );
 }

@@ -18,7 +18,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use permitseal_mobile::{
     BundleSync, CheckpointKind, EndorsedLine, ExportEndorsement, Language, Outbox, Place,
-    ScanReport, SdkFailure, SyncClient, UploadReport, VerdictKind, VerificationResult, Verifier,
+    RustTransport, ScanReport, SdkFailure, SyncClient, UploadReport, VerdictKind,
+    VerificationResult, Verifier,
 };
 use serde_json::{Value, json};
 
@@ -450,7 +451,13 @@ impl Phone {
         let verifier = Verifier::new(roots).unwrap();
         let outbox =
             Outbox::open(dir.path().join("outbox").to_string_lossy().into_owned()).unwrap();
-        let client = SyncClient::new(d.base(), token.to_owned(), 10).unwrap();
+        let client = SyncClient::new(
+            d.base(),
+            token.to_owned(),
+            10,
+            RustTransport::new().unwrap(),
+        )
+        .unwrap();
         d.story.step(format!(
             "{name}'s phone enrolled (root key pinned, device token set)"
         ));

@@ -14,6 +14,7 @@ import unittest
 sys.path.insert(0, os.environ["PERMITSEAL_BINDINGS"])
 
 import permitseal_mobile as ps  # noqa: E402
+from test_sync import HttpClientTransport  # noqa: E402
 
 VERDICTS = {
     ps.VerdictKind.VALID: "valid",
@@ -47,6 +48,11 @@ class Vectors(unittest.TestCase):
                 self.assertEqual(codes, want["reasons"])
                 self.assertEqual(r.permit.number if r.permit else None, want["permit_number"])
                 lines.append(f'{case["name"]} {VERDICTS[r.verdict]} {",".join(codes)}')
+                # The support report says the same verdict, without the permit number.
+                text = v.explain(case["qr"], case["now"], checkpoint)
+                self.assertEqual(json.loads(text)["verdict"], want["verdict"])
+                if want["permit_number"]:
+                    self.assertNotIn(want["permit_number"], text)
         with open(os.environ["PERMITSEAL_VERDICTS_OUT"], "w", encoding="utf-8") as f:
             f.write("\n".join(lines) + "\n")
 
@@ -112,13 +118,13 @@ class SyncTests(unittest.TestCase):
                     officer_id=None,
                 )
             )
-            client = ps.SyncClient("http://127.0.0.1:9", "pst_x", 2)
+            client = ps.SyncClient("http://127.0.0.1:9", "pst_x", 2, HttpClientTransport())
             report = client.upload(ob, 10)
             self.assertTrue(report.outcome.is_offline())
             self.assertEqual(report.uploaded, 0)
             self.assertEqual(ob.pending_count(), 1)
             with self.assertRaises(ps.SdkFailure.InvalidInput):
-                ps.SyncClient("ftp://x", "pst_x", 0)
+                ps.SyncClient("ftp://x", "pst_x", 0, HttpClientTransport())
 
 
 if __name__ == "__main__":

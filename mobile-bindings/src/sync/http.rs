@@ -1,22 +1,26 @@
-//! The HTTP/1.1 client the sync uses: requests to one origin, over rustls (TLS 1.3, ring) or,
-//! to a loopback host only, plain TCP.
+//! The Rust transport (feature `rust-http`): HTTP/1.1 over rustls (TLS 1.3, ring) or, to a
+//! loopback host only, plain TCP. For tests and desktop use; phone builds leave it out and
+//! give the sync client the platform's HTTP stack (`HttpTransport`).
 //!
-//! Written for this SDK rather than taken from a general client because the SDK ships inside
-//! phone apps, where every byte of the library is downloaded by every officer: a general
-//! client (ureq, with TLS 1.2, logging and its own protocol crates) made the library 0.6 MB
-//! larger (docs/PERFORMANCE.md § Mobile). It needs only what the sync does: GET and POST with
-//! a body in memory, responses framed by `Content-Length`, chunked coding or the end of the
-//! connection, a size limit on every response, one deadline per request, and one kept-alive
-//! connection so that a long upload does not pay a TLS handshake per batch. Response heads are
-//! parsed by `httparse` (the parser of hyper).
+//! Written for the SDK rather than taken from a general client: it needs only what the sync
+//! does: GET and POST with a body in memory, responses framed by `Content-Length`, chunked
+//! coding or the end of the connection, a size limit on every response, one deadline per
+//! request, and one kept-alive connection so that a long upload does not pay a TLS handshake
+//! per batch. Response heads are parsed by `httparse` (the parser of hyper).
 
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{Ipv6Addr, TcpStream, ToSocketAddrs};
+use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
+
+use super::origin::Origin;
+use super::transport::{
+    HttpHeader, HttpMethod, HttpRequest, HttpResponse, HttpTransport, TransportError,
+};
+use crate::error::SdkFailure;
 
 /// Largest response head (status line and header fields), and of a chunked body's trailer.
 const MAX_HEAD: usize = 16 * 1024;
@@ -28,211 +32,98 @@ const MAX_CHUNK_LINE: usize = 1024;
 /// drop idle connections after about a minute.
 const MAX_IDLE: Duration = Duration::from_secs(30);
 
+/// Which `TransportError` a failure is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TransportKind {
+    Offline,
+    Timeout,
+    Tls,
+}
+
 /// A failed exchange, in words for the app's support screen.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct HttpError(pub(crate) String);
+pub(crate) struct HttpError {
+    kind: TransportKind,
+    text: String,
+}
 
 impl std::fmt::Display for HttpError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.text)
+    }
+}
+
+impl HttpError {
+    fn into_transport(self) -> TransportError {
+        let reason = self.text;
+        match self.kind {
+            TransportKind::Offline => TransportError::Offline { reason },
+            TransportKind::Timeout => TransportError::Timeout { reason },
+            TransportKind::Tls => TransportError::Tls { reason },
+        }
     }
 }
 
 fn fail(what: impl Into<String>) -> HttpError {
-    HttpError(what.into())
+    HttpError {
+        kind: TransportKind::Offline,
+        text: what.into(),
+    }
+}
+
+fn timed_out(context: &str) -> HttpError {
+    HttpError {
+        kind: TransportKind::Timeout,
+        text: format!("{context}: timed out"),
+    }
 }
 
 fn io_fail(context: &str, e: &io::Error) -> HttpError {
     match e.kind() {
         // A read timeout is `WouldBlock` on Unix and `TimedOut` elsewhere.
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
-            fail(format!("{context}: timed out"))
-        }
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => timed_out(context),
         _ => fail(format!("{context}: {e}")),
     }
 }
 
-/// Where requests go, from the base URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Origin {
-    /// `https`, or plain `http` to a loopback host.
-    pub(crate) tls: bool,
-    /// The host as written in the URL, lowercase (an IPv6 address keeps its brackets).
-    pub(crate) host: String,
-    /// The port, given or the scheme's default.
-    pub(crate) port: u16,
-    /// The path before the API's routes: empty or `/…` without a trailing slash.
-    pub(crate) prefix: String,
-}
-
-impl Origin {
-    /// Parses `https://host[:port][/prefix]`, or `http://` to `localhost`, `127.0.0.1` or
-    /// `[::1]`. No user info, query or fragment.
-    pub(crate) fn parse(url: &str) -> Result<Origin, &'static str> {
-        let (tls, rest) = if let Some(rest) = strip_prefix_ignore_case(url, "https://") {
-            (true, rest)
-        } else if let Some(rest) = strip_prefix_ignore_case(url, "http://") {
-            (false, rest)
-        } else {
-            return Err("must start with https://");
-        };
-        let (authority, path) = match rest.find('/') {
-            Some(i) => rest.split_at(i),
-            None => (rest, ""),
-        };
-        if authority.is_empty() {
-            return Err("has no host");
-        }
-        if authority.contains('@') {
-            return Err("must not carry a user name or password");
-        }
-        let (host, port) = split_host_port(authority)?;
-        let port = match port {
-            None if tls => 443,
-            None => 80,
-            Some(p) => p,
-        };
-        let prefix = path.trim_end_matches('/');
-        if !prefix
-            .bytes()
-            .all(|c| c.is_ascii_graphic() && c != b'?' && c != b'#')
-        {
-            return Err("path may hold only printable ASCII, without a query or fragment");
-        }
-        if !tls && !matches!(host.as_str(), "localhost" | "127.0.0.1" | "[::1]") {
-            return Err("plain http is allowed only to a loopback host");
-        }
-        Ok(Origin {
-            tls,
-            host,
-            port,
-            prefix: prefix.to_string(),
-        })
-    }
-
-    /// The `Host` header: the host, and the port unless it is the scheme's default.
-    fn host_header(&self) -> String {
-        let default = if self.tls { 443 } else { 80 };
-        if self.port == default {
-            self.host.clone()
-        } else {
-            format!("{}:{}", self.host, self.port)
-        }
-    }
-
-    /// The host without IPv6 brackets: for name resolution and certificate names.
-    fn bare_host(&self) -> &str {
-        self.host
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .unwrap_or(&self.host)
-    }
-}
-
-impl std::fmt::Display for Origin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let scheme = if self.tls { "https" } else { "http" };
-        write!(f, "{scheme}://{}{}", self.host_header(), self.prefix)
-    }
-}
-
-fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    let head = s.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix)
-        .then(|| s.get(prefix.len()..))
-        .flatten()
-}
-
-/// Splits `host[:port]` or `[v6][:port]`; lowercases the host and checks its characters.
-fn split_host_port(authority: &str) -> Result<(String, Option<u16>), &'static str> {
-    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-        let (addr, after) = v6.split_once(']').ok_or("has an unclosed IPv6 bracket")?;
-        if addr.parse::<Ipv6Addr>().is_err() {
-            return Err("has a malformed IPv6 address");
-        }
-        let port = match after {
-            "" => None,
-            p => Some(
-                p.strip_prefix(':')
-                    .ok_or("has text after the IPv6 address")?,
-            ),
-        };
-        (format!("[{}]", addr.to_ascii_lowercase()), port)
-    } else {
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (authority, None),
-        };
-        if host.is_empty()
-            || !host
-                .bytes()
-                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.')
-        {
-            return Err("has a malformed host name");
-        }
-        (host.to_ascii_lowercase(), port)
-    };
-    let port = match port {
-        None => None,
-        Some(p) => match p.parse::<u16>() {
-            Ok(n) if n > 0 && p.bytes().all(|c| c.is_ascii_digit()) => Some(n),
-            _ => return Err("has a malformed port"),
-        },
-    };
-    Ok((host, port))
-}
-
-/// The TLS settings: TLS 1.3 only, ring's algorithms, and either the public web roots
-/// (Mozilla's list, from `webpki-roots`) or the certificate authorities the app pins.
-pub(crate) fn tls_config(
-    pinned: Option<Vec<CertificateDer<'static>>>,
-) -> Result<Arc<ClientConfig>, String> {
-    let mut roots = RootCertStore::empty();
-    match pinned {
-        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-        Some(certificates) => {
-            for (i, der) in certificates.into_iter().enumerate() {
-                roots
-                    .add(der)
-                    .map_err(|e| format!("certificate {i} is not a usable CA certificate: {e}"))?;
-            }
-        }
-    }
+/// The TLS settings: TLS 1.3 only, ring's algorithms, and the given roots.
+fn tls_config(roots: RootCertStore) -> Result<Arc<ClientConfig>, SdkFailure> {
     let config =
         ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
             .with_protocol_versions(&[&rustls::version::TLS13])
-            .map_err(|e| e.to_string())?
+            .map_err(|e| SdkFailure::invalid("tls", e.to_string()))?
             .with_root_certificates(roots)
             .with_no_client_auth();
     Ok(Arc::new(config))
 }
 
 /// One request.
-pub(crate) struct Request<'a> {
+struct Request<'a> {
     /// `GET` or `POST`.
-    pub(crate) method: &'static str,
-    /// The route after the origin's prefix, starting with `/`.
-    pub(crate) path: &'a str,
+    method: &'static str,
+    /// The path, starting with `/`.
+    path: &'a str,
     /// Further header fields; values must be printable ASCII.
-    pub(crate) headers: &'a [(&'a str, &'a str)],
-    /// Content type and body.
-    pub(crate) body: Option<(&'a str, &'a [u8])>,
+    headers: &'a [(&'a str, &'a str)],
+    /// The body, for a POST.
+    body: Option<&'a [u8]>,
     /// Largest response body accepted.
-    pub(crate) max_body: u64,
+    max_body: u64,
 }
 
 /// A complete response.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Response {
-    pub(crate) status: u16,
+struct Response {
+    status: u16,
     /// Header fields with printable values, names in lowercase.
-    pub(crate) headers: Vec<(String, String)>,
-    pub(crate) body: Vec<u8>,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
 }
 
+#[cfg(test)]
 impl Response {
     /// The first field named `name` (lowercase).
-    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+    fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n == name)
@@ -338,65 +229,77 @@ enum Failed {
     During(HttpError),
 }
 
-/// The client for one origin.
-pub(crate) struct Http {
-    origin: Origin,
-    host_header: String,
-    tls: Option<(Arc<ClientConfig>, ServerName<'static>)>,
-    timeout: Duration,
-    idle: Mutex<Option<(Conn, Instant)>>,
+/// The Rust transport: HTTP/1.1 over rustls (TLS 1.3, ring), for tests and desktop use.
+/// Phones give the sync client their platform's stack instead (see `HttpTransport`).
+///
+/// Keeps one connection alive between requests to the same origin, so that a long upload
+/// pays one TLS handshake.
+pub struct RustTransport {
+    tls: Arc<ClientConfig>,
+    idle: Mutex<Option<(Origin, Conn, Instant)>>,
 }
 
-impl std::fmt::Debug for Http {
+impl std::fmt::Debug for RustTransport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Http")
-            .field("origin", &self.origin.to_string())
-            .field("timeout", &self.timeout)
-            .finish_non_exhaustive()
+        f.debug_struct("RustTransport").finish_non_exhaustive()
     }
 }
 
-impl Http {
-    /// A client for `origin`; `tls` is needed for an `https` origin.
-    pub(crate) fn new(
-        origin: Origin,
-        tls: Arc<ClientConfig>,
-        timeout: Duration,
-    ) -> Result<Http, String> {
-        let tls = if origin.tls {
-            let name = ServerName::try_from(origin.bare_host().to_string())
-                .map_err(|e| format!("host is not a valid server name: {e}"))?;
-            Some((tls, name))
-        } else {
-            None
-        };
-        Ok(Http {
-            host_header: origin.host_header(),
-            origin,
+impl RustTransport {
+    /// A transport that trusts the public web roots (Mozilla's list, built in).
+    pub fn new() -> Result<Arc<RustTransport>, SdkFailure> {
+        let mut roots = RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        Ok(Arc::new(RustTransport::with_config(tls_config(roots)?)))
+    }
+
+    /// A transport that trusts only `certificate_authorities` (DER-encoded X.509 CA
+    /// certificates): a national or private CA, or the deployment's own, pinned.
+    pub fn with_certificate_authorities(
+        certificate_authorities: Vec<Vec<u8>>,
+    ) -> Result<Arc<RustTransport>, SdkFailure> {
+        if certificate_authorities.is_empty() {
+            return Err(SdkFailure::invalid(
+                "certificate_authorities",
+                "give at least one CA certificate",
+            ));
+        }
+        let mut roots = RootCertStore::empty();
+        for (i, der) in certificate_authorities.into_iter().enumerate() {
+            roots.add(CertificateDer::from(der)).map_err(|e| {
+                SdkFailure::invalid(
+                    "certificate_authorities",
+                    format!("certificate {i} is not a usable CA certificate: {e}"),
+                )
+            })?;
+        }
+        Ok(Arc::new(RustTransport::with_config(tls_config(roots)?)))
+    }
+
+    fn with_config(tls: Arc<ClientConfig>) -> RustTransport {
+        RustTransport {
             tls,
-            timeout,
             idle: Mutex::new(None),
-        })
+        }
     }
 
-    /// The origin, for display.
-    pub(crate) fn origin(&self) -> &Origin {
-        &self.origin
-    }
-
-    /// Sends `req` and reads the whole response, within the client's timeout. A kept-alive
+    /// Sends `req` to `origin` and reads the whole response by `deadline`. A kept-alive
     /// connection that the server closed while idle is replaced once; repeating the request
     /// is safe because the sync's GET changes nothing and its uploads are idempotent on item
     /// ids.
-    pub(crate) fn send(&self, req: &Request<'_>) -> Result<Response, HttpError> {
-        let deadline = Instant::now() + self.timeout;
-        let head = self.encode(req)?;
-        if let Some(mut conn) = self.take_idle() {
+    fn exchange_with(
+        &self,
+        origin: &Origin,
+        req: &Request<'_>,
+        deadline: Instant,
+    ) -> Result<Response, HttpError> {
+        let head = encode(origin, req)?;
+        if let Some(mut conn) = self.take_idle(origin) {
             conn.set_deadline(deadline);
             match exchange(&mut conn, &head, req) {
                 Ok((response, reusable)) => {
                     if reusable {
-                        self.keep(conn);
+                        self.keep(origin, conn);
                     }
                     return Ok(response);
                 }
@@ -404,11 +307,11 @@ impl Http {
                 Err(Failed::During(e)) => return Err(e),
             }
         }
-        let mut conn = self.connect(deadline)?;
+        let mut conn = self.connect(origin, deadline)?;
         match exchange(&mut conn, &head, req) {
             Ok((response, reusable)) => {
                 if reusable {
-                    self.keep(conn);
+                    self.keep(origin, conn);
                 }
                 Ok(response)
             }
@@ -416,61 +319,24 @@ impl Http {
         }
     }
 
-    fn take_idle(&self) -> Option<Conn> {
+    fn take_idle(&self, origin: &Origin) -> Option<Conn> {
         let mut slot = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
         match slot.take() {
-            Some((conn, since)) if since.elapsed() < MAX_IDLE => Some(conn),
+            Some((o, conn, since)) if o.same_server(origin) && since.elapsed() < MAX_IDLE => {
+                Some(conn)
+            }
             _ => None,
         }
     }
 
-    fn keep(&self, conn: Conn) {
+    fn keep(&self, origin: &Origin, conn: Conn) {
         let mut slot = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        *slot = Some((conn, Instant::now()));
+        *slot = Some((origin.clone(), conn, Instant::now()));
     }
 
-    /// The request line and header fields; refuses a value that could split the head.
-    fn encode(&self, req: &Request<'_>) -> Result<Vec<u8>, HttpError> {
-        let printable = |s: &str| s.bytes().all(|c| c == b' ' || c.is_ascii_graphic());
-        if !req.path.starts_with('/') || !req.path.bytes().all(|c| c.is_ascii_graphic()) {
-            return Err(fail(format!("bad request path {:?}", req.path)));
-        }
-        let mut head = format!(
-            "{} {}{} HTTP/1.1\r\nHost: {}\r\nUser-Agent: permitseal-mobile/{}\r\n",
-            req.method,
-            self.origin.prefix,
-            req.path,
-            self.host_header,
-            env!("CARGO_PKG_VERSION"),
-        );
-        for (name, value) in req.headers {
-            if !name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-') || !printable(value) {
-                return Err(fail(format!(
-                    "header {name:?} has a value that cannot be sent"
-                )));
-            }
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-        match req.body {
-            Some((content_type, body)) => {
-                if !printable(content_type) {
-                    return Err(fail("content type cannot be sent"));
-                }
-                head.push_str(&format!(
-                    "Content-Type: {content_type}\r\nContent-Length: {}\r\n",
-                    body.len()
-                ));
-            }
-            None if req.method == "POST" => head.push_str("Content-Length: 0\r\n"),
-            None => {}
-        }
-        head.push_str("\r\n");
-        Ok(head.into_bytes())
-    }
-
-    fn connect(&self, deadline: Instant) -> Result<Conn, HttpError> {
-        let host = self.origin.bare_host();
-        let port = self.origin.port;
+    fn connect(&self, origin: &Origin, deadline: Instant) -> Result<Conn, HttpError> {
+        let host = origin.bare_host();
+        let port = origin.port;
         // Name resolution uses the system resolver, which has its own timeout.
         let addrs = (host, port)
             .to_socket_addrs()
@@ -480,7 +346,7 @@ impl Http {
         for addr in addrs {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                last = Some(format!("{addr}: timed out"));
+                last = Some(timed_out(&addr.to_string()));
                 break;
             }
             match TcpStream::connect_timeout(&addr, left) {
@@ -488,31 +354,133 @@ impl Http {
                     sock = Some(s);
                     break;
                 }
-                Err(e) => last = Some(io_fail(&addr.to_string(), &e).0),
+                Err(e) => last = Some(io_fail(&addr.to_string(), &e)),
             }
         }
         let Some(sock) = sock else {
-            let why = last.unwrap_or_else(|| "no address".into());
-            return Err(fail(format!("cannot connect to {host}:{port}: {why}")));
+            let why = last.unwrap_or_else(|| fail("no address"));
+            return Err(HttpError {
+                kind: why.kind,
+                text: format!("cannot connect to {host}:{port}: {}", why.text),
+            });
         };
         // Small requests go out at once; failing to set this only costs latency.
         let _ = sock.set_nodelay(true);
         let timed = Timed { sock, deadline };
-        let Some((config, name)) = &self.tls else {
+        if !origin.tls {
             return Ok(Conn::Plain(timed));
-        };
-        let conn = ClientConnection::new(config.clone(), name.clone())
-            .map_err(|e| fail(format!("tls: {e}")))?;
+        }
+        let name = ServerName::try_from(host.to_string()).map_err(|e| HttpError {
+            kind: TransportKind::Tls,
+            text: format!("host is not a valid server name: {e}"),
+        })?;
+        let conn = ClientConnection::new(self.tls.clone(), name).map_err(|e| HttpError {
+            kind: TransportKind::Tls,
+            text: e.to_string(),
+        })?;
         let mut stream = StreamOwned::new(conn, timed);
         // Finish the handshake here, so that a certificate problem is reported as one.
         while stream.conn.is_handshaking() {
             stream
                 .conn
                 .complete_io(&mut stream.sock)
-                .map_err(|e| io_fail("tls", &e))?;
+                .map_err(|e| match io_fail("tls", &e) {
+                    HttpError {
+                        kind: TransportKind::Offline,
+                        text,
+                    } => HttpError {
+                        kind: TransportKind::Tls,
+                        text,
+                    },
+                    other => other,
+                })?;
         }
         Ok(Conn::Tls(Box::new(stream)))
     }
+}
+
+impl HttpTransport for RustTransport {
+    fn send(
+        &self,
+        request: HttpRequest,
+        authorization: String,
+    ) -> Result<HttpResponse, TransportError> {
+        let deadline = Instant::now() + Duration::from_millis(request.timeout_millis);
+        let origin = Origin::parse(&request.url).map_err(|why| TransportError::Offline {
+            reason: format!("the URL {why}"),
+        })?;
+        let headers: Vec<(&str, &str)> = std::iter::once(("Authorization", authorization.as_str()))
+            .chain(
+                request
+                    .headers
+                    .iter()
+                    .map(|h| (h.name.as_str(), h.value.as_str())),
+            )
+            .collect();
+        let req = Request {
+            method: request.method.as_str(),
+            path: if origin.prefix.is_empty() {
+                "/"
+            } else {
+                &origin.prefix
+            },
+            headers: &headers,
+            body: match request.method {
+                HttpMethod::Get => None,
+                HttpMethod::Post => Some(&request.body),
+            },
+            max_body: request.max_response_bytes,
+        };
+        let response = self
+            .exchange_with(&origin, &req, deadline)
+            .map_err(HttpError::into_transport)?;
+        Ok(HttpResponse {
+            status: response.status,
+            headers: response
+                .headers
+                .into_iter()
+                .map(|(name, value)| HttpHeader { name, value })
+                .collect(),
+            body: response.body,
+        })
+    }
+}
+
+/// The request line and header fields; refuses a value that could split the head.
+fn encode(origin: &Origin, req: &Request<'_>) -> Result<Vec<u8>, HttpError> {
+    let printable = |s: &str| s.bytes().all(|c| c == b' ' || c.is_ascii_graphic());
+    if !req.path.starts_with('/') || !req.path.bytes().all(|c| c.is_ascii_graphic()) {
+        return Err(fail(format!("bad request path {:?}", req.path)));
+    }
+    let mut head = format!(
+        "{} {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: permitseal-mobile/{}\r\n",
+        req.method,
+        req.path,
+        origin.host_header(),
+        env!("CARGO_PKG_VERSION"),
+    );
+    for (name, value) in req.headers {
+        let own = ["host", "content-length", "user-agent", "transfer-encoding"]
+            .iter()
+            .any(|n| name.eq_ignore_ascii_case(n));
+        if own
+            || name.is_empty()
+            || !name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-')
+            || !printable(value)
+        {
+            return Err(fail(format!(
+                "header {name:?} has a value that cannot be sent"
+            )));
+        }
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    match req.body {
+        Some(body) => head.push_str(&format!("Content-Length: {}\r\n", body.len())),
+        None if req.method == "POST" => head.push_str("Content-Length: 0\r\n"),
+        None => {}
+    }
+    head.push_str("\r\n");
+    Ok(head.into_bytes())
 }
 
 /// Writes the request and reads its response; says whether the connection can serve another.
@@ -520,7 +488,7 @@ fn exchange(conn: &mut Conn, head: &[u8], req: &Request<'_>) -> Result<(Response
     let sent = conn
         .write_all(head)
         .and_then(|()| match req.body {
-            Some((_, body)) => conn.write_all(body),
+            Some(body) => conn.write_all(body),
             None => Ok(()),
         })
         .and_then(|()| conn.flush());
@@ -545,10 +513,7 @@ fn exchange(conn: &mut Conn, head: &[u8], req: &Request<'_>) -> Result<(Response
 
 /// Reads one response (skipping interim 1xx answers); says whether the connection may be
 /// reused (HTTP/1.1, delimited body, no `Connection: close`).
-pub(crate) fn read_response<R: BufRead>(
-    r: &mut R,
-    max_body: u64,
-) -> Result<(Response, bool), HttpError> {
+fn read_response<R: BufRead>(r: &mut R, max_body: u64) -> Result<(Response, bool), HttpError> {
     loop {
         let head = read_head(r)?;
         let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
@@ -775,46 +740,6 @@ mod tests {
     }
 
     #[test]
-    fn origins() {
-        let o = Origin::parse("https://Permits.Example.org/").unwrap();
-        assert_eq!(
-            (o.tls, o.host.as_str(), o.port, o.prefix.as_str()),
-            (true, "permits.example.org", 443, "")
-        );
-        assert_eq!(o.to_string(), "https://permits.example.org");
-        let o = Origin::parse("HTTP://localhost:8080/api/").unwrap();
-        assert_eq!((o.tls, o.port, o.prefix.as_str()), (false, 8080, "/api"));
-        assert_eq!(o.host_header(), "localhost:8080");
-        let o = Origin::parse("http://[::1]:9").unwrap();
-        assert_eq!(
-            (o.host.as_str(), o.bare_host(), o.port),
-            ("[::1]", "::1", 9)
-        );
-        let o = Origin::parse("https://10.1.2.3:8443").unwrap();
-        assert_eq!(o.to_string(), "https://10.1.2.3:8443");
-        for (bad, why) in [
-            ("http://permits.example.org", "loopback"),
-            ("http://127.0.0.1.evil.org", "loopback"),
-            ("ftp://x", "https://"),
-            ("https://", "no host"),
-            ("permits.example.org", "https://"),
-            ("https://user:pw@permits.example.org", "user name"),
-            ("https://permits.example.org:0", "port"),
-            ("https://permits.example.org:70000", "port"),
-            ("https://permits.example.org:+1", "port"),
-            ("https://permits example.org", "host name"),
-            ("https://[::1", "bracket"),
-            ("https://[zz::1]", "IPv6"),
-            ("https://permits.example.org/a?b=c", "query"),
-            ("https://permits.example.org/a b", "printable"),
-            ("https://permits.example.org/a\r\nX: y", "printable"),
-        ] {
-            let e = Origin::parse(bad).unwrap_err();
-            assert!(e.contains(why), "{bad}: {e}");
-        }
-    }
-
-    #[test]
     fn length_framed_response_is_reusable() {
         let raw = b"HTTP/1.1 200 OK\r\nETag: \"v7\"\r\nContent-Length: 5\r\n\r\nhello";
         let (resp, reuse) = parse(raw, 100).unwrap();
@@ -832,7 +757,7 @@ mod tests {
         let (resp, reuse) = parse(raw, 100).unwrap();
         assert_eq!((resp.body.as_slice(), reuse), (&b"Wikipedia"[..], true));
         // The limit counts decoded bytes.
-        assert!(parse(raw, 8).unwrap_err().0.contains("larger than 8"));
+        assert!(parse(raw, 8).unwrap_err().text.contains("larger than 8"));
     }
 
     #[test]
@@ -895,16 +820,25 @@ mod tests {
             (b"HTTP/1.1 200 OK\r\nX: y", "inside the response"),
         ] {
             let e = parse(raw, 100).unwrap_err();
-            assert!(e.0.contains(why), "{:?}: {e}", String::from_utf8_lossy(raw));
+            assert!(
+                e.text.contains(why),
+                "{:?}: {e}",
+                String::from_utf8_lossy(raw)
+            );
         }
         let mut huge = b"HTTP/1.1 200 OK\r\n".to_vec();
         huge.extend(std::iter::repeat_n(b"X-Pad: 0123456789abcdef\r\n", 1000).flatten());
-        assert!(parse(&huge, 100).unwrap_err().0.contains("head too large"));
+        assert!(
+            parse(&huge, 100)
+                .unwrap_err()
+                .text
+                .contains("head too large")
+        );
         let unterminated = [b'a'; 20_000];
         assert!(
             parse(&unterminated, 100)
                 .unwrap_err()
-                .0
+                .text
                 .contains("head too large")
         );
     }
@@ -946,12 +880,7 @@ mod tests {
 
     #[test]
     fn header_values_that_could_split_the_request_are_refused() {
-        let http = Http::new(
-            Origin::parse("http://127.0.0.1:9").unwrap(),
-            tls_config(None).unwrap(),
-            Duration::from_secs(1),
-        )
-        .unwrap();
+        let origin = Origin::parse("http://127.0.0.1:9").unwrap();
         let req = |headers: &'static [(&'static str, &'static str)], path: &'static str| Request {
             method: "GET",
             path,
@@ -959,15 +888,13 @@ mod tests {
             body: None,
             max_body: 10,
         };
-        assert!(
-            http.encode(&req(&[("If-None-Match", "\"a\"\r\nX: 1")], "/x"))
-                .is_err()
-        );
-        assert!(http.encode(&req(&[("Bad Name", "v")], "/x")).is_err());
-        assert!(http.encode(&req(&[], "/x y")).is_err());
-        let head = http
-            .encode(&req(&[("If-None-Match", "\"a\"")], "/x"))
-            .unwrap();
+        let encode = |r: &Request<'_>| encode(&origin, r);
+        assert!(encode(&req(&[("If-None-Match", "\"a\"\r\nX: 1")], "/x")).is_err());
+        assert!(encode(&req(&[("Bad Name", "v")], "/x")).is_err());
+        assert!(encode(&req(&[("Host", "elsewhere")], "/x")).is_err());
+        assert!(encode(&req(&[("content-length", "0")], "/x")).is_err());
+        assert!(encode(&req(&[], "/x y")).is_err());
+        let head = encode(&req(&[("If-None-Match", "\"a\"")], "/x")).unwrap();
         let head = String::from_utf8(head).unwrap();
         assert!(
             head.starts_with("GET /x HTTP/1.1\r\nHost: 127.0.0.1:9\r\n"),

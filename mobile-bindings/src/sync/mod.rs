@@ -1,18 +1,26 @@
 //! The sync client: fetches the bundle (with `If-None-Match`) and uploads the outbox in
-//! batches. One HTTP implementation (HTTP/1.1 over rustls, `http.rs`) for both platforms.
+//! batches, over the transport the app gives (`HttpTransport`: the platform's HTTP stack on a
+//! phone, `RustTransport` in tests and on a desktop).
 //!
 //! Calls block the calling thread: apps call them from a background thread (Kotlin
 //! `Dispatchers.IO`, Swift a detached task). Upload resumes where it stopped: an item leaves
 //! the outbox only after the server acknowledged its batch, and the server is idempotent on
 //! item ids, so a batch repeated after a crash or a lost response never counts twice.
 
+#[cfg(feature = "rust-http")]
 mod http;
+mod origin;
+pub mod transport;
 mod wire;
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use rustls::pki_types::CertificateDer;
+#[cfg(feature = "rust-http")]
+pub use http::RustTransport;
+use origin::Origin;
+use transport::{
+    HttpHeader, HttpMethod, HttpRequest, HttpResponse, SharedTransport, TransportError,
+};
 
 use crate::error::SdkFailure;
 use crate::outbox::{Outbox, Payload, RejectedItem, StoredItem};
@@ -95,14 +103,17 @@ pub struct UploadReport {
 /// Talks to the permitseal server.
 #[derive(uniffi::Object)]
 pub struct SyncClient {
-    http: http::Http,
+    origin: Origin,
+    transport: SharedTransport,
+    timeout_millis: u64,
     token: String,
 }
 
 impl std::fmt::Debug for SyncClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SyncClient")
-            .field("base", &self.http.origin().to_string())
+            .field("base", &self.origin.to_string())
+            .field("timeout_millis", &self.timeout_millis)
             .finish_non_exhaustive()
     }
 }
@@ -125,59 +136,75 @@ enum Failure {
 /// Largest part of a refusal kept with a rejected item.
 const MAX_ANSWER: usize = 1024;
 
-/// A client for `base_url` with the given trust anchors (`None`: the public web roots).
-fn client(
-    base_url: &str,
-    device_token: String,
-    timeout_seconds: u32,
-    pinned: Option<Vec<CertificateDer<'static>>>,
-) -> Result<Arc<SyncClient>, SdkFailure> {
-    let origin =
-        http::Origin::parse(base_url).map_err(|why| SdkFailure::invalid("base_url", why))?;
-    if device_token.is_empty() || !device_token.bytes().all(|c| c.is_ascii_graphic()) {
-        return Err(SdkFailure::invalid(
-            "device_token",
-            "must be non-empty printable ASCII",
-        ));
-    }
-    let timeout = match timeout_seconds {
-        0 => 30,
-        t => t,
-    };
-    let tls = http::tls_config(pinned)
-        .map_err(|why| SdkFailure::invalid("certificate_authorities", why))?;
-    let http = http::Http::new(origin, tls, Duration::from_secs(u64::from(timeout)))
-        .map_err(|why| SdkFailure::invalid("base_url", why))?;
-    Ok(Arc::new(SyncClient {
-        http,
-        token: device_token,
-    }))
-}
-
 impl SyncClient {
+    fn header(name: &str, value: &str) -> HttpHeader {
+        HttpHeader {
+            name: name.to_string(),
+            value: value.to_string(),
+        }
+    }
+
     fn auth(&self) -> String {
         format!("Bearer {}", self.token)
     }
 
-    fn fetch_bundle(&self, etag: Option<&str>) -> Result<Option<Fetched>, Failure> {
-        let auth = self.auth();
-        let mut headers = vec![
-            ("Authorization", auth.as_str()),
-            ("Accept", "application/octet-stream"),
-        ];
-        if let Some(tag) = etag {
-            headers.push(("If-None-Match", tag));
+    /// Sends through the transport and checks what came back. An `Offline` failure is tried
+    /// once more (a pooled connection the server closed while idle often fails this way);
+    /// repeating is safe because the bundle fetch changes nothing and uploads are idempotent
+    /// on item ids. A timeout or a TLS failure is not repeated: the first spent the whole
+    /// deadline, and the second would fail alike.
+    fn exchange(&self, request: HttpRequest) -> Result<HttpResponse, Failure> {
+        let max = request.max_response_bytes;
+        let first = self.transport.send(request.clone(), self.auth());
+        let response = match first {
+            Err(TransportError::Offline { .. }) => self.transport.send(request, self.auth()),
+            other => other,
         }
-        let resp = self
-            .http
-            .send(&http::Request {
-                method: "GET",
-                path: wire::BUNDLE_PATH,
-                headers: &headers,
-                body: None,
-                max_body: MAX_BUNDLE,
-            })
-            .map_err(|e| Failure::Offline(e.to_string()))?;
+        .map_err(|e| Failure::Offline(e.to_string()))?;
+        if !(200..=599).contains(&response.status) {
+            return Err(Failure::Offline(format!(
+                "the transport gave status {}, not a final answer",
+                response.status
+            )));
+        }
+        if response.body.len() as u64 > max {
+            return Err(Failure::Offline(format!(
+                "response larger than {max} bytes"
+            )));
+        }
+        Ok(response)
+    }
+
+    fn request(
+        &self,
+        method: HttpMethod,
+        route: &str,
+        headers: Vec<HttpHeader>,
+        body: Vec<u8>,
+        max: u64,
+    ) -> HttpRequest {
+        HttpRequest {
+            method,
+            url: self.origin.url(route),
+            headers,
+            body,
+            timeout_millis: self.timeout_millis,
+            max_response_bytes: max,
+        }
+    }
+
+    fn fetch_bundle(&self, etag: Option<&str>) -> Result<Option<Fetched>, Failure> {
+        let mut headers = vec![SyncClient::header("Accept", "application/octet-stream")];
+        if let Some(tag) = etag {
+            headers.push(SyncClient::header("If-None-Match", tag));
+        }
+        let resp = self.exchange(self.request(
+            HttpMethod::Get,
+            wire::BUNDLE_PATH,
+            headers,
+            Vec::new(),
+            MAX_BUNDLE,
+        ))?;
         match resp.status {
             200 => Ok(Some(Fetched {
                 etag: resp.header("etag").map(str::to_string),
@@ -193,17 +220,12 @@ impl SyncClient {
     /// (new or already there) and gives the number of alerts raised.
     fn post_batch(&self, batch: &[StoredItem]) -> Result<u64, Failure> {
         let (path, body) = wire::batch_body(batch).map_err(|e| Failure::Offline(e.to_string()))?;
-        let auth = self.auth();
-        let resp = self
-            .http
-            .send(&http::Request {
-                method: "POST",
-                path,
-                headers: &[("Authorization", auth.as_str())],
-                body: Some(("application/json", &body)),
-                max_body: MAX_RESPONSE,
-            })
-            .map_err(|e| Failure::Offline(e.to_string()))?;
+        let headers = vec![
+            SyncClient::header("Content-Type", "application/json"),
+            SyncClient::header("Accept", "application/json"),
+        ];
+        let resp =
+            self.exchange(self.request(HttpMethod::Post, path, headers, body, MAX_RESPONSE))?;
         let (status, text) = (resp.status, resp.body);
         match status {
             200 => {
@@ -286,41 +308,39 @@ enum Stop {
 
 #[uniffi::export]
 impl SyncClient {
-    /// A client for one server and device token. `base_url` is `https://…`; plain `http://`
-    /// is accepted only for loopback hosts (a server on the same machine, in tests). The
-    /// server's certificate must chain to a public web root (Mozilla's list, built in).
-    /// `timeout_seconds` bounds each request; 0 means 30. The token is a separate argument,
-    /// not a record field, so that no generated `toString`/`description` can print it.
+    /// A client for one server and device token, over `transport` (the platform's HTTP
+    /// stack; the SDK's sources ship `HttpUrlConnectionTransport` for Android and
+    /// `URLSessionTransport` for iOS). `base_url` is `https://…`; plain `http://` is accepted
+    /// only for loopback hosts (a server on the same machine, in tests). Which certificates
+    /// the server may present is the transport's setting (the platform's trust store, the
+    /// app's network security configuration or pinned keys). `timeout_seconds` bounds each
+    /// request; 0 means 30. The token is a separate argument, not a record field, so that no
+    /// generated `toString`/`description` can print it.
     #[uniffi::constructor]
     pub fn new(
         base_url: String,
         device_token: String,
         timeout_seconds: u32,
+        transport: Arc<dyn transport::HttpTransport>,
     ) -> Result<Arc<SyncClient>, SdkFailure> {
-        client(&base_url, device_token, timeout_seconds, None)
-    }
-
-    /// As `new`, but the server's certificate must chain to one of `certificate_authorities`
-    /// (DER-encoded X.509 CA certificates) instead of the public web roots: for a Management
-    /// Authority whose server uses a national or private CA, or to pin the deployment's CA.
-    #[uniffi::constructor]
-    pub fn with_certificate_authorities(
-        base_url: String,
-        device_token: String,
-        timeout_seconds: u32,
-        certificate_authorities: Vec<Vec<u8>>,
-    ) -> Result<Arc<SyncClient>, SdkFailure> {
-        if certificate_authorities.is_empty() {
+        let origin =
+            Origin::parse(&base_url).map_err(|why| SdkFailure::invalid("base_url", why))?;
+        if device_token.is_empty() || !device_token.bytes().all(|c| c.is_ascii_graphic()) {
             return Err(SdkFailure::invalid(
-                "certificate_authorities",
-                "give at least one CA certificate",
+                "device_token",
+                "must be non-empty printable ASCII",
             ));
         }
-        let pinned = certificate_authorities
-            .into_iter()
-            .map(CertificateDer::from)
-            .collect();
-        client(&base_url, device_token, timeout_seconds, Some(pinned))
+        let timeout = match timeout_seconds {
+            0 => 30,
+            t => t,
+        };
+        Ok(Arc::new(SyncClient {
+            origin,
+            transport,
+            timeout_millis: u64::from(timeout) * 1000,
+            token: device_token,
+        }))
     }
 
     /// Fetches the bundle unless the server's matches `etag`, verifies it and loads it into

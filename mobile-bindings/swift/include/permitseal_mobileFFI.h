@@ -243,6 +243,22 @@ typedef void (*UniffiForeignFutureCompleteVoid)(uint64_t, UniffiForeignFutureRes
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_HTTP_TRANSPORT_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_HTTP_TRANSPORT_METHOD0
+typedef void (*UniffiCallbackInterfaceHttpTransportMethod0)(uint64_t, RustBuffer, RustBuffer, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_HTTP_TRANSPORT
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_HTTP_TRANSPORT
+typedef struct UniffiVTableCallbackInterfaceHttpTransport {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceHttpTransportMethod0 _Nonnull send;
+} UniffiVTableCallbackInterfaceHttpTransport;
+
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_CLONE_OUTBOX
 #define UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_CLONE_OUTBOX
 uint64_t uniffi_permitseal_mobile_fn_clone_outbox(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -300,12 +316,7 @@ void uniffi_permitseal_mobile_fn_free_syncclient(uint64_t handle, RustCallStatus
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_CONSTRUCTOR_SYNCCLIENT_NEW
 #define UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_CONSTRUCTOR_SYNCCLIENT_NEW
-uint64_t uniffi_permitseal_mobile_fn_constructor_syncclient_new(RustBuffer base_url, RustBuffer device_token, uint32_t timeout_seconds, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_CONSTRUCTOR_SYNCCLIENT_WITH_CERTIFICATE_AUTHORITIES
-#define UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_CONSTRUCTOR_SYNCCLIENT_WITH_CERTIFICATE_AUTHORITIES
-uint64_t uniffi_permitseal_mobile_fn_constructor_syncclient_with_certificate_authorities(RustBuffer base_url, RustBuffer device_token, uint32_t timeout_seconds, RustBuffer certificate_authorities, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_permitseal_mobile_fn_constructor_syncclient_new(RustBuffer base_url, RustBuffer device_token, uint32_t timeout_seconds, uint64_t transport, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_METHOD_SYNCCLIENT_SYNC_BUNDLE
@@ -316,6 +327,26 @@ RustBuffer uniffi_permitseal_mobile_fn_method_syncclient_sync_bundle(uint64_t pt
 #ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_METHOD_SYNCCLIENT_UPLOAD
 #define UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_METHOD_SYNCCLIENT_UPLOAD
 RustBuffer uniffi_permitseal_mobile_fn_method_syncclient_upload(uint64_t ptr, uint64_t outbox, uint32_t batch_size, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_CLONE_HTTPTRANSPORT
+#define UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_CLONE_HTTPTRANSPORT
+uint64_t uniffi_permitseal_mobile_fn_clone_httptransport(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_FREE_HTTPTRANSPORT
+#define UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_FREE_HTTPTRANSPORT
+void uniffi_permitseal_mobile_fn_free_httptransport(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_INIT_CALLBACK_VTABLE_HTTPTRANSPORT
+#define UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_INIT_CALLBACK_VTABLE_HTTPTRANSPORT
+void uniffi_permitseal_mobile_fn_init_callback_vtable_httptransport(const UniffiVTableCallbackInterfaceHttpTransport* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_METHOD_HTTPTRANSPORT_SEND
+#define UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_METHOD_HTTPTRANSPORT_SEND
+RustBuffer uniffi_permitseal_mobile_fn_method_httptransport_send(uint64_t ptr, RustBuffer request, RustBuffer authorization, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_CLONE_VERIFIER
@@ -341,6 +372,11 @@ RustBuffer uniffi_permitseal_mobile_fn_method_verifier_bundle_age_seconds(uint64
 #ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_METHOD_VERIFIER_CHECKPOINT
 #define UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_METHOD_VERIFIER_CHECKPOINT
 RustBuffer uniffi_permitseal_mobile_fn_method_verifier_checkpoint(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_METHOD_VERIFIER_EXPLAIN
+#define UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_METHOD_VERIFIER_EXPLAIN
+RustBuffer uniffi_permitseal_mobile_fn_method_verifier_explain(uint64_t ptr, RustBuffer qr_text, int64_t now, RustBuffer checkpoint, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_METHOD_VERIFIER_HAS_BUNDLE
@@ -720,6 +756,12 @@ uint16_t uniffi_permitseal_mobile_checksum_method_syncclient_upload(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_CHECKSUM_METHOD_HTTPTRANSPORT_SEND
+#define UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_CHECKSUM_METHOD_HTTPTRANSPORT_SEND
+uint16_t uniffi_permitseal_mobile_checksum_method_httptransport_send(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_CHECKSUM_METHOD_VERIFIER_BUNDLE_AGE_SECONDS
 #define UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_CHECKSUM_METHOD_VERIFIER_BUNDLE_AGE_SECONDS
 uint16_t uniffi_permitseal_mobile_checksum_method_verifier_bundle_age_seconds(void
@@ -729,6 +771,12 @@ uint16_t uniffi_permitseal_mobile_checksum_method_verifier_bundle_age_seconds(vo
 #ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_CHECKSUM_METHOD_VERIFIER_CHECKPOINT
 #define UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_CHECKSUM_METHOD_VERIFIER_CHECKPOINT
 uint16_t uniffi_permitseal_mobile_checksum_method_verifier_checkpoint(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_CHECKSUM_METHOD_VERIFIER_EXPLAIN
+#define UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_CHECKSUM_METHOD_VERIFIER_EXPLAIN
+uint16_t uniffi_permitseal_mobile_checksum_method_verifier_explain(void
     
 );
 #endif
@@ -783,12 +831,6 @@ uint16_t uniffi_permitseal_mobile_checksum_constructor_outbox_open(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_CHECKSUM_CONSTRUCTOR_SYNCCLIENT_NEW
 #define UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_CHECKSUM_CONSTRUCTOR_SYNCCLIENT_NEW
 uint16_t uniffi_permitseal_mobile_checksum_constructor_syncclient_new(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_CHECKSUM_CONSTRUCTOR_SYNCCLIENT_WITH_CERTIFICATE_AUTHORITIES
-#define UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_CHECKSUM_CONSTRUCTOR_SYNCCLIENT_WITH_CERTIFICATE_AUTHORITIES
-uint16_t uniffi_permitseal_mobile_checksum_constructor_syncclient_with_certificate_authorities(void
     
 );
 #endif

@@ -460,7 +460,13 @@ fileprivate final class UniffiHandleMap<T>: @unchecked Sendable {
 
 
 // Public interface members begin here.
-
+// Magic number for the Rust proxy to call using the same mechanism as every other method,
+// to free the callback once it's dropped by Rust.
+private let IDX_CALLBACK_FREE: Int32 = 0
+// Callback return codes
+private let UNIFFI_CALLBACK_SUCCESS: Int32 = 0
+private let UNIFFI_CALLBACK_ERROR: Int32 = 1
+private let UNIFFI_CALLBACK_UNEXPECTED_ERROR: Int32 = 2
 
 #if swift(>=5.8)
 @_documentation(visibility: private)
@@ -629,6 +635,231 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
         writeBytes(&buf, value)
     }
 }
+
+
+
+
+/**
+ * Sends one request and returns the complete answer. Implemented by the app with its
+ * platform's HTTP stack; called from the thread that called the sync (never the main
+ * thread, if the app follows the SDK's rule). It must not follow redirects, must not cache,
+ * and must give the status and body of 4xx and 5xx answers as answers.
+ */
+public protocol HttpTransport: AnyObject, Sendable {
+    
+    /**
+     * Sends `request` within its `timeout_millis`, with an `Authorization` field whose value
+     * is `authorization` (`Bearer <device token>`). It is an argument, not a field of the
+     * record, so that no generated `toString`/`description` prints it; never log it.
+     */
+    func send(request: HttpRequest, authorization: String) throws  -> HttpResponse
+    
+}
+/**
+ * Sends one request and returns the complete answer. Implemented by the app with its
+ * platform's HTTP stack; called from the thread that called the sync (never the main
+ * thread, if the app follows the SDK's rule). It must not follow redirects, must not cache,
+ * and must give the status and body of 4xx and 5xx answers as answers.
+ */
+open class HttpTransportImpl: HttpTransport, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_permitseal_mobile_fn_clone_httptransport(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_permitseal_mobile_fn_free_httptransport(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Sends `request` within its `timeout_millis`, with an `Authorization` field whose value
+     * is `authorization` (`Bearer <device token>`). It is an argument, not a field of the
+     * record, so that no generated `toString`/`description` prints it; never log it.
+     */
+open func send(request: HttpRequest, authorization: String)throws  -> HttpResponse  {
+    return try  FfiConverterTypeHttpResponse_lift(try rustCallWithError(FfiConverterTypeTransportError_lift) {
+        uniffiCallStatus in
+    uniffi_permitseal_mobile_fn_method_httptransport_send(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeHttpRequest_lower(request),
+        FfiConverterString.lower(authorization),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceHttpTransport {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceHttpTransport = UniffiVTableCallbackInterfaceHttpTransport(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeHttpTransport.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface HttpTransport: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeHttpTransport.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface HttpTransport: handle missing in uniffiClone")
+            }
+        },
+        send: { (
+            uniffiHandle: UInt64,
+            request: RustBuffer,
+            authorization: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> HttpResponse in
+                guard let uniffiObj = try? FfiConverterTypeHttpTransport.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.send(
+                     request: try FfiConverterTypeHttpRequest_lift(request),
+                     authorization: try FfiConverterString.lift(authorization)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterTypeHttpResponse_lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeTransportError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceHttpTransport> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceHttpTransport>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitHttpTransport() {
+    uniffi_permitseal_mobile_fn_init_callback_vtable_httptransport(UniffiCallbackInterfaceHttpTransport.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHttpTransport: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<HttpTransport>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = HttpTransport
+
+    public static func lift(_ handle: UInt64) throws -> HttpTransport {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return HttpTransportImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: HttpTransport) -> UInt64 {
+         if let rustImpl = value as? HttpTransportImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HttpTransport {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: HttpTransport, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpTransport_lift(_ handle: UInt64) throws -> HttpTransport {
+    return try FfiConverterTypeHttpTransport.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpTransport_lower(_ value: HttpTransport) -> UInt64 {
+    return FfiConverterTypeHttpTransport.lower(value)
+}
+
+
 
 
 
@@ -939,20 +1170,24 @@ open class SyncClient: SyncClientProtocol, @unchecked Sendable {
         return try! rustCall { uniffi_permitseal_mobile_fn_clone_syncclient(self.handle, $0) }
     }
     /**
-     * A client for one server and device token. `base_url` is `https://…`; plain `http://`
-     * is accepted only for loopback hosts (a server on the same machine, in tests). The
-     * server's certificate must chain to a public web root (Mozilla's list, built in).
-     * `timeout_seconds` bounds each request; 0 means 30. The token is a separate argument,
-     * not a record field, so that no generated `toString`/`description` can print it.
+     * A client for one server and device token, over `transport` (the platform's HTTP
+     * stack; the SDK's sources ship `HttpUrlConnectionTransport` for Android and
+     * `URLSessionTransport` for iOS). `base_url` is `https://…`; plain `http://` is accepted
+     * only for loopback hosts (a server on the same machine, in tests). Which certificates
+     * the server may present is the transport's setting (the platform's trust store, the
+     * app's network security configuration or pinned keys). `timeout_seconds` bounds each
+     * request; 0 means 30. The token is a separate argument, not a record field, so that no
+     * generated `toString`/`description` can print it.
      */
-public convenience init(baseUrl: String, deviceToken: String, timeoutSeconds: UInt32)throws  {
+public convenience init(baseUrl: String, deviceToken: String, timeoutSeconds: UInt32, transport: HttpTransport)throws  {
     let handle =
         try rustCallWithError(FfiConverterTypeSdkFailure_lift) {
         uniffiCallStatus in
     uniffi_permitseal_mobile_fn_constructor_syncclient_new(
         FfiConverterString.lower(baseUrl),
         FfiConverterString.lower(deviceToken),
-        FfiConverterUInt32.lower(timeoutSeconds),uniffiCallStatus
+        FfiConverterUInt32.lower(timeoutSeconds),
+        FfiConverterTypeHttpTransport_lower(transport),uniffiCallStatus
     )
 }
     self.init(unsafeFromHandle: handle)
@@ -967,23 +1202,6 @@ public convenience init(baseUrl: String, deviceToken: String, timeoutSeconds: UI
         try! rustCall { uniffi_permitseal_mobile_fn_free_syncclient(handle, $0) }
     }
 
-    
-    /**
-     * As `new`, but the server's certificate must chain to one of `certificate_authorities`
-     * (DER-encoded X.509 CA certificates) instead of the public web roots: for a Management
-     * Authority whose server uses a national or private CA, or to pin the deployment's CA.
-     */
-public static func withCertificateAuthorities(baseUrl: String, deviceToken: String, timeoutSeconds: UInt32, certificateAuthorities: [Data])throws  -> SyncClient  {
-    return try  FfiConverterTypeSyncClient_lift(try rustCallWithError(FfiConverterTypeSdkFailure_lift) {
-        uniffiCallStatus in
-    uniffi_permitseal_mobile_fn_constructor_syncclient_with_certificate_authorities(
-        FfiConverterString.lower(baseUrl),
-        FfiConverterString.lower(deviceToken),
-        FfiConverterUInt32.lower(timeoutSeconds),
-        FfiConverterSequenceData.lower(certificateAuthorities),uniffiCallStatus
-    )
-})
-}
     
 
     
@@ -1088,6 +1306,18 @@ public protocol VerifierProtocol: AnyObject, Sendable {
      * The checkpoint `verify` uses.
      */
     func checkpoint()  -> CheckpointKind
+    
+    /**
+     * A support report for the verdict on `qr_text` at `now` and `checkpoint` (as given to
+     * `verify_at`; use `clock::now` and `checkpoint()` for what `verify` did): compact JSON
+     * with the SDK and code format versions, the bundle's trust-list and status-list
+     * versions and ages, the clock floor, the verdict and reason codes, the key id the code
+     * names and whether its signature verified, the issuing authority's id and country, the
+     * status list's answer and a digest of the permit number. No names, addresses,
+     * species, quantities or document text: safe to send to a help desk. Changes nothing
+     * (the clock floor stays as it is).
+     */
+    func explain(qrText: String, now: Int64, checkpoint: CheckpointKind) throws  -> String
     
     /**
      * True once a bundle is loaded.
@@ -1223,6 +1453,28 @@ open func checkpoint() -> CheckpointKind  {
         uniffiCallStatus in
     uniffi_permitseal_mobile_fn_method_verifier_checkpoint(
             self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A support report for the verdict on `qr_text` at `now` and `checkpoint` (as given to
+     * `verify_at`; use `clock::now` and `checkpoint()` for what `verify` did): compact JSON
+     * with the SDK and code format versions, the bundle's trust-list and status-list
+     * versions and ages, the clock floor, the verdict and reason codes, the key id the code
+     * names and whether its signature verified, the issuing authority's id and country, the
+     * status list's answer and a digest of the permit number. No names, addresses,
+     * species, quantities or document text: safe to send to a help desk. Changes nothing
+     * (the clock floor stays as it is).
+     */
+open func explain(qrText: String, now: Int64, checkpoint: CheckpointKind)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeSdkFailure_lift) {
+        uniffiCallStatus in
+    uniffi_permitseal_mobile_fn_method_verifier_explain(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(qrText),
+        FfiConverterInt64.lower(now),
+        FfiConverterTypeCheckpointKind_lower(checkpoint),uniffiCallStatus
     )
 })
 }
@@ -1703,6 +1955,270 @@ public func FfiConverterTypeExportEndorsement_lift(_ buf: RustBuffer) throws -> 
 #endif
 public func FfiConverterTypeExportEndorsement_lower(_ value: ExportEndorsement) -> RustBuffer {
     return FfiConverterTypeExportEndorsement.lower(value)
+}
+
+
+/**
+ * One header field.
+ */
+public struct HttpHeader: Equatable, Hashable {
+    /**
+     * The field name (`Authorization`, `If-None-Match`…); compare case-insensitively.
+     */
+    public var name: String
+    /**
+     * The value, printable ASCII.
+     */
+    public var value: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The field name (`Authorization`, `If-None-Match`…); compare case-insensitively.
+         */name: String, 
+        /**
+         * The value, printable ASCII.
+         */value: String) {
+        self.name = name
+        self.value = value
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension HttpHeader: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHttpHeader: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HttpHeader {
+        return
+            try HttpHeader(
+                name: FfiConverterString.read(from: &buf), 
+                value: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: HttpHeader, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterString.write(value.value, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpHeader_lift(_ buf: RustBuffer) throws -> HttpHeader {
+    return try FfiConverterTypeHttpHeader.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpHeader_lower(_ value: HttpHeader) -> RustBuffer {
+    return FfiConverterTypeHttpHeader.lower(value)
+}
+
+
+/**
+ * A request for the transport to send as it is. The device token is not in it (see
+ * `HttpTransport::send`), so printing a request prints no secret.
+ */
+public struct HttpRequest: Equatable, Hashable {
+    /**
+     * `GET` or `POST`.
+     */
+    public var method: HttpMethod
+    /**
+     * The absolute URL (`https://…`, or `http://` to a loopback host).
+     */
+    public var url: String
+    /**
+     * Header fields to send, in order, besides `Authorization` (the transport adds `Host`,
+     * `Content-Length` and its own `User-Agent`).
+     */
+    public var headers: [HttpHeader]
+    /**
+     * The body; empty for `GET`.
+     */
+    public var body: Data
+    /**
+     * The whole exchange (connecting, TLS, sending, the complete answer) must end within
+     * this many milliseconds, or fail with `TransportError::Timeout`.
+     */
+    public var timeoutMillis: UInt64
+    /**
+     * The largest response body the SDK accepts: the transport may stop reading beyond it
+     * and fail with `Offline`; a longer body given back is refused by the SDK anyway.
+     */
+    public var maxResponseBytes: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * `GET` or `POST`.
+         */method: HttpMethod, 
+        /**
+         * The absolute URL (`https://…`, or `http://` to a loopback host).
+         */url: String, 
+        /**
+         * Header fields to send, in order, besides `Authorization` (the transport adds `Host`,
+         * `Content-Length` and its own `User-Agent`).
+         */headers: [HttpHeader], 
+        /**
+         * The body; empty for `GET`.
+         */body: Data, 
+        /**
+         * The whole exchange (connecting, TLS, sending, the complete answer) must end within
+         * this many milliseconds, or fail with `TransportError::Timeout`.
+         */timeoutMillis: UInt64, 
+        /**
+         * The largest response body the SDK accepts: the transport may stop reading beyond it
+         * and fail with `Offline`; a longer body given back is refused by the SDK anyway.
+         */maxResponseBytes: UInt64) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.timeoutMillis = timeoutMillis
+        self.maxResponseBytes = maxResponseBytes
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension HttpRequest: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHttpRequest: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HttpRequest {
+        return
+            try HttpRequest(
+                method: FfiConverterTypeHttpMethod.read(from: &buf), 
+                url: FfiConverterString.read(from: &buf), 
+                headers: FfiConverterSequenceTypeHttpHeader.read(from: &buf), 
+                body: FfiConverterData.read(from: &buf), 
+                timeoutMillis: FfiConverterUInt64.read(from: &buf), 
+                maxResponseBytes: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: HttpRequest, into buf: inout [UInt8]) {
+        FfiConverterTypeHttpMethod.write(value.method, into: &buf)
+        FfiConverterString.write(value.url, into: &buf)
+        FfiConverterSequenceTypeHttpHeader.write(value.headers, into: &buf)
+        FfiConverterData.write(value.body, into: &buf)
+        FfiConverterUInt64.write(value.timeoutMillis, into: &buf)
+        FfiConverterUInt64.write(value.maxResponseBytes, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpRequest_lift(_ buf: RustBuffer) throws -> HttpRequest {
+    return try FfiConverterTypeHttpRequest.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpRequest_lower(_ value: HttpRequest) -> RustBuffer {
+    return FfiConverterTypeHttpRequest.lower(value)
+}
+
+
+/**
+ * A complete answer, whatever its status: a 4xx or 5xx is an answer, not an error.
+ */
+public struct HttpResponse: Equatable, Hashable {
+    /**
+     * The final status (not an interim 1xx; redirects are not followed).
+     */
+    public var status: UInt16
+    /**
+     * Header fields as received (at least `ETag` when there is one).
+     */
+    public var headers: [HttpHeader]
+    /**
+     * The body, decoded from any transfer or content coding.
+     */
+    public var body: Data
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The final status (not an interim 1xx; redirects are not followed).
+         */status: UInt16, 
+        /**
+         * Header fields as received (at least `ETag` when there is one).
+         */headers: [HttpHeader], 
+        /**
+         * The body, decoded from any transfer or content coding.
+         */body: Data) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension HttpResponse: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHttpResponse: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HttpResponse {
+        return
+            try HttpResponse(
+                status: FfiConverterUInt16.read(from: &buf), 
+                headers: FfiConverterSequenceTypeHttpHeader.read(from: &buf), 
+                body: FfiConverterData.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: HttpResponse, into buf: inout [UInt8]) {
+        FfiConverterUInt16.write(value.status, into: &buf)
+        FfiConverterSequenceTypeHttpHeader.write(value.headers, into: &buf)
+        FfiConverterData.write(value.body, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpResponse_lift(_ buf: RustBuffer) throws -> HttpResponse {
+    return try FfiConverterTypeHttpResponse.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpResponse_lower(_ value: HttpResponse) -> RustBuffer {
+    return FfiConverterTypeHttpResponse.lower(value)
 }
 
 
@@ -3048,6 +3564,81 @@ public func FfiConverterTypeCheckpointKind_lower(_ value: CheckpointKind) -> Rus
 
 
 /**
+ * An HTTP method the sync uses.
+ */
+
+public enum HttpMethod: Equatable, Hashable {
+    
+    /**
+     * Fetching the bundle.
+     */
+    case get
+    /**
+     * Uploading a batch.
+     */
+    case post
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension HttpMethod: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHttpMethod: FfiConverterRustBuffer {
+    typealias SwiftType = HttpMethod
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HttpMethod {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .get
+        
+        case 2: return .post
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: HttpMethod, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .get:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .post:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpMethod_lift(_ buf: RustBuffer) throws -> HttpMethod {
+    return try FfiConverterTypeHttpMethod.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpMethod_lower(_ value: HttpMethod) -> RustBuffer {
+    return FfiConverterTypeHttpMethod.lower(value)
+}
+
+
+
+/**
  * The language of officer-facing messages: the three working languages of CITES.
  */
 
@@ -3556,6 +4147,127 @@ public func FfiConverterTypeSdkFailure_lower(_ value: SdkFailure) -> RustBuffer 
 
 
 /**
+ * Why no answer came. The app maps its platform's failures onto these; the SDK reports each
+ * as the sync's `Offline` result with the reason, and retries only `Offline` (once: the
+ * bundle fetch changes nothing and uploads are idempotent on item ids).
+ */
+public 
+enum TransportError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
+
+    
+    
+    /**
+     * No connection: no network, the name does not resolve, refused or reset, closed
+     * before the answer was complete, or an answer larger than allowed.
+     */
+    case Offline(
+        /**
+         * What failed, for support (never header values or bodies).
+         */reason: String
+    )
+    /**
+     * The deadline passed.
+     */
+    case Timeout(
+        /**
+         * Where it was, for support.
+         */reason: String
+    )
+    /**
+     * TLS failed: a certificate that does not chain to a trusted root or fails the app's
+     * pin, a name mismatch, a handshake failure. A captive portal or an intercepting proxy
+     * looks like this; it is never data.
+     */
+    case Tls(
+        /**
+         * The platform's reason, for support.
+         */reason: String
+    )
+
+    
+
+    
+
+    
+    public var errorDescription: String? {
+        String(reflecting: self)
+    }
+    
+}
+
+#if compiler(>=6)
+extension TransportError: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTransportError: FfiConverterRustBuffer {
+    typealias SwiftType = TransportError
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TransportError {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+
+        
+
+        
+        case 1: return .Offline(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 2: return .Timeout(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 3: return .Tls(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+
+         default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: TransportError, into buf: inout [UInt8]) {
+        switch value {
+
+        
+
+        
+        
+        case let .Offline(reason):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .Timeout(reason):
+            writeInt(&buf, Int32(2))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .Tls(reason):
+            writeInt(&buf, Int32(3))
+            FfiConverterString.write(reason, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTransportError_lift(_ buf: RustBuffer) throws -> TransportError {
+    return try FfiConverterTypeTransportError.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTransportError_lower(_ value: TransportError) -> RustBuffer {
+    return FfiConverterTypeTransportError.lower(value)
+}
+
+
+/**
  * How an upload ended.
  */
 
@@ -3969,6 +4681,31 @@ fileprivate struct FfiConverterSequenceTypeEndorsedLine: FfiConverterRustBuffer 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeHttpHeader: FfiConverterRustBuffer {
+    typealias SwiftType = [HttpHeader]
+
+    public static func write(_ value: [HttpHeader], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeHttpHeader.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [HttpHeader] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [HttpHeader]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeHttpHeader.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeLineRecord: FfiConverterRustBuffer {
     typealias SwiftType = [LineRecord]
 
@@ -4123,10 +4860,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_permitseal_mobile_checksum_method_syncclient_upload() != 10091) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_permitseal_mobile_checksum_method_httptransport_send() != 64220) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_permitseal_mobile_checksum_method_verifier_bundle_age_seconds() != 59917) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_permitseal_mobile_checksum_method_verifier_checkpoint() != 42113) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_permitseal_mobile_checksum_method_verifier_explain() != 53332) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_permitseal_mobile_checksum_method_verifier_has_bundle() != 62317) {
@@ -4153,16 +4896,14 @@ private let initializationResult: InitializationResult = {
     if (uniffi_permitseal_mobile_checksum_constructor_outbox_open() != 8767) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_permitseal_mobile_checksum_constructor_syncclient_new() != 44668) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_permitseal_mobile_checksum_constructor_syncclient_with_certificate_authorities() != 19791) {
+    if (uniffi_permitseal_mobile_checksum_constructor_syncclient_new() != 61580) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_permitseal_mobile_checksum_constructor_verifier_new() != 40955) {
         return InitializationResult.apiChecksumMismatch
     }
 
+    uniffiCallbackInitHttpTransport()
     return InitializationResult.ok
 }()
 

@@ -650,6 +650,28 @@ internal open class UniffiForeignFutureResultVoid(
 internal interface UniffiForeignFutureCompleteVoid : com.sun.jna.Callback {
     fun callback(`callbackData`: Long,`result`: UniffiForeignFutureResultVoid.UniffiByValue,)
 }
+internal interface UniffiCallbackInterfaceHttpTransportMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`request`: RustBuffer.ByValue,`authorization`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "send")
+internal open class UniffiVTableCallbackInterfaceHttpTransport(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `send`: UniffiCallbackInterfaceHttpTransportMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `send`: UniffiCallbackInterfaceHttpTransportMethod0? = null,
+    ): UniffiVTableCallbackInterfaceHttpTransport(`uniffiFree`,`uniffiClone`,`send`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceHttpTransport) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `send` = other.`send`
+    }
+
+}
 
 // A JNA Library to expose the extern-C FFI definitions.
 // This is an implementation detail which will be called internally by the public API.
@@ -697,9 +719,13 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_permitseal_mobile_checksum_method_syncclient_upload(
     ): Int
+    external fun uniffi_permitseal_mobile_checksum_method_httptransport_send(
+    ): Int
     external fun uniffi_permitseal_mobile_checksum_method_verifier_bundle_age_seconds(
     ): Int
     external fun uniffi_permitseal_mobile_checksum_method_verifier_checkpoint(
+    ): Int
+    external fun uniffi_permitseal_mobile_checksum_method_verifier_explain(
     ): Int
     external fun uniffi_permitseal_mobile_checksum_method_verifier_has_bundle(
     ): Int
@@ -719,8 +745,6 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_permitseal_mobile_checksum_constructor_syncclient_new(
     ): Int
-    external fun uniffi_permitseal_mobile_checksum_constructor_syncclient_with_certificate_authorities(
-    ): Int
     external fun uniffi_permitseal_mobile_checksum_constructor_verifier_new(
     ): Int
     external fun ffi_permitseal_mobile_uniffi_contract_version(
@@ -739,6 +763,7 @@ internal object UniffiLib {
 
     init {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "permitseal_mobile"))
+        uniffiCallbackInterfaceHttpTransport.register(this)
         
     }
 
@@ -765,13 +790,19 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_permitseal_mobile_fn_free_syncclient(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_permitseal_mobile_fn_constructor_syncclient_new(`baseUrl`: RustBuffer.ByValue,`deviceToken`: RustBuffer.ByValue,`timeoutSeconds`: Int,uniffi_out_err: UniffiRustCallStatus, 
-    ): Long
-    external fun uniffi_permitseal_mobile_fn_constructor_syncclient_with_certificate_authorities(`baseUrl`: RustBuffer.ByValue,`deviceToken`: RustBuffer.ByValue,`timeoutSeconds`: Int,`certificateAuthorities`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_permitseal_mobile_fn_constructor_syncclient_new(`baseUrl`: RustBuffer.ByValue,`deviceToken`: RustBuffer.ByValue,`timeoutSeconds`: Int,`transport`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_permitseal_mobile_fn_method_syncclient_sync_bundle(`ptr`: Long,`verifier`: Long,`etag`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_permitseal_mobile_fn_method_syncclient_upload(`ptr`: Long,`outbox`: Long,`batchSize`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_permitseal_mobile_fn_clone_httptransport(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_permitseal_mobile_fn_free_httptransport(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_permitseal_mobile_fn_init_callback_vtable_httptransport(`vtable`: UniffiVTableCallbackInterfaceHttpTransport,
+    ): Unit
+    external fun uniffi_permitseal_mobile_fn_method_httptransport_send(`ptr`: Long,`request`: RustBuffer.ByValue,`authorization`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_permitseal_mobile_fn_clone_verifier(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -782,6 +813,8 @@ internal object UniffiLib {
     external fun uniffi_permitseal_mobile_fn_method_verifier_bundle_age_seconds(`ptr`: Long,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_permitseal_mobile_fn_method_verifier_checkpoint(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_permitseal_mobile_fn_method_verifier_explain(`ptr`: Long,`qrText`: RustBuffer.ByValue,`now`: Long,`checkpoint`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_permitseal_mobile_fn_method_verifier_has_bundle(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
@@ -955,10 +988,16 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_permitseal_mobile_checksum_method_syncclient_upload() and 0xFFFF) != 10091) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_permitseal_mobile_checksum_method_httptransport_send() and 0xFFFF) != 64220) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_permitseal_mobile_checksum_method_verifier_bundle_age_seconds() and 0xFFFF) != 59917) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_permitseal_mobile_checksum_method_verifier_checkpoint() and 0xFFFF) != 42113) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_permitseal_mobile_checksum_method_verifier_explain() and 0xFFFF) != 53332) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_permitseal_mobile_checksum_method_verifier_has_bundle() and 0xFFFF) != 62317) {
@@ -985,10 +1024,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_permitseal_mobile_checksum_constructor_outbox_open() and 0xFFFF) != 8767) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_permitseal_mobile_checksum_constructor_syncclient_new() and 0xFFFF) != 44668) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_permitseal_mobile_checksum_constructor_syncclient_with_certificate_authorities() and 0xFFFF) != 19791) {
+    if ((lib.uniffi_permitseal_mobile_checksum_constructor_syncclient_new() and 0xFFFF) != 61580) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_permitseal_mobile_checksum_constructor_verifier_new() and 0xFFFF) != 40955) {
@@ -1085,7 +1121,38 @@ object UniffiWithHandle
  *
  * @suppress
  * */
-object NoHandle
+object NoHandle// Magic number for the Rust proxy to call using the same mechanism as every other method,
+// to free the callback once it's dropped by Rust.
+internal const val IDX_CALLBACK_FREE = 0
+// Callback return codes
+internal const val UNIFFI_CALLBACK_SUCCESS = 0
+internal const val UNIFFI_CALLBACK_ERROR = 1
+internal const val UNIFFI_CALLBACK_UNEXPECTED_ERROR = 2
+
+/**
+ * @suppress
+ */
+public abstract class FfiConverterCallbackInterface<CallbackInterface: Any>: FfiConverter<CallbackInterface, Long> {
+    internal val handleMap = UniffiHandleMap<CallbackInterface>()
+
+    internal fun drop(handle: Long) {
+        handleMap.remove(handle)
+    }
+
+    override fun lift(value: Long): CallbackInterface {
+        return handleMap.get(value)
+    }
+
+    override fun read(buf: ByteBuffer) = lift(buf.getLong())
+
+    override fun lower(value: CallbackInterface) = handleMap.insert(value)
+
+    override fun allocationSize(value: CallbackInterface) = 8UL
+
+    override fun write(value: CallbackInterface, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
 /**
  * The cleaner interface for Object finalization code to run.
  * This is the entry point to any implementation that we're using.
@@ -1366,6 +1433,348 @@ public object FfiConverterByteArray: FfiConverterRustBuffer<ByteArray> {
     override fun write(value: ByteArray, buf: ByteBuffer) {
         buf.putInt(value.size)
         buf.put(value)
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * Sends one request and returns the complete answer. Implemented by the app with its
+ * platform's HTTP stack; called from the thread that called the sync (never the main
+ * thread, if the app follows the SDK's rule). It must not follow redirects, must not cache,
+ * and must give the status and body of 4xx and 5xx answers as answers.
+ */
+public interface HttpTransport {
+    
+    /**
+     * Sends `request` within its `timeout_millis`, with an `Authorization` field whose value
+     * is `authorization` (`Bearer <device token>`). It is an argument, not a field of the
+     * record, so that no generated `toString`/`description` prints it; never log it.
+     */
+    fun `send`(`request`: HttpRequest, `authorization`: kotlin.String): HttpResponse
+    
+    companion object
+}
+
+/**
+ * Sends one request and returns the complete answer. Implemented by the app with its
+ * platform's HTTP stack; called from the thread that called the sync (never the main
+ * thread, if the app follows the SDK's rule). It must not follow redirects, must not cache,
+ * and must give the status and body of 4xx and 5xx answers as answers.
+ */
+open class HttpTransportImpl: Disposable, AutoCloseable, HttpTransport
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_permitseal_mobile_fn_free_httptransport(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_permitseal_mobile_fn_clone_httptransport(handle, status)
+        }
+    }
+
+    
+    /**
+     * Sends `request` within its `timeout_millis`, with an `Authorization` field whose value
+     * is `authorization` (`Bearer <device token>`). It is an argument, not a field of the
+     * record, so that no generated `toString`/`description` prints it; never log it.
+     */
+    @Throws(TransportException::class)override fun `send`(`request`: HttpRequest, `authorization`: kotlin.String): HttpResponse {
+            return FfiConverterTypeHttpResponse.lift(
+    callWithHandle {
+    uniffiRustCallWithError(TransportException) { _status ->
+    UniffiLib.uniffi_permitseal_mobile_fn_method_httptransport_send(
+        it,
+        
+        FfiConverterTypeHttpRequest.lower(`request`),
+        FfiConverterString.lower(`authorization`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceHttpTransport {
+    internal object `send`: UniffiCallbackInterfaceHttpTransportMethod0 {
+        override fun callback(`uniffiHandle`: Long,`request`: RustBuffer.ByValue,`authorization`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeHttpTransport.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`send`(
+                    FfiConverterTypeHttpRequest.lift(`request`),
+                    FfiConverterString.lift(`authorization`),
+                )
+            }
+            val writeReturn = { value: HttpResponse -> uniffiOutReturn.setValue(FfiConverterTypeHttpResponse.lower(value)) }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: TransportException -> FfiConverterTypeTransportError.lower(e) }
+            )
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeHttpTransport.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeHttpTransport.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceHttpTransport.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `send`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_permitseal_mobile_fn_init_callback_vtable_httptransport(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeHttpTransport: FfiConverter<HttpTransport, Long> {
+    internal val handleMap = UniffiHandleMap<HttpTransport>()
+
+    override fun lower(value: HttpTransport): Long {
+        if (value is HttpTransportImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): HttpTransport {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return HttpTransportImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): HttpTransport {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: HttpTransport) = 8UL
+
+    override fun write(value: HttpTransport, buf: ByteBuffer) {
+        buf.putLong(lower(value))
     }
 }
 
@@ -1920,13 +2329,16 @@ open class SyncClient: Disposable, AutoCloseable, SyncClientInterface
         this.cleanable = null
     }
     /**
-     * A client for one server and device token. `base_url` is `https://…`; plain `http://`
-     * is accepted only for loopback hosts (a server on the same machine, in tests). The
-     * server's certificate must chain to a public web root (Mozilla's list, built in).
-     * `timeout_seconds` bounds each request; 0 means 30. The token is a separate argument,
-     * not a record field, so that no generated `toString`/`description` can print it.
+     * A client for one server and device token, over `transport` (the platform's HTTP
+     * stack; the SDK's sources ship `HttpUrlConnectionTransport` for Android and
+     * `URLSessionTransport` for iOS). `base_url` is `https://…`; plain `http://` is accepted
+     * only for loopback hosts (a server on the same machine, in tests). Which certificates
+     * the server may present is the transport's setting (the platform's trust store, the
+     * app's network security configuration or pinned keys). `timeout_seconds` bounds each
+     * request; 0 means 30. The token is a separate argument, not a record field, so that no
+     * generated `toString`/`description` can print it.
      */
-    constructor(`baseUrl`: kotlin.String, `deviceToken`: kotlin.String, `timeoutSeconds`: kotlin.UInt) :
+    constructor(`baseUrl`: kotlin.String, `deviceToken`: kotlin.String, `timeoutSeconds`: kotlin.UInt, `transport`: HttpTransport) :
         this(UniffiWithHandle, 
     uniffiRustCallWithError(SdkFailure) { _status ->
     UniffiLib.uniffi_permitseal_mobile_fn_constructor_syncclient_new(
@@ -1934,7 +2346,8 @@ open class SyncClient: Disposable, AutoCloseable, SyncClientInterface
         
         FfiConverterString.lower(`baseUrl`),
         FfiConverterString.lower(`deviceToken`),
-        FfiConverterUInt.lower(`timeoutSeconds`),_status)
+        FfiConverterUInt.lower(`timeoutSeconds`),
+        FfiConverterTypeHttpTransport.lower(`transport`),_status)
 }
     )
 
@@ -2063,30 +2476,11 @@ open class SyncClient: Disposable, AutoCloseable, SyncClientInterface
 
 
     
-    companion object {
-        
+    
     /**
-     * As `new`, but the server's certificate must chain to one of `certificate_authorities`
-     * (DER-encoded X.509 CA certificates) instead of the public web roots: for a Management
-     * Authority whose server uses a national or private CA, or to pin the deployment's CA.
+     * @suppress
      */
-    @Throws(SdkFailure::class) fun `withCertificateAuthorities`(`baseUrl`: kotlin.String, `deviceToken`: kotlin.String, `timeoutSeconds`: kotlin.UInt, `certificateAuthorities`: List<kotlin.ByteArray>): SyncClient {
-            return FfiConverterTypeSyncClient.lift(
-    uniffiRustCallWithError(SdkFailure) { _status ->
-    UniffiLib.uniffi_permitseal_mobile_fn_constructor_syncclient_with_certificate_authorities(
-    
-        
-        FfiConverterString.lower(`baseUrl`),
-        FfiConverterString.lower(`deviceToken`),
-        FfiConverterUInt.lower(`timeoutSeconds`),
-        FfiConverterSequenceByteArray.lower(`certificateAuthorities`),_status)
-}
-    )
-    }
-    
-
-        
-    }
+    companion object
     
 }
 
@@ -2228,6 +2622,18 @@ public interface VerifierInterface {
      * The checkpoint `verify` uses.
      */
     fun `checkpoint`(): CheckpointKind
+    
+    /**
+     * A support report for the verdict on `qr_text` at `now` and `checkpoint` (as given to
+     * `verify_at`; use `clock::now` and `checkpoint()` for what `verify` did): compact JSON
+     * with the SDK and code format versions, the bundle's trust-list and status-list
+     * versions and ages, the clock floor, the verdict and reason codes, the key id the code
+     * names and whether its signature verified, the issuing authority's id and country, the
+     * status list's answer and a digest of the permit number. No names, addresses,
+     * species, quantities or document text: safe to send to a help desk. Changes nothing
+     * (the clock floor stays as it is).
+     */
+    fun `explain`(`qrText`: kotlin.String, `now`: kotlin.Long, `checkpoint`: CheckpointKind): kotlin.String
     
     /**
      * True once a bundle is loaded.
@@ -2419,6 +2825,33 @@ open class Verifier: Disposable, AutoCloseable, VerifierInterface
     UniffiLib.uniffi_permitseal_mobile_fn_method_verifier_checkpoint(
         it,
         _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * A support report for the verdict on `qr_text` at `now` and `checkpoint` (as given to
+     * `verify_at`; use `clock::now` and `checkpoint()` for what `verify` did): compact JSON
+     * with the SDK and code format versions, the bundle's trust-list and status-list
+     * versions and ages, the clock floor, the verdict and reason codes, the key id the code
+     * names and whether its signature verified, the issuing authority's id and country, the
+     * status list's answer and a digest of the permit number. No names, addresses,
+     * species, quantities or document text: safe to send to a help desk. Changes nothing
+     * (the clock floor stays as it is).
+     */
+    @Throws(SdkFailure::class)override fun `explain`(`qrText`: kotlin.String, `now`: kotlin.Long, `checkpoint`: CheckpointKind): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(SdkFailure) { _status ->
+    UniffiLib.uniffi_permitseal_mobile_fn_method_verifier_explain(
+        it,
+        
+        FfiConverterString.lower(`qrText`),
+        FfiConverterLong.lower(`now`),
+        FfiConverterTypeCheckpointKind.lower(`checkpoint`),_status)
 }
     }
     )
@@ -2822,6 +3255,191 @@ public object FfiConverterTypeExportEndorsement: FfiConverterRustBuffer<ExportEn
             FfiConverterLong.write(value.`endorsedAt`, buf)
             FfiConverterString.write(value.`deviceId`, buf)
             FfiConverterOptionalString.write(value.`officerId`, buf)
+    }
+}
+
+
+
+/**
+ * One header field.
+ */
+data class HttpHeader (
+    /**
+     * The field name (`Authorization`, `If-None-Match`…); compare case-insensitively.
+     */
+    var `name`: kotlin.String
+    , 
+    /**
+     * The value, printable ASCII.
+     */
+    var `value`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeHttpHeader: FfiConverterRustBuffer<HttpHeader> {
+    override fun read(buf: ByteBuffer): HttpHeader {
+        return HttpHeader(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: HttpHeader) = (
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterString.allocationSize(value.`value`)
+    )
+
+    override fun write(value: HttpHeader, buf: ByteBuffer) {
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterString.write(value.`value`, buf)
+    }
+}
+
+
+
+/**
+ * A request for the transport to send as it is. The device token is not in it (see
+ * `HttpTransport::send`), so printing a request prints no secret.
+ */
+data class HttpRequest (
+    /**
+     * `GET` or `POST`.
+     */
+    var `method`: HttpMethod
+    , 
+    /**
+     * The absolute URL (`https://…`, or `http://` to a loopback host).
+     */
+    var `url`: kotlin.String
+    , 
+    /**
+     * Header fields to send, in order, besides `Authorization` (the transport adds `Host`,
+     * `Content-Length` and its own `User-Agent`).
+     */
+    var `headers`: List<HttpHeader>
+    , 
+    /**
+     * The body; empty for `GET`.
+     */
+    var `body`: kotlin.ByteArray
+    , 
+    /**
+     * The whole exchange (connecting, TLS, sending, the complete answer) must end within
+     * this many milliseconds, or fail with `TransportError::Timeout`.
+     */
+    var `timeoutMillis`: kotlin.ULong
+    , 
+    /**
+     * The largest response body the SDK accepts: the transport may stop reading beyond it
+     * and fail with `Offline`; a longer body given back is refused by the SDK anyway.
+     */
+    var `maxResponseBytes`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeHttpRequest: FfiConverterRustBuffer<HttpRequest> {
+    override fun read(buf: ByteBuffer): HttpRequest {
+        return HttpRequest(
+            FfiConverterTypeHttpMethod.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterSequenceTypeHttpHeader.read(buf),
+            FfiConverterByteArray.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: HttpRequest) = (
+            FfiConverterTypeHttpMethod.allocationSize(value.`method`) +
+            FfiConverterString.allocationSize(value.`url`) +
+            FfiConverterSequenceTypeHttpHeader.allocationSize(value.`headers`) +
+            FfiConverterByteArray.allocationSize(value.`body`) +
+            FfiConverterULong.allocationSize(value.`timeoutMillis`) +
+            FfiConverterULong.allocationSize(value.`maxResponseBytes`)
+    )
+
+    override fun write(value: HttpRequest, buf: ByteBuffer) {
+            FfiConverterTypeHttpMethod.write(value.`method`, buf)
+            FfiConverterString.write(value.`url`, buf)
+            FfiConverterSequenceTypeHttpHeader.write(value.`headers`, buf)
+            FfiConverterByteArray.write(value.`body`, buf)
+            FfiConverterULong.write(value.`timeoutMillis`, buf)
+            FfiConverterULong.write(value.`maxResponseBytes`, buf)
+    }
+}
+
+
+
+/**
+ * A complete answer, whatever its status: a 4xx or 5xx is an answer, not an error.
+ */
+data class HttpResponse (
+    /**
+     * The final status (not an interim 1xx; redirects are not followed).
+     */
+    var `status`: kotlin.UShort
+    , 
+    /**
+     * Header fields as received (at least `ETag` when there is one).
+     */
+    var `headers`: List<HttpHeader>
+    , 
+    /**
+     * The body, decoded from any transfer or content coding.
+     */
+    var `body`: kotlin.ByteArray
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeHttpResponse: FfiConverterRustBuffer<HttpResponse> {
+    override fun read(buf: ByteBuffer): HttpResponse {
+        return HttpResponse(
+            FfiConverterUShort.read(buf),
+            FfiConverterSequenceTypeHttpHeader.read(buf),
+            FfiConverterByteArray.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: HttpResponse) = (
+            FfiConverterUShort.allocationSize(value.`status`) +
+            FfiConverterSequenceTypeHttpHeader.allocationSize(value.`headers`) +
+            FfiConverterByteArray.allocationSize(value.`body`)
+    )
+
+    override fun write(value: HttpResponse, buf: ByteBuffer) {
+            FfiConverterUShort.write(value.`status`, buf)
+            FfiConverterSequenceTypeHttpHeader.write(value.`headers`, buf)
+            FfiConverterByteArray.write(value.`body`, buf)
     }
 }
 
@@ -3859,6 +4477,49 @@ public object FfiConverterTypeCheckpointKind: FfiConverterRustBuffer<CheckpointK
 
 
 /**
+ * An HTTP method the sync uses.
+ */
+
+enum class HttpMethod {
+    
+    /**
+     * Fetching the bundle.
+     */
+    GET,
+    /**
+     * Uploading a batch.
+     */
+    POST;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeHttpMethod: FfiConverterRustBuffer<HttpMethod> {
+    override fun read(buf: ByteBuffer) = try {
+        HttpMethod.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: HttpMethod) = 4UL
+
+    override fun write(value: HttpMethod, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * The language of officer-facing messages: the three working languages of CITES.
  */
 
@@ -4305,6 +4966,136 @@ public object FfiConverterTypeSdkFailure : FfiConverterRustBuffer<SdkFailure> {
             }
             is SdkFailure.Storage -> {
                 buf.putInt(6)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+
+}
+
+
+
+
+
+/**
+ * Why no answer came. The app maps its platform's failures onto these; the SDK reports each
+ * as the sync's `Offline` result with the reason, and retries only `Offline` (once: the
+ * bundle fetch changes nothing and uploads are idempotent on item ids).
+ */
+sealed class TransportException: kotlin.Exception() {
+    
+    /**
+     * No connection: no network, the name does not resolve, refused or reset, closed
+     * before the answer was complete, or an answer larger than allowed.
+     */
+    class Offline(
+        
+        /**
+         * What failed, for support (never header values or bodies).
+         */
+        val `reason`: kotlin.String
+        ) : TransportException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+    /**
+     * The deadline passed.
+     */
+    class Timeout(
+        
+        /**
+         * Where it was, for support.
+         */
+        val `reason`: kotlin.String
+        ) : TransportException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+    /**
+     * TLS failed: a certificate that does not chain to a trusted root or fails the app's
+     * pin, a name mismatch, a handshake failure. A captive portal or an intercepting proxy
+     * looks like this; it is never data.
+     */
+    class Tls(
+        
+        /**
+         * The platform's reason, for support.
+         */
+        val `reason`: kotlin.String
+        ) : TransportException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+
+    
+
+
+    companion object ErrorHandler : UniffiRustCallStatusErrorHandler<TransportException> {
+        override fun lift(error_buf: RustBuffer.ByValue): TransportException = FfiConverterTypeTransportError.lift(error_buf)
+    }
+
+    
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTransportError : FfiConverterRustBuffer<TransportException> {
+    override fun read(buf: ByteBuffer): TransportException {
+        
+
+        return when(buf.getInt()) {
+            1 -> TransportException.Offline(
+                FfiConverterString.read(buf),
+                )
+            2 -> TransportException.Timeout(
+                FfiConverterString.read(buf),
+                )
+            3 -> TransportException.Tls(
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: TransportException): ULong {
+        return when(value) {
+            is TransportException.Offline -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is TransportException.Timeout -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is TransportException.Tls -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+        }
+    }
+
+    override fun write(value: TransportException, buf: ByteBuffer) {
+        when(value) {
+            is TransportException.Offline -> {
+                buf.putInt(1)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is TransportException.Timeout -> {
+                buf.putInt(2)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is TransportException.Tls -> {
+                buf.putInt(3)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
@@ -4765,6 +5556,34 @@ public object FfiConverterSequenceTypeEndorsedLine: FfiConverterRustBuffer<List<
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeEndorsedLine.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeHttpHeader: FfiConverterRustBuffer<List<HttpHeader>> {
+    override fun read(buf: ByteBuffer): List<HttpHeader> {
+        val len = buf.getInt()
+        return List<HttpHeader>(len) {
+            FfiConverterTypeHttpHeader.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<HttpHeader>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeHttpHeader.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<HttpHeader>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeHttpHeader.write(it, buf)
         }
     }
 }
