@@ -579,7 +579,9 @@ pub fn croc_export(number: &str) -> Value {
     json!({
         "document_type": "export",
         "number": number,
-        "valid_until": verifier_core::date::Date::from_unix(now()).add_months(6).add_days(-1).to_string(),
+        // Five months, not the six allowed: a story may sign an hour ago or with a server clock
+        // behind, and just after midnight that is yesterday, whose six months end a day sooner.
+        "valid_until": verifier_core::date::Date::from_unix(now()).add_months(5).to_string(),
         "purpose": "T",
         "security_stamp": "ZA0123456",
         "exporter": {"name": "Nile Crocodile Farming Pty Ltd", "country": "ZA",
