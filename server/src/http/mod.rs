@@ -84,10 +84,39 @@ pub fn app(state: AppState) -> Router {
                 .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
         )
         .layer(CatchPanicLayer::new())
+        .layer(axum::middleware::from_fn(refuse_control_characters))
         .layer(axum::middleware::map_response(
             crate::http::error::json_errors,
         ));
     security_headers(router).with_state(state)
+}
+
+/// Refuses a request whose path or query, percent-decoded, holds a control character (a NUL,
+/// say): no identifier, code or parameter of the API has one, and PostgreSQL cannot even
+/// store a NUL, so it is refused here, before any handler, with the same answer on both
+/// databases.
+async fn refuse_control_characters(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let uri = request.uri();
+    let decoded = |text: &str| {
+        percent_encoding::percent_decode_str(text)
+            .collect::<Vec<u8>>()
+            .into_iter()
+            // `+` is a space in a query; control bytes are the same in any decoding.
+            .any(|b| b < 0x20 || b == 0x7f)
+    };
+    if decoded(uri.path()) || uri.query().is_some_and(decoded) {
+        return ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "control_character",
+            "the path or query contains a control character",
+        )
+        .into_response();
+    }
+    next.run(request).await
 }
 
 /// The content security policy of every answer that does not set its own (the verify page
