@@ -199,3 +199,105 @@ async fn postgres_stopped_and_restarted_under_load() {
     assert_eq!(s.get("/readyz", None).await.0, StatusCode::OK);
     s.stop().await;
 }
+
+/// A small file system of the test's own (tmpfs), unmounted on drop.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(bytes: u64) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={bytes}")])
+            .arg("tmpfs")
+            .arg(dir.path())
+            .status()
+            .unwrap();
+        assert!(
+            status.success(),
+            "the disk-full test mounts a tmpfs and needs root (CI runs as root)"
+        );
+        Self { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes a filler file until the disk is full.
+    fn fill(&self) {
+        use std::io::Write as _;
+        let mut file = std::fs::File::create(self.path().join("filler")).unwrap();
+        let block = vec![0u8; 64 * 1024];
+        while file.write_all(&block).is_ok() {}
+        // The last partial block: fill what is left byte by byte in small writes.
+        while file.write_all(&block[..512]).is_ok() {}
+        let _ = file.sync_all();
+    }
+
+    fn free(&self) {
+        std::fs::remove_file(self.path().join("filler")).unwrap();
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
+    }
+}
+
+/// SQLite on a disk that fills up: writes are refused with 503 (never 500), readiness says the
+/// disk is full, nothing acknowledged before is lost, and writes resume by themselves when
+/// space returns — without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_disk_full_and_freed() {
+    let disk = SmallDisk::mount(8 * 1024 * 1024);
+    let db = TestDb::existing(DatabaseTarget::Sqlite(disk.path().join("permitseal.db")));
+    let s = TestServer::start_on(Backend::Sqlite, db).await;
+    let issuer = s.issuing_authority("KE").await;
+    s.issue(&issuer, "KE", export_draft("KE-D-0", "KE", "FR"))
+        .await;
+
+    disk.fill();
+    let mut refused = 0;
+    for i in 1..=20 {
+        let (status, body) = s
+            .post(
+                "/api/v1/authorities/KE/permits",
+                Some(&issuer),
+                serde_json::json!({"permit": export_draft(&format!("KE-D-{i}"), "KE", "FR")}),
+            )
+            .await;
+        assert!(
+            status == StatusCode::CREATED || status == StatusCode::SERVICE_UNAVAILABLE,
+            "{status} {body}"
+        );
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            refused += 1;
+            assert_eq!(body["code"], "unavailable");
+        }
+    }
+    assert!(refused > 0, "the full disk refused no write");
+    let (status, body) = s.get("/readyz", None).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+
+    disk.free();
+    let (status, body) = s.get("/readyz", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Writes resume on the same server.
+    let (status, body) = s
+        .post(
+            "/api/v1/authorities/KE/permits",
+            Some(&issuer),
+            serde_json::json!({"permit": export_draft("KE-D-after", "KE", "FR")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // Everything acknowledged is there.
+    let (status, _) = s
+        .get("/api/v1/authorities/KE/permits/KE-D-0", Some(&issuer))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    s.stop().await;
+}

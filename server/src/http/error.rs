@@ -158,6 +158,7 @@ impl From<StorageError> for ApiError {
             StorageError::NotFound(what) => Self::not_found(what),
             StorageError::State(why) => Self::conflict("invalid_state", why),
             StorageError::Database(e) if database_unavailable(&e) => Self::unavailable(e),
+            StorageError::Unavailable(why) => Self::unavailable(why),
             other => Self::internal(other),
         }
     }

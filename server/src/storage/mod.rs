@@ -191,7 +191,19 @@ pub(crate) trait BeginWrite {
 impl BeginWrite for SqlitePool {
     type Database = sqlx::Sqlite;
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
-        self.begin_with("BEGIN IMMEDIATE").await
+        use sqlx::Connection as _;
+        let mut conn = self.acquire().await?;
+        if conn.is_in_transaction() {
+            // A write that failed with "disk full" made SQLite roll the transaction back by
+            // itself; the driver's own rollback then failed ("no transaction is active") and
+            // left its count of open transactions at one, so every later BEGIN would be refused
+            // until a restart. Such a connection is dropped and the pool opens a fresh one.
+            tracing::warn!("dropping a SQLite connection left inside a failed transaction");
+            conn.close_on_drop();
+            drop(conn);
+            conn = self.acquire().await?;
+        }
+        sqlx::Transaction::begin(conn, Some(sqlx::SqlStr::from_static("BEGIN IMMEDIATE"))).await
     }
     async fn begin_snapshot(
         &self,
@@ -211,6 +223,23 @@ impl BeginWrite for PgPool {
     ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
         self.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await
+    }
+}
+
+/// Below this much free space on the SQLite file system, the service reports itself not ready.
+const MIN_FREE_BYTES: u64 = 1024 * 1024;
+
+/// Bytes available to this process on the file system holding `dir`, where it can be told.
+fn free_bytes(dir: &std::path::Path) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        let stat = rustix::fs::statvfs(dir).ok()?;
+        Some(stat.f_bavail.saturating_mul(stat.f_frsize))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        None
     }
 }
 
@@ -239,6 +268,9 @@ pub enum StorageError {
     /// Sealing or opening a private key failed.
     #[error(transparent)]
     Crypto(#[from] CryptoError),
+    /// The database cannot take writes now (its disk is full); retry later.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl StorageError {
@@ -422,11 +454,24 @@ impl Db {
         }
     }
 
-    /// Checks that the database answers.
+    /// Checks that the database answers and, for SQLite, that its file system has room for
+    /// writes: a full disk refuses every write while reads still answer, and a load balancer
+    /// must hear that.
     pub async fn ping(&self) -> Result<(), StorageError> {
         on_db!(self, read, |pool| {
             sqlx::query("SELECT 1").execute(pool).await?;
         });
+        if let Self::Sqlite { write, .. } = self {
+            let file = write.connect_options().get_filename().to_owned();
+            let dir = file.parent().unwrap_or(std::path::Path::new("."));
+            if let Some(free) = free_bytes(dir)
+                && free < MIN_FREE_BYTES
+            {
+                return Err(StorageError::Unavailable(format!(
+                    "the database's disk is full ({free} bytes free)"
+                )));
+            }
+        }
         Ok(())
     }
 
