@@ -261,6 +261,7 @@ async fn sqlite_disk_full_and_freed() {
 
     disk.fill();
     let mut refused = 0;
+    let mut acknowledged = vec!["KE-D-0".to_owned()];
     for i in 1..=20 {
         let (status, body) = s
             .post(
@@ -276,6 +277,8 @@ async fn sqlite_disk_full_and_freed() {
         if status == StatusCode::SERVICE_UNAVAILABLE {
             refused += 1;
             assert_eq!(body["code"], "unavailable");
+        } else {
+            acknowledged.push(format!("KE-D-{i}"));
         }
     }
     assert!(refused > 0, "the full disk refused no write");
@@ -294,10 +297,20 @@ async fn sqlite_disk_full_and_freed() {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    // Everything acknowledged is there.
-    let (status, _) = s
-        .get("/api/v1/authorities/KE/permits/KE-D-0", Some(&issuer))
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    // Everything acknowledged is there, also after a restart.
+    let s = TestServer::start_on(Backend::Sqlite, s.stop().await).await;
+    for number in acknowledged {
+        let (status, _) = s
+            .get(
+                &format!("/api/v1/authorities/KE/permits/{number}"),
+                Some(&issuer),
+            )
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{number} was acknowledged and is gone"
+        );
+    }
     s.stop().await;
 }
