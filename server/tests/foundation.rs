@@ -143,8 +143,7 @@ async fn documented_roles_are_enforced(backend: Backend) {
             .replace("{authority}", "KE")
             .replace("{kid}", "0000000000ff")
             .replace("{locode}", "KEMBA")
-            .replace('{', "")
-            .replace('}', "");
+            .replace(['{', '}'], "");
         for (method, op) in ops.as_object().unwrap() {
             let Some(admitted) = op["x-permitseal-roles"].as_array() else {
                 // Public, or public with optional detail for a token: nothing to refuse.

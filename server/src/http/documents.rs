@@ -87,7 +87,7 @@ pub fn print_error(err: PrintError) -> ApiError {
 
 /// The permit as an A4 PDF/A-2b document on the CITES standard form, with its signed QR code
 #[utoipa::path(get, path = "/api/v1/authorities/{authority}/permits/{number}/document.pdf", params(PermitPath, DocumentQuery),
-    responses((status = 200, description = "PDF/A-2b", content_type = "application/pdf", body = Vec<u8>)))]
+    responses((status = 200, description = "PDF/A-2b", content_type = "application/pdf", body = crate::http::openapi::Binary)))]
 async fn document(
     State(state): State<AppState>,
     principal: Principal,

@@ -42,6 +42,23 @@ pub enum Access {
     Roles(&'static [Role]),
 }
 
+/// The schema of a binary answer (a signed list, an image, a PDF): bytes, not JSON.
+pub struct Binary;
+
+impl utoipa::PartialSchema for Binary {
+    fn schema() -> RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Binary,
+            )))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Binary {}
+
 /// The extension that lists the roles an operation admits.
 pub const ROLES_EXTENSION: &str = "x-permitseal-roles";
 /// The name of the bearer security scheme.
@@ -299,6 +316,59 @@ mod tests {
                 doc["components"]["schemas"][&name].is_object(),
                 "schema {name} referenced but not defined"
             );
+        }
+    }
+
+    /// The derive takes only literals for limits; these are the constants the checks use.
+    #[test]
+    fn documented_limits_are_the_checked_limits() {
+        use verifier_core::permit::{MAX_LINES, MAX_NAME_LEN, MAX_NUMBER_LEN};
+        let doc = document();
+        let s = &doc["components"]["schemas"];
+        let limits = [
+            (
+                &s["PermitDraft"]["properties"]["number"]["maxLength"],
+                MAX_NUMBER_LEN,
+            ),
+            (
+                &s["PermitDraft"]["properties"]["lines"]["maxItems"],
+                MAX_LINES,
+            ),
+            (
+                &s["PartyDraft"]["properties"]["name"]["maxLength"],
+                MAX_NAME_LEN,
+            ),
+            (
+                &s["LineDraft"]["properties"]["scientific_name"]["maxLength"],
+                MAX_NAME_LEN,
+            ),
+            (
+                &s["IssueBatch"]["properties"]["permits"]["maxItems"],
+                crate::http::permits::MAX_BATCH,
+            ),
+            (
+                &s["ScanBatch"]["properties"]["scans"]["maxItems"],
+                verifier_core::report::MAX_REPORTS,
+            ),
+            (
+                &s["EndorsementBatch"]["properties"]["endorsements"]["maxItems"],
+                verifier_core::report::MAX_REPORTS,
+            ),
+            (
+                &s["ConfirmationBatch"]["properties"]["confirmations"]["maxItems"],
+                verifier_core::report::MAX_REPORTS,
+            ),
+            (
+                &s["CreateAuthority"]["properties"]["address"]["maxLength"],
+                crate::views::MAX_ADDRESS,
+            ),
+            (
+                &s["CreateAuthority"]["properties"]["issue_place"]["maxLength"],
+                crate::views::MAX_PLACE,
+            ),
+        ];
+        for (i, (documented, checked)) in limits.iter().enumerate() {
+            assert_eq!(documented.as_u64(), Some(*checked as u64), "limit {i}");
         }
     }
 

@@ -340,7 +340,7 @@ fn ecc(text: Option<&str>) -> Result<Ecc, ApiError> {
 
 /// The permit's QR code as PNG
 #[utoipa::path(get, path = "/api/v1/authorities/{authority}/permits/{number}/qr.png", params(PermitPath, QrQuery),
-    responses((status = 200, description = "PNG image", content_type = "image/png", body = Vec<u8>)))]
+    responses((status = 200, description = "PNG image", content_type = "image/png", body = crate::http::openapi::Binary)))]
 async fn qr_png(
     State(state): State<AppState>,
     principal: Principal,

@@ -61,7 +61,7 @@ fn serve_blob(blob: &SignedBlob, media: &'static str, headers: &HeaderMap) -> Re
 
 /// The trust list: authorities and their keys, signed by the root key (binary, see docs/FORMAT.md)
 #[utoipa::path(get, path = "/api/v1/trust-list", responses(
-    (status = 200, description = "The signed trust list", content_type = "application/vnd.permitseal.trust-list", body = Vec<u8>, headers(("etag" = String), ("x-permitseal-version" = i64))),
+    (status = 200, description = "The signed trust list", content_type = "application/vnd.permitseal.trust-list", body = crate::http::openapi::Binary, headers(("etag" = String), ("x-permitseal-version" = i64))),
     (status = 304, description = "The copy named by If-None-Match is current")))]
 async fn trust_list(
     State(state): State<AppState>,
@@ -92,7 +92,7 @@ pub struct StatusQuery {
 
 /// The authority's signed status list; with `since`, the signed delta from that version
 #[utoipa::path(get, path = "/api/v1/authorities/{authority}/status", params(AuthorityPath, StatusQuery), responses(
-    (status = 200, description = "The signed status list, or with `since` the signed delta", content((Vec<u8> = "application/vnd.permitseal.status-list"), (Vec<u8> = "application/vnd.permitseal.status-delta")), headers(("etag" = String), ("x-permitseal-version" = i64))),
+    (status = 200, description = "The signed status list, or with `since` the signed delta", content((crate::http::openapi::Binary = "application/vnd.permitseal.status-list"), (crate::http::openapi::Binary = "application/vnd.permitseal.status-delta")), headers(("etag" = String), ("x-permitseal-version" = i64))),
     (status = 304, description = "The copy named by If-None-Match is current")))]
 async fn status_list(
     State(state): State<AppState>,
@@ -137,7 +137,7 @@ async fn status_list(
 
 /// The offline bundle: trust list and every status list in one download
 #[utoipa::path(get, path = "/api/v1/bundle", responses(
-    (status = 200, description = "The bundle", content_type = "application/vnd.permitseal.bundle", body = Vec<u8>, headers(("etag" = String))),
+    (status = 200, description = "The bundle", content_type = "application/vnd.permitseal.bundle", body = crate::http::openapi::Binary, headers(("etag" = String))),
     (status = 304, description = "The copy named by If-None-Match is current")))]
 async fn bundle(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let blob = state.sync_cache.bundle(state.clock.now()).await?;

@@ -137,7 +137,7 @@ pub struct AssetPath {
 
 /// A file of the verify page: script, style, service worker, manifest, icon or WebAssembly module
 #[utoipa::path(get, path = "/verify/{asset}", params(AssetPath), responses((status = 200, description = "The file", content(
-    (String = "text/javascript"), (String = "text/css"), (String = "image/svg+xml"), (String = "application/manifest+json"), (Vec<u8> = "application/wasm")))))]
+    (String = "text/javascript"), (String = "text/css"), (String = "image/svg+xml"), (String = "application/manifest+json"), (crate::http::openapi::Binary = "application/wasm")))))]
 async fn asset(Path(AssetPath { asset: name }): Path<AssetPath>) -> Result<Response, ApiError> {
     let Some((_, content_type, bytes)) = ASSETS.iter().find(|(n, _, _)| *n == name) else {
         return Err(ApiError::new(
