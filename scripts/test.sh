@@ -12,6 +12,9 @@ say() { printf '\n== %s\n' "$*"; }
 say "No test waits for the wall clock"
 scripts/no-clock-waits.sh
 
+say "The CLI, domain and storage do not import the HTTP layer"
+scripts/layering.sh
+
 say "Rust workspace tests"
 # The image decoder's test compares it with ZBar on the same images.
 if ! command -v zbarimg >/dev/null; then
@@ -19,7 +22,7 @@ if ! command -v zbarimg >/dev/null; then
 fi
 cargo test --workspace --locked
 
-say "HTTP API fuzzing from the OpenAPI document (schemathesis): no 5xx"
+say "HTTP API fuzzing from the OpenAPI document (schemathesis): no 5xx, answers as documented"
 server/scripts/api-fuzz.sh
 
 say "Independent verifier (written from docs/FORMAT.md) over test-vectors/v1"

@@ -25,7 +25,8 @@ use crate::storage::{Db, StorageError};
 pub const FIRST_YEAR: i32 = 1975;
 
 /// Whose point of view the report takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
 pub enum View {
     /// Exporter-reported (`E`): what the authority's country exported and re-exported.
     Exports,
@@ -34,7 +35,8 @@ pub enum View {
 }
 
 /// What the quantities are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
 pub enum Basis {
     /// Actual trade: endorsed or confirmed quantities, in the year they happened.
     Trade,

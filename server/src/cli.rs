@@ -504,7 +504,7 @@ async fn key(cmd: KeyCommand) -> anyhow::Result<()> {
     db.close().await;
     println!(
         "{}",
-        serde_json::to_string_pretty(&crate::http::keys::Key::from(row?))?
+        serde_json::to_string_pretty(&crate::views::Key::from(row?))?
     );
     Ok(())
 }
@@ -549,7 +549,7 @@ async fn permit(cmd: PermitCommand) -> anyhow::Result<()> {
     } else {
         serde_json::json!({ "permit": value })
     };
-    let request: crate::http::permits::IssueRequest =
+    let request: crate::views::IssueRequest =
         serde_json::from_value(request).context("not a permit request")?;
     let id = AuthorityId::parse(&authority)?;
     let (db, master) = open_with_master(&data, master_key_file).await?;
@@ -558,7 +558,7 @@ async fn permit(cmd: PermitCommand) -> anyhow::Result<()> {
         .await?
         .ok_or_else(|| anyhow::anyhow!("no authority {id}"))?;
     let t = data.clock().now();
-    let item = crate::http::permits::check_request(&request, &row.country, t, "")
+    let item = crate::views::check_request(&request, &row.country, t, "")
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let outcome = db.issue_permits(CLI_ACTOR, &id, &[item], &master, t).await;
     db.close().await;
@@ -575,7 +575,7 @@ async fn permit(cmd: PermitCommand) -> anyhow::Result<()> {
     }
     println!(
         "{}",
-        serde_json::to_string_pretty(&crate::http::permits::PermitView::from(issued))?
+        serde_json::to_string_pretty(&crate::views::PermitView::from(issued))?
     );
     Ok(())
 }
@@ -830,7 +830,7 @@ async fn authority(cmd: AuthorityCommand) -> anyhow::Result<()> {
             let country = CountryCode::parse(&country)?;
             let id = AuthorityId::parse(id.as_deref().unwrap_or(country.as_str()))?;
             let name = text_field("name", &name, 200)?;
-            let paper = crate::http::documents::paper_settings(
+            let paper = crate::views::paper_settings(
                 language.as_deref(),
                 address.as_deref(),
                 issue_place.as_deref(),
@@ -853,7 +853,7 @@ async fn authority(cmd: AuthorityCommand) -> anyhow::Result<()> {
             let row = row?;
             println!(
                 "{}",
-                serde_json::to_string_pretty(&crate::http::authorities::Authority::from(row))?
+                serde_json::to_string_pretty(&crate::views::Authority::from(row))?
             );
         }
         AuthorityCommand::List { data } => {
@@ -862,7 +862,7 @@ async fn authority(cmd: AuthorityCommand) -> anyhow::Result<()> {
             db.close().await;
             let list: Vec<_> = rows
                 .into_iter()
-                .map(crate::http::authorities::Authority::from)
+                .map(crate::views::Authority::from)
                 .collect();
             println!("{}", serde_json::to_string_pretty(&list)?);
         }
@@ -906,7 +906,7 @@ async fn token(cmd: TokenCommand) -> anyhow::Result<()> {
             db.close().await;
             println!(
                 "{}",
-                serde_json::to_string_pretty(&crate::http::tokens::Token::from(row))?
+                serde_json::to_string_pretty(&crate::views::Token::from(row))?
             );
         }
     }

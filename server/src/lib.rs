@@ -18,6 +18,7 @@ pub mod startup;
 pub mod state;
 pub mod storage;
 pub mod sync_cache;
+pub mod views;
 
 pub use startup::{ServeConfig, launch, open_state};
 pub use state::AppState;

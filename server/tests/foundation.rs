@@ -16,6 +16,7 @@ on_both_backends!(
     service_endpoints,
     every_answer_carries_security_headers,
     openapi_matches_the_router,
+    documented_roles_are_enforced,
     authentication_is_required_and_checked,
     admin_manages_authorities_and_tokens,
     role_matrix,
@@ -165,6 +166,64 @@ async fn openapi_matches_the_router(backend: Backend) {
             }
         }
     }
+    s.stop().await;
+}
+
+/// For every operation of the document and every role its `x-permitseal-roles` does not
+/// admit, a real request gets 403, and without a token 401: the roles the document states are
+/// the roles the server enforces, for every route, including routes added later.
+async fn documented_roles_are_enforced(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    s.authority("KE", "KE").await;
+    let tokens = [
+        (Role::Admin, s.admin.clone()),
+        (Role::Issuer, s.token("issuer", Some("KE"), None).await),
+        (Role::Officer, s.token("officer", None, Some("KE")).await),
+        (
+            Role::Importer,
+            s.direct_token(Role::Importer, None, Some("DE")).await,
+        ),
+    ];
+    let (status, doc) = s.get("/api/v1/openapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let mut checked = 0;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        let concrete = path
+            .replace("{authority}", "KE")
+            .replace("{kid}", "0000000000ff")
+            .replace("{locode}", "KEMBA")
+            .replace(['{', '}'], "");
+        for (method, op) in ops.as_object().unwrap() {
+            let Some(admitted) = op["x-permitseal-roles"].as_array() else {
+                // Public, or public with optional detail for a token: nothing to refuse.
+                assert_ne!(op["security"], json!([{"bearer": []}]), "{method} {path}");
+                continue;
+            };
+            let admitted: Vec<&str> = admitted.iter().map(|r| r.as_str().unwrap()).collect();
+            let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let (status, body) = s.call(m.clone(), &concrete, None, Some(json!({}))).await;
+            assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "{method} {path} without a token: {body}"
+            );
+            for (role, token) in &tokens {
+                if admitted.contains(&role.as_str()) {
+                    continue;
+                }
+                let (status, body) = s
+                    .call(m.clone(), &concrete, Some(token), Some(json!({})))
+                    .await;
+                assert_eq!(
+                    (status, body["code"].as_str()),
+                    (StatusCode::FORBIDDEN, Some("forbidden")),
+                    "{method} {path} as {role:?}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 60, "only {checked} refusals checked");
     s.stop().await;
 }
 

@@ -117,6 +117,16 @@ macro_rules! code_enum {
         }
 
         impl_code_text!($name, $list, code);
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                crate::openapi::code_list($list, &[$($code,)+ $($($alias,)+)?])
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {}
     };
 }
 
@@ -398,6 +408,16 @@ impl FromStr for Country {
 }
 
 impl_code_text!(Country, "country", as_str);
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Country {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::openapi::code_list("ISO 3166-1 alpha-2 country", Country::ALL_CODES)
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Country {}
 
 // ---------------------------------------------------------------------------------------------
 // Tables

@@ -40,6 +40,8 @@ pub mod codes;
 pub mod date;
 pub mod i18n;
 pub mod keys;
+#[cfg(feature = "openapi")]
+mod openapi;
 pub mod payload;
 pub mod permit;
 #[cfg(feature = "qr-decode")]

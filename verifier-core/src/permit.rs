@@ -166,20 +166,27 @@ impl QuantityInput {
 /// is reported with the path of the field that holds it.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PermitDraft {
     /// Document type, e.g. `export` (see [`DocumentType`]).
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::codes::DocumentType))]
     pub document_type: String,
     /// Permit number (box 1), unique per authority.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 35))]
     pub number: String,
     /// First day of validity; the issue date when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date))]
     pub valid_from: Option<String>,
     /// Last day of validity (box 2).
+    #[cfg_attr(feature = "openapi", schema(format = Date))]
     pub valid_until: String,
     /// Purpose code (box 5a).
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::codes::Purpose))]
     pub purpose: String,
     /// Security stamp number (box 5b).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 35))]
     pub security_stamp: Option<String>,
     /// Exporter or re-exporter (box 4).
     pub exporter: PartyDraft,
@@ -190,16 +197,20 @@ pub struct PermitDraft {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub special_conditions: Option<String>,
     /// Line items, blocks A, B, … in order.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 26))]
     pub lines: Vec<LineDraft>,
 }
 
 /// A trade party as submitted.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PartyDraft {
     /// Name.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 255))]
     pub name: String,
     /// ISO 3166-1 alpha-2 country.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::codes::Country))]
     pub country: String,
     /// Postal address, bound by digest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -209,27 +220,35 @@ pub struct PartyDraft {
 /// A line item as submitted.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LineDraft {
     /// Scientific name (box 7).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 255))]
     pub scientific_name: String,
     /// Common name (box 8), bound by digest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 255))]
     pub common_name: Option<String>,
     /// `animal` or `plant`: decides which source codes are allowed.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::codes::Kingdom))]
     pub kingdom: String,
     /// Description including marks (box 9), bound by digest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Term code (box 9), e.g. `SKI`.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::codes::Term))]
     pub term: String,
     /// Appendix `I`, `II` or `III` (box 10).
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::codes::Appendix))]
     pub appendix: String,
     /// Source code (box 10).
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::codes::Source))]
     pub source: String,
     /// Quantity (box 11).
     pub quantity: QuantityInput,
     /// Unit code (box 11); number of specimens when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::codes::Unit>))]
     pub unit: Option<String>,
     /// Country of origin, permit number and date (box 12).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -239,9 +258,11 @@ pub struct LineDraft {
     pub last_reexport: Option<DocRefDraft>,
     /// Registered operation number (box 12b), required for source D.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 35))]
     pub operation_number: Option<String>,
     /// Date of acquisition (box 12b), required for source O.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date))]
     pub acquisition_date: Option<String>,
     /// Why source U is used or box 12 is unknown; bound by digest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -251,12 +272,16 @@ pub struct LineDraft {
 /// A reference to an earlier document as submitted.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DocRefDraft {
     /// Country that issued it.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::codes::Country))]
     pub country: String,
     /// Its number.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 35))]
     pub number: String,
     /// Its issue date.
+    #[cfg_attr(feature = "openapi", schema(format = Date))]
     pub date: String,
 }
 

@@ -45,21 +45,25 @@ pub const EARLIEST: i64 = 946_684_800;
 /// A place as sent: a UN/LOCODE, coordinates, or both.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlaceWire {
     /// UN/LOCODE, e.g. `KEMBA`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locode: Option<String>,
     /// Latitude, WGS 84 degrees.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = -90, maximum = 90))]
     pub lat: Option<f64>,
     /// Longitude, WGS 84 degrees.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = -180, maximum = 180))]
     pub lon: Option<f64>,
 }
 
 /// A scan report as sent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScanWire {
     /// Made on the device; the server ignores an id it already has.
     pub id: String,
@@ -69,10 +73,12 @@ pub struct ScanWire {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub officer: Option<String>,
     /// RFC 3339 time of the scan.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub scanned_at: String,
     /// Where.
     pub place: PlaceWire,
     /// `valid`, `valid_with_warnings` or `invalid`: what the officer saw.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::VerdictName))]
     pub verdict: String,
     /// The scanned text, `PS1:…`.
     pub qr: String,
@@ -81,8 +87,10 @@ pub struct ScanWire {
 /// The quantity under one block of a permit, as sent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LineWire {
     /// Block letter `A`–`Z`.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z]$"))]
     pub block: String,
     /// Exact positive decimal in the block's unit.
     pub quantity: QuantityInput,
@@ -91,6 +99,7 @@ pub struct LineWire {
 /// An export endorsement as sent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EndorsementWire {
     /// Made on the device; the server ignores an id it already has.
     pub id: String,
@@ -100,6 +109,7 @@ pub struct EndorsementWire {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub officer: Option<String>,
     /// RFC 3339 time of the endorsement.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub endorsed_at: String,
     /// Port of export.
     pub place: PlaceWire,
@@ -115,10 +125,12 @@ pub struct EndorsementWire {
 /// An import confirmation as sent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConfirmationWire {
     /// Made by the sender; the server ignores an id it already has.
     pub id: String,
     /// RFC 3339 time the shipment was received.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub received_at: String,
     /// Quantity actually received per block.
     pub lines: Vec<LineWire>,
@@ -129,24 +141,30 @@ pub struct ConfirmationWire {
 /// An upload of scan reports.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScanBatch {
     /// 1 to [`MAX_REPORTS`] reports.
+    #[cfg_attr(feature = "openapi", schema(max_items = 1000))]
     pub scans: Vec<ScanWire>,
 }
 
 /// An upload of export endorsements.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EndorsementBatch {
     /// 1 to [`MAX_REPORTS`] endorsements.
+    #[cfg_attr(feature = "openapi", schema(max_items = 1000))]
     pub endorsements: Vec<EndorsementWire>,
 }
 
 /// An upload of import confirmations.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConfirmationBatch {
     /// 1 to [`MAX_REPORTS`] confirmations.
+    #[cfg_attr(feature = "openapi", schema(max_items = 1000))]
     pub confirmations: Vec<ConfirmationWire>,
 }
 

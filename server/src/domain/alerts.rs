@@ -16,7 +16,19 @@ const TRAVEL_MIN_KM: f64 = 50.0;
 const TRAVEL_MAX_KMH: f64 = 1000.0;
 
 /// What an alert is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertKind {
     /// A permit's export was endorsed a second time: one permit, one shipment.

@@ -13,7 +13,19 @@ use serde::{Deserialize, Serialize};
 use super::stored_as_text;
 
 /// Where a permit is in its lifecycle, as stored and as sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum PermitState {
     /// Issued and usable.

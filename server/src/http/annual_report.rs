@@ -4,10 +4,11 @@
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde::Deserialize;
+use utoipa_axum::routes;
 
-use super::{Access, Api, Op};
+use super::params::AuthorityPath;
+use super::{Access, Api};
 use crate::annual_report::{Basis, ReportError, View, build, file_name, parse_year};
 use crate::http::error::{ApiError, Path, Query};
 use crate::model::{AuthorityId, Principal, Role};
@@ -15,36 +16,27 @@ use crate::state::AppState;
 
 /// Routes of this module.
 pub fn api() -> Api {
-    Api::new("annual").route(
-        "/api/v1/authorities/{authority}/reports/annual",
-        get(annual),
-        [Op::get(
-            "The annual trade report as CSV in the CITES Trade Database upload format, one row per \
-             permit line. Exports: an issuer of the authority or the admin. Imports: also an \
-             importer token of the authority's country.",
-            Access::Roles(&[Role::Admin, Role::Issuer, Role::Importer]),
-        )
-        .query(&[
-            ("year", "Calendar year (UTC), four digits"),
-            (
-                "view",
-                "`exports` (default; exporter-reported, no import_permit column) or `imports` (importer-reported)",
-            ),
-            (
-                "basis",
-                "`trade` (default; quantities endorsed at export or confirmed at import) or `permits` (documents issued in the year, revoked ones left out)",
-            ),
-        ])
-        .returns_media("text/csv")],
+    Api::new("annual").routes(
+        Access::Roles(&[Role::Admin, Role::Issuer, Role::Importer]),
+        routes!(annual),
     )
 }
 
 /// Query of the report.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AnnualQuery {
+    /// Calendar year (UTC), four digits.
+    #[param(required = true, pattern = "^(197[5-9]|19[89][0-9]|[2-9][0-9]{3})$")]
     year: Option<String>,
+    /// `exports` (default; exporter-reported, no import_permit column) or `imports`
+    /// (importer-reported).
+    #[param(value_type = Option<View>, inline)]
     view: Option<String>,
+    /// `trade` (default; quantities endorsed at export or confirmed at import) or `permits`
+    /// (documents issued in the year, revoked ones left out).
+    #[param(value_type = Option<Basis>, inline)]
     basis: Option<String>,
 }
 
@@ -69,14 +61,19 @@ fn parse_query(q: &AnnualQuery) -> Result<(i32, View, Basis), ApiError> {
     Ok((year, view, basis))
 }
 
+/// The annual trade report as CSV in the CITES Trade Database upload format
+///
+/// One row per permit line. Exports: an issuer of the authority or the admin. Imports: also an
+/// importer token of the authority's country.
+#[utoipa::path(get, path = "/api/v1/authorities/{authority}/reports/annual", params(AuthorityPath, AnnualQuery),
+    responses((status = 200, description = "CSV", content_type = "text/csv; charset=utf-8", body = String)))]
 async fn annual(
     State(state): State<AppState>,
     principal: Principal,
-    Path(authority): Path<String>,
+    Path(AuthorityPath { authority }): Path<AuthorityPath>,
     Query(q): Query<AnnualQuery>,
 ) -> Result<Response, ApiError> {
     let id = AuthorityId::parse(&authority)?;
-    principal.require(&[Role::Admin, Role::Issuer, Role::Importer])?;
     let (year, view, basis) = parse_query(&q)?;
     let row = state
         .db

@@ -1,9 +1,10 @@
 //! Authentication as an extractor: `Authorization: Bearer pst_…` → [`Principal`].
 //!
 //! A handler that takes `Principal` requires a valid token (401 otherwise); one that takes
-//! `Option<Principal>` serves anonymous callers too but still refuses a bad token. Authorisation
-//! (which role may do what, on which authority) is checked in the handler with the helpers below,
-//! next to the data it concerns.
+//! `Option<Principal>` serves anonymous callers too but still refuses a bad token. Which roles may
+//! call a route is declared with the route and enforced by its layer (`http::openapi::Access`);
+//! which authority a caller may act for is checked in the handler with the helpers below, next
+//! to the data it concerns.
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::header;
@@ -43,13 +44,22 @@ async fn resolve(parts: &Parts, state: &AppState) -> Result<Option<Principal>, A
     }
 }
 
+/// The caller of a route that needs a token: 401 without a valid one. A principal the route's
+/// access layer already resolved is taken from the request, not looked up again.
+pub async fn required(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
+    if let Some(principal) = parts.extensions.get::<Principal>() {
+        return Ok(principal.clone());
+    }
+    resolve(parts, state)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("this endpoint needs a bearer token"))
+}
+
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        resolve(parts, state)
-            .await?
-            .ok_or_else(|| ApiError::unauthorized("this endpoint needs a bearer token"))
+        required(parts, state).await
     }
 }
 

@@ -6,112 +6,52 @@
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
 use serde::Deserialize;
-use serde_json::json;
+use utoipa_axum::routes;
 
-use super::authorities::Authority;
-use super::{Access, Api, Op};
+use super::params::{AuthorityPath, PermitPath};
+use super::{Access, Api};
+use crate::document::parse_lang;
 use crate::document::stored::{PrintError, render_stored};
-use crate::document::{lang_tag, parse_lang};
 use crate::http::error::{ApiError, Json, Path, Query};
-use crate::model::{AuthorityId, InvalidValue, Principal, Role, text_field};
+use crate::model::{AuthorityId, Principal, Role};
 use crate::state::AppState;
-use crate::storage::documents::PaperSettings;
-
-/// Longest postal address of an authority.
-pub const MAX_ADDRESS: usize = 300;
-/// Longest place of issue.
-pub const MAX_PLACE: usize = 100;
+use crate::views::{Authority, paper_settings};
 
 const MANAGERS: &[Role] = &[Role::Admin, Role::Issuer];
 
 /// Routes of this module.
 pub fn api() -> Api {
     Api::new("documents")
-        .route(
-            "/api/v1/authorities/{authority}/permits/{number}/document.pdf",
-            get(document),
-            [Op::get(
-                "The permit as an A4 PDF/A-2b document on the CITES standard form, with its signed QR code",
-                Access::Roles(MANAGERS),
-            )
-            .query(&[("lang", "en, fr or es (default: the authority's language)")])
-            .returns_media("application/pdf")],
-        )
-        .route(
-            "/api/v1/authorities/{authority}/paper",
-            put(set_paper),
-            [Op::put(
-                "Set the language, address (box 6) and place of issue (box 13) of the authority's documents",
-                Access::Roles(MANAGERS),
-            )
-            .body("PaperSettings")
-            .returns(200, "Authority")],
-        )
-        .schema(
-            "PaperSettings",
-            json!({
-                "type": "object",
-                "required": ["language"],
-                "additionalProperties": false,
-                "properties": {
-                    "language": {"type": "string", "enum": ["en", "fr", "es"]},
-                    "address": {"type": ["string", "null"], "minLength": 1, "maxLength": MAX_ADDRESS, "description": "Absent or null: none"},
-                    "issue_place": {"type": ["string", "null"], "minLength": 1, "maxLength": MAX_PLACE, "description": "Absent or null: none"}
-                }
-            }),
-        )
-}
-
-/// Checks paper settings given at authority creation or by `PUT …/paper`; `None` when none of
-/// them is given (the defaults: English, no address, no place).
-pub fn paper_settings(
-    language: Option<&str>,
-    address: Option<&str>,
-    issue_place: Option<&str>,
-) -> Result<Option<PaperSettings>, InvalidValue> {
-    if language.is_none() && address.is_none() && issue_place.is_none() {
-        return Ok(None);
-    }
-    let language = match language.map(parse_lang) {
-        None => "en",
-        Some(Some(lang)) => lang_tag(lang),
-        Some(None) => {
-            return Err(InvalidValue::new(
-                "invalid_language",
-                "language must be en, fr or es",
-            ));
-        }
-    };
-    Ok(Some(PaperSettings {
-        language,
-        address: address
-            .map(|a| text_field("address", a, MAX_ADDRESS))
-            .transpose()?,
-        issue_place: issue_place
-            .map(|p| text_field("issue_place", p, MAX_PLACE))
-            .transpose()?,
-    }))
+        .routes(Access::Roles(MANAGERS), routes!(document))
+        .routes(Access::Roles(MANAGERS), routes!(set_paper))
 }
 
 /// Body of `PUT …/paper`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PaperSettings)]
 pub struct PaperBody {
+    #[schema(value_type = verifier_core::i18n::Lang)]
     language: String,
+    /// Postal address (box 6); absent or null: none.
+    #[schema(min_length = 1, max_length = 300)]
     address: Option<String>,
+    /// Place of issue (box 13); absent or null: none.
+    #[schema(min_length = 1, max_length = 100)]
     issue_place: Option<String>,
 }
 
+/// Set the language, address (box 6) and place of issue (box 13) of the authority's documents
+#[utoipa::path(put, path = "/api/v1/authorities/{authority}/paper", params(AuthorityPath), request_body = PaperBody,
+    responses((status = 200, body = Authority)))]
 async fn set_paper(
     State(state): State<AppState>,
     principal: Principal,
-    Path(authority): Path<String>,
+    Path(AuthorityPath { authority }): Path<AuthorityPath>,
     Json(body): Json<PaperBody>,
 ) -> Result<Json<Authority>, ApiError> {
     let id = AuthorityId::parse(&authority)?;
-    principal.require(MANAGERS)?;
     principal.require_manages(&id)?;
     let paper = paper_settings(
         Some(&body.language),
@@ -127,9 +67,12 @@ async fn set_paper(
 }
 
 /// Query of the document endpoint.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct DocumentQuery {
+    /// Language of the document (default: the authority's).
+    #[param(value_type = Option<verifier_core::i18n::Lang>, inline)]
     lang: Option<String>,
 }
 
@@ -142,10 +85,13 @@ pub fn print_error(err: PrintError) -> ApiError {
     }
 }
 
+/// The permit as an A4 PDF/A-2b document on the CITES standard form, with its signed QR code
+#[utoipa::path(get, path = "/api/v1/authorities/{authority}/permits/{number}/document.pdf", params(PermitPath, DocumentQuery),
+    responses((status = 200, description = "PDF/A-2b", content_type = "application/pdf", body = crate::http::openapi::Binary)))]
 async fn document(
     State(state): State<AppState>,
     principal: Principal,
-    Path((authority, number)): Path<(String, String)>,
+    Path(PermitPath { authority, number }): Path<PermitPath>,
     Query(q): Query<DocumentQuery>,
 ) -> Result<Response, ApiError> {
     let lang = q
@@ -157,7 +103,6 @@ async fn document(
         })
         .transpose()?;
     let id = AuthorityId::parse(&authority)?;
-    principal.require(MANAGERS)?;
     principal.require_manages(&id)?;
     let row = state
         .db

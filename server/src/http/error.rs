@@ -26,7 +26,8 @@ pub struct ApiError {
 }
 
 /// The JSON body of every error response.
-#[derive(Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, serde::Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(as = Error)]
 pub struct ErrorBody {
     /// Stable snake_case code.
     pub code: String,

@@ -3,17 +3,18 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
-use super::{Access, Api, Op, format_time, parse_time};
+use utoipa_axum::routes;
+
+use super::params::{AuthorityPath, KeyPath};
+use super::{Access, Api, parse_time};
 use crate::http::error::{ApiError, Json, Path, optional_json};
 use crate::model::{AuthorityId, Principal, Role};
 use crate::state::AppState;
-use crate::storage::keys::{KeyRow, KeyState};
+use crate::views::{Algorithm, Key};
 
 const MANAGERS: &[Role] = &[Role::Admin, Role::Issuer];
 /// How far in the future a compromise time may lie (clock skew between operator and server).
@@ -22,198 +23,64 @@ const COMPROMISE_FUTURE_SLACK: i64 = 300;
 /// Routes of this module.
 pub fn api() -> Api {
     Api::new("keys")
-        .route(
-            "/api/v1/authorities/{authority}/keys",
-            get(list).post(generate),
-            [
-                Op::get("Keys of the authority (public parts)", Access::Roles(MANAGERS))
-                    .returns(200, "KeyList"),
-                Op::post(
-                    "Generate the authority's signing key (when it has no active key)",
-                    Access::Roles(MANAGERS),
-                )
-                .returns(201, "Key"),
-            ],
-        )
-        .route(
-            "/api/v1/authorities/{authority}/keys/rotate",
-            post(rotate),
-            [Op::post(
-                "Rotate: retire the active key (it keeps verifying what it signed) and generate its successor",
-                Access::Roles(MANAGERS),
-            )
-            .returns(200, "Rotation")],
-        )
-        .route(
-            "/api/v1/authorities/{authority}/keys/{kid}/retire",
-            post(retire),
-            [Op::post("Retire the active key without a successor", Access::Roles(MANAGERS))
-                .returns(200, "Key")],
-        )
-        .route(
-            "/api/v1/authorities/{authority}/keys/{kid}/compromise",
-            post(compromise),
-            [Op::post(
-                "Mark a key compromised: signatures from `since` on are rejected",
-                Access::Roles(MANAGERS),
-            )
-            .optional_body("Compromise")
-            .returns(200, "Key")],
-        )
-        .route(
-            "/api/v1/trust/root-key",
-            get(root_key),
-            [Op::get(
-                "The deployment root public key that signs the trust list (pin it in devices); during a root key rotation `keys` also lists the incoming key, which devices should pin too",
-                Access::Public,
-            )
-            .returns(200, "RootKey")],
-        )
-        .schema(
-            "Key",
-            json!({
-                "type": "object",
-                "required": ["kid", "authority_id", "algorithm", "public_key", "status", "created_at", "valid_from"],
-                "properties": {
-                    "kid": {"type": "string"},
-                    "authority_id": {"type": "string"},
-                    "algorithm": {"type": "string", "enum": ["Ed25519"]},
-                    "public_key": {"type": "string", "description": "32 bytes, base64"},
-                    "status": {"type": "string", "enum": ["active", "retired", "compromised"]},
-                    "created_at": {"type": "string", "format": "date-time"},
-                    "valid_from": {"type": "string", "format": "date-time"},
-                    "valid_until": {"type": ["string", "null"], "format": "date-time"},
-                    "compromised_since": {"type": ["string", "null"], "format": "date-time"}
-                }
-            }),
-        )
-        .schema(
-            "KeyList",
-            json!({
-                "type": "object",
-                "required": ["keys"],
-                "properties": {"keys": {"type": "array", "items": {"$ref": "#/components/schemas/Key"}}}
-            }),
-        )
-        .schema(
-            "Rotation",
-            json!({
-                "type": "object",
-                "required": ["retired", "active"],
-                "properties": {
-                    "retired": {"$ref": "#/components/schemas/Key"},
-                    "active": {"$ref": "#/components/schemas/Key"}
-                }
-            }),
-        )
-        .schema(
-            "Compromise",
-            json!({
-                "type": "object",
-                "additionalProperties": false,
-                "properties": {
-                    "since": {"type": ["string", "null"], "format": "date-time", "description": "First moment not to trust; defaults to now"}
-                }
-            }),
-        )
-        .schema(
-            "RootKey",
-            json!({
-                "type": "object",
-                "required": ["kid", "algorithm", "public_key", "keys"],
-                "properties": {
-                    "kid": {"type": "string", "description": "The active root key"},
-                    "algorithm": {"type": "string", "enum": ["Ed25519"]},
-                    "public_key": {"type": "string", "description": "32 bytes, base64"},
-                    "keys": {"type": "array", "description": "Every root key that signs the trust list now",
-                             "items": {"type": "object", "required": ["kid", "public_key", "status"], "properties": {
-                                 "kid": {"type": "string"},
-                                 "public_key": {"type": "string", "description": "32 bytes, base64"},
-                                 "status": {"type": "string", "enum": ["active", "incoming"]}}}}
-                }
-            }),
-        )
+        .routes(Access::Roles(MANAGERS), routes!(list, generate))
+        .routes(Access::Roles(MANAGERS), routes!(rotate))
+        .routes(Access::Roles(MANAGERS), routes!(retire))
+        .routes(Access::Roles(MANAGERS), routes!(compromise))
+        .routes(Access::Public, routes!(root_key))
 }
 
-/// A key as answered: public parts only.
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Key {
-    /// Key id.
-    pub kid: String,
-    /// Owning authority.
-    pub authority_id: String,
-    /// Always `Ed25519`.
-    pub algorithm: String,
-    /// Public key, base64.
-    pub public_key: String,
-    /// Lifecycle state.
-    pub status: String,
-    /// RFC 3339.
-    pub created_at: String,
-    /// RFC 3339.
-    pub valid_from: String,
-    /// RFC 3339: last moment of signing validity.
-    pub valid_until: Option<String>,
-    /// RFC 3339: signatures from here on are rejected.
-    pub compromised_since: Option<String>,
-}
-
-impl From<KeyRow> for Key {
-    fn from(row: KeyRow) -> Self {
-        let status = match row.state() {
-            KeyState::Active => "active",
-            KeyState::Retired => "retired",
-            KeyState::Compromised => "compromised",
-        };
-        Self {
-            kid: row.kid,
-            authority_id: row.authority_id,
-            algorithm: "Ed25519".to_owned(),
-            public_key: STANDARD.encode(&row.public_key),
-            status: status.to_owned(),
-            created_at: format_time(row.created_at),
-            valid_from: format_time(row.valid_from),
-            valid_until: row.valid_until.map(format_time),
-            compromised_since: row.compromised_since.map(format_time),
-        }
-    }
+/// A root key's part in signing the trust list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RootKeyStatus {
+    /// Signs the trust list.
+    Active,
+    /// Signs it too during a root key rotation; devices should pin it.
+    Incoming,
 }
 
 /// Body of the key list.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct KeyList {
     keys: Vec<Key>,
 }
 
 /// Body of a rotation answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Rotation {
     retired: Key,
     active: Key,
 }
 
 /// Body of the compromise request.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Compromise {
+    /// First moment not to trust (RFC 3339); defaults to now.
+    #[schema(format = DateTime)]
     since: Option<String>,
 }
 
 /// Body of the root key answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RootKey {
+    /// The active root key.
     kid: String,
-    algorithm: &'static str,
+    algorithm: Algorithm,
+    /// 32 bytes, base64.
     public_key: String,
+    /// Every root key that signs the trust list now.
     keys: Vec<RootKeyEntry>,
 }
 
 /// One root key that signs the trust list.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RootKeyEntry {
     kid: String,
+    /// 32 bytes, base64.
     public_key: String,
-    status: String,
+    status: RootKeyStatus,
 }
 
 /// Parses the authority in the path and checks the caller manages it.
@@ -223,7 +90,6 @@ async fn managed_authority(
     authority: &str,
 ) -> Result<AuthorityId, ApiError> {
     let id = AuthorityId::parse(authority)?;
-    principal.require(MANAGERS)?;
     principal.require_manages(&id)?;
     if state.db.authority(&id).await?.is_none() {
         return Err(ApiError::not_found("authority"));
@@ -240,6 +106,8 @@ fn check_kid(kid: &str) -> Result<(), ApiError> {
     }
 }
 
+/// Keys of the authority (public parts)
+#[utoipa::path(get, path = "/api/v1/authorities/{authority}/keys", params(AuthorityPath), responses((status = 200, body = KeyList)))]
 async fn list(
     State(state): State<AppState>,
     principal: Principal,
@@ -252,6 +120,8 @@ async fn list(
     }))
 }
 
+/// Generate the authority's signing key (when it has no active key)
+#[utoipa::path(post, path = "/api/v1/authorities/{authority}/keys", params(AuthorityPath), responses((status = 201, body = Key)))]
 async fn generate(
     State(state): State<AppState>,
     principal: Principal,
@@ -274,6 +144,8 @@ async fn generate(
     Ok((StatusCode::CREATED, Json(row.into())))
 }
 
+/// Rotate: retire the active key (it keeps verifying what it signed) and generate its successor
+#[utoipa::path(post, path = "/api/v1/authorities/{authority}/keys/rotate", params(AuthorityPath), responses((status = 200, body = Rotation)))]
 async fn rotate(
     State(state): State<AppState>,
     principal: Principal,
@@ -292,10 +164,12 @@ async fn rotate(
     }))
 }
 
+/// Retire the active key without a successor
+#[utoipa::path(post, path = "/api/v1/authorities/{authority}/keys/{kid}/retire", params(KeyPath), responses((status = 200, body = Key)))]
 async fn retire(
     State(state): State<AppState>,
     principal: Principal,
-    Path((authority, kid)): Path<(String, String)>,
+    Path(KeyPath { authority, kid }): Path<KeyPath>,
 ) -> Result<Json<Key>, ApiError> {
     let id = managed_authority(&state, &principal, &authority).await?;
     check_kid(&kid)?;
@@ -308,10 +182,15 @@ async fn retire(
     Ok(Json(row.into()))
 }
 
+/// Mark a key compromised: signatures from `since` on are rejected
+///
+/// The body may be left out (then `since` is now).
+#[utoipa::path(post, path = "/api/v1/authorities/{authority}/keys/{kid}/compromise", params(KeyPath),
+    request_body(content = Option<Compromise>, content_type = "application/json"), responses((status = 200, body = Key)))]
 async fn compromise(
     State(state): State<AppState>,
     principal: Principal,
-    Path((authority, kid)): Path<(String, String)>,
+    Path(KeyPath { authority, kid }): Path<KeyPath>,
     body: axum::body::Bytes,
 ) -> Result<Json<Key>, ApiError> {
     let id = managed_authority(&state, &principal, &authority).await?;
@@ -339,25 +218,40 @@ async fn compromise(
     Ok(Json(row.into()))
 }
 
+/// The deployment root public key that signs the trust list
+///
+/// Pin it in devices; during a root key rotation `keys` also lists the incoming key, which devices should pin too.
+#[utoipa::path(get, path = "/api/v1/trust/root-key", responses((status = 200, body = RootKey)))]
 async fn root_key(State(state): State<AppState>) -> Result<Json<RootKey>, ApiError> {
     let keys: Vec<RootKeyEntry> = state
         .db
         .root_public_keys()
         .await?
         .into_iter()
-        .map(|(kid, pk, status)| RootKeyEntry {
-            kid,
-            public_key: STANDARD.encode(pk),
-            status,
+        .map(|(kid, pk, status)| {
+            let status = match status.as_str() {
+                "active" => RootKeyStatus::Active,
+                "incoming" => RootKeyStatus::Incoming,
+                other => {
+                    return Err(ApiError::internal(format!(
+                        "root key {kid} has an unknown status {other:?}"
+                    )));
+                }
+            };
+            Ok(RootKeyEntry {
+                kid,
+                public_key: STANDARD.encode(pk),
+                status,
+            })
         })
-        .collect();
+        .collect::<Result<_, _>>()?;
     // `root_public_keys` gives the active key first and fails without one.
     let active = keys
         .first()
         .ok_or_else(|| ApiError::internal("no active root key"))?;
     Ok(Json(RootKey {
         kid: active.kid.clone(),
-        algorithm: "Ed25519",
+        algorithm: Algorithm::Ed25519,
         public_key: active.public_key.clone(),
         keys,
     }))

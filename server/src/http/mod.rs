@@ -1,5 +1,7 @@
-//! The HTTP API. Each `http/<resource>.rs` owns its routes, DTOs, handlers and the OpenAPI
-//! description of its operations; this module assembles them and adds the service layers.
+//! The HTTP API. Each `http/<resource>.rs` owns its routes, handlers and their `#[utoipa::path]`
+//! descriptions, and declares who may call each route (`Access`); this module assembles them and
+//! adds the service layers. The OpenAPI document is derived from the same routes
+//! (`http::openapi`).
 
 use std::time::Duration;
 
@@ -28,6 +30,7 @@ pub mod health;
 pub mod keys;
 pub mod metrics;
 pub mod openapi;
+pub mod params;
 pub mod permits;
 pub mod sync;
 pub mod taxa;
@@ -35,7 +38,7 @@ pub mod tokens;
 pub mod verify;
 pub mod web;
 
-pub use openapi::{Access, Api, Op};
+pub use openapi::{Access, Api};
 
 /// Largest request body accepted by default (bigger bodies get 413).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -63,7 +66,7 @@ pub fn api() -> Api {
 /// The complete application: routes, fallbacks and service layers.
 pub fn app(state: AppState) -> Router {
     let router = api()
-        .into_router()
+        .into_router(&state)
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -1,133 +1,140 @@
-//! The OpenAPI 3.1 document, generated from the same [`Api`] values that build the router.
+//! The OpenAPI 3.1 document, derived from the code: every handler carries `#[utoipa::path]`,
+//! every request and response type derives `utoipa::ToSchema` (queries `IntoParams`), and the
+//! routes are registered with `utoipa_axum::routes!`, which takes a handler's path and method
+//! from the same attribute the document reads.
 //!
-//! A path is routed only through [`Api::route`], which takes the path's operations alongside its
-//! handlers, so the document cannot silently miss a path; the integration tests also check each
-//! documented method against the live router (documented ⇒ served, undocumented ⇒ 405).
+//! Who may call a route is declared once, as the [`Access`] given to [`Api::routes`]. That one
+//! value writes the operation's `security` and its `x-permitseal-roles` extension into the
+//! document, and becomes the route layer that enforces it ([`enforce`]): a role not listed gets
+//! 403 (401 without a token) before the handler runs. Which authority a caller may act for is
+//! checked in the handlers, next to the data it concerns.
 
 use std::sync::OnceLock;
 
 use axum::Router;
+use axum::extract::{Request, State};
 use axum::http::header;
-use axum::response::IntoResponse;
-use axum::routing::{MethodRouter, get};
-use serde_json::{Map, Value, json};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use utoipa::openapi::extensions::ExtensionsBuilder;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{
+    ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Ref, RefOr,
+    ResponseBuilder, ServerBuilder,
+};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
+use utoipa_axum::routes;
 
+use crate::http::error::{ApiError, ErrorBody};
 use crate::model::Role;
 use crate::state::AppState;
 
-/// Who may call an operation.
+/// Who may call an operation: declared once per route, documented and enforced from the same
+/// value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     /// Anyone, no token.
     Public,
-    /// Anyone; a token, if given, may unlock more detail.
+    /// Anyone; a token, if given, may unlock more detail (a bad token is still refused).
     PublicOrToken,
-    /// A token with one of these roles (scoping is described in the summary).
+    /// A token with one of these roles.
     Roles(&'static [Role]),
 }
 
-/// One documented operation.
-#[derive(Debug, Clone)]
-pub struct Op {
-    method: &'static str,
-    path: &'static str,
-    summary: &'static str,
-    access: Access,
-    request: Option<&'static str>,
-    /// Whether the request body may be left out.
-    request_optional: bool,
-    success: u16,
-    response: Option<&'static str>,
-    content_type: &'static str,
-    query: &'static [(&'static str, &'static str)],
+/// The schema of a binary answer (a signed list, an image, a PDF): bytes, not JSON.
+pub struct Binary;
+
+impl utoipa::PartialSchema for Binary {
+    fn schema() -> RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Binary,
+            )))
+            .into()
+    }
 }
 
-impl Op {
-    fn new(method: &'static str, summary: &'static str, access: Access) -> Self {
-        Self {
-            method,
-            path: "",
-            summary,
-            access,
-            request: None,
-            request_optional: false,
-            success: 200,
-            response: None,
-            content_type: "application/json",
-            query: &[],
+impl utoipa::ToSchema for Binary {}
+
+/// The extension that lists the roles an operation admits.
+pub const ROLES_EXTENSION: &str = "x-permitseal-roles";
+/// The name of the bearer security scheme.
+const BEARER: &str = "bearer";
+
+impl Access {
+    fn security(self) -> Vec<SecurityRequirement> {
+        match self {
+            Access::Public => Vec::new(),
+            Access::PublicOrToken => vec![
+                SecurityRequirement::default(),
+                SecurityRequirement::new(BEARER, Vec::<String>::new()),
+            ],
+            Access::Roles(_) => vec![SecurityRequirement::new(BEARER, Vec::<String>::new())],
         }
     }
 
-    /// A GET operation.
-    pub fn get(summary: &'static str, access: Access) -> Self {
-        Self::new("get", summary, access)
+    fn note(self) -> String {
+        match self {
+            Access::Public => "Public.".to_owned(),
+            Access::PublicOrToken => "Public; a token may add detail.".to_owned(),
+            Access::Roles(roles) => {
+                let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+                format!("Roles: {}.", names.join(", "))
+            }
+        }
     }
 
-    /// A POST operation.
-    pub fn post(summary: &'static str, access: Access) -> Self {
-        Self::new("post", summary, access)
-    }
-
-    /// A PUT operation.
-    pub fn put(summary: &'static str, access: Access) -> Self {
-        Self::new("put", summary, access)
-    }
-
-    /// A DELETE operation.
-    pub fn delete(summary: &'static str, access: Access) -> Self {
-        Self::new("delete", summary, access)
-    }
-
-    /// JSON request body of the named schema.
-    pub fn body(mut self, schema: &'static str) -> Self {
-        self.request = Some(schema);
-        self
-    }
-
-    /// JSON request body of the named schema that may be left out (defaults apply).
-    pub fn optional_body(mut self, schema: &'static str) -> Self {
-        self.request = Some(schema);
-        self.request_optional = true;
-        self
-    }
-
-    /// Success status and the named JSON schema of its body.
-    pub fn returns(mut self, status: u16, schema: &'static str) -> Self {
-        self.success = status;
-        self.response = Some(schema);
-        self
-    }
-
-    /// Success body of another media type (described as a string).
-    pub fn returns_media(mut self, content_type: &'static str) -> Self {
-        self.content_type = content_type;
-        self
-    }
-
-    /// Documented query parameters: (name, description).
-    pub fn query(mut self, params: &'static [(&'static str, &'static str)]) -> Self {
-        self.query = params;
-        self
-    }
-
-    /// Method in lower case.
-    pub fn method(&self) -> &'static str {
-        self.method
-    }
-
-    /// Path template.
-    pub fn path(&self) -> &'static str {
-        self.path
+    /// Writes this access into an operation of the document.
+    fn document(self, op: &mut Operation) {
+        op.security = Some(self.security());
+        let note = self.note();
+        op.description = Some(match op.description.take() {
+            Some(text) if !text.is_empty() => format!("{text}\n\n{note}"),
+            _ => note,
+        });
+        if let Access::Roles(roles) = self {
+            let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            let ext = ExtensionsBuilder::new()
+                .add(ROLES_EXTENSION, serde_json::json!(names))
+                .build();
+            match op.extensions.as_mut() {
+                Some(existing) => existing.merge(ext),
+                None => op.extensions = Some(ext),
+            }
+        }
     }
 }
 
-/// Routes of one or more resources, with their documentation.
+/// Route layer of an operation with [`Access::Roles`]: 401 without a valid token, 403 for a
+/// role not admitted. The principal is handed on to the handler, which need not look it up
+/// again.
+async fn enforce(
+    State((state, roles)): State<(AppState, &'static [Role])>,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let (mut parts, body) = request.into_parts();
+    let principal = crate::http::auth::required(&parts, &state).await?;
+    principal.require(roles)?;
+    parts.extensions.insert(principal);
+    request = Request::from_parts(parts, body);
+    Ok(next.run(request).await)
+}
+
+/// One group of routes with its access.
+struct Entry {
+    tag: &'static str,
+    access: Access,
+    routes: UtoipaMethodRouter<AppState>,
+}
+
+/// Routes of one or more resources, with their documentation and access.
 pub struct Api {
     tag: &'static str,
-    router: Router<AppState>,
-    ops: Vec<(&'static str, Op)>,
-    paths: Vec<&'static str>,
-    schemas: Vec<(&'static str, Value)>,
+    entries: Vec<Entry>,
 }
 
 impl Api {
@@ -135,239 +142,173 @@ impl Api {
     pub fn new(tag: &'static str) -> Self {
         Self {
             tag,
-            router: Router::new(),
-            ops: Vec::new(),
-            paths: Vec::new(),
-            schemas: Vec::new(),
+            entries: Vec::new(),
         }
     }
 
-    /// Routes `path` to `handlers`, documented by `ops`.
-    pub fn route(
-        mut self,
-        path: &'static str,
-        handlers: MethodRouter<AppState>,
-        ops: impl IntoIterator<Item = Op>,
-    ) -> Self {
-        self.router = self.router.route(path, handlers);
-        self.paths.push(path);
-        for mut op in ops {
-            op.path = path;
-            self.ops.push((self.tag, op));
-        }
+    /// Adds the handlers of `routes!(…)` (one path), all callable as `access` says.
+    pub fn routes(mut self, access: Access, routes: UtoipaMethodRouter<AppState>) -> Self {
+        self.entries.push(Entry {
+            tag: self.tag,
+            access,
+            routes,
+        });
         self
     }
 
-    /// Adds a named JSON schema to the document's components.
-    pub fn schema(mut self, name: &'static str, schema: Value) -> Self {
-        self.schemas.push((name, schema));
-        self
-    }
-
-    /// Merges another resource's routes and documentation.
+    /// Merges another resource's routes.
     pub fn merge(mut self, other: Api) -> Self {
-        self.router = self.router.merge(other.router);
-        self.ops.extend(other.ops);
-        self.paths.extend(other.paths);
-        self.schemas.extend(other.schemas);
+        self.entries.extend(other.entries);
         self
     }
 
-    /// The router (documentation dropped).
-    pub fn into_router(self) -> Router<AppState> {
-        self.router
-    }
-
-    /// Every routed path.
-    pub fn paths(&self) -> &[&'static str] {
-        &self.paths
-    }
-
-    /// Every documented operation.
-    pub fn operations(&self) -> impl Iterator<Item = &Op> {
-        self.ops.iter().map(|(_, op)| op)
+    /// The router, each route behind the layer its access asks for.
+    pub fn into_router(self, state: &AppState) -> Router<AppState> {
+        let mut router = OpenApiRouter::new();
+        for Entry {
+            access,
+            routes: (schemas, paths, method_router),
+            ..
+        } in self.entries
+        {
+            let method_router = match access {
+                Access::Public | Access::PublicOrToken => method_router,
+                Access::Roles(roles) => method_router.route_layer(
+                    axum::middleware::from_fn_with_state((state.clone(), roles), enforce),
+                ),
+            };
+            router = router.routes((schemas, paths, method_router));
+        }
+        router.split_for_parts().0
     }
 
     /// The OpenAPI document.
-    pub fn document(&self) -> Value {
-        let mut paths = Map::new();
-        for (tag, op) in &self.ops {
-            let entry = paths
-                .entry(op.path.to_owned())
-                .or_insert_with(|| Value::Object(Map::new()));
-            if let Value::Object(methods) = entry {
-                methods.insert(op.method.to_owned(), operation(tag, op));
-            }
-        }
-        let mut schemas = Map::new();
-        schemas.insert("Error".to_owned(), error_schema());
-        for (name, schema) in &self.schemas {
-            schemas.insert((*name).to_owned(), schema.clone());
-        }
-        json!({
-            "openapi": "3.1.0",
-            "info": {
-                "title": "permitseal",
-                "version": env!("CARGO_PKG_VERSION"),
-                "description": "Issue, revoke and verify Ed25519-signed CITES permits; sync trust and status lists to field devices; collect scans and export endorsements."
-            },
-            "servers": [{"url": "/"}],
-            "paths": paths,
-            "components": {
-                "schemas": schemas,
-                "securitySchemes": {
-                    "bearer": {"type": "http", "scheme": "bearer", "description": "A token minted by an admin (`pst_…`)."}
+    pub fn document(self) -> OpenApi {
+        let mut router = OpenApiRouter::with_openapi(base());
+        for Entry {
+            tag,
+            access,
+            routes: (schemas, mut paths, method_router),
+        } in self.entries
+        {
+            for (path, item) in paths.paths.iter_mut() {
+                for (method, op) in operations(item) {
+                    access.document(op);
+                    op.tags = Some(vec![tag.to_owned()]);
+                    op.operation_id = Some(format!(
+                        "{method}{}",
+                        path.replace(['/', '{', '}', '-', '.'], "_")
+                    ));
+                    add_error_responses(op);
                 }
             }
-        })
+            router = router.routes((schemas, paths, method_router));
+        }
+        router.into_openapi()
     }
 }
 
-fn error_schema() -> Value {
-    json!({
-        "type": "object",
-        "required": ["code", "message"],
-        "properties": {
-            "code": {"type": "string", "description": "Stable snake_case error code."},
-            "message": {"type": "string"}
-        }
-    })
+/// The operations of a path item, with their method names.
+fn operations(item: &mut utoipa::openapi::PathItem) -> Vec<(&'static str, &mut Operation)> {
+    [
+        ("get", item.get.as_mut()),
+        ("put", item.put.as_mut()),
+        ("post", item.post.as_mut()),
+        ("delete", item.delete.as_mut()),
+        ("patch", item.patch.as_mut()),
+    ]
+    .into_iter()
+    .filter_map(|(m, op)| op.map(|op| (m, op)))
+    .collect()
 }
 
-fn operation(tag: &str, op: &Op) -> Value {
-    let mut out = Map::new();
-    out.insert("tags".into(), json!([tag]));
-    out.insert("summary".into(), json!(op.summary));
-    out.insert(
-        "operationId".into(),
-        json!(format!(
-            "{}{}",
-            op.method,
-            op.path.replace(['/', '{', '}', '-', '.'], "_")
-        )),
-    );
-    let (security, access_note) = match op.access {
-        Access::Public => (json!([]), "Public.".to_owned()),
-        Access::PublicOrToken => (
-            json!([{}, {"bearer": []}]),
-            "Public; a token may add detail.".to_owned(),
-        ),
-        Access::Roles(roles) => {
-            let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-            (
-                json!([{"bearer": []}]),
-                format!("Roles: {}.", names.join(", ")),
-            )
-        }
+/// Every failure is `{code, message}`: client errors, and the 503/500 a server under trouble
+/// answers.
+fn add_error_responses(op: &mut Operation) {
+    let error = |what: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(what)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Error")))
+                        .build(),
+                )
+                .build(),
+        )
     };
-    out.insert("security".into(), security);
-    out.insert("description".into(), json!(access_note));
-    let mut params: Vec<Value> = path_params(op.path)
-        .map(|name| json!({"name": name, "in": "path", "required": true, "schema": param_schema(name)}))
-        .collect();
-    params.extend(op.query.iter().map(|(name, desc)| {
-        // A report is always of one year; every other query parameter is optional.
-        json!({"name": name, "in": "query", "required": *name == "year", "description": desc, "schema": param_schema(name)})
-    }));
-    if !params.is_empty() {
-        out.insert("parameters".into(), Value::Array(params));
-    }
-    if let Some(schema) = op.request {
-        out.insert(
-            "requestBody".into(),
-            json!({"required": !op.request_optional, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}}),
-        );
-    }
-    let success = match (op.response, op.content_type) {
-        (Some(schema), _) => json!({
-            "description": "Success",
-            "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}
-        }),
-        (None, "application/json") => json!({"description": "Success"}),
-        (None, media) => json!({
-            "description": "Success",
-            "content": {media: {"schema": {"type": "string"}}}
-        }),
-    };
-    let error = json!({
-        "description": "Error",
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-    });
-    out.insert(
-        "responses".into(),
-        json!({ op.success.to_string(): success, "4XX": error.clone(), "5XX": error }),
-    );
-    Value::Object(out)
+    op.responses
+        .responses
+        .entry("4XX".to_owned())
+        .or_insert_with(|| error("The request was refused"));
+    op.responses
+        .responses
+        .entry("5XX".to_owned())
+        .or_insert_with(|| error("The server could not answer"));
 }
 
-/// Names of `{param}` segments of a path template.
-pub fn path_params(path: &str) -> impl Iterator<Item = &str> {
-    path.split('/')
-        .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-}
-
-/// The schema of a path or query parameter. Parameters mean the same in every route, so the
-/// name decides; each schema admits only what the handlers accept.
-fn param_schema(name: &str) -> Value {
-    match name {
-        "authority" => json!({"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9-]{1,15}$"}),
-        "locode" => json!({"type": "string", "pattern": "^[A-Za-z]{2}[A-Za-z2-9]{3}$"}),
-        "import_country" => {
-            json!({"type": "string", "enum": verifier_core::codes::Country::ALL_CODES})
-        }
-        "after" => json!({"type": "integer", "minimum": i64::MIN, "maximum": i64::MAX}),
-        "since" => json!({"type": "integer", "minimum": 0, "maximum": i64::MAX}),
-        "limit" => json!({"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}),
-        "scale" => json!({"type": "integer", "minimum": 1, "maximum": 40, "default": 8}),
-        "ecc" => json!({"type": "string", "enum": ["L", "M", "Q", "H"], "default": "Q"}),
-        "state" => json!({"type": "string", "enum": ["valid", "suspended", "revoked", "used"]}),
-        "kind" => {
-            json!({"type": "string", "enum": crate::domain::AlertKind::ALL.map(crate::domain::AlertKind::as_str)})
-        }
-        "year" => json!({"type": "string", "pattern": "^(197[5-9]|19[89][0-9]|[2-9][0-9]{3})$"}),
-        "view" => json!({"type": "string", "enum": ["exports", "imports"], "default": "exports"}),
-        "basis" => json!({"type": "string", "enum": ["trade", "permits"], "default": "trade"}),
-        _ => json!({"type": "string"}),
-    }
+/// Info, servers, the bearer scheme and the error schema.
+fn base() -> OpenApi {
+    use utoipa::PartialSchema as _;
+    OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title("permitseal")
+                .version(env!("CARGO_PKG_VERSION"))
+                .description(Some(
+                    "Issue, revoke and verify Ed25519-signed CITES permits; sync trust and status lists to field devices; collect scans and export endorsements.",
+                ))
+                .build(),
+        )
+        .servers(Some([ServerBuilder::new().url("/").build()]))
+        .components(Some(
+            ComponentsBuilder::new()
+                .schema("Error", ErrorBody::schema())
+                .security_scheme(
+                    BEARER,
+                    SecurityScheme::Http(
+                        HttpBuilder::new()
+                            .scheme(HttpAuthScheme::Bearer)
+                            .description(Some("A token minted by an admin (`pst_…`)."))
+                            .build(),
+                    ),
+                )
+                .build(),
+        ))
+        .build()
 }
 
 /// The document route.
 pub fn api() -> Api {
-    Api::new("service").route(
-        "/api/v1/openapi.json",
-        get(document),
-        [Op::get("This OpenAPI document", Access::Public)],
-    )
+    Api::new("service").routes(Access::Public, routes!(document))
 }
 
+/// This OpenAPI document.
+#[utoipa::path(get, path = "/api/v1/openapi.json",
+    responses((status = 200, description = "The document", content_type = "application/json", body = Object)))]
 async fn document() -> impl IntoResponse {
     static DOCUMENT: OnceLock<String> = OnceLock::new();
-    let text = DOCUMENT.get_or_init(|| super::api().document().to_string());
+    let text = DOCUMENT.get_or_init(|| {
+        serde_json::to_string(&super::api().document())
+            .unwrap_or_else(|e| format!("{{\"code\":\"internal_error\",\"message\":\"{e}\"}}"))
+    });
     ([(header::CONTENT_TYPE, "application/json")], text.as_str())
 }
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeSet;
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-    #[test]
-    fn every_routed_path_is_documented_and_every_documented_path_routed() {
-        let api = crate::http::api();
-        let routed: BTreeSet<&str> = api.paths().iter().copied().collect();
-        let documented: BTreeSet<&str> = api.operations().map(|op| op.path()).collect();
-        assert_eq!(routed, documented);
-        let doc = api.document();
-        for path in &routed {
-            assert!(
-                doc["paths"][*path].is_object(),
-                "{path} missing from document"
-            );
-        }
+    use serde_json::Value;
+
+    fn document() -> Value {
+        serde_json::to_value(crate::http::api().document()).unwrap()
     }
 
     #[test]
     fn every_schema_reference_resolves() {
-        let doc = crate::http::api().document();
+        let doc = document();
         let text = doc.to_string();
         for piece in text.split("#/components/schemas/").skip(1) {
             let name: String = piece.chars().take_while(|c| *c != '"').collect();
@@ -375,6 +316,81 @@ mod tests {
                 doc["components"]["schemas"][&name].is_object(),
                 "schema {name} referenced but not defined"
             );
+        }
+    }
+
+    /// The derive takes only literals for limits; these are the constants the checks use.
+    #[test]
+    fn documented_limits_are_the_checked_limits() {
+        use verifier_core::permit::{MAX_LINES, MAX_NAME_LEN, MAX_NUMBER_LEN};
+        let doc = document();
+        let s = &doc["components"]["schemas"];
+        let limits = [
+            (
+                &s["PermitDraft"]["properties"]["number"]["maxLength"],
+                MAX_NUMBER_LEN,
+            ),
+            (
+                &s["PermitDraft"]["properties"]["lines"]["maxItems"],
+                MAX_LINES,
+            ),
+            (
+                &s["PartyDraft"]["properties"]["name"]["maxLength"],
+                MAX_NAME_LEN,
+            ),
+            (
+                &s["LineDraft"]["properties"]["scientific_name"]["maxLength"],
+                MAX_NAME_LEN,
+            ),
+            (
+                &s["IssueBatch"]["properties"]["permits"]["maxItems"],
+                crate::http::permits::MAX_BATCH,
+            ),
+            (
+                &s["ScanBatch"]["properties"]["scans"]["maxItems"],
+                verifier_core::report::MAX_REPORTS,
+            ),
+            (
+                &s["EndorsementBatch"]["properties"]["endorsements"]["maxItems"],
+                verifier_core::report::MAX_REPORTS,
+            ),
+            (
+                &s["ConfirmationBatch"]["properties"]["confirmations"]["maxItems"],
+                verifier_core::report::MAX_REPORTS,
+            ),
+            (
+                &s["CreateAuthority"]["properties"]["address"]["maxLength"],
+                crate::views::MAX_ADDRESS,
+            ),
+            (
+                &s["CreateAuthority"]["properties"]["issue_place"]["maxLength"],
+                crate::views::MAX_PLACE,
+            ),
+        ];
+        for (i, (documented, checked)) in limits.iter().enumerate() {
+            assert_eq!(documented.as_u64(), Some(*checked as u64), "limit {i}");
+        }
+    }
+
+    #[test]
+    fn every_operation_declares_its_access_and_errors() {
+        let doc = document();
+        let mut ids = std::collections::BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                assert!(op["security"].is_array(), "{method} {path} has no security");
+                assert!(op["responses"]["4XX"].is_object(), "{method} {path}");
+                assert!(
+                    ids.insert(op["operationId"].as_str().unwrap().to_owned()),
+                    "{method} {path}: operationId repeated"
+                );
+                let needs_token = op["security"] == serde_json::json!([{"bearer": []}]);
+                assert_eq!(
+                    needs_token,
+                    op[super::ROLES_EXTENSION].is_array(),
+                    "{method} {path}: roles and security disagree"
+                );
+            }
         }
     }
 }

@@ -4,20 +4,21 @@
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
-use verifier_core::codes::{Appendix, DocumentType};
-use verifier_core::permit::{IssueContext, Permit, PermitDraft, PermitErrorKind};
+use utoipa::IntoParams;
+use utoipa_axum::router::UtoipaMethodRouterExt as _;
+use utoipa_axum::routes;
 use verifier_core::qr::{self, Ecc};
 
-use super::{Access, Api, Op, format_time};
+use super::params::{AuthorityPath, PermitPath};
+use super::{Access, Api};
 use crate::domain::issuing::{format_micro, micro};
 use crate::domain::{PermitState, StateAction};
 use crate::http::error::{ApiError, Json, Path, Query};
 use crate::model::{AuthorityId, Principal, Role, text_field};
 use crate::state::AppState;
-use crate::storage::permits::{IssueItem, IssueOutcome, IssueRefusal, PermitFilter, PermitRow};
+use crate::storage::permits::{IssueOutcome, IssueRefusal, PermitFilter, PermitRow};
+use crate::views::{IssueBatch, IssueRequest, PermitView, check_request};
 
 const MANAGERS: &[Role] = &[Role::Admin, Role::Issuer];
 /// Most permits in one batch.
@@ -25,376 +26,64 @@ pub const MAX_BATCH: usize = 1000;
 /// Largest batch body.
 pub const MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
 
-/// The codes of a closed list, for a schema's `enum`.
-fn codes<T: Copy>(all: &[T], code: fn(T) -> &'static str) -> Vec<&'static str> {
-    all.iter().map(|c| code(*c)).collect()
-}
-
-/// A `YYYY-MM-DD` date.
-fn date_schema(description: &str) -> serde_json::Value {
-    json!({"type": "string", "format": "date", "description": description})
-}
-
-/// An optional free text of at most `MAX_NAME_LEN` characters.
-fn optional_text(description: &str) -> serde_json::Value {
-    json!({"type": ["string", "null"], "maxLength": verifier_core::permit::MAX_NAME_LEN, "description": description})
-}
-
-/// What an issuer submits (verifier-core `PermitDraft`), with the code lists it is checked
-/// against. The core's checks go further (validity limits per document type, source codes
-/// per kingdom, boxes 12/12a/12b per source); a refusal names the field.
-fn permit_draft_schema() -> serde_json::Value {
-    use verifier_core::codes::Purpose;
-    use verifier_core::permit::{MAX_LINES, MAX_NUMBER_LEN};
-    json!({
-        "type": "object",
-        "additionalProperties": false,
-        "required": ["document_type", "number", "valid_until", "purpose", "exporter", "lines"],
-        "properties": {
-            "document_type": {"type": "string", "enum": codes(DocumentType::ALL, DocumentType::code)},
-            "number": {"type": "string", "minLength": 1, "maxLength": MAX_NUMBER_LEN, "description": "Box 1, unique per authority (compared without punctuation and case)"},
-            "valid_from": {"type": ["string", "null"], "format": "date", "description": "First day of validity; the issue date when absent"},
-            "valid_until": date_schema("Box 2: last day of validity (UTC)"),
-            "purpose": {"type": "string", "enum": codes(Purpose::ALL, Purpose::code), "description": "Box 5a"},
-            "security_stamp": optional_text("Box 5b: security stamp number"),
-            "exporter": {"$ref": "#/components/schemas/Party"},
-            "importer": {"oneOf": [{"$ref": "#/components/schemas/Party"}, {"type": "null"}], "description": "Box 3; absent only on multi-use certificates"},
-            "special_conditions": {"type": ["string", "null"], "description": "Box 5; bound into the QR code by digest"},
-            "lines": {"type": "array", "minItems": 1, "maxItems": MAX_LINES, "items": {"$ref": "#/components/schemas/PermitLine"}, "description": "Blocks A, B, … in order"}
-        },
-    })
-}
-
-fn party_schema() -> serde_json::Value {
-    use verifier_core::codes::Country;
-    json!({
-        "type": "object",
-        "additionalProperties": false,
-        "required": ["name", "country"],
-        "properties": {
-            "name": {"type": "string", "minLength": 1, "maxLength": verifier_core::permit::MAX_NAME_LEN},
-            "country": {"type": "string", "enum": Country::ALL_CODES, "description": "ISO 3166-1 alpha-2"},
-            "address": {"type": ["string", "null"], "description": "Bound into the QR code by digest"}
-        }
-    })
-}
-
-fn line_schema() -> serde_json::Value {
-    use verifier_core::codes::{Kingdom, Source, Term, Unit};
-    let mut units = codes(Unit::ALL, Unit::code);
-    units.push("");
-    json!({
-        "type": "object",
-        "additionalProperties": false,
-        "required": ["scientific_name", "kingdom", "term", "appendix", "source", "quantity"],
-        "properties": {
-            "scientific_name": {"type": "string", "minLength": 1, "maxLength": verifier_core::permit::MAX_NAME_LEN, "description": "Box 7"},
-            "common_name": optional_text("Box 8; bound by digest"),
-            "kingdom": {"type": "string", "enum": codes(Kingdom::ALL, Kingdom::code), "description": "Decides which source codes are allowed"},
-            "description": {"type": ["string", "null"], "description": "Box 9 description and marks; bound by digest"},
-            "term": {"type": "string", "enum": codes(Term::ALL, Term::code), "description": "Box 9 term code"},
-            "appendix": {"type": "string", "enum": codes(Appendix::ALL, Appendix::code), "description": "Box 10"},
-            "source": {"type": "string", "enum": codes(Source::ALL, Source::code), "description": "Box 10"},
-            "quantity": {"anyOf": [{"type": "string", "pattern": "^[0-9]+(\\.[0-9]{1,6})?$"}, {"type": "integer", "minimum": 1}, {"type": "number", "exclusiveMinimum": 0}], "description": "Box 11: greater than zero, at most six decimals; a string keeps it exact"},
-            "unit": {"type": ["string", "null"], "enum": units.into_iter().map(Some).chain([None]).collect::<Vec<_>>(), "description": "Box 11; number of specimens when absent, empty or NAR"},
-            "origin": {"oneOf": [{"$ref": "#/components/schemas/DocumentReference"}, {"type": "null"}], "description": "Box 12: country of origin, permit number and date"},
-            "last_reexport": {"oneOf": [{"$ref": "#/components/schemas/DocumentReference"}, {"type": "null"}], "description": "Box 12a"},
-            "operation_number": optional_text("Box 12b: registered operation number (source D)"),
-            "acquisition_date": {"type": ["string", "null"], "format": "date", "description": "Box 12b: date of acquisition (source O)"},
-            "justification": {"type": ["string", "null"], "description": "Why source U is used or box 12 is unknown; bound by digest"}
-        }
-    })
-}
-
-fn doc_ref_schema() -> serde_json::Value {
-    use verifier_core::codes::Country;
-    json!({
-        "type": "object",
-        "additionalProperties": false,
-        "required": ["country", "number", "date"],
-        "properties": {
-            "country": {"type": "string", "enum": Country::ALL_CODES},
-            "number": {"type": "string", "minLength": 1},
-            "date": date_schema("Its issue date")
-        }
-    })
-}
-
 /// Routes of this module.
 pub fn api() -> Api {
     Api::new("permits")
-        .route(
-            "/api/v1/authorities/{authority}/permits",
-            get(list).post(issue),
-            [
-                Op::post("Issue and sign a permit", Access::Roles(MANAGERS))
-                    .body("IssueRequest")
-                    .returns(201, "Permit"),
-                Op::get("List and search the authority's permits", Access::Roles(MANAGERS))
-                    .query(&[
-                        ("state", "valid, suspended, revoked or used"),
-                        ("number", "Number prefix (compared without punctuation, case-insensitive)"),
-                        ("import_country", "ISO country of import"),
-                        ("after", "Cursor: status index after which to continue"),
-                        ("limit", "At most this many (1-1000, default 100)"),
-                    ])
-                    .returns(200, "PermitList"),
-            ],
+        .routes(Access::Roles(MANAGERS), routes!(issue, list))
+        .routes(
+            Access::Roles(MANAGERS),
+            routes!(issue_batch).layer(axum::extract::DefaultBodyLimit::max(MAX_BATCH_BYTES)),
         )
-        .route(
-            "/api/v1/authorities/{authority}/permits/batch",
-            post(issue_batch).layer(axum::extract::DefaultBodyLimit::max(MAX_BATCH_BYTES)),
-            [Op::post(
-                "Issue up to 1000 permits atomically (all or none)",
-                Access::Roles(MANAGERS),
-            )
-            .body("IssueBatch")
-            .returns(201, "IssuedBatch")],
-        )
-        .route(
-            "/api/v1/authorities/{authority}/permits/{number}",
-            get(fetch),
-            [Op::get("One permit with its signed QR text and state", Access::Roles(MANAGERS))
-                .returns(200, "Permit")],
-        )
-        .route(
-            "/api/v1/authorities/{authority}/permits/{number}/qr.png",
-            get(qr_png),
-            [Op::get("The permit's QR code as PNG", Access::Roles(MANAGERS))
-                .query(&[("ecc", "L, M, Q (default) or H"), ("scale", "Pixels per module, 1-40 (default 8)")])
-                .returns_media("image/png")],
-        )
-        .route(
-            "/api/v1/authorities/{authority}/permits/{number}/qr.txt",
-            get(qr_txt),
-            [Op::get("The permit's signed QR text (PS1:…) as plain text", Access::Roles(MANAGERS))
-                .returns_media("text/plain")],
-        )
-        .route(
-            "/api/v1/authorities/{authority}/permits/{number}/qr.svg",
-            get(qr_svg),
-            [Op::get("The permit's QR code as SVG", Access::Roles(MANAGERS))
-                .query(&[("ecc", "L, M, Q (default) or H")])
-                .returns_media("image/svg+xml")],
-        )
-        .route(
-            "/api/v1/authorities/{authority}/permits/{number}/suspend",
-            post(suspend),
-            [Op::post("Suspend a valid permit", Access::Roles(MANAGERS))
-                .body("StateChange")
-                .returns(200, "Permit")],
-        )
-        .route(
-            "/api/v1/authorities/{authority}/permits/{number}/reinstate",
-            post(reinstate),
-            [Op::post("Reinstate a suspended permit", Access::Roles(MANAGERS))
-                .body("StateChange")
-                .returns(200, "Permit")],
-        )
-        .route(
-            "/api/v1/authorities/{authority}/permits/{number}/revoke",
-            post(revoke),
-            [Op::post("Revoke a permit for good", Access::Roles(MANAGERS))
-                .body("StateChange")
-                .returns(200, "Permit")],
-        )
-        .route(
-            "/api/v1/authorities/{authority}/quotas",
-            get(list_quotas).put(set_quota),
-            [
-                Op::get("The authority's annual quotas and what is used", Access::Roles(MANAGERS))
-                    .returns(200, "QuotaList"),
-                Op::put(
-                    "Set the annual quota of a taxon in a unit (issuance beyond it is refused)",
-                    Access::Roles(MANAGERS),
-                )
-                .body("SetQuota")
-                .returns(200, "Quota"),
-            ],
-        )
-        .schema(
-            "IssueRequest",
-            json!({
-                "type": "object",
-                "required": ["permit"],
-                "additionalProperties": false,
-                "properties": {
-                    "permit": {"$ref": "#/components/schemas/PermitDraft"},
-                    "import_permit": {"$ref": "#/components/schemas/ImportPermitRef"}
-                }
-            }),
-        )
-        .schema("PermitDraft", permit_draft_schema())
-        .schema("Party", party_schema())
-        .schema("PermitLine", line_schema())
-        .schema("DocumentReference", doc_ref_schema())
-        .schema(
-            "ImportPermitRef",
-            json!({
-                "type": "object",
-                "required": ["country", "number"],
-                "description": "The import permit an Appendix-I export is issued against (Art. III(2)(d)).",
-                "properties": {"country": {"type": "string"}, "number": {"type": "string"}}
-            }),
-        )
-        .schema(
-            "IssueBatch",
-            json!({
-                "type": "object",
-                "required": ["permits"],
-                "properties": {"permits": {"type": "array", "maxItems": MAX_BATCH, "items": {"$ref": "#/components/schemas/IssueRequest"}}}
-            }),
-        )
-        .schema(
-            "IssuedBatch",
-            json!({
-                "type": "object",
-                "required": ["issued", "permits"],
-                "properties": {
-                    "issued": {"type": "integer"},
-                    "permits": {"type": "array", "items": {"type": "object", "properties": {"number": {"type": "string"}, "status_index": {"type": "integer"}}}}
-                }
-            }),
-        )
-        .schema(
-            "Permit",
-            json!({
-                "type": "object",
-                "required": ["authority_id", "number", "status_index", "state", "qr_text"],
-                "properties": {
-                    "authority_id": {"type": "string"},
-                    "number": {"type": "string"},
-                    "status_index": {"type": "integer"},
-                    "document_type": {"type": "string"},
-                    "export_country": {"type": "string"},
-                    "import_country": {"type": ["string", "null"]},
-                    "issued_at": {"type": "string", "format": "date-time"},
-                    "valid_until": {"type": "string", "format": "date"},
-                    "kid": {"type": "string"},
-                    "state": {"type": "string", "enum": ["valid", "suspended", "revoked", "used"]},
-                    "state_reason": {"type": ["string", "null"]},
-                    "state_changed_at": {"type": "string", "format": "date-time"},
-                    "qr_text": {"type": "string"},
-                    "import_permit": {"type": ["object", "null"]},
-                    "draft": {"type": "object"}
-                }
-            }),
-        )
-        .schema(
-            "PermitList",
-            json!({
-                "type": "object",
-                "required": ["permits"],
-                "properties": {
-                    "permits": {"type": "array", "items": {"$ref": "#/components/schemas/Permit"}},
-                    "next_after": {"type": ["integer", "null"]}
-                }
-            }),
-        )
-        .schema(
-            "StateChange",
-            json!({
-                "type": "object",
-                "required": ["reason"],
-                "additionalProperties": false,
-                "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 500}}
-            }),
-        )
-        .schema(
-            "SetQuota",
-            json!({
-                "type": "object",
-                "required": ["year", "scientific_name", "unit", "quantity"],
-                "additionalProperties": false,
-                "properties": {
-                    "year": {"type": "integer", "minimum": 2000, "maximum": 2200},
-                    "scientific_name": {"type": "string"},
-                    "unit": {"type": "string", "description": "CITES unit code, e.g. NAR, KIL"},
-                    "quantity": {"type": "string", "description": "Decimal, at most 6 places"}
-                }
-            }),
-        )
-        .schema(
-            "Quota",
-            json!({
-                "type": "object",
-                "properties": {
-                    "year": {"type": "integer"}, "scientific_name": {"type": "string"},
-                    "unit": {"type": "string"}, "quota": {"type": "string"}, "used": {"type": "string"}
-                }
-            }),
-        )
-        .schema(
-            "QuotaList",
-            json!({"type": "object", "properties": {"quotas": {"type": "array", "items": {"$ref": "#/components/schemas/Quota"}}}}),
-        )
+        .routes(Access::Roles(MANAGERS), routes!(fetch))
+        .routes(Access::Roles(MANAGERS), routes!(qr_png))
+        .routes(Access::Roles(MANAGERS), routes!(qr_txt))
+        .routes(Access::Roles(MANAGERS), routes!(qr_svg))
+        .routes(Access::Roles(MANAGERS), routes!(suspend))
+        .routes(Access::Roles(MANAGERS), routes!(reinstate))
+        .routes(Access::Roles(MANAGERS), routes!(revoke))
+        .routes(Access::Roles(MANAGERS), routes!(list_quotas, set_quota))
 }
 
-/// Body of an issuance.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IssueRequest {
-    permit: PermitDraft,
-    import_permit: Option<ImportPermitRef>,
-}
-
-/// Reference to an import permit.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ImportPermitRef {
-    country: String,
-    number: String,
-}
-
-/// Body of a batch issuance.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IssueBatch {
-    permits: Vec<IssueRequest>,
-}
-
-/// A permit as answered.
-#[derive(Debug, Serialize)]
-pub struct PermitView {
-    authority_id: String,
+/// One permit of a batch as answered.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct IssuedEntry {
     number: String,
     status_index: i64,
-    document_type: String,
-    export_country: String,
-    import_country: Option<String>,
-    issued_at: String,
-    valid_until: String,
-    kid: String,
-    state: String,
-    state_reason: Option<String>,
-    state_changed_at: String,
-    qr_text: String,
-    import_permit: Option<serde_json::Value>,
-    draft: serde_json::Value,
 }
 
-impl From<PermitRow> for PermitView {
-    fn from(row: PermitRow) -> Self {
-        Self {
-            authority_id: row.authority_id,
-            number: row.number,
-            status_index: row.status_index,
-            document_type: row.document_type,
-            export_country: row.export_country,
-            import_country: row.import_country,
-            issued_at: format_time(row.issued_at),
-            valid_until: row.valid_until,
-            kid: row.kid,
-            state: row.state.to_string(),
-            state_reason: row.state_reason,
-            state_changed_at: format_time(row.state_changed_at),
-            qr_text: row.qr_text,
-            import_permit: row
-                .import_permit
-                .and_then(|t| serde_json::from_str(&t).ok()),
-            draft: serde_json::from_str(&row.draft).unwrap_or(serde_json::Value::Null),
-        }
-    }
+/// Answer of a batch issuance.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct IssuedBatch {
+    /// How many permits were issued.
+    issued: usize,
+    permits: Vec<IssuedEntry>,
+}
+
+/// A page of permits.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PermitList {
+    permits: Vec<PermitView>,
+    /// Cursor for the next page (`after`); null on the last page.
+    next_after: Option<i64>,
+}
+
+/// A quota and what is used of it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Quota {
+    year: i64,
+    scientific_name: String,
+    #[schema(value_type = verifier_core::codes::Unit)]
+    unit: String,
+    /// Decimal text.
+    quota: String,
+    /// Decimal text.
+    used: String,
+}
+
+/// The authority's quotas.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct QuotaList {
+    quotas: Vec<Quota>,
 }
 
 async fn managed(
@@ -403,7 +92,6 @@ async fn managed(
     authority: &str,
 ) -> Result<(AuthorityId, String), ApiError> {
     let id = AuthorityId::parse(authority)?;
-    principal.require(MANAGERS)?;
     principal.require_manages(&id)?;
     let row = state
         .db
@@ -411,62 +99,6 @@ async fn managed(
         .await?
         .ok_or_else(|| ApiError::not_found("authority"))?;
     Ok((id, row.country))
-}
-
-/// Checks a request with the core's rules and the rules that need no database: a draft error is
-/// reported with the path of its field.
-pub fn check_request(
-    req: &IssueRequest,
-    issuing_country: &str,
-    now: i64,
-    prefix: &str,
-) -> Result<IssueItem, ApiError> {
-    let country = issuing_country
-        .parse()
-        .map_err(|_| ApiError::internal("authority country is not an ISO code"))?;
-    let ctx = IssueContext {
-        issuing_country: country,
-        issued_at: now,
-        status_index: 0,
-    };
-    let permit = Permit::new(&req.permit, ctx).map_err(|e| {
-        let code = match e.kind {
-            PermitErrorKind::UnknownCode(_) => "unknown_code",
-            _ => "invalid_permit",
-        };
-        ApiError::invalid(code, format!("{prefix}permit.{e}"))
-    })?;
-    let data = permit.data();
-    let needs_import_permit = data.document_type == DocumentType::Export
-        && data.lines.iter().any(|l| l.appendix == Appendix::I);
-    let import_permit = match (&req.import_permit, needs_import_permit) {
-        (None, true) => {
-            return Err(ApiError::invalid(
-                "import_permit_required",
-                format!(
-                    "{prefix}an Appendix-I export needs the import permit it is issued against (import_permit)"
-                ),
-            ));
-        }
-        (Some(r), _) => {
-            let c = crate::model::CountryCode::parse(&r.country)?;
-            let importer = data.importer.as_ref().map(|p| p.country.to_string());
-            if importer.as_deref() != Some(c.as_str()) {
-                return Err(ApiError::invalid(
-                    "import_permit_mismatch",
-                    format!("{prefix}import_permit.country must be the importer's country"),
-                ));
-            }
-            let number = text_field("import_permit.number", &r.number, 35)?;
-            Some((c.to_string(), number))
-        }
-        (None, false) => None,
-    };
-    Ok(IssueItem {
-        draft: req.permit.clone(),
-        draft_json: serde_json::to_string(&req.permit).map_err(ApiError::internal)?,
-        import_permit,
-    })
 }
 
 fn refusal(r: IssueRefusal) -> ApiError {
@@ -484,10 +116,13 @@ fn refusal(r: IssueRefusal) -> ApiError {
     }
 }
 
+/// Issue and sign a permit
+#[utoipa::path(post, path = "/api/v1/authorities/{authority}/permits", params(AuthorityPath), request_body = IssueRequest,
+    responses((status = 201, body = PermitView)))]
 async fn issue(
     State(state): State<AppState>,
     principal: Principal,
-    Path(authority): Path<String>,
+    Path(AuthorityPath { authority }): Path<AuthorityPath>,
     Json(body): Json<IssueRequest>,
 ) -> Result<(StatusCode, Json<PermitView>), ApiError> {
     let (id, country) = managed(&state, &principal, &authority).await?;
@@ -510,12 +145,15 @@ async fn issue(
     }
 }
 
+/// Issue up to 1000 permits atomically (all or none)
+#[utoipa::path(post, path = "/api/v1/authorities/{authority}/permits/batch", params(AuthorityPath), request_body = IssueBatch,
+    responses((status = 201, body = IssuedBatch)))]
 async fn issue_batch(
     State(state): State<AppState>,
     principal: Principal,
-    Path(authority): Path<String>,
+    Path(AuthorityPath { authority }): Path<AuthorityPath>,
     Json(body): Json<IssueBatch>,
-) -> Result<(StatusCode, axum::Json<serde_json::Value>), ApiError> {
+) -> Result<(StatusCode, Json<IssuedBatch>), ApiError> {
     let (id, country) = managed(&state, &principal, &authority).await?;
     if body.permits.is_empty() || body.permits.len() > MAX_BATCH {
         return Err(ApiError::invalid(
@@ -537,14 +175,20 @@ async fn issue_batch(
     state.sync_cache.invalidate();
     match outcome {
         IssueOutcome::Issued(rows) => {
-            let list: Vec<_> = rows
+            let permits: Vec<_> = rows
                 .iter()
-                .map(|r| json!({"number": r.number, "status_index": r.status_index}))
+                .map(|r| IssuedEntry {
+                    number: r.number.clone(),
+                    status_index: r.status_index,
+                })
                 .collect();
             tracing::info!(authority = %id, count = rows.len(), "permit batch issued");
             Ok((
                 StatusCode::CREATED,
-                axum::Json(json!({"issued": rows.len(), "permits": list})),
+                Json(IssuedBatch {
+                    issued: rows.len(),
+                    permits,
+                }),
             ))
         }
         IssueOutcome::Refused(r) => Err(refusal(r)),
@@ -552,22 +196,34 @@ async fn issue_batch(
 }
 
 /// Query of the list endpoint.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only permits in this state.
+    #[param(value_type = Option<PermitState>, inline)]
     state: Option<String>,
+    /// Number prefix (compared without punctuation, case-insensitive).
     number: Option<String>,
+    /// ISO country of import.
+    #[param(value_type = Option<verifier_core::codes::Country>, inline)]
     import_country: Option<String>,
+    /// Cursor: status index after which to continue.
     after: Option<i64>,
+    /// At most this many (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 
+/// List and search the authority's permits
+#[utoipa::path(get, path = "/api/v1/authorities/{authority}/permits", params(AuthorityPath, ListQuery),
+    responses((status = 200, body = PermitList)))]
 async fn list(
     State(state): State<AppState>,
     principal: Principal,
-    Path(authority): Path<String>,
+    Path(AuthorityPath { authority }): Path<AuthorityPath>,
     Query(q): Query<ListQuery>,
-) -> Result<axum::Json<serde_json::Value>, ApiError> {
+) -> Result<Json<PermitList>, ApiError> {
     let (id, _) = managed(&state, &principal, &authority).await?;
     let wanted = q
         .state
@@ -604,9 +260,10 @@ async fn list(
         .then(|| rows.last().map(|r| r.status_index))
         .flatten();
     let permits: Vec<PermitView> = rows.into_iter().map(PermitView::from).collect();
-    Ok(axum::Json(
-        json!({"permits": permits, "next_after": next_after}),
-    ))
+    Ok(Json(PermitList {
+        permits,
+        next_after,
+    }))
 }
 
 async fn find(
@@ -623,10 +280,13 @@ async fn find(
         .ok_or_else(|| ApiError::not_found("permit"))
 }
 
+/// One permit with its signed QR text and state
+#[utoipa::path(get, path = "/api/v1/authorities/{authority}/permits/{number}", params(PermitPath),
+    responses((status = 200, body = PermitView)))]
 async fn fetch(
     State(state): State<AppState>,
     principal: Principal,
-    Path((authority, number)): Path<(String, String)>,
+    Path(PermitPath { authority, number }): Path<PermitPath>,
 ) -> Result<Json<PermitView>, ApiError> {
     Ok(Json(
         find(&state, &principal, &authority, &number).await?.into(),
@@ -634,28 +294,60 @@ async fn fetch(
 }
 
 /// Query of the QR endpoints.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct QrQuery {
+    /// Error correction level (default Q).
+    #[param(value_type = Option<EccLevel>, inline)]
     ecc: Option<String>,
+    /// Pixels per module (default 8).
+    #[param(minimum = 1, maximum = 40)]
     scale: Option<u32>,
 }
 
-fn ecc(q: &QrQuery) -> Result<Ecc, ApiError> {
-    match q.ecc.as_deref() {
+/// Query of the SVG endpoint: a vector image has no scale.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SvgQuery {
+    /// Error correction level (default Q).
+    #[param(value_type = Option<EccLevel>, inline)]
+    ecc: Option<String>,
+}
+
+/// QR error correction levels as the query names them (`Ecc::parse`).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Describes the query's text in the document; never built.
+pub enum EccLevel {
+    /// About 7 % of the code may be lost.
+    L,
+    /// About 15 %.
+    M,
+    /// About 25 %.
+    Q,
+    /// About 30 %.
+    H,
+}
+
+fn ecc(text: Option<&str>) -> Result<Ecc, ApiError> {
+    match text {
         None => Ok(Ecc::Q),
         Some(s) => Ecc::parse(s)
             .ok_or_else(|| ApiError::bad_request("invalid_query", "ecc must be L, M, Q or H")),
     }
 }
 
+/// The permit's QR code as PNG
+#[utoipa::path(get, path = "/api/v1/authorities/{authority}/permits/{number}/qr.png", params(PermitPath, QrQuery),
+    responses((status = 200, description = "PNG image", content_type = "image/png", body = crate::http::openapi::Binary)))]
 async fn qr_png(
     State(state): State<AppState>,
     principal: Principal,
-    Path((authority, number)): Path<(String, String)>,
+    Path(PermitPath { authority, number }): Path<PermitPath>,
     Query(q): Query<QrQuery>,
 ) -> Result<Response, ApiError> {
-    let level = ecc(&q)?;
+    let level = ecc(q.ecc.as_deref())?;
     let scale = q.scale.unwrap_or(8);
     if !(1..=40).contains(&scale) {
         return Err(ApiError::bad_request(
@@ -668,10 +360,13 @@ async fn qr_png(
     Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response())
 }
 
+/// The permit's signed QR text (PS1:…) as plain text
+#[utoipa::path(get, path = "/api/v1/authorities/{authority}/permits/{number}/qr.txt", params(PermitPath),
+    responses((status = 200, description = "The QR text", content_type = "text/plain; charset=utf-8", body = String)))]
 async fn qr_txt(
     State(state): State<AppState>,
     principal: Principal,
-    Path((authority, number)): Path<(String, String)>,
+    Path(PermitPath { authority, number }): Path<PermitPath>,
 ) -> Result<Response, ApiError> {
     let row = find(&state, &principal, &authority, &number).await?;
     Ok((
@@ -681,28 +376,27 @@ async fn qr_txt(
         .into_response())
 }
 
+/// The permit's QR code as SVG
+#[utoipa::path(get, path = "/api/v1/authorities/{authority}/permits/{number}/qr.svg", params(PermitPath, SvgQuery),
+    responses((status = 200, description = "SVG image", content_type = "image/svg+xml", body = String)))]
 async fn qr_svg(
     State(state): State<AppState>,
     principal: Principal,
-    Path((authority, number)): Path<(String, String)>,
-    Query(q): Query<QrQuery>,
+    Path(PermitPath { authority, number }): Path<PermitPath>,
+    Query(q): Query<SvgQuery>,
 ) -> Result<Response, ApiError> {
-    let level = ecc(&q)?;
-    if q.scale.is_some() {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            "an SVG has no scale",
-        ));
-    }
+    let level = ecc(q.ecc.as_deref())?;
     let row = find(&state, &principal, &authority, &number).await?;
     let svg = qr::render_svg(&row.qr_text, level).map_err(ApiError::internal)?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
 }
 
 /// Body of a state change.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StateChange {
+    /// Why; kept with the permit and shown to verifiers.
+    #[schema(min_length = 1, max_length = 500)]
     reason: String,
 }
 
@@ -732,10 +426,13 @@ async fn change(
     Ok(Json(row.into()))
 }
 
+/// Suspend a valid permit
+#[utoipa::path(post, path = "/api/v1/authorities/{authority}/permits/{number}/suspend", params(PermitPath), request_body = StateChange,
+    responses((status = 200, body = PermitView)))]
 async fn suspend(
     State(state): State<AppState>,
     principal: Principal,
-    Path((authority, number)): Path<(String, String)>,
+    Path(PermitPath { authority, number }): Path<PermitPath>,
     Json(body): Json<StateChange>,
 ) -> Result<Json<PermitView>, ApiError> {
     change(
@@ -749,10 +446,13 @@ async fn suspend(
     .await
 }
 
+/// Reinstate a suspended permit
+#[utoipa::path(post, path = "/api/v1/authorities/{authority}/permits/{number}/reinstate", params(PermitPath), request_body = StateChange,
+    responses((status = 200, body = PermitView)))]
 async fn reinstate(
     State(state): State<AppState>,
     principal: Principal,
-    Path((authority, number)): Path<(String, String)>,
+    Path(PermitPath { authority, number }): Path<PermitPath>,
     Json(body): Json<StateChange>,
 ) -> Result<Json<PermitView>, ApiError> {
     change(
@@ -766,10 +466,13 @@ async fn reinstate(
     .await
 }
 
+/// Revoke a permit for good
+#[utoipa::path(post, path = "/api/v1/authorities/{authority}/permits/{number}/revoke", params(PermitPath), request_body = StateChange,
+    responses((status = 200, body = PermitView)))]
 async fn revoke(
     State(state): State<AppState>,
     principal: Principal,
-    Path((authority, number)): Path<(String, String)>,
+    Path(PermitPath { authority, number }): Path<PermitPath>,
     Json(body): Json<StateChange>,
 ) -> Result<Json<PermitView>, ApiError> {
     change(
@@ -784,21 +487,28 @@ async fn revoke(
 }
 
 /// Body of a quota change.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetQuota {
+    #[schema(minimum = 2000, maximum = 2200)]
     year: i32,
+    #[schema(min_length = 1, max_length = 255)]
     scientific_name: String,
+    /// CITES unit code, e.g. NAR, KIL.
+    #[schema(value_type = verifier_core::codes::Unit)]
     unit: String,
     quantity: verifier_core::permit::QuantityInput,
 }
 
+/// Set the annual quota of a taxon in a unit (issuance beyond it is refused)
+#[utoipa::path(put, path = "/api/v1/authorities/{authority}/quotas", params(AuthorityPath), request_body = SetQuota,
+    responses((status = 200, body = Quota)))]
 async fn set_quota(
     State(state): State<AppState>,
     principal: Principal,
-    Path(authority): Path<String>,
+    Path(AuthorityPath { authority }): Path<AuthorityPath>,
     Json(body): Json<SetQuota>,
-) -> Result<axum::Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Quota>, ApiError> {
     let (id, _) = managed(&state, &principal, &authority).await?;
     if !(2000..=2200).contains(&body.year) {
         return Err(ApiError::invalid(
@@ -829,25 +539,34 @@ async fn set_quota(
             state.clock.now(),
         )
         .await?;
-    Ok(axum::Json(json!({
-        "year": body.year, "scientific_name": name, "unit": unit.to_string(),
-        "quota": format_micro(quota), "used": format_micro(used)
-    })))
+    Ok(Json(Quota {
+        year: i64::from(body.year),
+        scientific_name: name,
+        unit: unit.to_string(),
+        quota: format_micro(quota),
+        used: format_micro(used),
+    }))
 }
 
+/// The authority's annual quotas and what is used
+#[utoipa::path(get, path = "/api/v1/authorities/{authority}/quotas", params(AuthorityPath),
+    responses((status = 200, body = QuotaList)))]
 async fn list_quotas(
     State(state): State<AppState>,
     principal: Principal,
-    Path(authority): Path<String>,
-) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    Path(AuthorityPath { authority }): Path<AuthorityPath>,
+) -> Result<Json<QuotaList>, ApiError> {
     let (id, _) = managed(&state, &principal, &authority).await?;
     let rows = state.db.list_quotas(&id).await?;
     let quotas: Vec<_> = rows
         .into_iter()
-        .map(|(year, name, unit, quota, used)| {
-            json!({"year": year, "scientific_name": name, "unit": unit,
-                   "quota": format_micro(quota), "used": format_micro(used)})
+        .map(|(year, name, unit, quota, used)| Quota {
+            year,
+            scientific_name: name,
+            unit,
+            quota: format_micro(quota),
+            used: format_micro(used),
         })
         .collect();
-    Ok(axum::Json(json!({"quotas": quotas})))
+    Ok(Json(QuotaList { quotas }))
 }

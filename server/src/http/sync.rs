@@ -4,11 +4,11 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde::Deserialize;
-use serde_json::json;
+use utoipa_axum::routes;
 
-use super::{Access, Api, Op};
+use super::params::AuthorityPath;
+use super::{Access, Api};
 use crate::http::error::{ApiError, Json, Path, Query};
 use crate::model::AuthorityId;
 use crate::state::AppState;
@@ -26,52 +26,10 @@ pub const BUNDLE_TYPE: &str = "application/vnd.permitseal.bundle";
 /// Routes of this module.
 pub fn api() -> Api {
     Api::new("sync")
-        .route(
-            "/api/v1/trust-list",
-            get(trust_list),
-            [Op::get(
-                "The trust list: authorities and their keys, signed by the root key (binary, see docs/FORMAT.md)",
-                Access::Public,
-            )
-            .returns_media(TRUST_LIST_TYPE)],
-        )
-        .route(
-            "/api/v1/trust-list.json",
-            get(trust_list_json),
-            [Op::get("The current trust list as JSON, for people (not signed)", Access::Public)
-                .returns(200, "TrustListView")],
-        )
-        .route(
-            "/api/v1/authorities/{authority}/status",
-            get(status_list),
-            [Op::get(
-                "The authority's signed status list; with `since`, the signed delta from that version",
-                Access::Public,
-            )
-            .query(&[("since", "Version the device holds: answer with a delta from it")])
-            .returns_media(STATUS_LIST_TYPE)],
-        )
-        .route(
-            "/api/v1/bundle",
-            get(bundle),
-            [Op::get(
-                "The offline bundle: trust list and every status list in one download",
-                Access::Public,
-            )
-            .returns_media(BUNDLE_TYPE)],
-        )
-        .schema(
-            "TrustListView",
-            json!({
-                "type": "object",
-                "required": ["version", "issued_at", "authorities"],
-                "properties": {
-                    "version": {"type": "integer"},
-                    "issued_at": {"type": "integer", "description": "Unix seconds"},
-                    "authorities": {"type": "array", "items": {"type": "object"}}
-                }
-            }),
-        )
+        .routes(Access::Public, routes!(trust_list))
+        .routes(Access::Public, routes!(trust_list_json))
+        .routes(Access::Public, routes!(status_list))
+        .routes(Access::Public, routes!(bundle))
 }
 
 fn serve_blob(blob: &SignedBlob, media: &'static str, headers: &HeaderMap) -> Response {
@@ -101,6 +59,10 @@ fn serve_blob(blob: &SignedBlob, media: &'static str, headers: &HeaderMap) -> Re
     (StatusCode::OK, out_headers, blob.bytes.clone()).into_response()
 }
 
+/// The trust list: authorities and their keys, signed by the root key (binary, see docs/FORMAT.md)
+#[utoipa::path(get, path = "/api/v1/trust-list", responses(
+    (status = 200, description = "The signed trust list", content_type = "application/vnd.permitseal.trust-list", body = crate::http::openapi::Binary, headers(("etag" = String), ("x-permitseal-version" = i64))),
+    (status = 304, description = "The copy named by If-None-Match is current")))]
 async fn trust_list(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -109,6 +71,8 @@ async fn trust_list(
     Ok(serve_blob(&blob, TRUST_LIST_TYPE, &headers))
 }
 
+/// The current trust list as JSON, for people (not signed)
+#[utoipa::path(get, path = "/api/v1/trust-list.json", responses((status = 200, description = "The trust list", body = Object)))]
 async fn trust_list_json(
     State(state): State<AppState>,
 ) -> Result<Json<verifier_core::trust::TrustList>, ApiError> {
@@ -117,15 +81,22 @@ async fn trust_list_json(
 }
 
 /// Query of the status endpoint.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct StatusQuery {
+    /// Version the device holds: answer with the signed delta from it.
+    #[param(minimum = 0)]
     since: Option<i64>,
 }
 
+/// The authority's signed status list; with `since`, the signed delta from that version
+#[utoipa::path(get, path = "/api/v1/authorities/{authority}/status", params(AuthorityPath, StatusQuery), responses(
+    (status = 200, description = "The signed status list, or with `since` the signed delta", content((crate::http::openapi::Binary = "application/vnd.permitseal.status-list"), (crate::http::openapi::Binary = "application/vnd.permitseal.status-delta")), headers(("etag" = String), ("x-permitseal-version" = i64))),
+    (status = 304, description = "The copy named by If-None-Match is current")))]
 async fn status_list(
     State(state): State<AppState>,
-    Path(authority): Path<String>,
+    Path(AuthorityPath { authority }): Path<AuthorityPath>,
     Query(query): Query<StatusQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -164,6 +135,10 @@ async fn status_list(
     }
 }
 
+/// The offline bundle: trust list and every status list in one download
+#[utoipa::path(get, path = "/api/v1/bundle", responses(
+    (status = 200, description = "The bundle", content_type = "application/vnd.permitseal.bundle", body = crate::http::openapi::Binary, headers(("etag" = String))),
+    (status = 304, description = "The copy named by If-None-Match is current")))]
 async fn bundle(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let blob = state.sync_cache.bundle(state.clock.now()).await?;
     Ok(serve_blob(&blob, BUNDLE_TYPE, &headers))

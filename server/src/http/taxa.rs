@@ -2,11 +2,10 @@
 //! lines against the taxa listed here; the list is public so issuers' tools can offer it.
 
 use axum::extract::State;
-use axum::routing::{get, put};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa_axum::routes;
 
-use super::{Access, Api, Op};
+use super::{Access, Api};
 use crate::http::error::{ApiError, Json, Path};
 use crate::model::{Principal, Role, text_field};
 use crate::state::AppState;
@@ -15,55 +14,56 @@ use crate::storage::taxa::TaxonRow;
 /// Routes of this module.
 pub fn api() -> Api {
     Api::new("taxa")
-        .route(
-            "/api/v1/taxa",
-            get(list),
-            [Op::get("Reference taxa and their CITES listing", Access::Public).returns(200, "TaxonList")],
-        )
-        .route(
-            "/api/v1/taxa/{name}",
-            put(set),
-            [Op::put("Add or change a reference taxon", Access::Roles(&[Role::Admin]))
-                .body("Taxon")
-                .returns(200, "Taxon")],
-        )
-        .schema(
-            "Taxon",
-            json!({
-                "type": "object",
-                "required": ["kingdom", "appendices"],
-                "additionalProperties": false,
-                "properties": {
-                    "scientific_name": {"type": "string", "readOnly": true},
-                    "kingdom": {"type": "string", "enum": ["animal", "plant"]},
-                    "appendices": {"type": "array", "minItems": 1, "uniqueItems": true, "items": {"type": "string", "enum": ["I", "II", "III"]},
-                                   "description": "Every appendix the taxon is listed in (split listings have several)"},
-                    "common_name": {"type": ["string", "null"]}
-                }
-            }),
-        )
-        .schema(
-            "TaxonList",
-            json!({"type": "object", "properties": {"taxa": {"type": "array", "items": {"$ref": "#/components/schemas/Taxon"}}}}),
-        )
+        .routes(Access::Public, routes!(list))
+        .routes(Access::Roles(&[Role::Admin]), routes!(set))
 }
 
 /// A taxon as sent.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaxonDto {
+    #[schema(value_type = verifier_core::codes::Kingdom)]
     kingdom: String,
+    /// Every appendix the taxon is listed in (split listings have several).
+    #[schema(value_type = Vec<verifier_core::codes::Appendix>, min_items = 1)]
+    appendices: Vec<String>,
+    #[schema(max_length = 255)]
+    common_name: Option<String>,
+}
+
+/// `{name}`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct TaxonPath {
+    /// Scientific name.
+    #[param(min_length = 1, max_length = 255)]
+    name: String,
+}
+
+/// A reference taxon as answered.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Taxon {
+    scientific_name: String,
+    #[schema(value_type = verifier_core::codes::Kingdom)]
+    kingdom: String,
+    #[schema(value_type = Vec<verifier_core::codes::Appendix>)]
     appendices: Vec<String>,
     common_name: Option<String>,
 }
 
-fn view(t: &TaxonRow) -> serde_json::Value {
-    json!({
-        "scientific_name": t.scientific_name,
-        "kingdom": t.kingdom,
-        "appendices": t.appendices.split('/').collect::<Vec<_>>(),
-        "common_name": t.common_name,
-    })
+/// The reference taxa.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TaxonList {
+    taxa: Vec<Taxon>,
+}
+
+fn view(t: &TaxonRow) -> Taxon {
+    Taxon {
+        scientific_name: t.scientific_name.clone(),
+        kingdom: t.kingdom.clone(),
+        appendices: t.appendices.split('/').map(str::to_owned).collect(),
+        common_name: t.common_name.clone(),
+    }
 }
 
 /// Checks a taxon as sent and turns it into a row.
@@ -115,22 +115,26 @@ pub fn parse(name: &str, body: &TaxonDto) -> Result<TaxonRow, ApiError> {
     })
 }
 
+/// Add or change a reference taxon
+#[utoipa::path(put, path = "/api/v1/taxa/{name}", params(TaxonPath), request_body(content = TaxonDto, description = "The taxon; its name is in the path"),
+    responses((status = 200, body = Taxon)))]
 async fn set(
     State(state): State<AppState>,
     principal: Principal,
-    Path(name): Path<String>,
+    Path(TaxonPath { name }): Path<TaxonPath>,
     Json(body): Json<TaxonDto>,
-) -> Result<axum::Json<serde_json::Value>, ApiError> {
-    principal.require(&[Role::Admin])?;
+) -> Result<Json<Taxon>, ApiError> {
     let row = parse(&name, &body)?;
     state
         .db
         .set_taxon(&principal.token_id, &row, state.clock.now())
         .await?;
-    Ok(axum::Json(view(&row)))
+    Ok(Json(view(&row)))
 }
 
-async fn list(State(state): State<AppState>) -> Result<axum::Json<serde_json::Value>, ApiError> {
+/// Reference taxa and their CITES listing
+#[utoipa::path(get, path = "/api/v1/taxa", responses((status = 200, body = TaxonList)))]
+async fn list(State(state): State<AppState>) -> Result<Json<TaxonList>, ApiError> {
     let taxa: Vec<_> = state.db.list_taxa().await?.iter().map(view).collect();
-    Ok(axum::Json(json!({"taxa": taxa})))
+    Ok(Json(TaxonList { taxa }))
 }

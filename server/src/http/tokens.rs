@@ -2,163 +2,76 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
-use super::{Access, Api, Op, format_time};
+use utoipa_axum::routes;
+
+use super::{Access, Api};
 use crate::http::error::{ApiError, Json, Path};
 use crate::model::{AuthorityId, CountryCode, Principal, Role, text_field};
 use crate::state::AppState;
-use crate::storage::tokens::{TokenRow, TokenScope};
+use crate::storage::tokens::TokenScope;
+use crate::views::Token;
 
 const ALL_ROLES: &[Role] = &[Role::Admin, Role::Issuer, Role::Officer, Role::Importer];
 
 /// Routes of this module.
 pub fn api() -> Api {
     Api::new("tokens")
-        .route(
-            "/api/v1/tokens",
-            get(list).post(create),
-            [
-                Op::post(
-                    "Mint a token (the secret is in this answer only)",
-                    Access::Roles(&[Role::Admin]),
-                )
-                .body("CreateToken")
-                .returns(201, "CreatedToken"),
-                Op::get("List tokens (no secrets)", Access::Roles(&[Role::Admin]))
-                    .returns(200, "TokenList"),
-            ],
-        )
-        .route(
-            "/api/v1/tokens/{token_id}",
-            delete(revoke),
-            [Op::delete("Revoke a token", Access::Roles(&[Role::Admin])).returns(200, "Token")],
-        )
-        .route(
-            "/api/v1/whoami",
-            get(whoami),
-            [Op::get("The caller's role and scope", Access::Roles(ALL_ROLES))
-                .returns(200, "WhoAmI")],
-        )
-        .schema(
-            "CreateToken",
-            json!({
-                "type": "object",
-                "required": ["role", "label"],
-                "additionalProperties": false,
-                "properties": {
-                    "role": {"type": "string", "enum": ["admin", "issuer", "officer", "importer"]},
-                    "authority_id": {"type": "string", "description": "Required for issuer tokens"},
-                    "country": {"type": "string", "description": "Required for officer and importer tokens (ISO 3166-1 alpha-2)"},
-                    "label": {"type": "string", "maxLength": 200, "description": "Who or which device holds the token"}
-                }
-            }),
-        )
-        .schema("Token", token_schema(false))
-        .schema("CreatedToken", token_schema(true))
-        .schema(
-            "TokenList",
-            json!({
-                "type": "object",
-                "required": ["tokens"],
-                "properties": {"tokens": {"type": "array", "items": {"$ref": "#/components/schemas/Token"}}}
-            }),
-        )
-        .schema(
-            "WhoAmI",
-            json!({
-                "type": "object",
-                "required": ["token_id", "role"],
-                "properties": {
-                    "token_id": {"type": "string"},
-                    "role": {"type": "string"},
-                    "authority_id": {"type": ["string", "null"]},
-                    "country": {"type": ["string", "null"]}
-                }
-            }),
-        )
-}
-
-fn token_schema(with_secret: bool) -> serde_json::Value {
-    let mut schema = json!({
-        "type": "object",
-        "required": ["id", "role", "label", "created_at"],
-        "properties": {
-            "id": {"type": "string"},
-            "role": {"type": "string"},
-            "authority_id": {"type": ["string", "null"]},
-            "country": {"type": ["string", "null"]},
-            "label": {"type": "string"},
-            "created_at": {"type": "string", "format": "date-time"},
-            "revoked_at": {"type": ["string", "null"], "format": "date-time"}
-        }
-    });
-    if with_secret {
-        schema["properties"]["token"] =
-            json!({"type": "string", "description": "The secret; shown once"});
-        schema["required"] = json!(["id", "role", "label", "created_at", "token"]);
-    }
-    schema
+        .routes(Access::Roles(&[Role::Admin]), routes!(create, list))
+        .routes(Access::Roles(&[Role::Admin]), routes!(revoke))
+        .routes(Access::Roles(ALL_ROLES), routes!(whoami))
 }
 
 /// Body of `POST /api/v1/tokens`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateToken {
+    /// What the token may do.
+    #[schema(value_type = Role)]
     role: String,
+    /// Required for issuer tokens.
+    #[schema(pattern = "^[A-Za-z][A-Za-z0-9-]{1,15}$")]
     authority_id: Option<String>,
+    /// Required for officer and importer tokens (ISO 3166-1 alpha-2).
+    #[schema(value_type = Option<verifier_core::codes::Country>)]
     country: Option<String>,
+    /// Who or which device holds the token.
+    #[schema(min_length = 1, max_length = 200)]
     label: String,
 }
 
-/// A token as answered (no secret).
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Token {
-    /// Public handle.
-    pub id: String,
-    /// Role.
-    pub role: String,
-    /// Issuer's authority.
-    pub authority_id: Option<String>,
-    /// Officer's or importer's country.
-    pub country: Option<String>,
-    /// Label.
-    pub label: String,
-    /// RFC 3339.
-    pub created_at: String,
-    /// RFC 3339, if revoked.
-    pub revoked_at: Option<String>,
-}
-
-impl From<TokenRow> for Token {
-    fn from(row: TokenRow) -> Self {
-        Self {
-            id: row.id,
-            role: row.role,
-            authority_id: row.authority_id,
-            country: row.country,
-            label: row.label,
-            created_at: format_time(row.created_at),
-            revoked_at: row.revoked_at.map(format_time),
-        }
-    }
+/// A token just minted: the secret is in this answer only.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CreatedToken {
+    #[serde(flatten)]
+    token: Token,
+    /// The secret; shown once.
+    #[serde(rename = "token")]
+    secret: String,
 }
 
 /// Body of the list answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenList {
     tokens: Vec<Token>,
 }
 
 /// Body of the whoami answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WhoAmI {
     token_id: String,
     role: Role,
     authority_id: Option<String>,
     country: Option<String>,
+}
+
+/// `{token_id}`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct TokenPath {
+    /// The token's public handle.
+    token_id: String,
 }
 
 /// Parses a token request into a scope and label.
@@ -179,39 +92,45 @@ pub fn parse_create(body: &CreateToken) -> Result<(TokenScope, String), ApiError
     Ok((scope, label))
 }
 
+/// Mint a token (the secret is in this answer only)
+#[utoipa::path(post, path = "/api/v1/tokens", request_body = CreateToken,
+    responses((status = 201, body = CreatedToken)))]
 async fn create(
     State(state): State<AppState>,
     principal: Principal,
     Json(body): Json<CreateToken>,
-) -> Result<(StatusCode, axum::Json<serde_json::Value>), ApiError> {
-    principal.require(&[Role::Admin])?;
+) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
     let (scope, label) = parse_create(&body)?;
     let (row, minted) = state
         .db
         .create_token(&principal.token_id, &scope, &label, state.clock.now())
         .await?;
-    let mut answer = serde_json::to_value(Token::from(row)).map_err(ApiError::internal)?;
-    answer["token"] = serde_json::Value::String(minted.secret.to_string());
-    Ok((StatusCode::CREATED, axum::Json(answer)))
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedToken {
+            token: Token::from(row),
+            secret: minted.secret.to_string(),
+        }),
+    ))
 }
 
-async fn list(
-    State(state): State<AppState>,
-    principal: Principal,
-) -> Result<Json<TokenList>, ApiError> {
-    principal.require(&[Role::Admin])?;
+/// List tokens (no secrets)
+#[utoipa::path(get, path = "/api/v1/tokens", responses((status = 200, body = TokenList)))]
+async fn list(State(state): State<AppState>) -> Result<Json<TokenList>, ApiError> {
     let rows = state.db.list_tokens().await?;
     Ok(Json(TokenList {
         tokens: rows.into_iter().map(Token::from).collect(),
     }))
 }
 
+/// Revoke a token
+#[utoipa::path(delete, path = "/api/v1/tokens/{token_id}", params(TokenPath),
+    responses((status = 200, body = Token)))]
 async fn revoke(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    Path(TokenPath { token_id: id }): Path<TokenPath>,
 ) -> Result<Json<Token>, ApiError> {
-    principal.require(&[Role::Admin])?;
     if id == principal.token_id {
         return Err(ApiError::conflict(
             "invalid_state",
@@ -225,6 +144,8 @@ async fn revoke(
     Ok(Json(row.into()))
 }
 
+/// The caller's role and scope
+#[utoipa::path(get, path = "/api/v1/whoami", responses((status = 200, body = WhoAmI)))]
 async fn whoami(principal: Principal) -> Json<WhoAmI> {
     Json(WhoAmI {
         token_id: principal.token_id,

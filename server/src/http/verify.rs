@@ -3,68 +3,67 @@
 //! country and the platform admin) its usage history.
 
 use axum::extract::State;
-use axum::routing::post;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa_axum::routes;
 use verifier_core::verify::{Checkpoint, Policy};
 
-use super::{Access, Api, Op, format_time};
+use super::{Access, Api, format_time};
 use crate::http::error::{ApiError, Json};
 use crate::model::{Principal, Role};
 use crate::state::AppState;
 
 /// Routes of this module.
 pub fn api() -> Api {
-    Api::new("verify")
-        .route(
-            "/api/v1/verify",
-            post(verify),
-            [Op::post(
-                "Verify QR text: the phone's verdict computed with the server's current data, the server's status of the permit, and usage history for the issuer, the importing country and the admin",
-                Access::PublicOrToken,
-            )
-            .body("VerifyRequest")
-            .returns(200, "VerifyResult")],
-        )
-        .schema(
-            "VerifyRequest",
-            json!({
-                "type": "object",
-                "required": ["qr"],
-                "additionalProperties": false,
-                "properties": {
-                    "qr": {"type": "string", "description": "The scanned text, PS1:…"},
-                    "checkpoint": {"type": ["string", "null"], "enum": ["export", "import", null], "default": "export"}
-                }
-            }),
-        )
-        .schema(
-            "VerifyResult",
-            json!({
-                "type": "object",
-                "required": ["verification"],
-                "properties": {
-                    "verification": {"type": "object", "description": "The core's Verification: verdict, reasons (stable codes), permit data, issuer, status seen"},
-                    "server": {"type": ["object", "null"], "description": "The server's record: state, reason, time of change; null for a code it did not issue"},
-                    "usage": {"type": ["object", "null"], "description": "Scans and endorsements; only for authorised callers"}
-                }
-            }),
-        )
+    Api::new("verify").routes(Access::PublicOrToken, routes!(verify))
 }
 
-/// Body of a verification.
-#[derive(Debug, Deserialize)]
+/// What to verify.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyRequest {
+    /// The scanned text, `PS1:…`.
     qr: String,
+    /// Where it is checked (default export).
+    #[schema(value_type = Option<CheckpointName>)]
     checkpoint: Option<String>,
 }
 
+/// The checkpoints a verification may be made at.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // Describes the request's text in the document; never built.
+pub enum CheckpointName {
+    /// At export.
+    Export,
+    /// At import.
+    Import,
+}
+
+/// The answer of a verification.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct VerifyResult {
+    /// The core's Verification: verdict, reasons (stable codes), permit data, issuer, status
+    /// seen.
+    #[schema(value_type = Object)]
+    verification: serde_json::Value,
+    /// The server's record: state, reason, time of change; null for a code it did not issue.
+    #[schema(value_type = Option<Object>)]
+    server: serde_json::Value,
+    /// Scans and endorsements; only for authorised callers.
+    #[schema(value_type = Option<Object>)]
+    usage: serde_json::Value,
+}
+
+/// Verify QR text
+///
+/// The phone's verdict computed with the server's current data, the server's status of the permit, and usage history for the issuer, the importing country and the admin.
+#[utoipa::path(post, path = "/api/v1/verify", request_body = VerifyRequest, responses((status = 200, body = VerifyResult)))]
 async fn verify(
     State(state): State<AppState>,
     principal: Option<Principal>,
     Json(body): Json<VerifyRequest>,
-) -> Result<axum::Json<serde_json::Value>, ApiError> {
+) -> Result<Json<VerifyResult>, ApiError> {
     // The core's reading of the text (FORMAT.md §3.1): surrounding white space is not part
     // of it, and past the length limit it is MALFORMED, as on the phone and the desk CLI.
     let qr = verifier_core::payload::scanned_text(&body.qr);
@@ -122,9 +121,9 @@ async fn verify(
             }
         }
     }
-    Ok(axum::Json(json!({
-        "verification": verification,
-        "server": server,
-        "usage": usage,
-    })))
+    Ok(Json(VerifyResult {
+        verification: serde_json::to_value(verification).map_err(ApiError::internal)?,
+        server,
+        usage,
+    }))
 }

@@ -9,9 +9,10 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 
-use super::{Access, Api, Op};
+use utoipa_axum::routes;
+
+use super::{Access, Api};
 use crate::http::error::{ApiError, Path};
 use crate::state::AppState;
 
@@ -79,24 +80,8 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
 /// Routes of this module.
 pub fn api() -> Api {
     Api::new("web")
-        .route(
-            "/verify",
-            get(page),
-            [Op::get(
-                "The offline verify page (HTML): verifies QR codes in the browser with the core compiled to WebAssembly",
-                Access::Public,
-            )
-            .returns_media("text/html")],
-        )
-        .route(
-            "/verify/{asset}",
-            get(asset),
-            [Op::get(
-                "A file of the verify page: script, style, service worker, manifest, icon or WebAssembly module",
-                Access::Public,
-            )
-            .returns_media("application/octet-stream")],
-        )
+        .routes(Access::Public, routes!(page))
+        .routes(Access::Public, routes!(asset))
 }
 
 fn headers(content_type: &'static str) -> HeaderMap {
@@ -133,12 +118,27 @@ async fn root_keys(state: &AppState) -> Result<String, ApiError> {
         .join(","))
 }
 
+/// The offline verify page (HTML)
+///
+/// Verifies QR codes in the browser with the core compiled to WebAssembly.
+#[utoipa::path(get, path = "/verify", responses((status = 200, description = "The page", content_type = "text/html; charset=utf-8", body = String)))]
 async fn page(State(state): State<AppState>) -> Result<Response, ApiError> {
     let html = INDEX.replace(ROOTS_SLOT, &root_keys(&state).await?);
     Ok((headers("text/html; charset=utf-8"), html).into_response())
 }
 
-async fn asset(Path(name): Path<String>) -> Result<Response, ApiError> {
+/// `{asset}`.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct AssetPath {
+    /// File name.
+    asset: String,
+}
+
+/// A file of the verify page: script, style, service worker, manifest, icon or WebAssembly module
+#[utoipa::path(get, path = "/verify/{asset}", params(AssetPath), responses((status = 200, description = "The file", content(
+    (String = "text/javascript"), (String = "text/css"), (String = "image/svg+xml"), (String = "application/manifest+json"), (crate::http::openapi::Binary = "application/wasm")))))]
+async fn asset(Path(AssetPath { asset: name }): Path<AssetPath>) -> Result<Response, ApiError> {
     let Some((_, content_type, bytes)) = ASSETS.iter().find(|(n, _, _)| *n == name) else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,

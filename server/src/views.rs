@@ -1,0 +1,349 @@
+//! The API's shared wire types: what both the HTTP handlers and the command line read and
+//! print (permits, authorities, tokens, keys), and the checks of a request that need no
+//! database. Neither `http` nor `cli` imports the other; both use these, the domain and storage.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde::{Deserialize, Serialize};
+use verifier_core::codes::{Appendix, DocumentType};
+use verifier_core::permit::{IssueContext, Permit, PermitDraft, PermitErrorKind};
+
+use crate::clock::format_time;
+use crate::document::{lang_tag, parse_lang};
+use crate::domain::PermitState;
+use crate::model::{InvalidValue, Role, text_field};
+use crate::storage::authorities::AuthorityRow;
+use crate::storage::documents::PaperSettings;
+use crate::storage::keys::{KeyRow, KeyState};
+use crate::storage::permits::{IssueItem, PermitRow};
+use crate::storage::tokens::TokenRow;
+
+/// Longest postal address of an authority.
+pub const MAX_ADDRESS: usize = 300;
+/// Longest place of issue.
+pub const MAX_PLACE: usize = 100;
+
+/// An authority as answered.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct Authority {
+    /// Short code.
+    pub id: String,
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
+    /// Name.
+    pub name: String,
+    /// Numeric id in trust and status lists.
+    pub trust_id: i64,
+    /// Status list version.
+    pub status_version: i64,
+    /// Permits issued (status list size).
+    pub permits_issued: i64,
+    /// RFC 3339.
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// Language of its printed documents.
+    #[schema(value_type = verifier_core::i18n::Lang)]
+    pub language: String,
+    /// Postal address (box 6).
+    pub address: Option<String>,
+    /// Place of issue (box 13).
+    pub issue_place: Option<String>,
+}
+
+impl From<AuthorityRow> for Authority {
+    fn from(row: AuthorityRow) -> Self {
+        Self {
+            id: row.id,
+            country: row.country,
+            name: row.name,
+            trust_id: row.trust_id,
+            status_version: row.status_version,
+            permits_issued: row.next_status_index,
+            created_at: format_time(row.created_at),
+            language: row.language,
+            address: row.address,
+            issue_place: row.issue_place,
+        }
+    }
+}
+
+/// A token as answered (no secret).
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct Token {
+    /// Public handle.
+    pub id: String,
+    /// Role.
+    #[schema(value_type = Role)]
+    pub role: String,
+    /// Issuer's authority.
+    pub authority_id: Option<String>,
+    /// Officer's or importer's country.
+    pub country: Option<String>,
+    /// Label.
+    pub label: String,
+    /// RFC 3339.
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// RFC 3339, if revoked.
+    #[schema(format = DateTime)]
+    pub revoked_at: Option<String>,
+}
+
+impl From<TokenRow> for Token {
+    fn from(row: TokenRow) -> Self {
+        Self {
+            id: row.id,
+            role: row.role,
+            authority_id: row.authority_id,
+            country: row.country,
+            label: row.label,
+            created_at: format_time(row.created_at),
+            revoked_at: row.revoked_at.map(format_time),
+        }
+    }
+}
+
+/// The only signature algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub enum Algorithm {
+    /// RFC 8032, verified strictly.
+    Ed25519,
+}
+
+/// A key's lifecycle state on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyStatus {
+    /// Signs new permits.
+    Active,
+    /// Keeps verifying what it signed; signs nothing new.
+    Retired,
+    /// Signatures from `compromised_since` on are rejected.
+    Compromised,
+}
+
+/// A key as answered: public parts only.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct Key {
+    /// Key id.
+    pub kid: String,
+    /// Owning authority.
+    pub authority_id: String,
+    /// Always `Ed25519`.
+    pub algorithm: Algorithm,
+    /// Public key: 32 bytes, base64.
+    pub public_key: String,
+    /// Lifecycle state.
+    pub status: KeyStatus,
+    /// RFC 3339.
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// RFC 3339.
+    #[schema(format = DateTime)]
+    pub valid_from: String,
+    /// RFC 3339: last moment of signing validity.
+    #[schema(format = DateTime)]
+    pub valid_until: Option<String>,
+    /// RFC 3339: signatures from here on are rejected.
+    #[schema(format = DateTime)]
+    pub compromised_since: Option<String>,
+}
+
+impl From<KeyRow> for Key {
+    fn from(row: KeyRow) -> Self {
+        let status = match row.state() {
+            KeyState::Active => KeyStatus::Active,
+            KeyState::Retired => KeyStatus::Retired,
+            KeyState::Compromised => KeyStatus::Compromised,
+        };
+        Self {
+            kid: row.kid,
+            authority_id: row.authority_id,
+            algorithm: Algorithm::Ed25519,
+            public_key: STANDARD.encode(&row.public_key),
+            status,
+            created_at: format_time(row.created_at),
+            valid_from: format_time(row.valid_from),
+            valid_until: row.valid_until.map(format_time),
+            compromised_since: row.compromised_since.map(format_time),
+        }
+    }
+}
+
+/// Checks paper settings given at authority creation or by `PUT …/paper`; `None` when none of
+/// them is given (the defaults: English, no address, no place).
+pub fn paper_settings(
+    language: Option<&str>,
+    address: Option<&str>,
+    issue_place: Option<&str>,
+) -> Result<Option<PaperSettings>, InvalidValue> {
+    if language.is_none() && address.is_none() && issue_place.is_none() {
+        return Ok(None);
+    }
+    let language = match language.map(parse_lang) {
+        None => "en",
+        Some(Some(lang)) => lang_tag(lang),
+        Some(None) => {
+            return Err(InvalidValue::new(
+                "invalid_language",
+                "language must be en, fr or es",
+            ));
+        }
+    };
+    Ok(Some(PaperSettings {
+        language,
+        address: address
+            .map(|a| text_field("address", a, MAX_ADDRESS))
+            .transpose()?,
+        issue_place: issue_place
+            .map(|p| text_field("issue_place", p, MAX_PLACE))
+            .transpose()?,
+    }))
+}
+
+/// Body of an issuance.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IssueRequest {
+    /// What the issuer submits; the core's checks go further than its schema (validity limits
+    /// per document type, source codes per kingdom, boxes 12/12a/12b per source), and a refusal
+    /// names the field.
+    pub permit: PermitDraft,
+    /// The import permit an Appendix-I export is issued against (Art. III(2)(d)).
+    pub import_permit: Option<ImportPermitRef>,
+}
+
+/// Reference to an import permit.
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportPermitRef {
+    /// The importer's country.
+    #[schema(value_type = verifier_core::codes::Country)]
+    pub country: String,
+    /// The import permit's number.
+    #[schema(min_length = 1, max_length = 35)]
+    pub number: String,
+}
+
+/// Body of a batch issuance.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IssueBatch {
+    /// 1 to 1000 permits, issued all or none.
+    #[schema(min_items = 1, max_items = 1000)]
+    pub permits: Vec<IssueRequest>,
+}
+
+/// A permit as answered.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PermitView {
+    authority_id: String,
+    number: String,
+    status_index: i64,
+    #[schema(value_type = verifier_core::codes::DocumentType)]
+    document_type: String,
+    export_country: String,
+    import_country: Option<String>,
+    #[schema(format = DateTime)]
+    issued_at: String,
+    #[schema(format = Date)]
+    valid_until: String,
+    kid: String,
+    state: PermitState,
+    state_reason: Option<String>,
+    #[schema(format = DateTime)]
+    state_changed_at: String,
+    /// The signed QR text, `PS1:…`.
+    qr_text: String,
+    #[schema(value_type = Option<ImportPermitRef>)]
+    import_permit: Option<serde_json::Value>,
+    /// The draft as submitted.
+    #[schema(value_type = PermitDraft)]
+    draft: serde_json::Value,
+}
+
+impl From<PermitRow> for PermitView {
+    fn from(row: PermitRow) -> Self {
+        Self {
+            authority_id: row.authority_id,
+            number: row.number,
+            status_index: row.status_index,
+            document_type: row.document_type,
+            export_country: row.export_country,
+            import_country: row.import_country,
+            issued_at: format_time(row.issued_at),
+            valid_until: row.valid_until,
+            kid: row.kid,
+            state: row.state,
+            state_reason: row.state_reason,
+            state_changed_at: format_time(row.state_changed_at),
+            qr_text: row.qr_text,
+            import_permit: row
+                .import_permit
+                .and_then(|t| serde_json::from_str(&t).ok()),
+            draft: serde_json::from_str(&row.draft).unwrap_or(serde_json::Value::Null),
+        }
+    }
+}
+
+/// Checks a request with the core's rules and the rules that need no database: a draft error is
+/// reported with the path of its field.
+pub fn check_request(
+    req: &IssueRequest,
+    issuing_country: &str,
+    now: i64,
+    prefix: &str,
+) -> Result<IssueItem, InvalidValue> {
+    let country = issuing_country.parse().map_err(|_| {
+        InvalidValue::new(
+            "invalid_authority",
+            "the authority's country is not an ISO code",
+        )
+    })?;
+    let ctx = IssueContext {
+        issuing_country: country,
+        issued_at: now,
+        status_index: 0,
+    };
+    let permit = Permit::new(&req.permit, ctx).map_err(|e| {
+        let code = match e.kind {
+            PermitErrorKind::UnknownCode(_) => "unknown_code",
+            _ => "invalid_permit",
+        };
+        InvalidValue::new(code, format!("{prefix}permit.{e}"))
+    })?;
+    let data = permit.data();
+    let needs_import_permit = data.document_type == DocumentType::Export
+        && data.lines.iter().any(|l| l.appendix == Appendix::I);
+    let import_permit = match (&req.import_permit, needs_import_permit) {
+        (None, true) => {
+            return Err(InvalidValue::new(
+                "import_permit_required",
+                format!(
+                    "{prefix}an Appendix-I export needs the import permit it is issued against (import_permit)"
+                ),
+            ));
+        }
+        (Some(r), _) => {
+            let c = crate::model::CountryCode::parse(&r.country)?;
+            let importer = data.importer.as_ref().map(|p| p.country.to_string());
+            if importer.as_deref() != Some(c.as_str()) {
+                return Err(InvalidValue::new(
+                    "import_permit_mismatch",
+                    format!("{prefix}import_permit.country must be the importer's country"),
+                ));
+            }
+            let number = text_field("import_permit.number", &r.number, 35)?;
+            Some((c.to_string(), number))
+        }
+        (None, false) => None,
+    };
+    Ok(IssueItem {
+        draft: req.permit.clone(),
+        // Plain strings, options and numbers: serialising the draft cannot fail, and if it
+        // ever did the issuance is refused rather than stored without its draft.
+        draft_json: serde_json::to_string(&req.permit)
+            .map_err(|e| InvalidValue::new("invalid_permit", e.to_string()))?,
+        import_permit,
+    })
+}
