@@ -287,13 +287,13 @@ pub fn api() -> Api {
 /// This OpenAPI document.
 #[utoipa::path(get, path = "/api/v1/openapi.json",
     responses((status = 200, description = "The document", content_type = "application/json", body = Object)))]
-async fn document() -> impl IntoResponse {
-    static DOCUMENT: OnceLock<String> = OnceLock::new();
-    let text = DOCUMENT.get_or_init(|| {
-        serde_json::to_string(&super::api().document())
-            .unwrap_or_else(|e| format!("{{\"code\":\"internal_error\",\"message\":\"{e}\"}}"))
-    });
-    ([(header::CONTENT_TYPE, "application/json")], text.as_str())
+async fn document() -> Result<Response, ApiError> {
+    static DOCUMENT: OnceLock<Result<String, String>> = OnceLock::new();
+    let text = DOCUMENT
+        .get_or_init(|| serde_json::to_string(&super::api().document()).map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(ApiError::internal)?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], text.as_str()).into_response())
 }
 
 #[cfg(test)]
