@@ -12,6 +12,10 @@ say() { printf '\n== %s\n' "$*"; }
 say "No test waits for the wall clock"
 scripts/no-clock-waits.sh
 
+say "No import cycles between the server's modules; storage and domain below http"
+scripts/module-deps.py --self-test
+scripts/module-deps.py server/src
+
 say "Rust workspace tests"
 # The image decoder's test compares it with ZBar on the same images.
 if ! command -v zbarimg >/dev/null; then
