@@ -280,15 +280,15 @@ async fn rotate(
     Path(authority): Path<String>,
 ) -> Result<Json<Rotation>, ApiError> {
     let id = managed_authority(&state, &principal, &authority).await?;
-    let (old, new) = state
+    let rotation = state
         .db
         .rotate_key(&principal.token_id, &id, &state.master, state.clock.now())
         .await?;
     state.sync_cache.invalidate();
-    tracing::info!(authority = %id, old = %old.kid, new = %new.kid, "signing key rotated");
+    tracing::info!(authority = %id, old = %rotation.retired.kid, new = %rotation.active.kid, "signing key rotated");
     Ok(Json(Rotation {
-        retired: old.into(),
-        active: new.into(),
+        retired: rotation.retired.into(),
+        active: rotation.active.into(),
     }))
 }
 
@@ -345,10 +345,10 @@ async fn root_key(State(state): State<AppState>) -> Result<Json<RootKey>, ApiErr
         .root_public_keys()
         .await?
         .into_iter()
-        .map(|(kid, pk, status)| RootKeyEntry {
-            kid,
-            public_key: STANDARD.encode(pk),
-            status,
+        .map(|k| RootKeyEntry {
+            kid: k.kid,
+            public_key: STANDARD.encode(k.public_key),
+            status: k.status,
         })
         .collect();
     // `root_public_keys` gives the active key first and fails without one.

@@ -817,7 +817,7 @@ async fn set_quota(
         .quantity
         .parse()
         .map_err(|e| ApiError::invalid("invalid_field", format!("quantity: {e}")))?;
-    let (quota, used) = state
+    let quota = state
         .db
         .set_quota(
             &principal.token_id,
@@ -831,7 +831,7 @@ async fn set_quota(
         .await?;
     Ok(axum::Json(json!({
         "year": body.year, "scientific_name": name, "unit": unit.to_string(),
-        "quota": format_micro(quota), "used": format_micro(used)
+        "quota": format_micro(quota.quota_micro), "used": format_micro(quota.used_micro)
     })))
 }
 
@@ -844,9 +844,9 @@ async fn list_quotas(
     let rows = state.db.list_quotas(&id).await?;
     let quotas: Vec<_> = rows
         .into_iter()
-        .map(|(year, name, unit, quota, used)| {
-            json!({"year": year, "scientific_name": name, "unit": unit,
-                   "quota": format_micro(quota), "used": format_micro(used)})
+        .map(|q| {
+            json!({"year": q.year, "scientific_name": q.scientific_name, "unit": q.unit,
+                   "quota": format_micro(q.quota.quota_micro), "used": format_micro(q.quota.used_micro)})
         })
         .collect();
     Ok(axum::Json(json!({"quotas": quotas})))
