@@ -14,6 +14,9 @@ scripts/no-clock-waits.sh
 
 say "The CLI, domain and storage do not import the HTTP layer"
 scripts/layering.sh
+say "No import cycles between the server's modules; storage and domain below http"
+scripts/module-deps.py --self-test
+scripts/module-deps.py server/src
 
 say "Rust workspace tests"
 # The image decoder's test compares it with ZBar on the same images.

@@ -405,17 +405,17 @@ async fn root(cmd: RootCommand) -> anyhow::Result<()> {
         RootCommand::Rotate { .. } => db
             .begin_root_rotation(CLI_ACTOR, &master, data.clock().now())
             .await
-            .map(|(kid, pk)| {
+            .map(|k| {
                 serde_json::json!({
-                    "kid": kid,
-                    "public_key": base64::engine::general_purpose::STANDARD.encode(pk),
-                    "status": "incoming",
+                    "kid": k.kid,
+                    "public_key": base64::engine::general_purpose::STANDARD.encode(k.public_key),
+                    "status": k.status,
                 })
             }),
         RootCommand::Finish { .. } => db
             .finish_root_rotation(CLI_ACTOR, data.clock().now())
             .await
-            .map(|(retired, active)| serde_json::json!({"retired": retired, "active": active})),
+            .map(|r| serde_json::json!({"retired": r.retired, "active": r.active})),
     };
     db.close().await;
     println!("{}", serde_json::to_string_pretty(&outcome?)?);

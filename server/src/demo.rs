@@ -6,7 +6,6 @@ use std::io::Write as _;
 use std::path::Path;
 
 use crate::model::{AuthorityId, CountryCode, Role};
-use crate::startup::StartError;
 use crate::state::AppState;
 use crate::storage::StorageError;
 use crate::storage::taxa::TaxonRow;
@@ -41,15 +40,25 @@ const DEMO_TAXA: &[(&str, &str, &str, &str)] = &[
     ("Python reticulatus", "animal", "II", "Reticulated python"),
 ];
 
-fn parse<T>(r: Result<T, crate::model::InvalidValue>) -> Result<T, StartError> {
-    r.map_err(|e| StartError::Io(std::io::Error::other(e.to_string())))
+/// Why the demo data could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// The database refused a step.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The token file could not be written.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// A built-in demo value does not parse.
+    #[error("demo value: {0}")]
+    Value(#[from] crate::model::InvalidValue),
 }
 
 /// Creates what is missing of the demo data; returns lines to print.
-pub async fn ensure(state: &AppState, data_dir: &Path) -> Result<Vec<String>, StartError> {
+pub async fn ensure(state: &AppState, data_dir: &Path) -> Result<Vec<String>, DemoError> {
     let mut lines = Vec::new();
-    let id = parse(AuthorityId::parse(DEMO_AUTHORITY))?;
-    let country = parse(CountryCode::parse(DEMO_AUTHORITY))?;
+    let id = AuthorityId::parse(DEMO_AUTHORITY)?;
+    let country = CountryCode::parse(DEMO_AUTHORITY)?;
     let t = state.clock.now();
     if state.db.authority(&id).await?.is_none() {
         match state
@@ -99,7 +108,7 @@ pub async fn ensure(state: &AppState, data_dir: &Path) -> Result<Vec<String>, St
         ));
         return Ok(lines);
     }
-    let import_country = parse(CountryCode::parse(DEMO_IMPORT_COUNTRY))?;
+    let import_country = CountryCode::parse(DEMO_IMPORT_COUNTRY)?;
     let wanted = [
         (
             "PERMITSEAL_ADMIN_TOKEN",
@@ -133,7 +142,7 @@ pub async fn ensure(state: &AppState, data_dir: &Path) -> Result<Vec<String>, St
     let mut text =
         String::from("# permitseal demo tokens: `source` this file. Each is shown here only.\n");
     for (var, role, authority, country, label) in wanted {
-        let scope = parse(TokenScope::new(role, authority, country))?;
+        let scope = TokenScope::new(role, authority, country)?;
         let (_, minted) = state.db.create_token(ACTOR, &scope, label, t).await?;
         text.push_str(&format!("export {var}={}\n", minted.secret.as_str()));
     }
@@ -153,7 +162,7 @@ fn write_sample_drafts(
     now: i64,
     data_dir: &Path,
     lines: &mut Vec<String>,
-) -> Result<(), StartError> {
+) -> Result<(), DemoError> {
     let until = verifier_core::date::Date::from_unix(now + 90 * 86_400).to_string();
     let samples = [
         (

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod document;
 pub mod domain;
 pub mod http;
+pub mod metrics;
 pub mod model;
 pub mod startup;
 pub mod state;

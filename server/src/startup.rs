@@ -74,6 +74,9 @@ pub enum StartError {
     /// Files or sockets.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// The demo data (`--demo`) could not be made.
+    #[error("demo data: {0}")]
+    Demo(#[from] crate::demo::DemoError),
 }
 
 /// Notes for the operator produced while starting (printed by the binary).

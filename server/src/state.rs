@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::crypto::MasterKey;
-use crate::http::metrics::Metrics;
+use crate::metrics::Metrics;
 use crate::storage::Db;
 use crate::sync_cache::SyncCache;
 

@@ -254,7 +254,7 @@ impl SyncCache {
             .root_signers(&self.master)
             .await?
             .iter()
-            .map(|(_, seed)| SecretKey::from_seed(seed.expose()))
+            .map(|signer| SecretKey::from_seed(signer.seed.expose()))
             .collect();
         let bytes = list.sign(&roots.iter().collect::<Vec<_>>());
         let blob = SignedBlob {

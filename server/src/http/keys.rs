@@ -152,15 +152,15 @@ async fn rotate(
     Path(authority): Path<String>,
 ) -> Result<Json<Rotation>, ApiError> {
     let id = managed_authority(&state, &principal, &authority).await?;
-    let (old, new) = state
+    let rotation = state
         .db
         .rotate_key(&principal.token_id, &id, &state.master, state.clock.now())
         .await?;
     state.sync_cache.invalidate();
-    tracing::info!(authority = %id, old = %old.kid, new = %new.kid, "signing key rotated");
+    tracing::info!(authority = %id, old = %rotation.retired.kid, new = %rotation.active.kid, "signing key rotated");
     Ok(Json(Rotation {
-        retired: old.into(),
-        active: new.into(),
+        retired: rotation.retired.into(),
+        active: rotation.active.into(),
     }))
 }
 
@@ -228,19 +228,20 @@ async fn root_key(State(state): State<AppState>) -> Result<Json<RootKey>, ApiErr
         .root_public_keys()
         .await?
         .into_iter()
-        .map(|(kid, pk, status)| {
-            let status = match status.as_str() {
+        .map(|k| {
+            let status = match k.status.as_str() {
                 "active" => RootKeyStatus::Active,
                 "incoming" => RootKeyStatus::Incoming,
                 other => {
                     return Err(ApiError::internal(format!(
-                        "root key {kid} has an unknown status {other:?}"
+                        "root key {} has an unknown status {other:?}",
+                        k.kid
                     )));
                 }
             };
             Ok(RootKeyEntry {
-                kid,
-                public_key: STANDARD.encode(pk),
+                kid: k.kid,
+                public_key: STANDARD.encode(k.public_key),
                 status,
             })
         })

@@ -527,7 +527,7 @@ async fn set_quota(
         .quantity
         .parse()
         .map_err(|e| ApiError::invalid("invalid_field", format!("quantity: {e}")))?;
-    let (quota, used) = state
+    let quota = state
         .db
         .set_quota(
             &principal.token_id,
@@ -543,8 +543,8 @@ async fn set_quota(
         year: i64::from(body.year),
         scientific_name: name,
         unit: unit.to_string(),
-        quota: format_micro(quota),
-        used: format_micro(used),
+        quota: format_micro(quota.quota_micro),
+        used: format_micro(quota.used_micro),
     }))
 }
 
@@ -560,12 +560,12 @@ async fn list_quotas(
     let rows = state.db.list_quotas(&id).await?;
     let quotas: Vec<_> = rows
         .into_iter()
-        .map(|(year, name, unit, quota, used)| Quota {
-            year,
-            scientific_name: name,
-            unit,
-            quota: format_micro(quota),
-            used: format_micro(used),
+        .map(|q| Quota {
+            year: q.year,
+            scientific_name: q.scientific_name,
+            unit: q.unit,
+            quota: format_micro(q.quota.quota_micro),
+            used: format_micro(q.quota.used_micro),
         })
         .collect();
     Ok(Json(QuotaList { quotas }))

@@ -113,7 +113,7 @@ async fn root_keys(state: &AppState) -> Result<String, ApiError> {
     }
     Ok(keys
         .iter()
-        .map(|(_, pk, _)| hex::encode(pk))
+        .map(|k| hex::encode(k.public_key))
         .collect::<Vec<_>>()
         .join(","))
 }

@@ -66,6 +66,51 @@ impl KeyRow {
     }
 }
 
+/// A root key that signs the trust list, public parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootKey {
+    /// Key id.
+    pub kid: String,
+    /// Ed25519 public key.
+    pub public_key: [u8; 32],
+    /// `active` or `incoming`.
+    pub status: String,
+}
+
+/// A root key as stored.
+#[derive(sqlx::FromRow)]
+struct StoredRootKey {
+    kid: String,
+    public_key: Vec<u8>,
+    status: String,
+}
+
+/// A root key's private seed, to sign the trust list with.
+pub struct RootSigner {
+    /// Key id.
+    pub kid: String,
+    /// The opened seed.
+    pub seed: SecretSeed,
+}
+
+/// What finishing a root key rotation did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootRotation {
+    /// The root key retired.
+    pub retired: String,
+    /// The root key that signs alone from now on.
+    pub active: String,
+}
+
+/// What rotating an authority's signing key did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRotation {
+    /// The key that signed until now, retired.
+    pub retired: KeyRow,
+    /// Its successor.
+    pub active: KeyRow,
+}
+
 const COLUMNS: &str =
     "kid, authority_id, public_key, status, created_at, valid_from, valid_until, compromised_since";
 
@@ -223,33 +268,34 @@ impl Db {
     }
 
     /// The root keys that sign the trust list, the active one first: with a rotation under
-    /// way, also the incoming one. (kid, public key, status).
-    pub async fn root_public_keys(&self) -> Result<Vec<(String, [u8; 32], String)>, StorageError> {
-        let rows: Vec<(String, Vec<u8>, String)> = on_db!(self, read, |pool| sqlx::query_as(
+    /// way, also the incoming one.
+    pub async fn root_public_keys(&self) -> Result<Vec<RootKey>, StorageError> {
+        let rows: Vec<StoredRootKey> = on_db!(self, read, |pool| sqlx::query_as(
             "SELECT kid, public_key, status FROM root_keys \
              WHERE status IN ('active', 'incoming') ORDER BY status"
         )
         .fetch_all(pool)
         .await?);
-        if !rows.iter().any(|(_, _, status)| status == "active") {
+        if !rows.iter().any(|r| r.status == "active") {
             return Err(StorageError::NotFound("root key"));
         }
         rows.into_iter()
-            .map(|(kid, pk, status)| {
-                let pk: [u8; 32] = pk
-                    .as_slice()
-                    .try_into()
-                    .map_err(|_| StorageError::State("stored root public key is not 32 bytes"))?;
-                Ok((kid, pk, status))
+            .map(|r| {
+                let public_key: [u8; 32] =
+                    r.public_key.as_slice().try_into().map_err(|_| {
+                        StorageError::State("stored root public key is not 32 bytes")
+                    })?;
+                Ok(RootKey {
+                    kid: r.kid,
+                    public_key,
+                    status: r.status,
+                })
             })
             .collect()
     }
 
     /// The seeds of the root keys that sign the trust list (active first, then incoming).
-    pub async fn root_signers(
-        &self,
-        master: &MasterKey,
-    ) -> Result<Vec<(String, SecretSeed)>, StorageError> {
+    pub async fn root_signers(&self, master: &MasterKey) -> Result<Vec<RootSigner>, StorageError> {
         let rows: Vec<(String, Vec<u8>)> = on_db!(self, read, |pool| sqlx::query_as(
             "SELECT kid, sealed_seed FROM root_keys \
              WHERE status IN ('active', 'incoming') ORDER BY status"
@@ -262,19 +308,19 @@ impl Db {
         rows.into_iter()
             .map(|(kid, sealed)| {
                 let seed = master.open_seed(&kid, &sealed)?;
-                Ok((kid, seed))
+                Ok(RootSigner { kid, seed })
             })
             .collect()
     }
 
     /// Starts a root key rotation: makes an incoming root key, which signs the trust list
-    /// beside the active one from now on. Returns its id and public key, for the apps to pin.
+    /// beside the active one from now on. Returns it, for the apps to pin.
     pub async fn begin_root_rotation(
         &self,
         actor: &str,
         master: &MasterKey,
         now: i64,
-    ) -> Result<(String, [u8; 32]), StorageError> {
+    ) -> Result<RootKey, StorageError> {
         let key = new_key(master)?;
         on_db!(self, write, |pool| {
             let mut tx = pool.begin_write().await?;
@@ -308,16 +354,20 @@ impl Db {
             tx.commit().await?;
             Ok::<(), StorageError>(())
         })?;
-        Ok((key.kid, key.public_key))
+        Ok(RootKey {
+            kid: key.kid,
+            public_key: key.public_key,
+            status: "incoming".to_owned(),
+        })
     }
 
     /// Finishes a root key rotation: the incoming key becomes the only one that signs the
-    /// trust list, the old one is retired. Returns (retired kid, new active kid).
+    /// trust list, the old one is retired.
     pub async fn finish_root_rotation(
         &self,
         actor: &str,
         now: i64,
-    ) -> Result<(String, String), StorageError> {
+    ) -> Result<RootRotation, StorageError> {
         on_db!(self, write, |pool| {
             let mut tx = pool.begin_write().await?;
             let incoming: Option<(String,)> =
@@ -349,7 +399,10 @@ impl Db {
             })
             .await?;
             tx.commit().await?;
-            Ok((old_kid, new_kid))
+            Ok(RootRotation {
+                retired: old_kid,
+                active: new_kid,
+            })
         })
     }
 
@@ -416,14 +469,14 @@ impl Db {
     }
 
     /// Retires the active key (its `valid_until` becomes `now`, so it still verifies what it
-    /// signed) and generates its successor, atomically. Returns (retired, new).
+    /// signed) and generates its successor, atomically.
     pub async fn rotate_key(
         &self,
         actor: &str,
         authority: &AuthorityId,
         master: &MasterKey,
         now: i64,
-    ) -> Result<(KeyRow, KeyRow), StorageError> {
+    ) -> Result<KeyRotation, StorageError> {
         let key = new_key(master)?;
         let authority = authority.as_str();
         let retire = format!(
@@ -453,7 +506,10 @@ impl Db {
             })
             .await?;
             tx.commit().await?;
-            Ok((old, new))
+            Ok(KeyRotation {
+                retired: old,
+                active: new,
+            })
         })
     }
 

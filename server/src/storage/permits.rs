@@ -57,6 +57,29 @@ pub(crate) const COLUMNS: &str = "authority_id, status_index, number, document_t
     export_country, import_country, issued_at, valid_until, kid, draft, qr_text, import_permit, \
     state, state_reason, state_changed_at, created_by";
 
+/// A quota and how much of it issued permits use, in millionths of its unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct QuotaUse {
+    /// The quota.
+    pub quota_micro: i64,
+    /// Used by permits issued in its year and not revoked.
+    pub used_micro: i64,
+}
+
+/// A quota of an authority.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct QuotaRow {
+    /// Calendar year.
+    pub year: i64,
+    /// Taxon.
+    pub scientific_name: String,
+    /// Unit code.
+    pub unit: String,
+    /// Quota and use.
+    #[sqlx(flatten)]
+    pub quota: QuotaUse,
+}
+
 /// One permit to issue: a draft checked by the core, plus what only the server knows.
 #[derive(Debug, Clone)]
 pub struct IssueItem {
@@ -400,7 +423,7 @@ impl Db {
         unit: &str,
         quota_micro: i64,
         now: i64,
-    ) -> Result<(i64, i64), StorageError> {
+    ) -> Result<QuotaUse, StorageError> {
         let authority = authority.as_str();
         let start = Date::from_ymd(year, 1, 1)
             .ok_or(StorageError::State("year out of range"))?
@@ -466,7 +489,7 @@ impl Db {
                     id
                 }
             };
-            let (quota, used): (i64, i64) =
+            let quota: QuotaUse =
                 sqlx::query_as("SELECT quota_micro, used_micro FROM quotas WHERE id = $1")
                     .bind(id)
                     .fetch_one(&mut *tx)
@@ -478,20 +501,20 @@ impl Db {
                 action: "quota.set",
                 detail: &format!(
                     "year={year} taxon={scientific_name} unit={unit} quota={}",
-                    format_micro(quota)
+                    format_micro(quota.quota_micro)
                 ),
             })
             .await?;
             tx.commit().await?;
-            Ok((quota, used))
+            Ok(quota)
         })
     }
 
-    /// Quotas of an authority: (year, taxon, unit, quota, used).
+    /// Quotas of an authority, by year, taxon and unit.
     pub async fn list_quotas(
         &self,
         authority: &AuthorityId,
-    ) -> Result<Vec<(i64, String, String, i64, i64)>, StorageError> {
+    ) -> Result<Vec<QuotaRow>, StorageError> {
         on_db!(self, read, |pool| Ok(sqlx::query_as(
             "SELECT year, scientific_name, unit, quota_micro, used_micro FROM quotas \
              WHERE authority_id = $1 ORDER BY year, scientific_name, unit"
