@@ -51,7 +51,7 @@ pub fn api() -> Api {
             "/api/v1/confirmations",
             post(upload_confirmations).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),
             [Op::post(
-                "Importing authority: confirm what was received against permits bound for its country (idempotent)",
+                "Importing authority: confirm what was received (quantities per block, date, port of entry in its own country) against permits bound for its country (idempotent)",
                 Access::Roles(&[Role::Importer]),
             )
             .body("ConfirmationBatch")
@@ -144,11 +144,12 @@ pub fn api() -> Api {
             "ConfirmationBatch",
             json!({"type": "object", "additionalProperties": false, "required": ["confirmations"], "properties": {"confirmations": {"type": "array", "maxItems": MAX_REPORTS, "items": {
                 "type": "object",
-                "required": ["id", "received_at", "lines", "qr"],
+                "required": ["id", "received_at", "place", "lines", "qr"],
                 "additionalProperties": false,
                 "properties": {
                     "id": {"type": "string"},
                     "received_at": {"type": "string", "format": "date-time"},
+                    "place": {"$ref": "#/components/schemas/Place"},
                     "lines": {"type": "array", "items": {"type": "object", "additionalProperties": false, "required": ["block", "quantity"], "properties": {"block": {"type": "string"}, "quantity": {"type": "string"}}}},
                     "qr": {"type": "string"}
                 }
@@ -273,6 +274,7 @@ fn confirmation_input(c: report::Confirmation) -> ConfirmationInput {
     ConfirmationInput {
         id: c.id,
         confirmed_at: c.received_at,
+        place: place(c.place),
         lines: lines(c.lines),
         qr: c.qr,
     }
@@ -368,9 +370,18 @@ async fn upload_confirmations(
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            report::Confirmation::check(c, Form::Received, t)
-                .map(confirmation_input)
-                .map_err(|e| at(&format!("confirmations[{i}]."), &e))
+            let c = report::Confirmation::check(c, Form::Received, t)
+                .map_err(|e| at(&format!("confirmations[{i}]."), &e))?;
+            // The port of entry is in the country that confirms the import.
+            if let Some(locode) = &c.place.locode
+                && !locode.starts_with(country.as_str())
+            {
+                return Err(ApiError::invalid(
+                    "invalid_place",
+                    format!("confirmations[{i}].place.locode: {locode} is not a port of {country}"),
+                ));
+            }
+            Ok(confirmation_input(c))
         })
         .collect::<Result<Vec<_>, _>>()?;
     match state

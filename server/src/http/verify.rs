@@ -46,7 +46,7 @@ pub fn api() -> Api {
                 "properties": {
                     "verification": {"type": "object", "description": "The core's Verification: verdict, reasons (stable codes), permit data, issuer, status seen"},
                     "server": {"type": ["object", "null"], "description": "The server's record: state, reason, time of change; null for a code it did not issue"},
-                    "usage": {"type": ["object", "null"], "description": "Scans and endorsements; only for authorised callers"}
+                    "usage": {"type": ["object", "null"], "description": "Scans, export endorsements and import confirmations, each with its place or port; only for authorised callers"}
                 }
             }),
         )

@@ -72,6 +72,8 @@ pub struct ConfirmationInput {
     pub id: String,
     /// When the shipment was received.
     pub confirmed_at: i64,
+    /// Port of entry.
+    pub place: Place,
     /// Quantities received per block.
     pub lines: Vec<EndorsedLine>,
     /// The permit's QR text.
@@ -648,8 +650,9 @@ impl Db {
                     .map_err(|_| StorageError::State("confirmation lines do not serialise"))?;
                 let inserted = sqlx::query(
                     "INSERT INTO confirmations (id, received_at, token_id, country, confirmed_at, \
-                     lines, authority_id, status_index, permit_number, qr_digest) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING",
+                     lines, authority_id, status_index, permit_number, qr_digest, locode, lat, lon) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+                     ON CONFLICT (id) DO NOTHING",
                 )
                 .bind(&c.id)
                 .bind(now)
@@ -661,6 +664,9 @@ impl Db {
                 .bind(r.index.filter(|_| r.genuine))
                 .bind(r.number.as_deref())
                 .bind(qr_digest(&c.qr))
+                .bind(c.place.locode.as_deref())
+                .bind(c.place.coords.map(|(lat, _)| lat))
+                .bind(c.place.coords.map(|(_, lon)| lon))
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -878,8 +884,8 @@ impl Db {
             .bind(index)
             .fetch_all(pool)
             .await?;
-            let confirmations: Vec<(String, i64, String, String)> = sqlx::query_as(
-                "SELECT id, confirmed_at, country, lines FROM confirmations \
+            let confirmations: Vec<ConfirmationRow> = sqlx::query_as(
+                "SELECT id, confirmed_at, country, locode, lat, lon, lines FROM confirmations \
                  WHERE authority_id = $1 AND status_index = $2 ORDER BY confirmed_at, id",
             )
             .bind(authority)
@@ -889,11 +895,14 @@ impl Db {
             Ok(Usage {
                 confirmations: confirmations
                     .into_iter()
-                    .map(|(id, at, country, lines)| {
+                    .map(|(id, at, country, locode, lat, lon, lines)| {
                         Ok(UsageConfirmation {
                             id,
                             confirmed_at: at,
                             country,
+                            locode,
+                            lat,
+                            lon,
                             lines: stored_lines(&lines)?,
                         })
                     })
@@ -915,6 +924,18 @@ impl Db {
         })
     }
 }
+
+/// A stored confirmation as the usage history reads it: id, time, country, port (UN/LOCODE,
+/// latitude, longitude), lines.
+type ConfirmationRow = (
+    String,
+    i64,
+    String,
+    Option<String>,
+    Option<f64>,
+    Option<f64>,
+    String,
+);
 
 /// Reported lines as stored (JSON); unreadable ones are an error, not an empty list.
 fn stored_lines(json: &str) -> Result<serde_json::Value, StorageError> {
@@ -941,6 +962,12 @@ pub struct UsageConfirmation {
     pub confirmed_at: i64,
     /// Importing country.
     pub country: String,
+    /// Port of entry: UN/LOCODE (absent for confirmations recorded before ports were).
+    pub locode: Option<String>,
+    /// Port of entry: latitude.
+    pub lat: Option<f64>,
+    /// Port of entry: longitude.
+    pub lon: Option<f64>,
     /// Quantities received per block.
     pub lines: serde_json::Value,
 }
