@@ -730,10 +730,11 @@ async fn importing_country_confirms_receipt(backend: Backend) {
     // The port of entry is in the history, for the importing and the exporting authority.
     for token in [&importer_de, &ke] {
         for (qr, id, port) in [
+            // A UN/LOCODE alone is placed from the known places, as a port of export is.
             (
                 q1,
                 "c-1",
-                json!({"locode": "DEHAM", "lat": null, "lon": null}),
+                json!({"locode": "DEHAM", "lat": 53.55, "lon": 9.99}),
             ),
             (
                 q2,

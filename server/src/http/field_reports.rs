@@ -11,14 +11,10 @@ use verifier_core::report::{
 
 use super::{Access, Api, Op, format_time};
 use crate::domain::AlertKind;
-use crate::domain::issuing::micro;
 use crate::http::error::{ApiError, Json, Path, Query};
 use crate::model::{AuthorityId, Principal, Role, text_field};
 use crate::state::AppState;
-use crate::storage::field_reports::{
-    AlertRow, ConfirmOutcome, ConfirmationInput, EndorsedLine, EndorsementInput, Place, ScanInput,
-    UploadResult,
-};
+use crate::storage::field_reports::{AlertRow, ConfirmOutcome, UploadResult};
 
 pub use verifier_core::report::MAX_REPORTS;
 /// Largest upload body.
@@ -228,58 +224,6 @@ fn check_count(n: usize) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn place(p: report::Place) -> Place {
-    Place {
-        locode: p.locode,
-        coords: p.coords,
-    }
-}
-
-fn lines(lines: Vec<report::Line>) -> Vec<EndorsedLine> {
-    lines
-        .into_iter()
-        .map(|l| EndorsedLine {
-            block: l.block.to_string(),
-            quantity_micro: micro(l.quantity),
-        })
-        .collect()
-}
-
-fn scan_input(s: report::Scan) -> ScanInput {
-    ScanInput {
-        id: s.id,
-        device_id: s.device_id,
-        officer: s.officer,
-        scanned_at: s.scanned_at,
-        place: place(s.place),
-        verdict: report::verdict_name(s.verdict).to_owned(),
-        qr: s.qr,
-    }
-}
-
-fn endorsement_input(e: report::Endorsement) -> EndorsementInput {
-    EndorsementInput {
-        id: e.id,
-        device_id: e.device_id,
-        officer: e.officer,
-        endorsed_at: e.endorsed_at,
-        place: place(e.place),
-        transport_document: e.transport_document,
-        lines: lines(e.lines),
-        qr: e.qr,
-    }
-}
-
-fn confirmation_input(c: report::Confirmation) -> ConfirmationInput {
-    ConfirmationInput {
-        id: c.id,
-        confirmed_at: c.received_at,
-        place: place(c.place),
-        lines: lines(c.lines),
-        qr: c.qr,
-    }
-}
-
 fn answer(result: UploadResult) -> axum::Json<serde_json::Value> {
     let alerts: Vec<_> = result.alerts.into_iter().map(alert_view).collect();
     axum::Json(json!({
@@ -315,9 +259,7 @@ async fn upload_scans(
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            report::Scan::check(s, Form::Received, t)
-                .map(scan_input)
-                .map_err(|e| at(&format!("scans[{i}]."), &e))
+            report::Scan::check(s, Form::Received, t).map_err(|e| at(&format!("scans[{i}]."), &e))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let result = state
@@ -341,7 +283,6 @@ async fn upload_endorsements(
         .enumerate()
         .map(|(i, e)| {
             report::Endorsement::check(e, Form::Received, t)
-                .map(endorsement_input)
                 .map_err(|err| at(&format!("endorsements[{i}]."), &err))
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -381,7 +322,7 @@ async fn upload_confirmations(
                     format!("confirmations[{i}].place.locode: {locode} is not a port of {country}"),
                 ));
             }
-            Ok(confirmation_input(c))
+            Ok(c)
         })
         .collect::<Result<Vec<_>, _>>()?;
     match state
@@ -434,11 +375,7 @@ async fn set_location(
 async fn list_locations(
     State(state): State<AppState>,
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
-    let rows = state.db.list_locations().await?;
-    let locations: Vec<_> = rows
-        .into_iter()
-        .map(|(locode, name, lat, lon)| json!({"locode": locode, "name": name, "lat": lat, "lon": lon}))
-        .collect();
+    let locations = state.db.list_locations().await?;
     Ok(axum::Json(json!({"locations": locations})))
 }
 
