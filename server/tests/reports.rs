@@ -627,17 +627,20 @@ async fn importing_country_confirms_receipt(backend: Backend) {
         k
     };
     // Only the destination's importing authority may confirm; a refused batch stores nothing.
-    for (token, want) in [
-        (Some(importer_us.as_str()), 403),
-        (Some(officer.as_str()), 403),
-        (Some(ke.as_str()), 403),
-        (None, 401),
+    // (The US authority names a US port: a port outside its own country is refused first.)
+    let mut at_new_york = confirmation("c-1", q1, "10");
+    at_new_york["place"] = json!({"locode": "USJFK"});
+    for (token, body, want) in [
+        (Some(importer_us.as_str()), &at_new_york, 403),
+        (Some(officer.as_str()), &confirmation("c-1", q1, "10"), 403),
+        (Some(ke.as_str()), &confirmation("c-1", q1, "10"), 403),
+        (None, &confirmation("c-1", q1, "10"), 401),
     ] {
         let (status, _) = s
             .post(
                 "/api/v1/confirmations",
                 token,
-                json!({"confirmations": [confirmation("c-1", q1, "10")]}),
+                json!({"confirmations": [body]}),
             )
             .await;
         assert_eq!(status.as_u16(), want);
