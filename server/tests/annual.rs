@@ -136,6 +136,7 @@ async fn reports_from_trade_and_from_permits(backend: Backend) {
             Some(&importer_de),
             json!({"confirmations": [{
                 "id": "c-1", "received_at": permitseal_server::http::format_time(confirmed_at),
+                "place": {"locode": "DEHAM"},
                 "lines": [{"block": "A", "quantity": "10"}, {"block": "B", "quantity": "2"}],
                 "qr": qr}]}),
         )

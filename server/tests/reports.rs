@@ -593,8 +593,9 @@ async fn bad_reports_change_nothing(backend: Backend) {
     s.stop().await;
 }
 
+/// An import confirmation at the port of Hamburg.
 fn confirmation(id: &str, qr: &str, quantity: &str) -> Value {
-    json!({"id": id, "received_at": ts(-30), "lines": [{"block": "A", "quantity": quantity}], "qr": qr})
+    json!({"id": id, "received_at": ts(-30), "place": {"locode": "DEHAM"}, "lines": [{"block": "A", "quantity": quantity}], "qr": qr})
 }
 
 async fn importing_country_confirms_receipt(backend: Backend) {
@@ -626,21 +627,55 @@ async fn importing_country_confirms_receipt(backend: Backend) {
         k
     };
     // Only the destination's importing authority may confirm; a refused batch stores nothing.
-    for (token, want) in [
-        (Some(importer_us.as_str()), 403),
-        (Some(officer.as_str()), 403),
-        (Some(ke.as_str()), 403),
-        (None, 401),
+    // (The US authority names a US port: a port outside its own country is refused first.)
+    let mut at_new_york = confirmation("c-1", q1, "10");
+    at_new_york["place"] = json!({"locode": "USJFK"});
+    for (token, body, want) in [
+        (Some(importer_us.as_str()), &at_new_york, 403),
+        (Some(officer.as_str()), &confirmation("c-1", q1, "10"), 403),
+        (Some(ke.as_str()), &confirmation("c-1", q1, "10"), 403),
+        (None, &confirmation("c-1", q1, "10"), 401),
     ] {
         let (status, _) = s
             .post(
                 "/api/v1/confirmations",
                 token,
-                json!({"confirmations": [confirmation("c-1", q1, "10")]}),
+                json!({"confirmations": [body]}),
             )
             .await;
         assert_eq!(status.as_u16(), want);
     }
+    assert_eq!(common::count_rows(&s.state.db, "confirmations").await, 0);
+    // The port of entry is checked as an endorsement's port is, and must be in the importing
+    // country; a confirmation without one is refused.
+    let mut bad_port = confirmation("c-1", q1, "10");
+    for (place, field) in [
+        (json!({"locode": "DEHA"}), "confirmations[0].place.locode"),
+        (json!({"lat": 53.5}), "confirmations[0].place"),
+        (json!({}), "confirmations[0].place"),
+        (json!({"locode": "KEMBA"}), "confirmations[0].place.locode"),
+    ] {
+        bad_port["place"] = place;
+        let (status, r) = s
+            .post(
+                "/api/v1/confirmations",
+                Some(&importer_de),
+                json!({"confirmations": [bad_port.clone()]}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{r}");
+        assert_eq!(r["code"], "invalid_place", "{r}");
+        assert!(r["message"].as_str().unwrap().starts_with(field), "{r}");
+    }
+    bad_port.as_object_mut().unwrap().remove("place");
+    let (status, r) = s
+        .post(
+            "/api/v1/confirmations",
+            Some(&importer_de),
+            json!({"confirmations": [bad_port]}),
+        )
+        .await;
+    assert!(status.is_client_error(), "{status} {r}");
     assert_eq!(common::count_rows(&s.state.db, "confirmations").await, 0);
     // Within what was endorsed: no alert; idempotent.
     let (status, r) = s
@@ -673,12 +708,15 @@ async fn importing_country_confirms_receipt(backend: Backend) {
         ["quantity_exceeded", "second_import_confirmation"],
         "{r}"
     );
-    // A permit never endorsed for export.
+    // A permit never endorsed for export, received at a port given by its coordinates and a
+    // lower-case code (trimmed and upper-cased as received).
+    let mut by_coords = confirmation("c-3", q2, "1");
+    by_coords["place"] = json!({"locode": " defra", "lat": 50.03, "lon": 8.57});
     let (_, r) = s
         .post(
             "/api/v1/confirmations",
             Some(&importer_de),
-            json!({"confirmations": [confirmation("c-3", q2, "1")]}),
+            json!({"confirmations": [by_coords]}),
         )
         .await;
     assert_eq!(kinds(&r), ["import_without_endorsement"], "{r}");
@@ -692,6 +730,32 @@ async fn importing_country_confirms_receipt(backend: Backend) {
         .await;
     assert_eq!(v["usage"]["endorsements"][0]["id"], "e-1");
     assert_eq!(v["usage"]["confirmations"].as_array().unwrap().len(), 2);
+    // The port of entry is in the history, for the importing and the exporting authority.
+    for token in [&importer_de, &ke] {
+        for (qr, id, port) in [
+            // A UN/LOCODE alone is placed from the known places, as a port of export is.
+            (
+                q1,
+                "c-1",
+                json!({"locode": "DEHAM", "lat": 53.55, "lon": 9.99}),
+            ),
+            (
+                q2,
+                "c-3",
+                json!({"locode": "DEFRA", "lat": 50.03, "lon": 8.57}),
+            ),
+        ] {
+            let (_, v) = s
+                .post("/api/v1/verify", Some(token), json!({"qr": qr}))
+                .await;
+            let c = &v["usage"]["confirmations"][0];
+            assert_eq!(c["id"], id, "{v}");
+            assert_eq!(c["country"], "DE", "{v}");
+            for field in ["locode", "lat", "lon"] {
+                assert_eq!(c[field], port[field], "{field}: {v}");
+            }
+        }
+    }
     // White space around the text is not part of it (FORMAT.md §3.1): the same verdict and
     // the same record as the bare text, as the desk CLI and the phone give.
     let (_, padded) = s

@@ -48,6 +48,8 @@ async fn the_page_pins_the_root_keys_and_locks_itself_down(backend: Backend) {
         ("permitseal_web.js", "text/javascript"),
         ("permitseal_web_bg.wasm", "application/wasm"),
         ("manifest.webmanifest", "application/manifest+json"),
+        ("icon-192.png", "image/png"),
+        ("icon-512.png", "image/png"),
     ] {
         let answer = s
             .client
@@ -64,6 +66,16 @@ async fn the_page_pins_the_root_keys_and_locks_itself_down(backend: Backend) {
         let bytes = answer.bytes().await.unwrap();
         if name.ends_with(".wasm") {
             assert_eq!(&bytes[..4], b"\0asm", "a WebAssembly module");
+        }
+        if let Some(size) = name
+            .strip_prefix("icon-")
+            .and_then(|n| n.strip_suffix(".png"))
+        {
+            // A PNG whose IHDR says size × size, as the manifest declares it.
+            let size: u32 = size.parse().unwrap();
+            assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{name}");
+            assert_eq!(bytes[16..20], size.to_be_bytes(), "{name} width");
+            assert_eq!(bytes[20..24], size.to_be_bytes(), "{name} height");
         }
     }
     let sw = s.client.get(s.url("/verify/sw.js")).send().await.unwrap();

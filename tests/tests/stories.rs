@@ -607,10 +607,10 @@ fn story_9_year_end_reports(backend: Backend) {
         Some(&w.importer_fr),
         Some(
             json!({"confirmations": [{"id": "fr-reception-1", "received_at": received_at,
-            "lines": [{"block": "A", "quantity": "238"}], "qr": qr}]}),
+            "place": {"locode": "FRLEH"}, "lines": [{"block": "A", "quantity": "238"}], "qr": qr}]}),
         ),
     );
-    story.step("France confirmed receipt of 238 skins");
+    story.step("France confirmed receipt of 238 skins at Le Havre");
 
     let year = verifier_core::date::Date::from_unix(now()).ymd().0;
     let report = |authority: &str, token: &str, query: &str| -> String {

@@ -132,6 +132,8 @@ pub struct ConfirmationWire {
     /// RFC 3339 time the shipment was received.
     #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub received_at: String,
+    /// Port of entry.
+    pub place: PlaceWire,
     /// Quantity actually received per block.
     pub lines: Vec<LineWire>,
     /// The permit's QR text.
@@ -245,6 +247,8 @@ pub struct Confirmation {
     pub id: String,
     /// Unix seconds.
     pub received_at: i64,
+    /// Port of entry.
+    pub place: Place,
     /// 1 to 26 blocks, each once.
     pub lines: Vec<Line>,
     /// The permit's QR text.
@@ -677,7 +681,8 @@ impl Endorsement {
 }
 
 impl Confirmation {
-    /// Checks an import confirmation against the clock `now` (Unix seconds).
+    /// Checks an import confirmation against the clock `now` (Unix seconds). Its place is the
+    /// port of entry.
     pub fn check(w: &ConfirmationWire, form: Form, now: i64) -> Result<Confirmation, ReportError> {
         let c = Check {
             report: ReportKind::Confirmation,
@@ -687,6 +692,7 @@ impl Confirmation {
         Ok(Confirmation {
             id: c.id(&w.id)?,
             received_at: c.time_text(&w.received_at)?,
+            place: c.place(&w.place)?,
             lines: c.lines(&w.lines)?,
             qr: c.qr(&w.qr)?,
         })
@@ -926,6 +932,7 @@ mod tests {
         let w = ConfirmationWire {
             id: "c-1".into(),
             received_at: "2999-01-01T00:00:00Z".into(),
+            place: endorsement().place,
             lines: endorsement().lines,
             qr: "PS1:Y".into(),
         };
@@ -934,6 +941,41 @@ mod tests {
             (e.wire_name().as_str(), e.code()),
             ("received_at", "invalid_time")
         );
+    }
+
+    #[test]
+    fn confirmations_carry_their_port_of_entry() {
+        let mut w = ConfirmationWire {
+            id: "c-1".into(),
+            received_at: "2026-11-30T00:00:00Z".into(),
+            place: PlaceWire {
+                locode: Some(" defra ".into()),
+                ..PlaceWire::default()
+            },
+            lines: endorsement().lines,
+            qr: "PS1:Y".into(),
+        };
+        let c = Confirmation::check(&w, Form::Received, NOW).unwrap();
+        assert_eq!(c.place.locode.as_deref(), Some("DEFRA"));
+        assert_eq!(c.place.coords, None);
+        let refused = |w: &ConfirmationWire, form| {
+            let e = Confirmation::check(w, form, NOW).unwrap_err();
+            (e.wire_name(), e.code())
+        };
+        assert_eq!(
+            refused(&w, Form::Recorded),
+            ("place.locode".to_owned(), "invalid_place")
+        );
+        w.place.locode = Some("XXFRA".into());
+        assert_eq!(
+            refused(&w, Form::Received),
+            ("place.locode".to_owned(), "invalid_place")
+        );
+        w.place = PlaceWire::default();
+        assert_eq!(refused(&w, Form::Received).0, "place");
+        // A confirmation without a port is not a confirmation.
+        let text = r#"{"id":"c-1","received_at":"2026-11-30T00:00:00Z","lines":[{"block":"A","quantity":"1"}],"qr":"PS1:Y"}"#;
+        assert!(serde_json::from_str::<ConfirmationWire>(text).is_err());
     }
 
     #[test]

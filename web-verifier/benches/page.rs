@@ -3,7 +3,8 @@
 //! The page's two hot calls, natively, to set beside the same calls in the browser
 //! (`web-verifier/browser-tests/bench.mjs`): `page/verify_json` is one conformance vector's QR
 //! text to the JSON verdict the page parses (what `Verifier.verify` does in WebAssembly);
-//! `page/decode_640x480` reads the QR code of a 640×480 RGBA camera frame.
+//! `page/verify_unknown_key_json` is the same for a code whose key is unknown (everything but
+//! the Ed25519 check); `page/decode_640x480` reads the QR code of a 640×480 RGBA camera frame.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::hint::black_box;
@@ -35,6 +36,30 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let view = v
                 .check(black_box(qr), now, Checkpoint::Export, Lang::En)
+                .unwrap();
+            serde_json::to_string(&view).unwrap()
+        })
+    });
+
+    // Decoded but no signature check (its key is not in the trust list): everything but
+    // Ed25519, as bench.mjs measures it in the browser.
+    let unknown = doc["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "invalid-unknown-key")
+        .unwrap();
+    let mut w = Verifier::with_roots(roots).unwrap();
+    w.install(&hex::decode(unknown["bundle"].as_str().unwrap()).unwrap())
+        .unwrap();
+    let (uqr, unow) = (
+        unknown["qr"].as_str().unwrap(),
+        unknown["now"].as_i64().unwrap(),
+    );
+    c.bench_function("page/verify_unknown_key_json", |b| {
+        b.iter(|| {
+            let view = w
+                .check(black_box(uqr), unow, Checkpoint::Export, Lang::En)
                 .unwrap();
             serde_json::to_string(&view).unwrap()
         })

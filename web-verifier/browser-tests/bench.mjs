@@ -10,8 +10,10 @@ import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { ROOT, startServer, launch, openPage } from './harness.mjs';
 
-const wasm = readFileSync(join(ROOT, 'server/assets/verify/pkg/permitseal_web_bg.wasm'));
-const glue = readFileSync(join(ROOT, 'server/assets/verify/pkg/permitseal_web.js'));
+// PKG=dir measures another build of the module (an experiment) instead of the committed one.
+const PKG = process.env.PKG || join(ROOT, 'server/assets/verify/pkg');
+const wasm = readFileSync(join(PKG, 'permitseal_web_bg.wasm'));
+const glue = readFileSync(join(PKG, 'permitseal_web.js'));
 console.log(`module: ${wasm.length} bytes, gzip -9: ${gzipSync(wasm, { level: 9 }).length} bytes`);
 console.log(`glue: ${glue.length} bytes, gzip -9: ${gzipSync(glue, { level: 9 }).length} bytes`);
 
@@ -19,13 +21,25 @@ const doc = JSON.parse(readFileSync(join(ROOT, 'test-vectors/v1/vectors.json'), 
 const server = await startServer();
 const browser = await launch();
 try {
-  const page = await openPage(await browser.newContext(), server.base);
+  // The module and glue come from PKG on disk, so a fresh
+  // web-verifier/build.sh is measured without rebuilding the server; no service worker, so
+  // nothing older is served from its cache.
+  const context = await browser.newContext({ serviceWorkers: 'block' });
+  for (const name of ['permitseal_web.js', 'permitseal_web_bg.wasm']) {
+    const type = name.endsWith('.wasm') ? 'application/wasm' : 'text/javascript';
+    await context.route(`**/verify/${name}`, (route) => route.fulfill({
+      contentType: type,
+      body: readFileSync(join(PKG, name)),
+    }));
+  }
+  const page = await openPage(context, server.base);
   const permit = await server.issue('KE/BENCH/0001');
   const png = await (await fetch(`${server.base}${permit.path}/qr.png?scale=3`, {
     headers: { Authorization: `Bearer ${server.tokens.PERMITSEAL_ISSUER_TOKEN}` },
   })).arrayBuffer();
   const c = doc.cases[0];
-  const out = await page.evaluate(async ({ c, roots, png, text }) => {
+  const unknown = doc.cases.find((k) => k.name === 'invalid-unknown-key');
+  const out = await page.evaluate(async ({ c, unknown, roots, png, text }) => {
     const m = await import('/verify/permitseal_web.js');
     await m.default();
     const bytes = (hex) => Uint8Array.from(hex.match(/../g), (h) => parseInt(h, 16));
@@ -38,6 +52,14 @@ try {
       return ((performance.now() - t0) * 1000) / n;
     };
     const verifyUs = time(5000, () => JSON.parse(v.verify(c.qr, c.now, c.checkpoint, 'en')));
+    // The same without JSON.parse, and a code whose key is unknown (decoded, no signature
+    // check): what the JSON round trip and everything but Ed25519 cost.
+    const verifyTextUs = time(5000, () => v.verify(c.qr, c.now, c.checkpoint, 'en'));
+    const jsonBytes = v.verify(c.qr, c.now, c.checkpoint, 'en').length;
+    const u = unknown;
+    const w = new m.Verifier(roots.join(','));
+    w.loadBundle(bytes(u.bundle));
+    const unknownKeyUs = time(5000, () => w.verify(u.qr, u.now, u.checkpoint, 'en'));
 
     // The QR at 3 px per module on a light-grey 640×480 frame, as in the native bench.
     const img = await createImageBitmap(new Blob([new Uint8Array(png)], { type: 'image/png' }));
@@ -50,8 +72,8 @@ try {
     const frame = ctx.getImageData(0, 0, 640, 480).data;
     if (m.decodeRgba(640, 480, frame) !== text) throw new Error('frame not read');
     const decodeUs = time(100, () => m.decodeRgba(640, 480, frame));
-    return { verifyUs, decodeUs, side: img.width };
-  }, { c, roots: doc.root_public_keys, png: [...new Uint8Array(png)], text: permit.qr });
+    return { verifyUs, verifyTextUs, jsonBytes, unknownKeyUs, decodeUs, side: img.width };
+  }, { c, unknown, roots: doc.root_public_keys, png: [...new Uint8Array(png)], text: permit.qr });
   console.log(out);
 } finally {
   await browser.close();

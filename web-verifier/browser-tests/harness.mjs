@@ -99,6 +99,11 @@ export function launch(extra = []) {
   return chromium.launch({ executablePath: CHROMIUM, args: [...FLAGS, ...extra] });
 }
 
+/** Debian's Chromium, headless, with a real (not off-the-record) profile kept in `dir`. */
+export function launchProfile(dir) {
+  return chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, args: FLAGS });
+}
+
 /** Opens the verify page and waits until it has started (module loaded, bundle tried). */
 export async function openPage(context, base) {
   const page = await context.newPage();

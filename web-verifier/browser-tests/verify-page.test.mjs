@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { ROOT, startServer, launch, openPage, verifyIn, shown, cameraVideo } from './harness.mjs';
+import { ROOT, startServer, launch, launchProfile, openPage, verifyIn, shown, cameraVideo } from './harness.mjs';
 
 let server;
 let browser;
@@ -195,13 +195,18 @@ test('the importing authority sees status and usage and its confirmation reaches
   await page.fill('#confirm-lines input[data-block="A"]', '12.5');
   await page.fill('#received', '2026-11-30');
   await page.click('#record-confirmation');
+  assert.match(await page.textContent('#notice'), /UN\/LOCODE/, 'no confirmation without its port');
+  assert.equal(await page.getAttribute('body', 'data-outbox'), '0');
+  await page.fill('#entry-port', 'defra');
+  await page.click('#record-confirmation');
   await page.waitForSelector('body[data-outbox="0"][data-uploaded="1"]', { timeout: 15000 });
 
   const usage = await server.usage(permit.qr);
   assert.equal(usage.confirmations.length, 1);
   assert.equal(usage.confirmations[0].country, 'DE');
+  assert.equal(usage.confirmations[0].locode, 'DEFRA', 'the port of entry reaches the exporter');
   await page.click('#server-status');
-  await page.waitForFunction(() => /DE A 12\.5/.test(document.querySelector('#usage-confirmations')?.textContent || ''));
+  await page.waitForFunction(() => /DE DEFRA A 12\.5/.test(document.querySelector('#usage-confirmations')?.textContent || ''));
   await context.close();
 });
 
@@ -249,4 +254,31 @@ test('the page and its files carry a strict content security policy', async () =
   assert.match(html, new RegExp(`name="permitseal-root-keys" content="${hex}"`));
   const manifest = await (await fetch(`${server.base}/verify/manifest.webmanifest`)).json();
   assert.equal(manifest.start_url, '/verify');
+});
+
+test('the page is installable as a home-screen app', async () => {
+  const manifest = await (await fetch(`${server.base}/verify/manifest.webmanifest`)).json();
+  assert.equal(manifest.display, 'standalone');
+  assert.equal(manifest.scope, '/verify');
+  for (const icon of manifest.icons.filter((i) => i.type === 'image/png')) {
+    const answer = await fetch(`${server.base}${icon.src}`);
+    assert.equal(answer.headers.get('content-type'), 'image/png', icon.src);
+    assert.match(answer.headers.get('content-security-policy'), /img-src 'self'/);
+  }
+  // Chromium does not install apps from off-the-record profiles (every `newContext` is one):
+  // its own check runs in a real profile, in a directory of its own.
+  const dir = mkdtempSync(join(tmpdir(), 'permitseal-profile-'));
+  const context = await launchProfile(dir);
+  try {
+    const page = await openPage(context, server.base);
+    const cdp = await context.newCDPSession(page);
+    const { url, errors } = await cdp.send('Page.getAppManifest');
+    assert.equal(url, `${server.base}/verify/manifest.webmanifest`);
+    assert.deepEqual(errors, [], 'the manifest parses without a complaint');
+    const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
+    assert.deepEqual(installabilityErrors, [], 'Chromium would offer to install the page');
+  } finally {
+    await context.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -363,7 +363,11 @@ async function recordConfirmation() {
   if (!lines.length) return say('qty_needed');
   const day = $('received').value;
   if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) return say('date_needed');
-  await record('confirmation', { id: newId(), received_at: `${day}T12:00:00Z`, lines, qr: c.qr });
+  const port = locode($('entry-port'));
+  if (!port) return say('locode_needed');
+  await record('confirmation', {
+    id: newId(), received_at: `${day}T12:00:00Z`, place: { locode: port }, lines, qr: c.qr,
+  });
 }
 
 async function showOutbox() {
@@ -472,7 +476,7 @@ async function serverStatus() {
   list('u_endorsements', 'usage-endorsements', usage.endorsements,
     (e) => `${iso(e.endorsed_at)} ${e.locode || ''} ${lines(e.lines)}`);
   list('u_confirmations', 'usage-confirmations', usage.confirmations,
-    (c2) => `${iso(c2.confirmed_at)} ${c2.country} ${lines(c2.lines)}`);
+    (c2) => `${iso(c2.confirmed_at)} ${c2.country} ${c2.locode || ''} ${lines(c2.lines)}`);
 }
 
 // ---- start

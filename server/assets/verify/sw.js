@@ -6,7 +6,7 @@
 const CACHE = 'permitseal-verify';
 const FILES = [
   '/verify', '/verify/app.js', '/verify/store.js', '/verify/i18n.js', '/verify/style.css',
-  '/verify/icon.svg', '/verify/manifest.webmanifest', '/verify/permitseal_web.js',
+  '/verify/icon.svg', '/verify/icon-192.png', '/verify/icon-512.png', '/verify/manifest.webmanifest', '/verify/permitseal_web.js',
   '/verify/permitseal_web_bg.wasm',
 ];
 

@@ -190,7 +190,7 @@ async fn upload_endorsements(
     Ok(answer(result))
 }
 
-/// Importing authority: confirm what was received against permits bound for its country (idempotent)
+/// Importing authority: confirm what was received (quantities per block, date, port of entry in its own country) against permits bound for its country (idempotent)
 #[utoipa::path(post, path = "/api/v1/confirmations", request_body = ConfirmationBatch, responses((status = 200, body = UploadAnswer)))]
 async fn upload_confirmations(
     State(state): State<AppState>,
@@ -208,8 +208,18 @@ async fn upload_confirmations(
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            report::Confirmation::check(c, Form::Received, t)
-                .map_err(|e| at(&format!("confirmations[{i}]."), &e))
+            let c = report::Confirmation::check(c, Form::Received, t)
+                .map_err(|e| at(&format!("confirmations[{i}]."), &e))?;
+            // The port of entry is in the country that confirms the import.
+            if let Some(locode) = &c.place.locode
+                && !locode.starts_with(country.as_str())
+            {
+                return Err(ApiError::invalid(
+                    "invalid_place",
+                    format!("confirmations[{i}].place.locode: {locode} is not a port of {country}"),
+                ));
+            }
+            Ok(c)
         })
         .collect::<Result<Vec<_>, _>>()?;
     match state

@@ -60,6 +60,17 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         "image/svg+xml",
         include_bytes!("../../assets/verify/icon.svg"),
     ),
+    // Rendered from icon.svg by `cargo run -p permitseal-web-icons` (web-verifier/icons).
+    (
+        "icon-192.png",
+        "image/png",
+        include_bytes!("../../assets/verify/icon-192.png"),
+    ),
+    (
+        "icon-512.png",
+        "image/png",
+        include_bytes!("../../assets/verify/icon-512.png"),
+    ),
     (
         "manifest.webmanifest",
         "application/manifest+json",

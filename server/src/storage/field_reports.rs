@@ -630,14 +630,16 @@ where
                 return Ok(false);
             }
         }
+        // The port of entry, located like an endorsement's port of export.
+        let coords = self.locate(&[&c.place]).await?.remove(0);
         let lines: Vec<EndorsedLine> = c.lines.iter().map(EndorsedLine::from).collect();
         let json = serde_json::to_string(&lines)
             .map_err(|_| StorageError::State("confirmation lines do not serialise"))?;
         let inserted: Option<(String,)> = sqlx::query_as(
             "INSERT INTO confirmations (id, received_at, token_id, country, confirmed_at, \
-             lines, authority_id, status_index, permit_number, qr_digest) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING \
-             RETURNING id",
+             lines, authority_id, status_index, permit_number, qr_digest, locode, lat, lon) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+             ON CONFLICT (id) DO NOTHING RETURNING id",
         )
         .bind(c.id.as_str())
         .bind(self.now)
@@ -649,6 +651,9 @@ where
         .bind(r.issued().map(|(_, i)| i))
         .bind(r.number.as_deref())
         .bind(qr_digest(&c.qr))
+        .bind(c.place.locode.as_deref())
+        .bind(coords.map(|c| c.0))
+        .bind(coords.map(|c| c.1))
         .fetch_optional(&mut *self.tx)
         .await?;
         if !self.counted(inserted) {
@@ -876,7 +881,7 @@ impl Db {
             .fetch_all(pool)
             .await?;
             let confirmations: Vec<StoredConfirmation> = sqlx::query_as(
-                "SELECT id, confirmed_at, country, lines FROM confirmations \
+                "SELECT id, confirmed_at, country, locode, lat, lon, lines FROM confirmations \
                  WHERE authority_id = $1 AND status_index = $2 ORDER BY confirmed_at, id",
             )
             .bind(authority)
@@ -892,6 +897,9 @@ impl Db {
                             id: c.id,
                             confirmed_at: c.confirmed_at,
                             country: c.country,
+                            locode: c.locode,
+                            lat: c.lat,
+                            lon: c.lon,
                         })
                     })
                     .collect::<Result<_, StorageError>>()?,
@@ -929,6 +937,9 @@ struct StoredConfirmation {
     id: String,
     confirmed_at: i64,
     country: String,
+    locode: Option<String>,
+    lat: Option<f64>,
+    lon: Option<f64>,
     lines: String,
 }
 
@@ -957,6 +968,12 @@ pub struct UsageConfirmation {
     pub confirmed_at: i64,
     /// Importing country.
     pub country: String,
+    /// Port of entry: UN/LOCODE (absent for confirmations stored before ports were recorded).
+    pub locode: Option<String>,
+    /// Port of entry: latitude, as sent or from the known places.
+    pub lat: Option<f64>,
+    /// Port of entry: longitude.
+    pub lon: Option<f64>,
     /// Quantities received per block.
     pub lines: serde_json::Value,
 }
