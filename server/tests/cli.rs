@@ -346,10 +346,14 @@ async fn slow_and_idle_clients_hold_nothing(backend: Backend) {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(
-        text.contains("permitseal_http_connections_refused_total 1"),
-        "{text}"
-    );
+    // At least the ninth; a retry of this scrape before the server saw the eight close counts
+    // too.
+    let refused: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("permitseal_http_connections_refused_total "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(refused >= 1, "{text}");
 
     // A stop with a half-sent request open: done within the 1 s grace (plus the database
     // closing), not held until the client gives up.
