@@ -158,6 +158,7 @@ fn refusals_and_failures_are_results() {
         id: bad.clone(),
         queued_at: future.scanned_at,
         payload: permitseal_mobile::outbox::Payload::Scan(future),
+        signature: None,
     };
     let frame = permitseal_mobile::outbox::encode(&serde_json::to_vec(&stored).unwrap());
     let mut items = std::fs::OpenOptions::new()
