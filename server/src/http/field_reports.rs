@@ -9,12 +9,19 @@ use verifier_core::report::{
     self, ConfirmationBatch, EndorsementBatch, Form, ReportError, ScanBatch,
 };
 
+use verifier_core::device::{
+    DeviceKeyId, DeviceSignature, SignatureRefusal, check_signature, endorsement_message,
+    scan_message,
+};
+
 use super::{Access, Api, Op, format_time};
+use crate::crypto::verify_device_signature;
 use crate::domain::AlertKind;
 use crate::domain::issuing::micro;
 use crate::http::error::{ApiError, Json, Path, Query};
 use crate::model::{AuthorityId, Principal, Role, text_field};
 use crate::state::AppState;
+use crate::storage::devices::DeviceSigned;
 use crate::storage::field_reports::{
     AlertRow, ConfirmOutcome, ConfirmationInput, EndorsedLine, EndorsementInput, Place, ScanInput,
     UploadResult,
@@ -110,7 +117,9 @@ pub fn api() -> Api {
                     "scanned_at": {"type": "string", "format": "date-time"},
                     "place": {"$ref": "#/components/schemas/Place"},
                     "verdict": {"type": "string", "enum": ["valid", "valid_with_warnings", "invalid"]},
-                    "qr": {"type": "string", "description": "The scanned text, PS1:…"}
+                    "qr": {"type": "string", "description": "The scanned text, PS1:…"},
+                    "device_key_id": {"type": "string", "pattern": "^[0-9a-f]{32}$", "description": "The enrolled device key that signed the report (FORMAT.md §10); with signature"},
+                    "signature": {"type": "string", "pattern": "^[0-9a-f]{128}$", "description": "ECDSA P-256 r || s (low s) over the report's bytes (FORMAT.md §10.2); required once the device's key is enrolled"}
                 }
             }),
         )
@@ -132,7 +141,9 @@ pub fn api() -> Api {
                     "place": {"$ref": "#/components/schemas/Place"},
                     "transport_document": {"type": "string"},
                     "lines": {"type": "array", "items": {"type": "object", "additionalProperties": false, "required": ["block", "quantity"], "properties": {"block": {"type": "string"}, "quantity": {"type": "string"}}}},
-                    "qr": {"type": "string"}
+                    "qr": {"type": "string"},
+                    "device_key_id": {"type": "string", "pattern": "^[0-9a-f]{32}$", "description": "The enrolled device key that signed the endorsement (FORMAT.md §10); with signature"},
+                    "signature": {"type": "string", "pattern": "^[0-9a-f]{128}$", "description": "ECDSA P-256 r || s (low s) over the endorsement's bytes (FORMAT.md §10.3); required once the device's key is enrolled"}
                 }
             }),
         )
@@ -244,8 +255,51 @@ fn lines(lines: Vec<report::Line>) -> Vec<EndorsedLine> {
         .collect()
 }
 
-fn scan_input(s: report::Scan) -> ScanInput {
+/// The device key bound to the uploading token.
+struct Enrolled {
+    key_id: DeviceKeyId,
+    public_key: Vec<u8>,
+}
+
+async fn enrolled(state: &AppState, principal: &Principal) -> Result<Option<Enrolled>, ApiError> {
+    let Some(row) = state.db.device_key(&principal.token_id).await? else {
+        return Ok(None);
+    };
+    // Written only from a checked key; a row that does not read fails closed.
+    let key_id = DeviceKeyId::parse(&row.key_id)
+        .ok_or_else(|| ApiError::internal("stored device key id does not parse"))?;
+    Ok(Some(Enrolled {
+        key_id,
+        public_key: row.public_key,
+    }))
+}
+
+/// Applies FORMAT.md §10.5 to one report: its signature against the token's enrolled key.
+fn signed_by(
+    prefix: &str,
+    enrolled: Option<&Enrolled>,
+    signature: Option<&DeviceSignature>,
+    message: impl FnOnce(&DeviceKeyId) -> Vec<u8>,
+) -> Result<Option<DeviceSigned>, ApiError> {
+    check_signature(signature, enrolled.map(|e| &e.key_id), message, |m, sig| {
+        enrolled.is_some_and(|e| verify_device_signature(&e.public_key, m, sig))
+    })
+    .map(|signed| {
+        signed.and_then(|key| {
+            signature.map(|s| DeviceSigned {
+                key_id: key.to_string(),
+                signature: s.signature.to_vec(),
+            })
+        })
+    })
+    .map_err(|refusal: SignatureRefusal| {
+        ApiError::invalid(refusal.code(), format!("{prefix}signature: {refusal}"))
+    })
+}
+
+fn scan_input(s: report::Scan, signed: Option<DeviceSigned>) -> ScanInput {
     ScanInput {
+        signature: signed,
         id: s.id,
         device_id: s.device_id,
         officer: s.officer,
@@ -256,8 +310,9 @@ fn scan_input(s: report::Scan) -> ScanInput {
     }
 }
 
-fn endorsement_input(e: report::Endorsement) -> EndorsementInput {
+fn endorsement_input(e: report::Endorsement, signed: Option<DeviceSigned>) -> EndorsementInput {
     EndorsementInput {
+        signature: signed,
         id: e.id,
         device_id: e.device_id,
         officer: e.officer,
@@ -308,16 +363,20 @@ async fn upload_scans(
     principal.require(&[Role::Officer])?;
     check_count(body.scans.len())?;
     let t = state.clock.now();
+    let enrolled = enrolled(&state, &principal).await?;
     let scans = body
         .scans
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            report::Scan::check(s, Form::Received, t)
-                .map(scan_input)
-                .map_err(|e| at(&format!("scans[{i}]."), &e))
+            let prefix = format!("scans[{i}].");
+            let scan = report::Scan::check(s, Form::Received, t).map_err(|e| at(&prefix, &e))?;
+            let signed = signed_by(&prefix, enrolled.as_ref(), scan.signature.as_ref(), |k| {
+                scan_message(&scan, k)
+            })?;
+            Ok(scan_input(scan, signed))
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, ApiError>>()?;
     let result = state
         .db
         .upload_scans(&principal.token_id, &scans, t)
@@ -333,16 +392,24 @@ async fn upload_endorsements(
     principal.require(&[Role::Officer])?;
     check_count(body.endorsements.len())?;
     let t = state.clock.now();
+    let enrolled = enrolled(&state, &principal).await?;
     let items = body
         .endorsements
         .iter()
         .enumerate()
         .map(|(i, e)| {
-            report::Endorsement::check(e, Form::Received, t)
-                .map(endorsement_input)
-                .map_err(|err| at(&format!("endorsements[{i}]."), &err))
+            let prefix = format!("endorsements[{i}].");
+            let endorsement = report::Endorsement::check(e, Form::Received, t)
+                .map_err(|err| at(&prefix, &err))?;
+            let signed = signed_by(
+                &prefix,
+                enrolled.as_ref(),
+                endorsement.signature.as_ref(),
+                |k| endorsement_message(&endorsement, k),
+            )?;
+            Ok(endorsement_input(endorsement, signed))
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, ApiError>>()?;
     let result = state
         .db
         .upload_endorsements(&principal.token_id, &items, t)

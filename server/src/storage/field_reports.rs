@@ -7,6 +7,7 @@
 use serde::Serialize;
 use verifier_core::payload;
 
+use super::devices::DeviceSigned;
 use super::permits::{bump_status, record_change};
 use super::{BeginWrite as _, Db, StorageError, on_db};
 pub use crate::domain::alerts::EndorsedLine;
@@ -42,6 +43,8 @@ pub struct ScanInput {
     pub verdict: String,
     /// The scanned QR text.
     pub qr: String,
+    /// The device signature it was verified with, if the device signs.
+    pub signature: Option<DeviceSigned>,
 }
 
 /// An export endorsement as uploaded.
@@ -63,6 +66,8 @@ pub struct EndorsementInput {
     pub lines: Vec<EndorsedLine>,
     /// The permit's QR text.
     pub qr: String,
+    /// The device signature it was verified with, if the device signs.
+    pub signature: Option<DeviceSigned>,
 }
 
 /// An import confirmation as sent by the importing country's authority.
@@ -353,8 +358,9 @@ impl Db {
             for ((s, r), coords) in scans.iter().zip(resolved).zip(places) {
                 let inserted = sqlx::query(
                     "INSERT INTO scans (id, received_at, token_id, device_id, officer, scanned_at, \
-                     locode, lat, lon, verdict, authority_id, status_index, permit_number, qr_digest) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+                     locode, lat, lon, verdict, authority_id, status_index, permit_number, qr_digest, \
+                     device_key_id, signature) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
                      ON CONFLICT (id) DO NOTHING",
                 )
                 .bind(&s.id)
@@ -371,6 +377,8 @@ impl Db {
                 .bind(r.index.filter(|_| r.genuine))
                 .bind(r.number.as_deref())
                 .bind(qr_digest(&s.qr))
+                .bind(s.signature.as_ref().map(|g| g.key_id.as_str()))
+                .bind(s.signature.as_ref().map(|g| g.signature.as_slice()))
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -498,8 +506,8 @@ impl Db {
                 let inserted = sqlx::query(
                     "INSERT INTO endorsements (id, received_at, token_id, device_id, officer, \
                      endorsed_at, locode, lat, lon, transport_document, lines, authority_id, \
-                     status_index, permit_number, qr_digest) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+                     status_index, permit_number, qr_digest, device_key_id, signature) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
                      ON CONFLICT (id) DO NOTHING",
                 )
                 .bind(&e.id)
@@ -517,6 +525,8 @@ impl Db {
                 .bind(r.index.filter(|_| r.genuine))
                 .bind(r.number.as_deref())
                 .bind(qr_digest(&e.qr))
+                .bind(e.signature.as_ref().map(|g| g.key_id.as_str()))
+                .bind(e.signature.as_ref().map(|g| g.signature.as_slice()))
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -863,16 +873,22 @@ impl Db {
     pub async fn usage(&self, authority: &str, index: i64) -> Result<Usage, StorageError> {
         on_db!(self, read, |pool| {
             let scans: Vec<UsageScan> = sqlx::query_as(
-                "SELECT id, scanned_at, locode, lat, lon, verdict, device_id FROM scans \
-                 WHERE authority_id = $1 AND status_index = $2 ORDER BY scanned_at, id",
+                "SELECT s.id, s.scanned_at, s.locode, s.lat, s.lon, s.verdict, s.device_id, \
+                 t.label AS token_label, t.country AS token_country, s.device_key_id, \
+                 CASE WHEN s.signature IS NULL THEN 0 ELSE 1 END AS signature_verified \
+                 FROM scans s LEFT JOIN tokens t ON t.id = s.token_id \
+                 WHERE s.authority_id = $1 AND s.status_index = $2 ORDER BY s.scanned_at, s.id",
             )
             .bind(authority)
             .bind(index)
             .fetch_all(pool)
             .await?;
-            let endorsements: Vec<(String, i64, Option<String>, String, String)> = sqlx::query_as(
-                "SELECT id, endorsed_at, locode, lines, device_id FROM endorsements \
-                 WHERE authority_id = $1 AND status_index = $2 ORDER BY endorsed_at, id",
+            let endorsements: Vec<EndorsementRow> = sqlx::query_as(
+                "SELECT e.id, e.endorsed_at, e.locode, e.lines, e.device_id, \
+                 t.label AS token_label, t.country AS token_country, e.device_key_id, \
+                 CASE WHEN e.signature IS NULL THEN 0 ELSE 1 END AS signature_verified \
+                 FROM endorsements e LEFT JOIN tokens t ON t.id = e.token_id \
+                 WHERE e.authority_id = $1 AND e.status_index = $2 ORDER BY e.endorsed_at, e.id",
             )
             .bind(authority)
             .bind(index)
@@ -901,13 +917,14 @@ impl Db {
                 scans,
                 endorsements: endorsements
                     .into_iter()
-                    .map(|(id, at, locode, lines, device)| {
+                    .map(|e| {
                         Ok(UsageEndorsement {
-                            id,
-                            endorsed_at: at,
-                            locode,
-                            lines: stored_lines(&lines)?,
-                            device_id: device,
+                            lines: stored_lines(&e.lines)?,
+                            id: e.id,
+                            endorsed_at: e.endorsed_at,
+                            locode: e.locode,
+                            device_id: e.device_id,
+                            reporter: e.reporter,
                         })
                     })
                     .collect::<Result<_, StorageError>>()?,
@@ -962,6 +979,41 @@ pub struct UsageScan {
     pub verdict: String,
     /// Device.
     pub device_id: String,
+    /// Who reported it.
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    pub reporter: Reporter,
+}
+
+/// Who uploaded a scan or endorsement: the device token and the device key that signed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Reporter {
+    /// The device token's label (which device or officer holds it).
+    pub token_label: Option<String>,
+    /// The device token's country.
+    pub token_country: Option<String>,
+    /// The device key that signed it (FORMAT.md §10); absent when unsigned.
+    pub device_key_id: Option<String>,
+    /// 1 when a device signature, verified against the token's enrolled key at upload, is
+    /// stored with it; 0 for an unsigned report (from a token without a key).
+    #[serde(serialize_with = "as_bool")]
+    pub signature_verified: i32,
+}
+
+fn as_bool<S: serde::Serializer>(v: &i32, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_bool(*v != 0)
+}
+
+/// An endorsement row of a usage history, as read.
+#[derive(sqlx::FromRow)]
+struct EndorsementRow {
+    id: String,
+    endorsed_at: i64,
+    locode: Option<String>,
+    lines: String,
+    device_id: String,
+    #[sqlx(flatten)]
+    reporter: Reporter,
 }
 
 /// One endorsement in a usage history.
@@ -977,4 +1029,7 @@ pub struct UsageEndorsement {
     pub lines: serde_json::Value,
     /// Device.
     pub device_id: String,
+    /// Who reported it.
+    #[serde(flatten)]
+    pub reporter: Reporter,
 }

@@ -21,6 +21,7 @@ use crate::crypto::CryptoError;
 
 pub mod annual_report;
 pub mod authorities;
+pub mod devices;
 pub mod documents;
 pub mod field_reports;
 pub mod keys;
