@@ -8,6 +8,9 @@
 //! quantities endorsed by export officers, or confirmed received by the importing country) and
 //! *permits* (what was authorised: quantities on the documents issued in the year, revoked
 //! ones left out). The Trade Database recommends reporting actual trade where possible.
+//!
+//! A cell that opens with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading
+//! apostrophe, so that a spreadsheet shows it as text instead of running it as a formula.
 
 use serde::Deserialize;
 use verifier_core::codes::{Purpose, Source as SourceCode, Term, Unit};
@@ -375,11 +378,25 @@ pub fn push_row(out: &mut String, view: View, r: &Row) {
     push_record(out, fields.into_iter());
 }
 
+/// Characters that make a spreadsheet read a cell as a formula (or, for tab and carriage return,
+/// shift it), when they open the cell.
+const FORMULA_PREFIXES: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
 fn push_record<'a>(out: &mut String, fields: impl Iterator<Item = &'a str>) {
     for (i, field) in fields.enumerate() {
         if i > 0 {
             out.push(',');
         }
+        // A text the issuer typed (a permit number, a name) opening with `=` would run as a
+        // formula in the spreadsheet a Party opens the report in; a leading apostrophe makes
+        // it text. Quantities and codes never start with these characters.
+        let neutral;
+        let field = if field.starts_with(FORMULA_PREFIXES) {
+            neutral = format!("'{field}");
+            neutral.as_str()
+        } else {
+            field
+        };
         if field.contains([',', '"', '\r', '\n']) {
             out.push('"');
             out.push_str(&field.replace('"', "\"\""));
@@ -473,6 +490,28 @@ mod tests {
         assert_eq!(rows[0].quantity, "2");
         // A stored record that is not even JSON fails the report rather than shrink it.
         assert!(super::rows(View::Exports, &source(d, Some("not json"))).is_err());
+    }
+
+    #[test]
+    fn cells_that_a_spreadsheet_would_run_as_formulas_are_text() {
+        let mut out = String::new();
+        push_record(
+            &mut out,
+            [
+                "=HYPERLINK(\"http://x\")",
+                "+1",
+                "-2+3",
+                "@SUM(A1)",
+                "\tx",
+                "250",
+                "ZA/1=2",
+            ]
+            .into_iter(),
+        );
+        assert_eq!(
+            out,
+            "\"'=HYPERLINK(\"\"http://x\"\")\",'+1,'-2+3,'@SUM(A1),'\tx,250,ZA/1=2\r\n"
+        );
     }
 
     #[test]

@@ -115,10 +115,58 @@ pub fn load_master_key(
     }
 }
 
+/// Creates `dir` (and its parents) if missing; a directory this creates is readable by this
+/// user only (0700), since it holds the database, the demo master key and demo tokens. An
+/// existing directory is the operator's and is left as it is.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(0o700);
+    }
+    match builder.create(dir) {
+        // Another process created it in between: fine.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
+        other => other,
+    }
+}
+
+/// Makes the SQLite database and its journal files readable by this user only (0600): they
+/// hold permits, tokens' hashes and sealed private keys.
+fn restrict_sqlite_files(db: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mut name = db.as_os_str().to_owned();
+        let base = name.clone();
+        for suffix in ["", "-wal", "-shm"] {
+            name.clone_from(&base);
+            name.push(suffix);
+            let path = Path::new(&name);
+            if path.exists() {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = db;
+    Ok(())
+}
+
 /// Opens the database, checks the master key against it, ensures a root key, and (with `demo`)
 /// creates demo data.
 pub async fn open_state(config: &ServeConfig) -> Result<(AppState, StartNotes), StartError> {
     let mut notes = StartNotes::default();
+    if config.demo || matches!(config.database, DatabaseTarget::Sqlite(_)) {
+        create_private_dir(&config.data_dir)?;
+    }
     let master = load_master_key(
         &config.master_key,
         &config.data_dir,
@@ -126,6 +174,9 @@ pub async fn open_state(config: &ServeConfig) -> Result<(AppState, StartNotes), 
         &mut notes,
     )?;
     let db = Db::open(&config.database).await?;
+    if let DatabaseTarget::Sqlite(path) = &config.database {
+        restrict_sqlite_files(path)?;
+    }
     db.init_deployment(&master, config.clock.now()).await?;
     let state = AppState::new(db, master, config.clock.clone()).with_verify_url(&config.verify_url);
     if config.demo {

@@ -16,6 +16,7 @@ use reqwest::StatusCode;
 on_both_backends!(
     operator_bootstraps_without_http,
     serve_demo_then_sigterm,
+    serve_creates_a_private_data_directory,
     issue_on_the_command_line_and_verify_offline_at_a_desk,
     root_key_rotation_keeps_phones_working,
 );
@@ -94,10 +95,10 @@ async fn operator_bootstraps_without_http(backend: Backend) {
     s.stop().await;
 }
 
-async fn serve_demo_then_sigterm(backend: Backend) {
-    let db = TestDb::create(backend).await;
-    let mut child = permitseal(&db)
-        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+/// Starts `cmd` (a `serve`), waits until it prints where it listens, and returns the child, the
+/// address and what it printed up to then.
+fn spawn_serve(cmd: &mut Command) -> (std::process::Child, String, Vec<String>) {
+    let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -118,7 +119,35 @@ async fn serve_demo_then_sigterm(backend: Backend) {
             }
         }
     });
-    let (addr, lines) = rx.recv_timeout(Duration::from_secs(60)).unwrap();
+    match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok((addr, lines)) => (child, addr, lines),
+        Err(_) => {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "serve did not start: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
+
+/// Sends SIGTERM and expects a graceful stop; returns what the server logged.
+fn sigterm(mut child: std::process::Child) -> String {
+    let pid = child.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    stderr
+}
+
+async fn serve_demo_then_sigterm(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let (child, addr, lines) =
+        spawn_serve(permitseal(&db).args(["serve", "--demo", "--listen", "127.0.0.1:0"]));
     let text = lines.join("\n");
     assert!(text.contains("generated a master key"), "{text}");
     assert!(text.contains("demo-tokens.env"), "{text}");
@@ -152,13 +181,7 @@ async fn serve_demo_then_sigterm(backend: Backend) {
     assert_eq!(keys["keys"][0]["status"], "active");
 
     // SIGTERM: graceful stop with exit status 0.
-    let pid = child.id().to_string();
-    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    assert!(killed.success());
-    let status = child.wait().unwrap();
-    assert!(status.success(), "{status}");
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    let stderr = sigterm(child);
     assert!(!stderr.contains(&admin), "a token reached the log");
     let master = std::fs::read_to_string(db.dir.path().join("master.key")).unwrap();
     assert!(
@@ -172,6 +195,56 @@ async fn serve_demo_then_sigterm(backend: Backend) {
         .output()
         .unwrap();
     assert!(out.status.success());
+}
+
+/// An operator who keeps the master key elsewhere starts a demo into a data directory that does
+/// not exist yet: the server creates it, readable by its own user only, and the database files
+/// too.
+async fn serve_creates_a_private_data_directory(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let key_file = db.dir.path().join("operator.key");
+    // base64 of 32 bytes, as `openssl rand -base64 32` writes it.
+    std::fs::write(&key_file, "q83vASNFZ4mrze8BI0VniavN7wEjRWeJq83vASNFZ4k=\n").unwrap();
+    let data = db.dir.path().join("new").join("data");
+    let mut cmd = permitseal(&db);
+    cmd.env("PERMITSEAL_DATA_DIR", &data);
+    if backend == Backend::Sqlite {
+        cmd.env_remove("DATABASE_URL");
+    }
+    cmd.args([
+        "serve",
+        "--demo",
+        "--listen",
+        "127.0.0.1:0",
+        "--master-key-file",
+    ])
+    .arg(&key_file);
+    let (child, addr, _) = spawn_serve(&mut cmd);
+    let ready = reqwest::get(format!("http://{addr}/readyz")).await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    assert!(data.join("demo-tokens.env").exists());
+    sigterm(child);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&data), 0o700, "data directory");
+        // Secrets and the database; the sample drafts are ordinary files in the private
+        // directory.
+        let mut private = vec!["demo-tokens.env".to_owned()];
+        if backend == Backend::Sqlite {
+            assert!(data.join("permitseal.db").exists());
+            for entry in std::fs::read_dir(&data).unwrap() {
+                let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+                if name.starts_with("permitseal.db") {
+                    private.push(name);
+                }
+            }
+        }
+        for name in private {
+            assert_eq!(mode(&data.join(&name)), 0o600, "{name}");
+        }
+    }
 }
 
 async fn issue_on_the_command_line_and_verify_offline_at_a_desk(backend: Backend) {

@@ -14,12 +14,14 @@ use serde_json::{Value, json};
 
 on_both_backends!(
     service_endpoints,
+    every_answer_carries_security_headers,
     openapi_matches_the_router,
     authentication_is_required_and_checked,
     admin_manages_authorities_and_tokens,
     role_matrix,
     key_lifecycle,
     bad_input_changes_nothing,
+    control_characters_in_paths_and_queries_are_refused,
     wrong_master_key_is_refused,
     concurrent_servers_share_one_database,
 );
@@ -69,6 +71,53 @@ async fn service_endpoints(backend: Backend) {
     );
     assert!(text.contains("route=\"/api/v1/trust/root-key\""));
     assert!(text.contains("permitseal_http_request_duration_seconds_bucket"));
+    s.stop().await;
+}
+
+/// Every answer, errors included, tells browsers not to sniff, frame or refer, and not to keep
+/// what it carries; the verify page keeps its own policy and the public lists their ETag
+/// caching.
+async fn every_answer_carries_security_headers(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let get = |path: &'static str, token: Option<String>| {
+        let mut req = s.client.get(s.url(path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        async move { req.send().await.unwrap() }
+    };
+    let header = |resp: &reqwest::Response, name: &str| {
+        resp.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    for (path, token, status) in [
+        ("/api/v1/whoami", Some(s.admin.clone()), StatusCode::OK),
+        ("/api/v1/authorities", None, StatusCode::UNAUTHORIZED),
+        ("/no/such/path", None, StatusCode::NOT_FOUND),
+        ("/api/v1/openapi.json", None, StatusCode::OK),
+    ] {
+        let resp = get(path, token).await;
+        assert_eq!(resp.status(), status, "{path}");
+        assert_eq!(header(&resp, "x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(header(&resp, "x-frame-options"), "DENY", "{path}");
+        assert_eq!(header(&resp, "referrer-policy"), "no-referrer", "{path}");
+        assert_eq!(header(&resp, "cache-control"), "no-store", "{path}");
+        let csp = header(&resp, "content-security-policy");
+        assert!(csp.contains("default-src 'none'"), "{path}: {csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+    }
+    let page = get("/verify", None).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(header(&page, "content-security-policy").contains("script-src 'self'"));
+    assert!(header(&page, "content-security-policy").contains("frame-ancestors 'none'"));
+    assert_eq!(header(&page, "x-frame-options"), "DENY");
+    let bundle = get("/api/v1/bundle", None).await;
+    assert_eq!(bundle.status(), StatusCode::OK);
+    assert_eq!(header(&bundle, "cache-control"), "no-cache");
+    assert!(!header(&bundle, "etag").is_empty());
+    assert_eq!(header(&bundle, "x-content-type-options"), "nosniff");
     s.stop().await;
 }
 
@@ -525,6 +574,38 @@ async fn key_lifecycle(backend: Backend) {
         "generate, rotate, retire, generate, compromise ×3"
     );
 
+    s.stop().await;
+}
+
+/// A NUL or another control character in a path segment or a query parameter is a 400 with a
+/// JSON error on both databases (PostgreSQL cannot store a NUL: it used to be a 500 there).
+async fn control_characters_in_paths_and_queries_are_refused(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    s.authority("KE", "KE").await;
+    let issuer = s.token("issuer", Some("KE"), None).await;
+    for (method, path) in [
+        (Method::GET, "/api/v1/authorities/KE%00/permits"),
+        (Method::GET, "/api/v1/authorities/KE/permits/KE%2F1%00"),
+        (
+            Method::GET,
+            "/api/v1/authorities/KE/permits/KE-1/document.pdf?lang=e%00n",
+        ),
+        (Method::POST, "/api/v1/authorities/KE/permits/KE%1B1/revoke"),
+        (Method::GET, "/api/v1/authorities/KE/permits?state=valid%7F"),
+    ] {
+        let (status, body) = s.call(method, path, Some(&issuer), None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+        assert_eq!(body["code"], "control_character", "{path}");
+    }
+    // Ordinary encoded characters still pass: a slash inside a permit number.
+    let (status, body) = s
+        .get("/api/v1/authorities/KE/permits/KE%2F1", Some(&issuer))
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found")),
+        "{body}"
+    );
     s.stop().await;
 }
 
