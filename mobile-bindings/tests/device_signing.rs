@@ -4,6 +4,8 @@
 //! P-256 key (the `p256` crate); on a phone it is the platform's key store.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod support;
+
 use std::sync::{Arc, Mutex};
 
 use p256::ecdsa::signature::{Signer as _, Verifier as _};
@@ -204,4 +206,49 @@ fn signers_that_are_not_p256_are_refused() {
         Err(SdkFailure::Signing { .. })
     ));
     assert_eq!(ob.pending_count(), 0);
+}
+
+/// Against the real server (in-process, SQLite) through the Rust transport: enrolment with
+/// proof of possession, signed items accepted and shown as signed in the permit's history,
+/// an unsigned item refused once the key is enrolled (and set aside, not blocking the queue).
+#[test]
+fn enrol_then_upload_signed_items_to_the_real_server() {
+    let server = support::Server::start();
+    let qr = server.issue("KE/2026/0700");
+    let client = server.client(&server.device_officer);
+    let signer = SoftSigner::new("device-real-server", true);
+    let key_id = device_key_id(signer.public()).unwrap();
+    for _ in 0..2 {
+        match client.enrol_device(signer.clone()).unwrap() {
+            permitseal_mobile::Enrolment::Enrolled { device_key_id } => {
+                assert_eq!(device_key_id, key_id)
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let other = SoftSigner::new("another key", false);
+    assert!(matches!(
+        client.enrol_device(other).unwrap(),
+        permitseal_mobile::Enrolment::Conflict { .. }
+    ));
+
+    let dir = tempfile::tempdir().unwrap();
+    // Queued unsigned before the outbox had the signer: refused now, set aside.
+    let ob = Outbox::open(support::outbox_dir(dir.path())).unwrap();
+    ob.enqueue_scan(support::scan(&qr, 0)).unwrap();
+    drop(ob);
+    let ob = Outbox::open_signed(support::outbox_dir(dir.path()), signer.clone()).unwrap();
+    let mut ids = vec![];
+    for i in 1..4 {
+        ids.push(ob.enqueue_scan(support::scan(&qr, i)).unwrap());
+    }
+    let now = permitseal_mobile::clock::now();
+    let mut e = endorsement();
+    e.qr_text = qr.clone();
+    e.endorsed_at = now - 30;
+    ids.push(ob.enqueue_endorsement(e).unwrap());
+    let report = client.upload(ob.clone(), 10).unwrap();
+    assert_eq!(report.outcome, permitseal_mobile::UploadOutcome::Done);
+    assert_eq!((report.uploaded, report.rejected), (4, 1), "{report:?}");
+    server.assert_signed(&qr, &ids, &key_id);
 }
