@@ -255,6 +255,16 @@ struct ServeArgs {
     demo: bool,
     #[command(flatten)]
     urls: UrlArgs,
+    /// Seconds a client has to send a request's head; also how long an idle kept-alive
+    /// connection stays open.
+    #[arg(long, env = "PERMITSEAL_HEADER_TIMEOUT", default_value_t = 10)]
+    header_timeout_secs: u64,
+    /// Open connections at most, per process; more are closed at once.
+    #[arg(long, env = "PERMITSEAL_MAX_CONNECTIONS", default_value_t = 2048)]
+    max_connections: usize,
+    /// Seconds requests in flight get to finish after SIGTERM or Ctrl-C.
+    #[arg(long, env = "PERMITSEAL_SHUTDOWN_GRACE", default_value_t = 20)]
+    shutdown_grace_secs: u64,
 }
 
 #[derive(Subcommand)]
@@ -797,7 +807,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         "permitseal listening on http://{addr} ({})",
         config.database
     );
-    crate::launch(listener, state, crate::startup::shutdown_signal()).await?;
+    let limits = crate::startup::ConnectionLimits {
+        header_read_timeout: std::time::Duration::from_secs(args.header_timeout_secs.max(1)),
+        max_connections: args.max_connections.max(1),
+        shutdown_grace: std::time::Duration::from_secs(args.shutdown_grace_secs),
+    };
+    crate::startup::launch_with(listener, state, crate::startup::shutdown_signal(), limits).await?;
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::clock::Clock;
 use crate::crypto::{CryptoError, MasterKey};
@@ -186,17 +187,103 @@ pub async fn open_state(config: &ServeConfig) -> Result<(AppState, StartNotes), 
     Ok((state, notes))
 }
 
+/// How the server treats connections: what a slow or idle client may hold, and how long a stop
+/// waits for requests in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// A request head (request line and headers) must arrive within this time, and a kept-alive
+    /// connection with no request is closed after it: a client sending half a head, or
+    /// nothing, holds no connection longer.
+    pub header_read_timeout: Duration,
+    /// Open connections at most; a connection beyond is closed at once (and counted).
+    pub max_connections: usize,
+    /// After the stop signal, requests in flight get this long to finish; then the remaining
+    /// connections are dropped and the database is closed.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 2048,
+            shutdown_grace: Duration::from_secs(20),
+        }
+    }
+}
+
 /// Serves HTTP on `listener` until `shutdown` completes, then drains in-flight requests and
-/// closes the database. Tests bind port 0 and pass their own shutdown future.
+/// closes the database, with the default [`ConnectionLimits`]. Tests bind port 0 and pass their
+/// own shutdown future.
 pub async fn launch(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    launch_with(listener, state, shutdown, ConnectionLimits::default()).await
+}
+
+/// [`launch`] with explicit connection limits.
+///
+/// The accept loop is hyper's own (axum's `serve` sets no header read timeout and no cap):
+/// each connection is served by hyper's HTTP/1.1 connection with the header read timeout, counted against `max_connections`, and watched for a graceful stop.
+pub async fn launch_with(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    limits: ConnectionLimits,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+
     let app = crate::http::app(state.clone());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    // HTTP/1.1 only: phones, browsers over a TLS-terminating proxy and customs systems speak
+    // it, and serving cleartext HTTP/2 too would mean sniffing the first bytes with no timeout
+    // (an idle connection would be held forever). TLS and HTTP/2 are the load balancer's.
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, _peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: wait a little instead of spinning.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            state.metrics.connection_refused();
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(app.clone());
+        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            // A client that goes away or times out ends its connection: nothing to report.
+            let _ = connection.await;
+            drop(slot);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            grace = ?limits.shutdown_grace,
+            "connections still open after the shutdown grace: dropped"
+        );
+    }
     state.db.close().await;
     Ok(())
 }

@@ -17,6 +17,7 @@ on_both_backends!(
     operator_bootstraps_without_http,
     serve_demo_then_sigterm,
     serve_creates_a_private_data_directory,
+    slow_and_idle_clients_hold_nothing,
     issue_on_the_command_line_and_verify_offline_at_a_desk,
     root_key_rotation_keeps_phones_working,
 );
@@ -245,6 +246,125 @@ async fn serve_creates_a_private_data_directory(backend: Backend) {
             assert_eq!(mode(&data.join(&name)), 0o600, "{name}");
         }
     }
+}
+
+/// Reads from `stream` until the server closes it (or it errors); false if it is still open
+/// after `within`.
+fn closed_by_server(stream: &mut std::net::TcpStream, within: Duration) -> bool {
+    use std::io::Read as _;
+    stream.set_read_timeout(Some(within)).unwrap();
+    let mut buf = [0u8; 512];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            // A 408 or other answer before the close is fine: keep reading to the close.
+            Ok(_) => continue,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return false;
+            }
+            Err(_) => return true,
+        }
+    }
+}
+
+/// A client that sends half a request head, or nothing, loses its connection after the header
+/// timeout; connections beyond the cap are closed at once and the service recovers when they
+/// go; and a stop is not held up by a half-sent request beyond the configured grace.
+async fn slow_and_idle_clients_hold_nothing(backend: Backend) {
+    use std::io::Write as _;
+    use std::net::TcpStream;
+    let db = TestDb::create(backend).await;
+    let (child, addr, _) = spawn_serve(permitseal(&db).args([
+        "serve",
+        "--demo",
+        "--listen",
+        "127.0.0.1:0",
+        "--header-timeout-secs",
+        "1",
+        "--max-connections",
+        "8",
+        "--shutdown-grace-secs",
+        "1",
+    ]));
+    let connect = || TcpStream::connect(&addr).unwrap();
+
+    // Half a head, and nothing at all: both closed after the 1 s header timeout.
+    let mut half = connect();
+    half.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let mut idle = connect();
+    assert!(
+        !closed_by_server(&mut half, Duration::from_millis(300)),
+        "closed too early"
+    );
+    assert!(
+        closed_by_server(&mut half, Duration::from_secs(5)),
+        "half a head kept open"
+    );
+    assert!(
+        closed_by_server(&mut idle, Duration::from_secs(5)),
+        "idle connection kept open"
+    );
+
+    // A kept-alive connection after a complete request is closed too once idle.
+    let mut kept = connect();
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert!(
+        closed_by_server(&mut kept, Duration::from_secs(5)),
+        "kept-alive idle connection kept open"
+    );
+
+    // Eight open connections fill the cap: the ninth is closed at once.
+    let mut held: Vec<TcpStream> = (0..8).map(|_| connect()).collect();
+    // Each of the eight is answered, so all are accepted and counted before the ninth.
+    for stream in &mut held {
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut buf = [0u8; 12];
+        std::io::Read::read_exact(stream, &mut buf).unwrap();
+        assert_eq!(&buf, b"HTTP/1.1 200");
+    }
+    let mut ninth = connect();
+    assert!(
+        closed_by_server(&mut ninth, Duration::from_millis(500)),
+        "a connection beyond the cap was kept"
+    );
+    drop(held);
+    // Once they are gone the service answers again, and counted the refusal.
+    let mut text = String::new();
+    for _ in 0..50 {
+        if let Ok(resp) = reqwest::get(format!("http://{addr}/metrics")).await {
+            text = resp.text().await.unwrap();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        text.contains("permitseal_http_connections_refused_total 1"),
+        "{text}"
+    );
+
+    // A stop with a half-sent request open: done within the 1 s grace (plus the database
+    // closing), not held until the client gives up.
+    let mut stuck = connect();
+    stuck
+        .write_all(b"POST /api/v1/authorities HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let started = std::time::Instant::now();
+    sigterm(child);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "stop took {:?}",
+        started.elapsed()
+    );
+    drop(stuck);
 }
 
 async fn issue_on_the_command_line_and_verify_offline_at_a_desk(backend: Backend) {

@@ -76,6 +76,15 @@ pub struct EndorsedLine {
     pub quantity_micro: i64,
 }
 
+impl From<&verifier_core::report::Line> for EndorsedLine {
+    fn from(line: &verifier_core::report::Line) -> Self {
+        Self {
+            block: line.block.to_string(),
+            quantity_micro: super::issuing::micro(line.quantity),
+        }
+    }
+}
+
 /// A line of a permit as issued.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct IssuedLine {

@@ -128,6 +128,12 @@ impl IntoResponse for ApiError {
             message: self.message,
         };
         let mut response = (self.status, axum::Json(body)).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            // Phones' outboxes and customs systems retry after this many seconds.
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()
@@ -151,12 +157,45 @@ impl From<StorageError> for ApiError {
             }
             StorageError::NotFound(what) => Self::not_found(what),
             StorageError::State(why) => Self::conflict("invalid_state", why),
-            StorageError::Database(sqlx::Error::PoolTimedOut) => {
-                Self::unavailable("database pool timed out")
-            }
+            StorageError::Database(e) if database_unavailable(&e) => Self::unavailable(e),
+            StorageError::Unavailable(why) => Self::unavailable(why),
             other => Self::internal(other),
         }
     }
+}
+
+/// Whether a database error means "not now" rather than "wrong": the database is away,
+/// restarting, out of connections or out of space, or the transaction lost a conflict it may
+/// win on a retry. The client is told to retry (503 with `Retry-After`); nothing was changed.
+fn database_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            let code = code.as_ref();
+            // PostgreSQL: connection exceptions (08…), shutting down or starting (57P01-03),
+            // serialization failure and deadlock (40001, 40P01), out of disk or memory
+            // (53100, 53200), too many connections (53300).
+            code.starts_with("08")
+                || matches!(
+                    code,
+                    "57P01" | "57P02" | "57P03" | "40001" | "40P01" | "53100" | "53200" | "53300"
+                )
+                // SQLite: busy, locked, out of memory, disk I/O, disk full (primary codes,
+                // and their extended forms).
+                || matches!(sqlite_primary(code), Some(5 | 6 | 7 | 10 | 13))
+        }),
+        _ => false,
+    }
+}
+
+/// The primary result code of a SQLite (extended) result code, if `code` is one.
+fn sqlite_primary(code: &str) -> Option<u32> {
+    code.parse::<u32>().ok().map(|c| c & 0xff)
 }
 
 impl From<crate::sync_cache::SyncError> for ApiError {

@@ -17,15 +17,10 @@ use verifier_core::device::{
 use super::{Access, Api, Op, format_time};
 use crate::crypto::verify_device_signature;
 use crate::domain::AlertKind;
-use crate::domain::issuing::micro;
 use crate::http::error::{ApiError, Json, Path, Query};
 use crate::model::{AuthorityId, Principal, Role, text_field};
 use crate::state::AppState;
-use crate::storage::devices::DeviceSigned;
-use crate::storage::field_reports::{
-    AlertRow, ConfirmOutcome, ConfirmationInput, EndorsedLine, EndorsementInput, Place, ScanInput,
-    UploadResult,
-};
+use crate::storage::field_reports::{AlertRow, ConfirmOutcome, UploadResult};
 
 pub use verifier_core::report::MAX_REPORTS;
 /// Largest upload body.
@@ -238,23 +233,6 @@ fn check_count(n: usize) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn place(p: report::Place) -> Place {
-    Place {
-        locode: p.locode,
-        coords: p.coords,
-    }
-}
-
-fn lines(lines: Vec<report::Line>) -> Vec<EndorsedLine> {
-    lines
-        .into_iter()
-        .map(|l| EndorsedLine {
-            block: l.block.to_string(),
-            quantity_micro: micro(l.quantity),
-        })
-        .collect()
-}
-
 /// The device key bound to the uploading token.
 struct Enrolled {
     key_id: DeviceKeyId,
@@ -275,62 +253,20 @@ async fn enrolled(state: &AppState, principal: &Principal) -> Result<Option<Enro
 }
 
 /// Applies FORMAT.md §10.5 to one report: its signature against the token's enrolled key.
-fn signed_by(
+/// Storage records the signature of a report that passes as verified.
+fn check_signed(
     prefix: &str,
     enrolled: Option<&Enrolled>,
     signature: Option<&DeviceSignature>,
     message: impl FnOnce(&DeviceKeyId) -> Vec<u8>,
-) -> Result<Option<DeviceSigned>, ApiError> {
+) -> Result<(), ApiError> {
     check_signature(signature, enrolled.map(|e| &e.key_id), message, |m, sig| {
         enrolled.is_some_and(|e| verify_device_signature(&e.public_key, m, sig))
     })
-    .map(|signed| {
-        signed.and_then(|key| {
-            signature.map(|s| DeviceSigned {
-                key_id: key.to_string(),
-                signature: s.signature.to_vec(),
-            })
-        })
-    })
+    .map(|_| ())
     .map_err(|refusal: SignatureRefusal| {
         ApiError::invalid(refusal.code(), format!("{prefix}signature: {refusal}"))
     })
-}
-
-fn scan_input(s: report::Scan, signed: Option<DeviceSigned>) -> ScanInput {
-    ScanInput {
-        signature: signed,
-        id: s.id,
-        device_id: s.device_id,
-        officer: s.officer,
-        scanned_at: s.scanned_at,
-        place: place(s.place),
-        verdict: report::verdict_name(s.verdict).to_owned(),
-        qr: s.qr,
-    }
-}
-
-fn endorsement_input(e: report::Endorsement, signed: Option<DeviceSigned>) -> EndorsementInput {
-    EndorsementInput {
-        signature: signed,
-        id: e.id,
-        device_id: e.device_id,
-        officer: e.officer,
-        endorsed_at: e.endorsed_at,
-        place: place(e.place),
-        transport_document: e.transport_document,
-        lines: lines(e.lines),
-        qr: e.qr,
-    }
-}
-
-fn confirmation_input(c: report::Confirmation) -> ConfirmationInput {
-    ConfirmationInput {
-        id: c.id,
-        confirmed_at: c.received_at,
-        lines: lines(c.lines),
-        qr: c.qr,
-    }
 }
 
 fn answer(result: UploadResult) -> axum::Json<serde_json::Value> {
@@ -371,10 +307,10 @@ async fn upload_scans(
         .map(|(i, s)| {
             let prefix = format!("scans[{i}].");
             let scan = report::Scan::check(s, Form::Received, t).map_err(|e| at(&prefix, &e))?;
-            let signed = signed_by(&prefix, enrolled.as_ref(), scan.signature.as_ref(), |k| {
+            check_signed(&prefix, enrolled.as_ref(), scan.signature.as_ref(), |k| {
                 scan_message(&scan, k)
             })?;
-            Ok(scan_input(scan, signed))
+            Ok(scan)
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
     let result = state
@@ -401,13 +337,13 @@ async fn upload_endorsements(
             let prefix = format!("endorsements[{i}].");
             let endorsement = report::Endorsement::check(e, Form::Received, t)
                 .map_err(|err| at(&prefix, &err))?;
-            let signed = signed_by(
+            check_signed(
                 &prefix,
                 enrolled.as_ref(),
                 endorsement.signature.as_ref(),
                 |k| endorsement_message(&endorsement, k),
             )?;
-            Ok(endorsement_input(endorsement, signed))
+            Ok(endorsement)
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
     let result = state
@@ -436,7 +372,6 @@ async fn upload_confirmations(
         .enumerate()
         .map(|(i, c)| {
             report::Confirmation::check(c, Form::Received, t)
-                .map(confirmation_input)
                 .map_err(|e| at(&format!("confirmations[{i}]."), &e))
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -490,11 +425,7 @@ async fn set_location(
 async fn list_locations(
     State(state): State<AppState>,
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
-    let rows = state.db.list_locations().await?;
-    let locations: Vec<_> = rows
-        .into_iter()
-        .map(|(locode, name, lat, lon)| json!({"locode": locode, "name": name, "lat": lat, "lon": lon}))
-        .collect();
+    let locations = state.db.list_locations().await?;
     Ok(axum::Json(json!({"locations": locations})))
 }
 

@@ -45,6 +45,9 @@ pub fn api() -> Api {
         )
 }
 
+/// How long readiness waits for the database.
+const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Health answer.
 #[derive(Debug, Serialize)]
 pub struct Health {
@@ -61,7 +64,12 @@ async fn healthz() -> Json<Health> {
 }
 
 async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
-    state.db.ping().await.map_err(ApiError::unavailable)?;
+    // A load balancer asks often and must hear "not ready" quickly, not after the pool's
+    // acquire timeout.
+    match tokio::time::timeout(READY_TIMEOUT, state.db.ping()).await {
+        Ok(answer) => answer.map_err(ApiError::unavailable)?,
+        Err(_) => return Err(ApiError::unavailable("the database did not answer in time")),
+    }
     Ok(Json(Health {
         status: "ready",
         database: Some(state.db.backend()),

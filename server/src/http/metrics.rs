@@ -53,6 +53,7 @@ pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    refused_connections: Counter,
 }
 
 impl Default for Metrics {
@@ -72,10 +73,17 @@ impl Default for Metrics {
             "HTTP request latency by method and route",
             latency.clone(),
         );
+        let refused_connections = Counter::default();
+        registry.register(
+            "permitseal_http_connections_refused",
+            "Connections closed at accept because the process had its maximum open",
+            refused_connections.clone(),
+        );
         Self {
             registry,
             requests,
             latency,
+            refused_connections,
         }
     }
 }
@@ -96,6 +104,11 @@ impl Metrics {
                 route: route.to_owned(),
             })
             .observe(seconds);
+    }
+
+    /// Records a connection closed at accept for lack of a free slot.
+    pub fn connection_refused(&self) {
+        self.refused_connections.inc();
     }
 
     /// The Prometheus text exposition.

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{BeginWrite as _, Db, StorageError, audit, bump_trust, on_db};
+use super::{AuditEvent, BeginWrite as _, Bookkeeping as _, Db, StorageError, on_db};
 use crate::model::{AuthorityId, CountryCode};
 
 /// A stored Management Authority.
@@ -67,15 +67,15 @@ impl Db {
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(StorageError::conflict_on_unique("authority"))?;
-            bump_trust!(tx, now);
-            audit!(
-                tx,
-                now,
+            tx.bump_trust(now).await?;
+            tx.audit(AuditEvent {
+                at: now,
                 actor,
-                Some(id.as_str()),
-                "authority.create",
-                format!("country={country} name={name}")
-            );
+                authority: Some(id.as_str()),
+                action: "authority.create",
+                detail: &format!("country={country} name={name}"),
+            })
+            .await?;
             tx.commit().await?;
             Ok(row)
         })

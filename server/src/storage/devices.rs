@@ -1,7 +1,7 @@
 //! Device keys: the ECDSA P-256 public key an officer's device binds to its token
 //! (docs/FORMAT.md §10). One key per token and one token per key; the first binding wins.
 
-use super::{BeginWrite as _, Db, StorageError, audit, on_db};
+use super::{AuditEvent, BeginWrite as _, Bookkeeping as _, Db, StorageError, on_db};
 
 /// A device key as stored.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -30,15 +30,6 @@ pub enum Binding {
     TokenHasAnotherKey,
     /// The key is bound to another token.
     KeyBelongsToAnotherToken,
-}
-
-/// The device signature a report was accepted with, as stored beside it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeviceSigned {
-    /// The signing key's id (32 hex digits).
-    pub key_id: String,
-    /// `r ‖ s`, 64 bytes.
-    pub signature: Vec<u8>,
 }
 
 const COLUMNS: &str = "token_id, key_id, public_key, bound_at";
@@ -85,14 +76,14 @@ impl Db {
             .execute(&mut *tx)
             .await
             .map_err(StorageError::conflict_on_unique("device key"))?;
-            audit!(
-                tx,
-                now,
-                token_id,
-                None::<&str>,
-                "device_key.bind",
-                format!("token={token_id} key={key_id}")
-            );
+            tx.audit(AuditEvent {
+                at: now,
+                actor: token_id,
+                authority: None,
+                action: "device_key.bind",
+                detail: &format!("token={token_id} key={key_id}"),
+            })
+            .await?;
             tx.commit().await?;
             Ok(Binding::Bound {
                 row: DeviceKeyRow {
@@ -145,14 +136,14 @@ impl Db {
                     .bind(token_id)
                     .execute(&mut *tx)
                     .await?;
-                audit!(
-                    tx,
-                    now,
+                tx.audit(AuditEvent {
+                    at: now,
                     actor,
-                    None::<&str>,
-                    "device_key.clear",
-                    format!("token={token_id} key={}", row.key_id)
-                );
+                    authority: None,
+                    action: "device_key.clear",
+                    detail: &format!("token={token_id} key={}", row.key_id),
+                })
+                .await?;
             }
             tx.commit().await?;
             Ok(row)

@@ -2,7 +2,7 @@
 //! address, place of issue) and box 11a, the quota used to date when each block was issued.
 
 use super::authorities::AuthorityRow;
-use super::{BeginWrite as _, Db, StorageError, audit, on_db};
+use super::{AuditEvent, BeginWrite as _, Bookkeeping as _, Db, StorageError, on_db};
 use crate::model::AuthorityId;
 
 /// How an authority's documents are printed.
@@ -53,18 +53,18 @@ impl Db {
             if changed == 0 {
                 return Err(StorageError::NotFound("authority"));
             }
-            audit!(
-                tx,
-                now,
+            tx.audit(AuditEvent {
+                at: now,
                 actor,
-                Some(id.as_str()),
-                "authority.paper",
-                format!(
+                authority: Some(id.as_str()),
+                action: "authority.paper",
+                detail: &format!(
                     "language={language} address={} issue_place={}",
                     address.as_deref().unwrap_or("-"),
                     place.as_deref().unwrap_or("-")
-                )
-            );
+                ),
+            })
+            .await?;
             tx.commit().await?;
             Ok::<(), StorageError>(())
         })?;

@@ -1,87 +1,25 @@
-//! Scan reports and export endorsements from field devices, and the alerts they raise.
+//! Scan reports, export endorsements and import confirmations from the field, and the alerts
+//! they raise.
 //!
-//! Uploads are idempotent: every report carries an id generated on the device, and a report
-//! whose id is already stored is skipped, together with everything it would raise. A batch is
-//! one transaction, committed before the answer: acknowledged means durable.
+//! The reports arrive as the core's contract types ([`verifier_core::report`]), checked by the
+//! same code the phone's outbox runs. Uploads are idempotent: every report carries an id
+//! generated on the device, and a report whose id is already stored is skipped, together with
+//! everything it would raise. A batch is one transaction, committed before the answer:
+//! acknowledged means durable.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 use verifier_core::payload;
+use verifier_core::report::{Confirmation, Endorsement, Place, Scan, verdict_name};
 
-use super::devices::DeviceSigned;
-use super::permits::{bump_status, record_change};
-use super::{BeginWrite as _, Db, StorageError, on_db};
+use super::{AuditEvent, BeginWrite as _, Bookkeeping as _, Db, StatusChange, StorageError, on_db};
 pub use crate::domain::alerts::EndorsedLine;
 use crate::domain::alerts::{
     Against, FirstEndorsement, IssuedLine, confirmation_excess, endorsement_excess,
     implausible_travel, used_permit_rescanned,
 };
 use crate::domain::{AlertKind, PermitState};
-
-/// Where a report was made: a UN/LOCODE, coordinates, or both.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Place {
-    /// UN/LOCODE, e.g. `KEMBA`.
-    pub locode: Option<String>,
-    /// Latitude and longitude in degrees.
-    pub coords: Option<(f64, f64)>,
-}
-
-/// A scan report as uploaded.
-#[derive(Debug, Clone)]
-pub struct ScanInput {
-    /// Device-generated id.
-    pub id: String,
-    /// The device.
-    pub device_id: String,
-    /// The officer, if the device names one.
-    pub officer: Option<String>,
-    /// When the scan happened (device time).
-    pub scanned_at: i64,
-    /// Where.
-    pub place: Place,
-    /// The verdict the device showed.
-    pub verdict: String,
-    /// The scanned QR text.
-    pub qr: String,
-    /// The device signature it was verified with, if the device signs.
-    pub signature: Option<DeviceSigned>,
-}
-
-/// An export endorsement as uploaded.
-#[derive(Debug, Clone)]
-pub struct EndorsementInput {
-    /// Device-generated id.
-    pub id: String,
-    /// The device.
-    pub device_id: String,
-    /// The officer.
-    pub officer: Option<String>,
-    /// When the export was endorsed.
-    pub endorsed_at: i64,
-    /// Port of export.
-    pub place: Place,
-    /// Bill of lading or air waybill number.
-    pub transport_document: Option<String>,
-    /// Quantities per block.
-    pub lines: Vec<EndorsedLine>,
-    /// The permit's QR text.
-    pub qr: String,
-    /// The device signature it was verified with, if the device signs.
-    pub signature: Option<DeviceSigned>,
-}
-
-/// An import confirmation as sent by the importing country's authority.
-#[derive(Debug, Clone)]
-pub struct ConfirmationInput {
-    /// Client-generated id.
-    pub id: String,
-    /// When the shipment was received.
-    pub confirmed_at: i64,
-    /// Quantities received per block.
-    pub lines: Vec<EndorsedLine>,
-    /// The permit's QR text.
-    pub qr: String,
-}
 
 /// What a confirmation upload did, or the first confirmation that names a permit destined to
 /// another country (then nothing is stored).
@@ -106,7 +44,7 @@ pub struct AlertRow {
     pub status_index: Option<i64>,
     /// Permit number, if known.
     pub permit_number: Option<String>,
-    /// `scan:<id>` or `endorsement:<id>`.
+    /// `scan:<id>`, `endorsement:<id>` or `confirmation:<id>`.
     pub source_id: String,
     /// What was seen.
     pub detail: String,
@@ -123,6 +61,19 @@ pub struct UploadResult {
     pub duplicates: usize,
     /// Alerts raised by the reports stored now.
     pub alerts: Vec<AlertRow>,
+}
+
+/// A place of the LOCODE table.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Location {
+    /// UN/LOCODE.
+    pub locode: String,
+    /// Name.
+    pub name: String,
+    /// Latitude in degrees.
+    pub lat: f64,
+    /// Longitude in degrees.
+    pub lon: f64,
 }
 
 const ALERT_COLUMNS: &str =
@@ -145,484 +96,659 @@ struct Resolved {
     why_unknown: &'static str,
 }
 
-/// Resolves a QR text inside `$tx`: key id → authority, status index → permit, and the stored
-/// signed text must equal the scanned one byte for byte.
-macro_rules! resolve {
-    ($tx:expr, $qr:expr) => {{
-        let mut r = Resolved::default();
-        match payload::decode($qr) {
-            Err(_) => r.why_unknown = "not a readable permitseal code",
-            Ok(env) => {
-                r.number = Some(env.data.number.clone());
-                r.index = Some(i64::from(env.data.status_index));
-                let auth: Option<(String,)> =
-                    sqlx::query_as("SELECT authority_id FROM signing_keys WHERE kid = $1")
-                        .bind(env.key_id.to_string())
-                        .fetch_optional(&mut *$tx)
-                        .await?;
-                match auth {
-                    None => r.why_unknown = "signed with a key this deployment does not know",
-                    Some((authority,)) => {
-                        let permit: Option<(String, PermitState, String)> = sqlx::query_as(
-                            "SELECT qr_text, state, number FROM permits \
-                             WHERE authority_id = $1 AND status_index = $2",
-                        )
-                        .bind(&authority)
-                        .bind(i64::from(env.data.status_index))
-                        .fetch_optional(&mut *$tx)
-                        .await?;
-                        r.authority = Some(authority);
-                        match permit {
-                            Some((text, state, number)) if text.as_str() == $qr.as_str() => {
-                                r.genuine = true;
-                                r.state = Some(state);
-                                r.number = Some(number);
-                            }
-                            Some(_) => {
-                                r.why_unknown = "differs from the permit issued under this number"
-                            }
-                            None => r.why_unknown = "no permit was issued under this index",
-                        }
-                    }
-                }
-            }
+impl Resolved {
+    /// The permit's authority and index, if the code is one this deployment issued.
+    fn issued(&self) -> Option<(&str, i64)> {
+        match (&self.authority, self.index, self.genuine) {
+            (Some(authority), Some(index), true) => Some((authority, index)),
+            _ => None,
         }
-        r
-    }};
+    }
 }
 
-/// Resolves every QR text of a batch inside `$tx` with a few set-based queries (all key ids,
-/// then the permits of each authority by index) instead of several queries per report; and
-/// the coordinates of every LOCODE named. Evaluates to `(Vec<Resolved>, Vec<Option<(f64,
-/// f64)>>)` in input order.
-macro_rules! resolve_batch {
-    ($tx:expr, $texts:expr, $places:expr) => {{
-        let texts: Vec<&str> = $texts;
-        let places: Vec<&Place> = $places;
-        let keys: Vec<(String, String)> =
-            sqlx::query_as("SELECT kid, authority_id FROM signing_keys")
-                .fetch_all(&mut *$tx)
-                .await?;
-        let keys: std::collections::HashMap<String, String> = keys.into_iter().collect();
+/// A stored permit as the resolution of a code needs it.
+#[derive(sqlx::FromRow)]
+struct StoredCode {
+    status_index: i64,
+    qr_text: String,
+    state: PermitState,
+    number: String,
+}
+
+/// A scan of the same permit with coordinates, for the travel check.
+#[derive(sqlx::FromRow)]
+struct LocatedScan {
+    id: String,
+    scanned_at: i64,
+    lat: f64,
+    lon: f64,
+}
+
+/// Queries the same upper bound of bind parameters fits on both backends.
+const IN_CHUNK: usize = 500;
+
+/// `$first, $first+1, …` for `n` values.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The two kinds of report that carry quantities, and what their ingest differs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LinesReport {
+    /// An export endorsement, checked against the permit as issued.
+    Endorsement,
+    /// An import confirmation, checked against the export endorsement.
+    Confirmation,
+}
+
+impl LinesReport {
+    /// Table the reports are stored in; its time column.
+    fn table(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Endorsement => ("endorsements", "endorsed_at"),
+            Self::Confirmation => ("confirmations", "confirmed_at"),
+        }
+    }
+
+    /// Prefix of the alerts' source id.
+    fn source(self, id: &str) -> String {
+        match self {
+            Self::Endorsement => format!("endorsement:{id}"),
+            Self::Confirmation => format!("confirmation:{id}"),
+        }
+    }
+
+    /// How an alert's detail names the report, and an unknown code in it.
+    fn described(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Endorsement => ("export endorsement", "endorsed code"),
+            Self::Confirmation => ("import confirmation", "import confirmation of a code"),
+        }
+    }
+
+    /// The alert for a second report of one permit, and its detail.
+    fn second(self, first: &str) -> (AlertKind, String) {
+        match self {
+            Self::Endorsement => (
+                AlertKind::SecondEndorsement,
+                format!("permit already endorsed by {first}: one permit, one shipment"),
+            ),
+            Self::Confirmation => (
+                AlertKind::SecondImportConfirmation,
+                format!("already confirmed by {first}: a permit is used for one import"),
+            ),
+        }
+    }
+}
+
+/// One upload under way: its transaction, its time, and what it did so far.
+struct Ingest<'t, DB: sqlx::Database> {
+    tx: sqlx::Transaction<'t, DB>,
+    now: i64,
+    result: UploadResult,
+}
+
+// The backend's executor and the types these queries bind and read (see `Bookkeeping`).
+impl<'t, DB> Ingest<'t, DB>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    str: sqlx::Type<DB>,
+    for<'a, 'q> &'a str: sqlx::Encode<'q, DB>,
+    for<'a> &'a str: sqlx::Decode<'a, DB> + sqlx::ColumnIndex<DB::Row>,
+    for<'q> Option<&'q str>: sqlx::Encode<'q, DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<i64>: sqlx::Encode<'q, DB>,
+    for<'q> f64: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<f64>: sqlx::Encode<'q, DB>,
+    for<'q> Option<Vec<u8>>: sqlx::Encode<'q, DB>,
+    for<'q> Option<String>: sqlx::Encode<'q, DB>,
+    Vec<u8>: sqlx::Type<DB>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+{
+    fn new(tx: sqlx::Transaction<'t, DB>, now: i64) -> Self {
+        Self {
+            tx,
+            now,
+            result: UploadResult::default(),
+        }
+    }
+
+    /// Commits the upload.
+    async fn commit(self) -> Result<UploadResult, StorageError> {
+        self.tx.commit().await?;
+        Ok(self.result)
+    }
+
+    /// Counts a report stored (`inserted` is its id) or skipped as stored before; true if
+    /// stored.
+    fn counted(&mut self, inserted: Option<(String,)>) -> bool {
+        if inserted.is_none() {
+            self.result.duplicates += 1;
+            false
+        } else {
+            self.result.accepted += 1;
+            true
+        }
+    }
+
+    /// Resolves QR texts with a few set-based queries (the key ids named, then the permits of
+    /// each authority by index) instead of several queries per report; in input order. The
+    /// stored signed text must equal the reported one byte for byte.
+    async fn resolve(&mut self, texts: &[&str]) -> Result<Vec<Resolved>, StorageError> {
         let decoded: Vec<Option<payload::Envelope>> =
             texts.iter().map(|t| payload::decode(t).ok()).collect();
-        let mut wanted: std::collections::BTreeMap<String, std::collections::BTreeSet<i64>> =
-            std::collections::BTreeMap::new();
+        let kids: BTreeSet<String> = decoded
+            .iter()
+            .flatten()
+            .map(|env| env.key_id.to_string())
+            .collect();
+        let kids: Vec<String> = kids.into_iter().collect();
+        let mut keys: HashMap<String, String> = HashMap::new();
+        for chunk in kids.chunks(IN_CHUNK) {
+            let sql = format!(
+                "SELECT kid, authority_id FROM signing_keys WHERE kid IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+            for kid in chunk {
+                q = q.bind(kid.as_str());
+            }
+            let rows: Vec<(String, String)> = q.fetch_all(&mut *self.tx).await?;
+            keys.extend(rows);
+        }
+        let mut wanted: BTreeMap<&str, BTreeSet<i64>> = BTreeMap::new();
         for env in decoded.iter().flatten() {
             if let Some(a) = keys.get(&env.key_id.to_string()) {
                 wanted
-                    .entry(a.clone())
+                    .entry(a.as_str())
                     .or_default()
                     .insert(i64::from(env.data.status_index));
             }
         }
-        let mut permits: std::collections::HashMap<(String, i64), (String, PermitState, String)> =
-            std::collections::HashMap::new();
+        let mut permits: HashMap<(&str, i64), StoredCode> = HashMap::new();
         for (authority, indexes) in &wanted {
             let indexes: Vec<i64> = indexes.iter().copied().collect();
-            for chunk in indexes.chunks(500) {
-                let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            for chunk in indexes.chunks(IN_CHUNK) {
                 let sql = format!(
                     "SELECT status_index, qr_text, state, number FROM permits \
                      WHERE authority_id = $1 AND status_index IN ({})",
-                    marks.join(", ")
+                    placeholders(2, chunk.len())
                 );
-                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(authority.as_str());
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(*authority);
                 for i in chunk {
                     q = q.bind(*i);
                 }
-                let rows: Vec<(i64, String, PermitState, String)> = q.fetch_all(&mut *$tx).await?;
-                for (i, text, state, number) in rows {
-                    permits.insert((authority.clone(), i), (text, state, number));
-                }
+                let rows: Vec<StoredCode> = q.fetch_all(&mut *self.tx).await?;
+                permits.extend(rows.into_iter().map(|p| ((*authority, p.status_index), p)));
             }
         }
-        let mut resolved = Vec::with_capacity(texts.len());
-        for (text, env) in texts.iter().zip(&decoded) {
-            let mut r = Resolved::default();
-            match env {
-                None => r.why_unknown = "not a readable permitseal code",
-                Some(env) => {
-                    let index = i64::from(env.data.status_index);
-                    r.number = Some(env.data.number.clone());
-                    r.index = Some(index);
-                    match keys.get(&env.key_id.to_string()) {
-                        None => r.why_unknown = "signed with a key this deployment does not know",
-                        Some(authority) => {
-                            r.authority = Some(authority.clone());
-                            match permits.get(&(authority.clone(), index)) {
-                                Some((stored, state, number)) if stored.as_str() == *text => {
-                                    r.genuine = true;
-                                    r.state = Some(*state);
-                                    r.number = Some(number.clone());
-                                }
-                                Some(_) => {
-                                    r.why_unknown =
-                                        "differs from the permit issued under this number"
-                                }
-                                None => r.why_unknown = "no permit was issued under this index",
-                            }
-                        }
+        Ok(texts
+            .iter()
+            .zip(&decoded)
+            .map(|(text, env)| {
+                let mut r = Resolved::default();
+                let Some(env) = env else {
+                    r.why_unknown = "not a readable permitseal code";
+                    return r;
+                };
+                let index = i64::from(env.data.status_index);
+                r.number = Some(env.data.number.clone());
+                r.index = Some(index);
+                let Some(authority) = keys.get(&env.key_id.to_string()) else {
+                    r.why_unknown = "signed with a key this deployment does not know";
+                    return r;
+                };
+                r.authority = Some(authority.clone());
+                match permits.get(&(authority.as_str(), index)) {
+                    Some(p) if p.qr_text == *text => {
+                        r.genuine = true;
+                        r.state = Some(p.state);
+                        r.number = Some(p.number.clone());
                     }
+                    Some(_) => r.why_unknown = "differs from the permit issued under this number",
+                    None => r.why_unknown = "no permit was issued under this index",
                 }
-            }
-            resolved.push(r);
-        }
-        let codes: std::collections::BTreeSet<&str> = places
+                r
+            })
+            .collect())
+    }
+
+    /// The coordinates of each place, in input order: given coordinates win over the LOCODE
+    /// table.
+    async fn locate(&mut self, places: &[&Place]) -> Result<Vec<Option<(f64, f64)>>, StorageError> {
+        let codes: BTreeSet<&str> = places
             .iter()
             .filter(|p| p.coords.is_none())
             .filter_map(|p| p.locode.as_deref())
             .collect();
-        let mut located: std::collections::HashMap<String, (f64, f64)> =
-            std::collections::HashMap::new();
-        for code in codes {
-            let row: Option<(f64, f64)> =
-                sqlx::query_as("SELECT lat, lon FROM locations WHERE locode = $1")
-                    .bind(code)
-                    .fetch_optional(&mut *$tx)
-                    .await?;
-            if let Some(c) = row {
-                located.insert(code.to_owned(), c);
+        let codes: Vec<&str> = codes.into_iter().collect();
+        let mut located: HashMap<String, (f64, f64)> = HashMap::new();
+        for chunk in codes.chunks(IN_CHUNK) {
+            let sql = format!(
+                "SELECT locode, lat, lon FROM locations WHERE locode IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+            for code in chunk {
+                q = q.bind(*code);
             }
+            let rows: Vec<(String, f64, f64)> = q.fetch_all(&mut *self.tx).await?;
+            located.extend(rows.into_iter().map(|(code, lat, lon)| (code, (lat, lon))));
         }
-        let coords: Vec<Option<(f64, f64)>> = places
+        Ok(places
             .iter()
             .map(|p| {
                 p.coords
                     .or_else(|| p.locode.as_ref().and_then(|c| located.get(c).copied()))
             })
-            .collect();
-        (resolved, coords)
-    }};
-}
+            .collect())
+    }
 
-/// Looks up coordinates of a place inside `$tx` (given coordinates win over the LOCODE table).
-macro_rules! coords_of {
-    ($tx:expr, $place:expr) => {{
-        match (&$place.coords, &$place.locode) {
-            (Some(c), _) => Some(*c),
-            (None, Some(code)) => {
-                let row: Option<(f64, f64)> =
-                    sqlx::query_as("SELECT lat, lon FROM locations WHERE locode = $1")
-                        .bind(code)
-                        .fetch_optional(&mut *$tx)
-                        .await?;
-                row
-            }
-            (None, None) => None,
-        }
-    }};
-}
-
-/// Inserts an alert inside `$tx` (once per kind and source) and pushes it to `$out`.
-macro_rules! raise {
-    ($tx:expr, $out:expr, $now:expr, $r:expr, $kind:expr, $source:expr, $detail:expr) => {{
+    /// Raises an alert about the permit `about` (once per kind and source).
+    async fn raise(
+        &mut self,
+        about: &Resolved,
+        kind: AlertKind,
+        source: &str,
+        detail: String,
+    ) -> Result<(), StorageError> {
         let sql = format!(
             "INSERT INTO alerts (authority_id, kind, status_index, permit_number, source_id, \
              detail, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (kind, source_id) DO NOTHING RETURNING {ALERT_COLUMNS}"
         );
         let row: Option<AlertRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind($r.authority.as_deref())
-            .bind($kind)
-            .bind($r.index)
-            .bind($r.number.as_deref())
-            .bind($source)
-            .bind($detail)
-            .bind($now)
-            .fetch_optional(&mut *$tx)
+            .bind(about.authority.as_deref())
+            .bind(kind)
+            .bind(about.index)
+            .bind(about.number.as_deref())
+            .bind(source)
+            .bind(detail)
+            .bind(self.now)
+            .fetch_optional(&mut *self.tx)
             .await?;
         if let Some(row) = row {
             tracing::warn!(kind = %row.kind, authority = ?row.authority_id, number = ?row.permit_number, "alert raised");
-            $out.push(row);
+            self.result.alerts.push(row);
         }
-    }};
+        Ok(())
+    }
+
+    /// Stores one scan; raises what it shows.
+    async fn scan(
+        &mut self,
+        token_id: &str,
+        s: &Scan,
+        r: &Resolved,
+        coords: Option<(f64, f64)>,
+    ) -> Result<(), StorageError> {
+        let inserted: Option<(String,)> = sqlx::query_as(
+            "INSERT INTO scans (id, received_at, token_id, device_id, officer, scanned_at, \
+             locode, lat, lon, verdict, authority_id, status_index, permit_number, qr_digest, \
+             device_key_id, signature) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+             ON CONFLICT (id) DO NOTHING RETURNING id",
+        )
+        .bind(s.id.as_str())
+        .bind(self.now)
+        .bind(token_id)
+        .bind(s.device_id.as_str())
+        .bind(s.officer.as_deref())
+        .bind(s.scanned_at)
+        .bind(s.place.locode.as_deref())
+        .bind(coords.map(|c| c.0))
+        .bind(coords.map(|c| c.1))
+        .bind(verdict_name(s.verdict))
+        .bind(r.issued().map(|(a, _)| a))
+        .bind(r.issued().map(|(_, i)| i))
+        .bind(r.number.as_deref())
+        .bind(qr_digest(&s.qr))
+        .bind(s.signature.as_ref().map(|g| g.key_id.to_string()))
+        .bind(s.signature.as_ref().map(|g| g.signature.to_vec()))
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        if !self.counted(inserted) {
+            return Ok(());
+        }
+        let source = format!("scan:{}", s.id);
+        let Some((authority, index)) = r.issued() else {
+            let detail = format!("scanned code {}", r.why_unknown);
+            return self
+                .raise(r, AlertKind::UnknownPermit, &source, detail)
+                .await;
+        };
+        if let Some(state) = r.state.filter(|s| s.is_withdrawn()) {
+            let detail = format!("scan of a {state} permit");
+            self.raise(r, AlertKind::RevokedPermit, &source, detail)
+                .await?;
+        }
+        // Re-use: a permit whose export endorsement is recorded, scanned again later in the
+        // exporting country at another port. Scans in other countries (the importing one,
+        // transit) are expected after export and raise nothing here.
+        if let (Some(PermitState::Used), Some(here)) = (r.state, s.place.locode.as_deref()) {
+            let first: Option<FirstEndorsement> = sqlx::query_as(
+                "SELECT e.locode, e.endorsed_at, a.country FROM endorsements e \
+                 JOIN authorities a ON a.id = e.authority_id \
+                 WHERE e.authority_id = $1 AND e.status_index = $2 \
+                 ORDER BY e.endorsed_at, e.id LIMIT 1",
+            )
+            .bind(authority)
+            .bind(index)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+            if let Some(detail) =
+                first.and_then(|first| used_permit_rescanned(&first, here, s.scanned_at))
+            {
+                self.raise(r, AlertKind::UsedPermitScanned, &source, detail)
+                    .await?;
+            }
+        }
+        if let Some(here) = coords {
+            let neighbours: Vec<LocatedScan> = sqlx::query_as(
+                "SELECT * FROM (SELECT id, scanned_at, lat, lon FROM scans \
+                   WHERE authority_id = $1 AND status_index = $2 AND id <> $3 \
+                   AND lat IS NOT NULL AND scanned_at <= $4 \
+                   ORDER BY scanned_at DESC LIMIT 1) AS before_scan \
+                 UNION ALL \
+                 SELECT * FROM (SELECT id, scanned_at, lat, lon FROM scans \
+                   WHERE authority_id = $1 AND status_index = $2 AND id <> $3 \
+                   AND lat IS NOT NULL AND scanned_at > $4 \
+                   ORDER BY scanned_at ASC LIMIT 1) AS after_scan",
+            )
+            .bind(authority)
+            .bind(index)
+            .bind(s.id.as_str())
+            .bind(s.scanned_at)
+            .fetch_all(&mut *self.tx)
+            .await?;
+            for other in neighbours {
+                let seconds = s.scanned_at - other.scanned_at;
+                if let Some((km, kmh)) = implausible_travel(here, (other.lat, other.lon), seconds) {
+                    let detail = format!(
+                        "{km:.0} km from scan {} in {} min ({kmh:.0} km/h)",
+                        other.id,
+                        seconds.abs() / 60
+                    );
+                    self.raise(r, AlertKind::ImpossibleTravel, &source, detail)
+                        .await?;
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// What an endorsement and a confirmation share once stored: an alert for an unknown code,
+    /// for a withdrawn permit, and for a second report of one permit. Returns the permit's
+    /// authority and index when the code is one this deployment issued.
+    async fn lines_report<'r>(
+        &mut self,
+        kind: LinesReport,
+        id: &str,
+        r: &'r Resolved,
+    ) -> Result<Option<(&'r str, i64)>, StorageError> {
+        let source = kind.source(id);
+        let Some((authority, index)) = r.issued() else {
+            let detail = format!("{} {}", kind.described().1, r.why_unknown);
+            self.raise(r, AlertKind::UnknownPermit, &source, detail)
+                .await?;
+            return Ok(None);
+        };
+        if let Some(state) = r.state.filter(|s| s.is_withdrawn()) {
+            let detail = format!("{} of a {state} permit", kind.described().0);
+            self.raise(r, AlertKind::RevokedPermit, &source, detail)
+                .await?;
+        }
+        let (table, time) = kind.table();
+        let sql = format!(
+            "SELECT id FROM {table} WHERE authority_id = $1 AND status_index = $2 AND id <> $3 \
+             ORDER BY {time}, id LIMIT 1"
+        );
+        let earlier: Option<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(authority)
+            .bind(index)
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        if let Some((first,)) = earlier {
+            let (alert, detail) = kind.second(&first);
+            self.raise(r, alert, &source, detail).await?;
+        }
+        Ok(Some((authority, index)))
+    }
+
+    /// Raises a quantity alert for the report `id` of `kind` if `excess` says so.
+    async fn excess(
+        &mut self,
+        kind: LinesReport,
+        id: &str,
+        r: &Resolved,
+        excess: Option<String>,
+    ) -> Result<(), StorageError> {
+        match excess {
+            Some(detail) => {
+                self.raise(r, AlertKind::QuantityExceeded, &kind.source(id), detail)
+                    .await
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Stores one endorsement; raises what it shows and marks a valid permit used.
+    async fn endorsement(&mut self, token_id: &str, e: &Endorsement) -> Result<(), StorageError> {
+        let kind = LinesReport::Endorsement;
+        let r = self.resolve(&[e.qr.as_str()]).await?.remove(0);
+        let coords = self.locate(&[&e.place]).await?.remove(0);
+        let lines: Vec<EndorsedLine> = e.lines.iter().map(EndorsedLine::from).collect();
+        let json = serde_json::to_string(&lines)
+            .map_err(|_| StorageError::State("endorsement lines do not serialise"))?;
+        let inserted: Option<(String,)> = sqlx::query_as(
+            "INSERT INTO endorsements (id, received_at, token_id, device_id, officer, \
+             endorsed_at, locode, lat, lon, transport_document, lines, authority_id, \
+             status_index, permit_number, qr_digest, device_key_id, signature) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+             ON CONFLICT (id) DO NOTHING RETURNING id",
+        )
+        .bind(e.id.as_str())
+        .bind(self.now)
+        .bind(token_id)
+        .bind(e.device_id.as_str())
+        .bind(e.officer.as_deref())
+        .bind(e.endorsed_at)
+        .bind(e.place.locode.as_deref())
+        .bind(coords.map(|c| c.0))
+        .bind(coords.map(|c| c.1))
+        .bind(e.transport_document.as_deref())
+        .bind(json)
+        .bind(r.issued().map(|(a, _)| a))
+        .bind(r.issued().map(|(_, i)| i))
+        .bind(r.number.as_deref())
+        .bind(qr_digest(&e.qr))
+        .bind(e.signature.as_ref().map(|g| g.key_id.to_string()))
+        .bind(e.signature.as_ref().map(|g| g.signature.to_vec()))
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        if !self.counted(inserted) {
+            return Ok(());
+        }
+        let Some((authority, index)) = self.lines_report(kind, &e.id, &r).await? else {
+            return Ok(());
+        };
+        let issued: Vec<IssuedLine> = sqlx::query_as(
+            "SELECT block, quantity_micro, unit FROM permit_lines \
+             WHERE authority_id = $1 AND status_index = $2",
+        )
+        .bind(authority)
+        .bind(index)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        self.excess(kind, &e.id, &r, endorsement_excess(&issued, &lines))
+            .await?;
+        if let Some(next) = r.state.and_then(PermitState::after_endorsement) {
+            let version = self.tx.bump_status(authority, self.now).await?;
+            sqlx::query(
+                "UPDATE permits SET state = $1, state_reason = $2, state_changed_at = $3 \
+                 WHERE authority_id = $4 AND status_index = $5",
+            )
+            .bind(next)
+            .bind(format!("export endorsed ({})", e.id))
+            .bind(self.now)
+            .bind(authority)
+            .bind(index)
+            .execute(&mut *self.tx)
+            .await?;
+            self.tx
+                .record_change(StatusChange {
+                    authority,
+                    version,
+                    index,
+                    state: next,
+                    at: self.now,
+                })
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Stores one confirmation of `country`'s authority; raises what it shows. False, with
+    /// nothing stored, if the permit is bound for another country.
+    async fn confirmation(
+        &mut self,
+        token_id: &str,
+        country: &str,
+        c: &Confirmation,
+    ) -> Result<bool, StorageError> {
+        let kind = LinesReport::Confirmation;
+        let r = self.resolve(&[c.qr.as_str()]).await?.remove(0);
+        if let Some((authority, index)) = r.issued() {
+            let (dest,): (Option<String>,) = sqlx::query_as(
+                "SELECT import_country FROM permits WHERE authority_id = $1 AND status_index = $2",
+            )
+            .bind(authority)
+            .bind(index)
+            .fetch_one(&mut *self.tx)
+            .await?;
+            if dest.as_deref() != Some(country) {
+                return Ok(false);
+            }
+        }
+        let lines: Vec<EndorsedLine> = c.lines.iter().map(EndorsedLine::from).collect();
+        let json = serde_json::to_string(&lines)
+            .map_err(|_| StorageError::State("confirmation lines do not serialise"))?;
+        let inserted: Option<(String,)> = sqlx::query_as(
+            "INSERT INTO confirmations (id, received_at, token_id, country, confirmed_at, \
+             lines, authority_id, status_index, permit_number, qr_digest) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING \
+             RETURNING id",
+        )
+        .bind(c.id.as_str())
+        .bind(self.now)
+        .bind(token_id)
+        .bind(country)
+        .bind(c.received_at)
+        .bind(json)
+        .bind(r.issued().map(|(a, _)| a))
+        .bind(r.issued().map(|(_, i)| i))
+        .bind(r.number.as_deref())
+        .bind(qr_digest(&c.qr))
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        if !self.counted(inserted) {
+            return Ok(true);
+        }
+        let Some((authority, index)) = self.lines_report(kind, &c.id, &r).await? else {
+            return Ok(true);
+        };
+        let endorsed: Option<(String,)> = sqlx::query_as(
+            "SELECT lines FROM endorsements WHERE authority_id = $1 AND status_index = $2 \
+             ORDER BY endorsed_at, id LIMIT 1",
+        )
+        .bind(authority)
+        .bind(index)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        let (limits, against) = match endorsed {
+            Some((json,)) => (
+                serde_json::from_str::<Vec<EndorsedLine>>(&json)
+                    .map_err(|e| StorageError::Corrupt(format!("endorsement lines: {e}")))?,
+                Against::Endorsed,
+            ),
+            None => {
+                let detail = "no export endorsement is recorded for this permit".to_owned();
+                self.raise(
+                    &r,
+                    AlertKind::ImportWithoutEndorsement,
+                    &kind.source(&c.id),
+                    detail,
+                )
+                .await?;
+                let issued: Vec<EndorsedLine> = sqlx::query_as(
+                    "SELECT block, quantity_micro FROM permit_lines \
+                     WHERE authority_id = $1 AND status_index = $2",
+                )
+                .bind(authority)
+                .bind(index)
+                .fetch_all(&mut *self.tx)
+                .await?;
+                (issued, Against::Issued)
+            }
+        };
+        self.excess(
+            kind,
+            &c.id,
+            &r,
+            confirmation_excess(&limits, against, &lines),
+        )
+        .await?;
+        Ok(true)
+    }
 }
 
 impl Db {
-    /// Stores a batch of scan reports and raises alerts for the new ones.
+    /// Stores a batch of scan reports and raises alerts for the new ones. A report's device
+    /// signature is stored as verified: the caller has checked it against the uploading
+    /// token's key (FORMAT.md §10.5, `http/field_reports.rs`) and refused the batch otherwise.
     pub async fn upload_scans(
         &self,
         token_id: &str,
-        scans: &[ScanInput],
+        scans: &[Scan],
         now: i64,
     ) -> Result<UploadResult, StorageError> {
+        let texts: Vec<&str> = scans.iter().map(|s| s.qr.as_str()).collect();
+        let places: Vec<&Place> = scans.iter().map(|s| &s.place).collect();
         on_db!(self, write, |pool| {
-            let mut tx = pool.begin_write().await?;
-            let mut result = UploadResult::default();
-            let (resolved, places) = resolve_batch!(
-                tx,
-                scans.iter().map(|s| s.qr.as_str()).collect(),
-                scans.iter().map(|s| &s.place).collect()
-            );
-            for ((s, r), coords) in scans.iter().zip(resolved).zip(places) {
-                let inserted = sqlx::query(
-                    "INSERT INTO scans (id, received_at, token_id, device_id, officer, scanned_at, \
-                     locode, lat, lon, verdict, authority_id, status_index, permit_number, qr_digest, \
-                     device_key_id, signature) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
-                     ON CONFLICT (id) DO NOTHING",
-                )
-                .bind(&s.id)
-                .bind(now)
-                .bind(token_id)
-                .bind(&s.device_id)
-                .bind(s.officer.as_deref())
-                .bind(s.scanned_at)
-                .bind(s.place.locode.as_deref())
-                .bind(coords.map(|c| c.0))
-                .bind(coords.map(|c| c.1))
-                .bind(&s.verdict)
-                .bind(r.authority.as_deref().filter(|_| r.genuine))
-                .bind(r.index.filter(|_| r.genuine))
-                .bind(r.number.as_deref())
-                .bind(qr_digest(&s.qr))
-                .bind(s.signature.as_ref().map(|g| g.key_id.as_str()))
-                .bind(s.signature.as_ref().map(|g| g.signature.as_slice()))
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if inserted == 0 {
-                    result.duplicates += 1;
-                    continue;
-                }
-                result.accepted += 1;
-                let source = format!("scan:{}", s.id);
-                if !r.genuine {
-                    raise!(
-                        tx,
-                        result.alerts,
-                        now,
-                        r,
-                        AlertKind::UnknownPermit,
-                        &source,
-                        format!("scanned code {}", r.why_unknown)
-                    );
-                    continue;
-                }
-                if let Some(state) = r.state.filter(|s| s.is_withdrawn()) {
-                    raise!(
-                        tx,
-                        result.alerts,
-                        now,
-                        r,
-                        AlertKind::RevokedPermit,
-                        &source,
-                        format!("scan of a {state} permit")
-                    );
-                }
-                // Re-use: a permit whose export endorsement is recorded, scanned again later in
-                // the exporting country at another port. Scans in other countries (the
-                // importing one, transit) are expected after export and raise nothing here.
-                if let (Some(PermitState::Used), Some(authority), Some(index), Some(here)) =
-                    (r.state, &r.authority, r.index, s.place.locode.as_deref())
-                {
-                    let first: Option<FirstEndorsement> = sqlx::query_as(
-                        "SELECT e.locode, e.endorsed_at, a.country FROM endorsements e \
-                         JOIN authorities a ON a.id = e.authority_id \
-                         WHERE e.authority_id = $1 AND e.status_index = $2 \
-                         ORDER BY e.endorsed_at, e.id LIMIT 1",
-                    )
-                    .bind(authority)
-                    .bind(index)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    if let Some(detail) =
-                        first.and_then(|first| used_permit_rescanned(&first, here, s.scanned_at))
-                    {
-                        raise!(
-                            tx,
-                            result.alerts,
-                            now,
-                            r,
-                            AlertKind::UsedPermitScanned,
-                            &source,
-                            detail
-                        );
-                    }
-                }
-                if let (Some(here), Some(authority), Some(index)) = (coords, &r.authority, r.index)
-                {
-                    let neighbours: Vec<(String, i64, f64, f64)> = sqlx::query_as(
-                        "SELECT * FROM (SELECT id, scanned_at, lat, lon FROM scans \
-                           WHERE authority_id = $1 AND status_index = $2 AND id <> $3 \
-                           AND lat IS NOT NULL AND scanned_at <= $4 \
-                           ORDER BY scanned_at DESC LIMIT 1) AS before_scan \
-                         UNION ALL \
-                         SELECT * FROM (SELECT id, scanned_at, lat, lon FROM scans \
-                           WHERE authority_id = $1 AND status_index = $2 AND id <> $3 \
-                           AND lat IS NOT NULL AND scanned_at > $4 \
-                           ORDER BY scanned_at ASC LIMIT 1) AS after_scan",
-                    )
-                    .bind(authority)
-                    .bind(index)
-                    .bind(&s.id)
-                    .bind(s.scanned_at)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                    for (other, at, lat, lon) in neighbours {
-                        if let Some((km, kmh)) =
-                            implausible_travel(here, (lat, lon), s.scanned_at - at)
-                        {
-                            raise!(
-                                tx,
-                                result.alerts,
-                                now,
-                                r,
-                                AlertKind::ImpossibleTravel,
-                                &source,
-                                format!(
-                                    "{km:.0} km from scan {other} in {} min ({kmh:.0} km/h)",
-                                    (s.scanned_at - at).abs() / 60
-                                )
-                            );
-                            break;
-                        }
-                    }
-                }
+            let mut ingest = Ingest::new(pool.begin_write().await?, now);
+            let resolved = ingest.resolve(&texts).await?;
+            let coords = ingest.locate(&places).await?;
+            for ((s, r), coords) in scans.iter().zip(&resolved).zip(coords) {
+                ingest.scan(token_id, s, r, coords).await?;
             }
-            tx.commit().await?;
-            Ok(result)
+            ingest.commit().await
         })
     }
 
     /// Stores a batch of export endorsements: marks each endorsed permit used (bumping its
     /// status list) and raises alerts for re-use, excess quantities and revoked or unknown
-    /// permits.
+    /// permits. Each endorsement sees the ones before it in the batch. Device signatures as
+    /// for [`Db::upload_scans`].
     pub async fn upload_endorsements(
         &self,
         token_id: &str,
-        items: &[EndorsementInput],
+        items: &[Endorsement],
         now: i64,
     ) -> Result<UploadResult, StorageError> {
         on_db!(self, write, |pool| {
-            let mut tx = pool.begin_write().await?;
-            let mut result = UploadResult::default();
+            let mut ingest = Ingest::new(pool.begin_write().await?, now);
             for e in items {
-                let r = resolve!(tx, &e.qr);
-                let coords = coords_of!(tx, e.place);
-                let lines = serde_json::to_string(&e.lines)
-                    .map_err(|_| StorageError::State("endorsement lines do not serialise"))?;
-                let inserted = sqlx::query(
-                    "INSERT INTO endorsements (id, received_at, token_id, device_id, officer, \
-                     endorsed_at, locode, lat, lon, transport_document, lines, authority_id, \
-                     status_index, permit_number, qr_digest, device_key_id, signature) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
-                     ON CONFLICT (id) DO NOTHING",
-                )
-                .bind(&e.id)
-                .bind(now)
-                .bind(token_id)
-                .bind(&e.device_id)
-                .bind(e.officer.as_deref())
-                .bind(e.endorsed_at)
-                .bind(e.place.locode.as_deref())
-                .bind(coords.map(|c| c.0))
-                .bind(coords.map(|c| c.1))
-                .bind(e.transport_document.as_deref())
-                .bind(&lines)
-                .bind(r.authority.as_deref().filter(|_| r.genuine))
-                .bind(r.index.filter(|_| r.genuine))
-                .bind(r.number.as_deref())
-                .bind(qr_digest(&e.qr))
-                .bind(e.signature.as_ref().map(|g| g.key_id.as_str()))
-                .bind(e.signature.as_ref().map(|g| g.signature.as_slice()))
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if inserted == 0 {
-                    result.duplicates += 1;
-                    continue;
-                }
-                result.accepted += 1;
-                let source = format!("endorsement:{}", e.id);
-                let (Some(authority), Some(index), true) =
-                    (r.authority.clone(), r.index, r.genuine)
-                else {
-                    raise!(
-                        tx,
-                        result.alerts,
-                        now,
-                        r,
-                        AlertKind::UnknownPermit,
-                        &source,
-                        format!("endorsed code {}", r.why_unknown)
-                    );
-                    continue;
-                };
-                let earlier: Vec<(String, i64)> = sqlx::query_as(
-                    "SELECT id, endorsed_at FROM endorsements WHERE authority_id = $1 \
-                     AND status_index = $2 AND id <> $3 ORDER BY endorsed_at LIMIT 1",
-                )
-                .bind(&authority)
-                .bind(index)
-                .bind(&e.id)
-                .fetch_all(&mut *tx)
-                .await?;
-                if let Some((first, _)) = earlier.first() {
-                    raise!(
-                        tx,
-                        result.alerts,
-                        now,
-                        r,
-                        AlertKind::SecondEndorsement,
-                        &source,
-                        format!("permit already endorsed by {first}: one permit, one shipment")
-                    );
-                }
-                let issued: Vec<IssuedLine> = sqlx::query_as(
-                    "SELECT block, quantity_micro, unit FROM permit_lines \
-                     WHERE authority_id = $1 AND status_index = $2",
-                )
-                .bind(&authority)
-                .bind(index)
-                .fetch_all(&mut *tx)
-                .await?;
-                if let Some(excess) = endorsement_excess(&issued, &e.lines) {
-                    raise!(
-                        tx,
-                        result.alerts,
-                        now,
-                        r,
-                        AlertKind::QuantityExceeded,
-                        &source,
-                        excess
-                    );
-                }
-                match r.state {
-                    Some(state) if state.is_withdrawn() => {
-                        raise!(
-                            tx,
-                            result.alerts,
-                            now,
-                            r,
-                            AlertKind::RevokedPermit,
-                            &source,
-                            format!("export endorsement of a {state} permit")
-                        );
-                    }
-                    Some(state) => {
-                        if let Some(next) = state.after_endorsement() {
-                            let version = bump_status!(tx, &authority, now);
-                            sqlx::query(
-                                "UPDATE permits SET state = $1, state_reason = $2, \
-                                 state_changed_at = $3 WHERE authority_id = $4 AND status_index = $5",
-                            )
-                            .bind(next)
-                            .bind(format!("export endorsed ({})", e.id))
-                            .bind(now)
-                            .bind(&authority)
-                            .bind(index)
-                            .execute(&mut *tx)
-                            .await?;
-                            record_change!(tx, &authority, version, index, next, now);
-                        }
-                    }
-                    None => {}
-                }
+                ingest.endorsement(token_id, e).await?;
             }
-            tx.commit().await?;
-            Ok(result)
+            ingest.commit().await
         })
     }
 
@@ -634,147 +760,18 @@ impl Db {
         &self,
         token_id: &str,
         country: &str,
-        items: &[ConfirmationInput],
+        items: &[Confirmation],
         now: i64,
     ) -> Result<ConfirmOutcome, StorageError> {
         on_db!(self, write, |pool| {
-            let mut tx = pool.begin_write().await?;
-            let mut result = UploadResult::default();
+            let mut ingest = Ingest::new(pool.begin_write().await?, now);
             for (position, c) in items.iter().enumerate() {
-                let r = resolve!(tx, &c.qr);
-                if r.genuine {
-                    let (dest,): (Option<String>,) = sqlx::query_as(
-                        "SELECT import_country FROM permits WHERE authority_id = $1 AND status_index = $2",
-                    )
-                    .bind(r.authority.as_deref())
-                    .bind(r.index)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    if dest.as_deref() != Some(country) {
-                        return Ok(ConfirmOutcome::NotForThisCountry(position));
-                    }
-                }
-                let lines = serde_json::to_string(&c.lines)
-                    .map_err(|_| StorageError::State("confirmation lines do not serialise"))?;
-                let inserted = sqlx::query(
-                    "INSERT INTO confirmations (id, received_at, token_id, country, confirmed_at, \
-                     lines, authority_id, status_index, permit_number, qr_digest) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING",
-                )
-                .bind(&c.id)
-                .bind(now)
-                .bind(token_id)
-                .bind(country)
-                .bind(c.confirmed_at)
-                .bind(&lines)
-                .bind(r.authority.as_deref().filter(|_| r.genuine))
-                .bind(r.index.filter(|_| r.genuine))
-                .bind(r.number.as_deref())
-                .bind(qr_digest(&c.qr))
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if inserted == 0 {
-                    result.duplicates += 1;
-                    continue;
-                }
-                result.accepted += 1;
-                let source = format!("confirmation:{}", c.id);
-                let (Some(authority), Some(index), true) =
-                    (r.authority.clone(), r.index, r.genuine)
-                else {
-                    raise!(
-                        tx,
-                        result.alerts,
-                        now,
-                        r,
-                        AlertKind::UnknownPermit,
-                        &source,
-                        format!("import confirmation of a code {}", r.why_unknown)
-                    );
-                    continue;
-                };
-                if let Some(state) = r.state.filter(|s| s.is_withdrawn()) {
-                    raise!(
-                        tx,
-                        result.alerts,
-                        now,
-                        r,
-                        AlertKind::RevokedPermit,
-                        &source,
-                        format!("import confirmation of a {state} permit")
-                    );
-                }
-                let earlier: Option<(String,)> = sqlx::query_as(
-                    "SELECT id FROM confirmations WHERE authority_id = $1 AND status_index = $2 \
-                     AND id <> $3 LIMIT 1",
-                )
-                .bind(&authority)
-                .bind(index)
-                .bind(&c.id)
-                .fetch_optional(&mut *tx)
-                .await?;
-                if let Some((first,)) = earlier {
-                    raise!(
-                        tx,
-                        result.alerts,
-                        now,
-                        r,
-                        AlertKind::SecondImportConfirmation,
-                        &source,
-                        format!("already confirmed by {first}: a permit is used for one import")
-                    );
-                }
-                let endorsed: Option<(String,)> = sqlx::query_as(
-                    "SELECT lines FROM endorsements WHERE authority_id = $1 AND status_index = $2 \
-                     ORDER BY endorsed_at, id LIMIT 1",
-                )
-                .bind(&authority)
-                .bind(index)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let (limits, against) = match &endorsed {
-                    Some((json,)) => (
-                        serde_json::from_str::<Vec<EndorsedLine>>(json).map_err(|e| {
-                            StorageError::Corrupt(format!("endorsement lines: {e}"))
-                        })?,
-                        Against::Endorsed,
-                    ),
-                    None => {
-                        raise!(
-                            tx,
-                            result.alerts,
-                            now,
-                            r,
-                            AlertKind::ImportWithoutEndorsement,
-                            &source,
-                            "no export endorsement is recorded for this permit".to_owned()
-                        );
-                        let issued: Vec<EndorsedLine> = sqlx::query_as(
-                            "SELECT block, quantity_micro FROM permit_lines \
-                             WHERE authority_id = $1 AND status_index = $2",
-                        )
-                        .bind(&authority)
-                        .bind(index)
-                        .fetch_all(&mut *tx)
-                        .await?;
-                        (issued, Against::Issued)
-                    }
-                };
-                if let Some(excess) = confirmation_excess(&limits, against, &c.lines) {
-                    raise!(
-                        tx,
-                        result.alerts,
-                        now,
-                        r,
-                        AlertKind::QuantityExceeded,
-                        &source,
-                        excess
-                    );
+                if !ingest.confirmation(token_id, country, c).await? {
+                    // Dropping the transaction rolls the batch back.
+                    return Ok(ConfirmOutcome::NotForThisCountry(position));
                 }
             }
-            tx.commit().await?;
-            Ok(ConfirmOutcome::Done(result))
+            Ok(ConfirmOutcome::Done(ingest.commit().await?))
         })
     }
 
@@ -801,21 +798,22 @@ impl Db {
             .bind(lon)
             .execute(&mut *tx)
             .await?;
-            super::audit!(
-                tx,
-                now,
+            let detail = format!("{locode} {name} {lat} {lon}");
+            tx.audit(AuditEvent {
+                at: now,
                 actor,
-                None::<&str>,
-                "location.set",
-                format!("{locode} {name} {lat} {lon}")
-            );
+                authority: None,
+                action: "location.set",
+                detail: &detail,
+            })
+            .await?;
             tx.commit().await?;
             Ok(())
         })
     }
 
-    /// Every known place: (locode, name, lat, lon).
-    pub async fn list_locations(&self) -> Result<Vec<(String, String, f64, f64)>, StorageError> {
+    /// Every known place.
+    pub async fn list_locations(&self) -> Result<Vec<Location>, StorageError> {
         on_db!(self, read, |pool| Ok(sqlx::query_as(
             "SELECT locode, name, lat, lon FROM locations ORDER BY locode"
         )
@@ -883,7 +881,7 @@ impl Db {
             .bind(index)
             .fetch_all(pool)
             .await?;
-            let endorsements: Vec<EndorsementRow> = sqlx::query_as(
+            let endorsements: Vec<StoredEndorsement> = sqlx::query_as(
                 "SELECT e.id, e.endorsed_at, e.locode, e.lines, e.device_id, \
                  t.label AS token_label, t.country AS token_country, e.device_key_id, \
                  CASE WHEN e.signature IS NULL THEN 0 ELSE 1 END AS signature_verified \
@@ -894,7 +892,7 @@ impl Db {
             .bind(index)
             .fetch_all(pool)
             .await?;
-            let confirmations: Vec<(String, i64, String, String)> = sqlx::query_as(
+            let confirmations: Vec<StoredConfirmation> = sqlx::query_as(
                 "SELECT id, confirmed_at, country, lines FROM confirmations \
                  WHERE authority_id = $1 AND status_index = $2 ORDER BY confirmed_at, id",
             )
@@ -905,12 +903,12 @@ impl Db {
             Ok(Usage {
                 confirmations: confirmations
                     .into_iter()
-                    .map(|(id, at, country, lines)| {
+                    .map(|c| {
                         Ok(UsageConfirmation {
-                            id,
-                            confirmed_at: at,
-                            country,
-                            lines: stored_lines(&lines)?,
+                            lines: stored_lines(&c.lines)?,
+                            id: c.id,
+                            confirmed_at: c.confirmed_at,
+                            country: c.country,
                         })
                     })
                     .collect::<Result<_, StorageError>>()?,
@@ -931,6 +929,27 @@ impl Db {
             })
         })
     }
+}
+
+/// An endorsement row as a usage history reads it.
+#[derive(sqlx::FromRow)]
+struct StoredEndorsement {
+    id: String,
+    endorsed_at: i64,
+    locode: Option<String>,
+    lines: String,
+    device_id: String,
+    #[sqlx(flatten)]
+    reporter: Reporter,
+}
+
+/// A confirmation row as a usage history reads it.
+#[derive(sqlx::FromRow)]
+struct StoredConfirmation {
+    id: String,
+    confirmed_at: i64,
+    country: String,
+    lines: String,
 }
 
 /// Reported lines as stored (JSON); unreadable ones are an error, not an empty list.
@@ -1002,18 +1021,6 @@ pub struct Reporter {
 
 fn as_bool<S: serde::Serializer>(v: &i32, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_bool(*v != 0)
-}
-
-/// An endorsement row of a usage history, as read.
-#[derive(sqlx::FromRow)]
-struct EndorsementRow {
-    id: String,
-    endorsed_at: i64,
-    locode: Option<String>,
-    lines: String,
-    device_id: String,
-    #[sqlx(flatten)]
-    reporter: Reporter,
 }
 
 /// One endorsement in a usage history.

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::{BeginWrite as _, Db, StorageError, audit, bump_trust, on_db};
+use super::{AuditEvent, BeginWrite as _, Bookkeeping as _, Db, StorageError, on_db};
 use crate::crypto::{CryptoError, MasterKey, SecretSeed};
 use crate::model::AuthorityId;
 
@@ -93,9 +93,62 @@ fn new_key(master: &MasterKey) -> Result<NewKey, CryptoError> {
     })
 }
 
-/// Inserts a new active key for an authority and bumps the trust version, inside `$tx`.
-macro_rules! insert_active_key {
-    ($tx:expr, $key:expr, $authority:expr, $now:expr) => {{
+/// Steps of the key changes, inside their transaction.
+trait KeySteps {
+    /// Fails with NotFound unless the authority exists.
+    async fn require_authority(&mut self, authority: &str) -> Result<(), StorageError>;
+    /// The key `kid` of `authority`, or NotFound.
+    async fn key(&mut self, authority: &str, kid: &str) -> Result<KeyRow, StorageError>;
+    /// Inserts a new active key for an authority and bumps the trust version.
+    async fn insert_active_key(
+        &mut self,
+        key: &NewKey,
+        authority: &str,
+        now: i64,
+    ) -> Result<KeyRow, StorageError>;
+}
+
+// The backend's executor and the types these queries bind and read (see `Bookkeeping`).
+impl<DB> KeySteps for sqlx::Transaction<'_, DB>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    str: sqlx::Type<DB>,
+    for<'a, 'q> &'a str: sqlx::Encode<'q, DB>,
+    for<'a> &'a str: sqlx::Decode<'a, DB> + sqlx::ColumnIndex<DB::Row>,
+    for<'q> Option<&'q str>: sqlx::Encode<'q, DB>,
+    for<'q> String: sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+    for<'a, 'q> &'a [u8]: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Vec<u8>: sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+{
+    async fn require_authority(&mut self, authority: &str) -> Result<(), StorageError> {
+        let found: Option<(String,)> = sqlx::query_as("SELECT id FROM authorities WHERE id = $1")
+            .bind(authority)
+            .fetch_optional(&mut **self)
+            .await?;
+        found.map(|_| ()).ok_or(StorageError::NotFound("authority"))
+    }
+
+    async fn key(&mut self, authority: &str, kid: &str) -> Result<KeyRow, StorageError> {
+        let sql =
+            format!("SELECT {COLUMNS} FROM signing_keys WHERE kid = $1 AND authority_id = $2");
+        let row: Option<KeyRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(kid)
+            .bind(authority)
+            .fetch_optional(&mut **self)
+            .await?;
+        row.ok_or(StorageError::NotFound("key"))
+    }
+
+    async fn insert_active_key(
+        &mut self,
+        key: &NewKey,
+        authority: &str,
+        now: i64,
+    ) -> Result<KeyRow, StorageError> {
         let sql = format!(
             "INSERT INTO signing_keys (kid, authority_id, public_key, sealed_seed, status, \
              created_at, valid_from) VALUES ($1, $2, $3, $4, 'active', $5, $6) RETURNING {COLUMNS}"
@@ -103,45 +156,18 @@ macro_rules! insert_active_key {
         // Permits carry their issue time in whole minutes, so a key's validity starts at the
         // minute: a permit signed in the key's first minute must not predate it.
         let row: KeyRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(&$key.kid)
-            .bind($authority)
-            .bind($key.public_key.as_slice())
-            .bind(&$key.sealed)
-            .bind($now)
-            .bind($now - $now.rem_euclid(60))
-            .fetch_one(&mut *$tx)
+            .bind(key.kid.as_str())
+            .bind(authority)
+            .bind(key.public_key.as_slice())
+            .bind(key.sealed.as_slice())
+            .bind(now)
+            .bind(now - now.rem_euclid(60))
+            .fetch_one(&mut **self)
             .await
             .map_err(StorageError::conflict_on_unique("active key"))?;
-        bump_trust!($tx, $now);
-        row
-    }};
-}
-
-/// Fetches the key `$kid` of `$authority` inside `$tx`, or fails with NotFound.
-macro_rules! key_in_tx {
-    ($tx:expr, $authority:expr, $kid:expr) => {{
-        let sql =
-            format!("SELECT {COLUMNS} FROM signing_keys WHERE kid = $1 AND authority_id = $2");
-        let row: Option<KeyRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind($kid)
-            .bind($authority)
-            .fetch_optional(&mut *$tx)
-            .await?;
-        row.ok_or(StorageError::NotFound("key"))?
-    }};
-}
-
-/// Fails with NotFound unless the authority exists, inside `$tx`.
-macro_rules! require_authority {
-    ($tx:expr, $authority:expr) => {{
-        let found: Option<(String,)> = sqlx::query_as("SELECT id FROM authorities WHERE id = $1")
-            .bind($authority)
-            .fetch_optional(&mut *$tx)
-            .await?;
-        if found.is_none() {
-            return Err(StorageError::NotFound("authority"));
-        }
-    }};
+        self.bump_trust(now).await?;
+        Ok(row)
+    }
 }
 
 impl Db {
@@ -178,15 +204,15 @@ impl Db {
                 .await?
                 .rows_affected();
                 if inserted > 0 {
-                    bump_trust!(tx, now);
-                    audit!(
-                        tx,
-                        now,
-                        "server",
-                        None::<&str>,
-                        "root_key.create",
-                        format!("kid={}", root.kid)
-                    );
+                    tx.bump_trust(now).await?;
+                    tx.audit(AuditEvent {
+                        at: now,
+                        actor: "server",
+                        authority: None,
+                        action: "root_key.create",
+                        detail: &format!("kid={}", root.kid),
+                    })
+                    .await?;
                 }
             }
             tx.commit().await?;
@@ -270,15 +296,15 @@ impl Db {
                 }
                 other => other?,
             };
-            bump_trust!(tx, now);
-            audit!(
-                tx,
-                now,
+            tx.bump_trust(now).await?;
+            tx.audit(AuditEvent {
+                at: now,
                 actor,
-                None::<&str>,
-                "root_key.rotation_begin",
-                format!("kid={}", key.kid)
-            );
+                authority: None,
+                action: "root_key.rotation_begin",
+                detail: &format!("kid={}", key.kid),
+            })
+            .await?;
             tx.commit().await?;
             Ok::<(), StorageError>(())
         })?;
@@ -313,15 +339,15 @@ impl Db {
                 .bind(&new_kid)
                 .execute(&mut *tx)
                 .await?;
-            bump_trust!(tx, now);
-            audit!(
-                tx,
-                now,
+            tx.bump_trust(now).await?;
+            tx.audit(AuditEvent {
+                at: now,
                 actor,
-                None::<&str>,
-                "root_key.rotation_finish",
-                format!("retired={old_kid} active={new_kid}")
-            );
+                authority: None,
+                action: "root_key.rotation_finish",
+                detail: &format!("retired={old_kid} active={new_kid}"),
+            })
+            .await?;
             tx.commit().await?;
             Ok((old_kid, new_kid))
         })
@@ -374,16 +400,16 @@ impl Db {
         let authority = authority.as_str();
         on_db!(self, write, |pool| {
             let mut tx = pool.begin_write().await?;
-            require_authority!(tx, authority);
-            let row = insert_active_key!(tx, key, authority, now);
-            audit!(
-                tx,
-                now,
+            tx.require_authority(authority).await?;
+            let row = tx.insert_active_key(&key, authority, now).await?;
+            tx.audit(AuditEvent {
+                at: now,
                 actor,
-                Some(authority),
-                "key.generate",
-                format!("kid={}", key.kid)
-            );
+                authority: Some(authority),
+                action: "key.generate",
+                detail: &format!("kid={}", key.kid),
+            })
+            .await?;
             tx.commit().await?;
             Ok(row)
         })
@@ -406,7 +432,7 @@ impl Db {
         );
         on_db!(self, write, |pool| {
             let mut tx = pool.begin_write().await?;
-            require_authority!(tx, authority);
+            tx.require_authority(authority).await?;
             let old: Option<KeyRow> = sqlx::query_as(sqlx::AssertSqlSafe(retire))
                 .bind(now)
                 .bind(authority)
@@ -417,15 +443,15 @@ impl Db {
                     "the authority has no active key to rotate; generate one",
                 ));
             };
-            let new = insert_active_key!(tx, key, authority, now);
-            audit!(
-                tx,
-                now,
+            let new = tx.insert_active_key(&key, authority, now).await?;
+            tx.audit(AuditEvent {
+                at: now,
                 actor,
-                Some(authority),
-                "key.rotate",
-                format!("old={} new={}", old.kid, new.kid)
-            );
+                authority: Some(authority),
+                action: "key.rotate",
+                detail: &format!("old={} new={}", old.kid, new.kid),
+            })
+            .await?;
             tx.commit().await?;
             Ok((old, new))
         })
@@ -453,18 +479,18 @@ impl Db {
                 .fetch_optional(&mut *tx)
                 .await?;
             let Some(row) = row else {
-                let _exists = key_in_tx!(tx, authority, kid);
+                tx.key(authority, kid).await?;
                 return Err(StorageError::State("only the active key can be retired"));
             };
-            bump_trust!(tx, now);
-            audit!(
-                tx,
-                now,
+            tx.bump_trust(now).await?;
+            tx.audit(AuditEvent {
+                at: now,
                 actor,
-                Some(authority),
-                "key.retire",
-                format!("kid={kid}")
-            );
+                authority: Some(authority),
+                action: "key.retire",
+                detail: &format!("kid={kid}"),
+            })
+            .await?;
             tx.commit().await?;
             Ok(row)
         })
@@ -499,15 +525,15 @@ impl Db {
                 .fetch_optional(&mut *tx)
                 .await?;
             let row = row.ok_or(StorageError::NotFound("key"))?;
-            bump_trust!(tx, now);
-            audit!(
-                tx,
-                now,
+            tx.bump_trust(now).await?;
+            tx.audit(AuditEvent {
+                at: now,
                 actor,
-                Some(authority),
-                "key.compromise",
-                format!("kid={kid} since={since}")
-            );
+                authority: Some(authority),
+                action: "key.compromise",
+                detail: &format!("kid={kid} since={since}"),
+            })
+            .await?;
             tx.commit().await?;
             Ok(row)
         })

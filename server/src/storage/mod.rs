@@ -1,8 +1,9 @@
 //! The storage seam: one type, [`Db`], with a SQLite and a PostgreSQL implementation.
 //!
-//! Every query is written once with `$1`-style placeholders (SQLite accepts them too) and run
-//! through [`on_db!`], which expands it once per backend so that each arm keeps the native
-//! driver types. Times are unix seconds (`BIGINT`). Counters and versions are assigned inside
+//! Every query is written once with `$1`-style placeholders (SQLite accepts them too). Steps
+//! that run inside a transaction are plain functions generic over the sqlx database (see
+//! [`Bookkeeping`] and `field_reports::Ingest`); a `Db` method picks its pool with [`on_db!`]
+//! and calls them. Times are unix seconds (`BIGINT`). Counters and versions are assigned inside
 //! transactions by the database, never in process memory, so several server processes can share
 //! one PostgreSQL database.
 //!
@@ -18,6 +19,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, SqlitePool};
 
 use crate::crypto::CryptoError;
+use crate::domain::PermitState;
 
 pub mod annual_report;
 pub mod authorities;
@@ -31,6 +33,12 @@ pub mod taxa;
 pub mod tokens;
 
 /// Runs `$body` with `$pool` bound to the writer (`write`) or a reader (`read`) of the backend.
+///
+/// The one macro of the storage layer, kept because it earns its place: `Db` is an enum over
+/// two pool types, and the body that runs on the chosen pool has to be compiled once per pool
+/// type. A function would need a closure generic over the backend, which Rust does not have
+/// (the alternatives are a trait object per query or a hand-written trait impl per method).
+/// The macro only chooses the pool; the SQL lives in functions.
 macro_rules! on_db {
     ($db:expr, write, |$pool:ident| $body:expr) => {
         match $db {
@@ -47,38 +55,119 @@ macro_rules! on_db {
 }
 pub(crate) use on_db;
 
-/// Appends an audit event inside the transaction `$tx`.
-macro_rules! audit {
-    ($tx:expr, $now:expr, $actor:expr, $authority:expr, $action:expr, $detail:expr) => {
+/// Bookkeeping that writes in several storage modules share, run inside their transaction and
+/// written once for both backends: the audit trail, the trust list version, an authority's
+/// status list version and its change log.
+pub(crate) trait Bookkeeping {
+    /// Appends an audit event.
+    async fn audit(&mut self, event: AuditEvent<'_>) -> Result<(), sqlx::Error>;
+    /// Bumps the trust list version (and its change time).
+    async fn bump_trust(&mut self, now: i64) -> Result<(), sqlx::Error>;
+    /// Bumps an authority's status version (and its change time); returns the new version.
+    async fn bump_status(&mut self, authority: &str, now: i64) -> Result<i64, sqlx::Error>;
+    /// Records that a permit took `state` in status list `version`, for deltas.
+    async fn record_change(&mut self, change: StatusChange<'_>) -> Result<(), sqlx::Error>;
+}
+
+/// One line of the audit trail.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AuditEvent<'a> {
+    /// When.
+    pub at: i64,
+    /// Who (a token id, `server`, or the command line's name).
+    pub actor: &'a str,
+    /// The authority concerned, if any.
+    pub authority: Option<&'a str>,
+    /// What was done, e.g. `key.rotate`.
+    pub action: &'a str,
+    /// Its particulars.
+    pub detail: &'a str,
+}
+
+/// One change of a permit's state in its authority's status list.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StatusChange<'a> {
+    /// The authority.
+    pub authority: &'a str,
+    /// The status list version the change belongs to.
+    pub version: i64,
+    /// The permit's index.
+    pub index: i64,
+    /// Its new state.
+    pub state: PermitState,
+    /// When.
+    pub at: i64,
+}
+
+// What the shared SQL needs of a backend: an executor, and the types it binds and reads.
+// Rust does not imply a trait's where-clauses at its uses, so each generic storage impl states
+// its own (here and on `field_reports::Ingest`); both backends meet them.
+impl<DB> Bookkeeping for sqlx::Transaction<'_, DB>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    str: sqlx::Type<DB>,
+    for<'a, 'q> &'a str: sqlx::Encode<'q, DB>,
+    for<'q> Option<&'q str>: sqlx::Encode<'q, DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+{
+    async fn audit(&mut self, e: AuditEvent<'_>) -> Result<(), sqlx::Error> {
         sqlx::query(
             "INSERT INTO audit_events (at, actor, authority_id, action, detail) \
              VALUES ($1, $2, $3, $4, $5)",
         )
-        .bind($now)
-        .bind($actor)
-        .bind($authority)
-        .bind($action)
-        .bind($detail)
-        .execute(&mut *$tx)
-        .await?
-    };
-}
-pub(crate) use audit;
+        .bind(e.at)
+        .bind(e.actor)
+        .bind(e.authority)
+        .bind(e.action)
+        .bind(e.detail)
+        .execute(&mut **self)
+        .await?;
+        Ok(())
+    }
 
-/// Bumps the trust list version (and its change time) inside the transaction `$tx`.
-macro_rules! bump_trust {
-    ($tx:expr, $now:expr) => {
+    async fn bump_trust(&mut self, now: i64) -> Result<(), sqlx::Error> {
         sqlx::query(
             "UPDATE deployment SET trust_version = trust_version + 1, \
              trust_changed_at = CASE WHEN trust_changed_at > $1 THEN trust_changed_at ELSE $1 END \
              WHERE id = 1",
         )
-        .bind($now)
-        .execute(&mut *$tx)
-        .await?
-    };
+        .bind(now)
+        .execute(&mut **self)
+        .await?;
+        Ok(())
+    }
+
+    async fn bump_status(&mut self, authority: &str, now: i64) -> Result<i64, sqlx::Error> {
+        let (version,): (i64,) = sqlx::query_as(
+            "UPDATE authorities SET status_version = status_version + 1, \
+             status_changed_at = CASE WHEN status_changed_at > $1 THEN status_changed_at ELSE $1 END \
+             WHERE id = $2 RETURNING status_version",
+        )
+        .bind(now)
+        .bind(authority)
+        .fetch_one(&mut **self)
+        .await?;
+        Ok(version)
+    }
+
+    async fn record_change(&mut self, c: StatusChange<'_>) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO status_changes (authority_id, version, status_index, state, at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(c.authority)
+        .bind(c.version)
+        .bind(c.index)
+        .bind(c.state)
+        .bind(c.at)
+        .execute(&mut **self)
+        .await?;
+        Ok(())
+    }
 }
-pub(crate) use bump_trust;
 
 /// Starts a write transaction. SQLite's default deferred transactions take the write lock only at
 /// the first write, and a second process upgrading at the same time fails at once with "database
@@ -103,7 +192,19 @@ pub(crate) trait BeginWrite {
 impl BeginWrite for SqlitePool {
     type Database = sqlx::Sqlite;
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
-        self.begin_with("BEGIN IMMEDIATE").await
+        use sqlx::Connection as _;
+        let mut conn = self.acquire().await?;
+        if conn.is_in_transaction() {
+            // A write that failed with "disk full" made SQLite roll the transaction back by
+            // itself; the driver's own rollback then failed ("no transaction is active") and
+            // left its count of open transactions at one, so every later BEGIN would be refused
+            // until a restart. Such a connection is dropped and the pool opens a fresh one.
+            tracing::warn!("dropping a SQLite connection left inside a failed transaction");
+            conn.close_on_drop();
+            drop(conn);
+            conn = self.acquire().await?;
+        }
+        sqlx::Transaction::begin(conn, Some(sqlx::SqlStr::from_static("BEGIN IMMEDIATE"))).await
     }
     async fn begin_snapshot(
         &self,
@@ -123,6 +224,23 @@ impl BeginWrite for PgPool {
     ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
         self.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await
+    }
+}
+
+/// Below this much free space on the SQLite file system, the service reports itself not ready.
+const MIN_FREE_BYTES: u64 = 1024 * 1024;
+
+/// Bytes available to this process on the file system holding `dir`, where it can be told.
+fn free_bytes(dir: &std::path::Path) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        let stat = rustix::fs::statvfs(dir).ok()?;
+        Some(stat.f_bavail.saturating_mul(stat.f_frsize))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        None
     }
 }
 
@@ -151,6 +269,9 @@ pub enum StorageError {
     /// Sealing or opening a private key failed.
     #[error(transparent)]
     Crypto(#[from] CryptoError),
+    /// The database cannot take writes now (its disk is full); retry later.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl StorageError {
@@ -334,11 +455,24 @@ impl Db {
         }
     }
 
-    /// Checks that the database answers.
+    /// Checks that the database answers and, for SQLite, that its file system has room for
+    /// writes: a full disk refuses every write while reads still answer, and a load balancer
+    /// must hear that.
     pub async fn ping(&self) -> Result<(), StorageError> {
         on_db!(self, read, |pool| {
             sqlx::query("SELECT 1").execute(pool).await?;
         });
+        if let Self::Sqlite { write, .. } = self {
+            let file = write.connect_options().get_filename().to_owned();
+            let dir = file.parent().unwrap_or(std::path::Path::new("."));
+            if let Some(free) = free_bytes(dir)
+                && free < MIN_FREE_BYTES
+            {
+                return Err(StorageError::Unavailable(format!(
+                    "the database's disk is full ({free} bytes free)"
+                )));
+            }
+        }
         Ok(())
     }
 

@@ -8,49 +8,13 @@ use verifier_core::keys::SecretKey;
 use verifier_core::payload;
 use verifier_core::permit::{IssueContext, Permit, PermitDraft, normalize_number};
 
-use super::{BeginWrite as _, Db, StorageError, audit, on_db};
+use super::{AuditEvent, BeginWrite as _, Bookkeeping as _, Db, StatusChange, StorageError, on_db};
 use crate::crypto::MasterKey;
 use crate::domain::issuing::{
     ImportPermitFound, Listing, format_micro, import_permit_problem, listing_contradiction, micro,
 };
 use crate::domain::{PermitState, StateAction};
 use crate::model::AuthorityId;
-
-/// Bumps an authority's status version inside the transaction `$tx`; evaluates to the new
-/// version.
-macro_rules! bump_status {
-    ($tx:expr, $authority:expr, $now:expr) => {{
-        let (version,): (i64,) = sqlx::query_as(
-            "UPDATE authorities SET status_version = status_version + 1, \
-             status_changed_at = CASE WHEN status_changed_at > $1 THEN status_changed_at ELSE $1 END \
-             WHERE id = $2 RETURNING status_version",
-        )
-        .bind($now)
-        .bind($authority)
-        .fetch_one(&mut *$tx)
-        .await?;
-        version
-    }};
-}
-pub(crate) use bump_status;
-
-/// Records a status change for deltas inside the transaction `$tx`.
-macro_rules! record_change {
-    ($tx:expr, $authority:expr, $version:expr, $index:expr, $state:expr, $now:expr) => {
-        sqlx::query(
-            "INSERT INTO status_changes (authority_id, version, status_index, state, at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind($authority)
-        .bind($version)
-        .bind($index)
-        .bind($state)
-        .bind($now)
-        .execute(&mut *$tx)
-        .await?
-    };
-}
-pub(crate) use record_change;
 
 /// A stored permit.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -410,14 +374,14 @@ impl Db {
                 .await?;
                 rows.push(row);
             }
-            audit!(
-                tx,
-                now,
+            tx.audit(AuditEvent {
+                at: now,
                 actor,
-                Some(authority),
-                "permit.issue",
-                format!("count={n} first_index={first} version={version}")
-            );
+                authority: Some(authority),
+                action: "permit.issue",
+                detail: &format!("count={n} first_index={first} version={version}"),
+            })
+            .await?;
             tx.commit().await?;
             Ok(IssueOutcome::Issued(rows))
         })
@@ -507,17 +471,17 @@ impl Db {
                     .bind(id)
                     .fetch_one(&mut *tx)
                     .await?;
-            audit!(
-                tx,
-                now,
+            tx.audit(AuditEvent {
+                at: now,
                 actor,
-                Some(authority),
-                "quota.set",
-                format!(
+                authority: Some(authority),
+                action: "quota.set",
+                detail: &format!(
                     "year={year} taxon={scientific_name} unit={unit} quota={}",
                     format_micro(quota)
-                )
-            );
+                ),
+            })
+            .await?;
             tx.commit().await?;
             Ok((quota, used))
         })
@@ -630,7 +594,7 @@ impl Db {
             let target = action
                 .apply(row.state)
                 .map_err(|refused| StorageError::State(refused.message()))?;
-            let version = bump_status!(tx, authority, now);
+            let version = tx.bump_status(authority, now).await?;
             let updated: PermitRow = sqlx::query_as(sqlx::AssertSqlSafe(update))
                 .bind(target)
                 .bind(reason)
@@ -639,7 +603,14 @@ impl Db {
                 .bind(row.status_index)
                 .fetch_one(&mut *tx)
                 .await?;
-            record_change!(tx, authority, version, row.status_index, target, now);
+            tx.record_change(StatusChange {
+                authority,
+                version,
+                index: row.status_index,
+                state: target,
+                at: now,
+            })
+            .await?;
             if action.releases_quota(row.state) {
                 sqlx::query(
                     "UPDATE quotas SET used_micro = used_micro - (SELECT COALESCE(SUM(l.quantity_micro), 0) \
@@ -653,17 +624,17 @@ impl Db {
                 .execute(&mut *tx)
                 .await?;
             }
-            audit!(
-                tx,
-                now,
+            tx.audit(AuditEvent {
+                at: now,
                 actor,
-                Some(authority),
-                format!("permit.{}", action.as_str()),
-                format!(
+                authority: Some(authority),
+                action: &format!("permit.{}", action.as_str()),
+                detail: &format!(
                     "number={} index={} version={version} reason={reason}",
                     row.number, row.status_index
-                )
-            );
+                ),
+            })
+            .await?;
             tx.commit().await?;
             Ok(updated)
         })

@@ -1,6 +1,6 @@
 //! Reference taxa and their CITES listing.
 
-use super::{BeginWrite as _, Db, StorageError, on_db};
+use super::{AuditEvent, BeginWrite as _, Bookkeeping as _, Db, StorageError, on_db};
 
 /// One listed taxon.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
@@ -40,14 +40,14 @@ impl Db {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-            super::audit!(
-                tx,
-                now,
+            tx.audit(AuditEvent {
+                at: now,
                 actor,
-                None::<&str>,
-                "taxon.set",
-                format!("{} {} {}", t.scientific_name, t.kingdom, t.appendices)
-            );
+                authority: None,
+                action: "taxon.set",
+                detail: &format!("{} {} {}", t.scientific_name, t.kingdom, t.appendices),
+            })
+            .await?;
             tx.commit().await?;
             Ok(())
         })

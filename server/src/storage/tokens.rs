@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{BeginWrite as _, Db, StorageError, audit, on_db};
+use super::{AuditEvent, BeginWrite as _, Bookkeeping as _, Db, StorageError, on_db};
 use crate::crypto::{self, NewToken};
 use crate::model::{AuthorityId, CountryCode, InvalidValue, Principal, Role};
 
@@ -112,18 +112,18 @@ impl Db {
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(StorageError::conflict_on_unique("token"))?;
-            audit!(
-                tx,
-                now,
+            tx.audit(AuditEvent {
+                at: now,
                 actor,
                 authority,
-                "token.create",
-                format!(
+                action: "token.create",
+                detail: &format!(
                     "token={id} role={} country={}",
                     scope.role,
                     country.unwrap_or("-")
-                )
-            );
+                ),
+            })
+            .await?;
             tx.commit().await?;
             row
         });
@@ -202,14 +202,14 @@ impl Db {
                 return Err(StorageError::NotFound("token"));
             };
             if done > 0 {
-                audit!(
-                    tx,
-                    now,
+                tx.audit(AuditEvent {
+                    at: now,
                     actor,
-                    row.authority_id.as_deref(),
-                    "token.revoke",
-                    format!("token={id}")
-                );
+                    authority: row.authority_id.as_deref(),
+                    action: "token.revoke",
+                    detail: &format!("token={id}"),
+                })
+                .await?;
             }
             tx.commit().await?;
             Ok(row)

@@ -103,6 +103,15 @@ impl TestDb {
         }
     }
 
+    /// A database this test does not create or drop (a private PostgreSQL cluster, say).
+    pub fn existing(target: DatabaseTarget) -> Self {
+        Self {
+            target,
+            dir: tempfile::tempdir().unwrap(),
+            pg_name: None,
+        }
+    }
+
     pub fn url(&self) -> String {
         match &self.target {
             DatabaseTarget::Sqlite(path) => format!("sqlite://{}", path.display()),
