@@ -598,7 +598,7 @@ fn the_phone_refuses_at_record_time_what_the_server_would_refuse() {
             "POST",
             "/api/v1/scans",
             &server.officer,
-            Some(json!({ "scans": [scan_wire(&id, &report)] })),
+            Some(json!({ "scans": [scan_wire(&id, &report, None)] })),
         );
         match (&phone, status) {
             (Ok(_), 200) => assert_eq!(answer["accepted"], 1, "{name}: {answer}"),
@@ -647,7 +647,9 @@ fn the_phone_refuses_at_record_time_what_the_server_would_refuse() {
             "POST",
             "/api/v1/endorsements",
             &server.officer,
-            Some(json!({ "endorsements": [endorsement_wire(&format!("contract-e-{i}"), &e)] })),
+            Some(
+                json!({ "endorsements": [endorsement_wire(&format!("contract-e-{i}"), &e, None)] }),
+            ),
         );
         assert_eq!(
             (phone.is_ok(), status == 200),
