@@ -37,6 +37,7 @@ lib="$root/target/debug/libpermitseal_mobile.so"
 work="$root/target/foreign-tests"
 rm -rf "$work" && mkdir -p "$work/scratch"
 vectors="$root/test-vectors/v1/vectors.json:$root/test-vectors/v1/vectors-2.json"
+device_vectors="$root/test-vectors/v1/device-reports.json"
 
 # --- Kotlin --------------------------------------------------------------------------------
 klib="$root/node_modules/kotlin-compiler/lib"
@@ -44,13 +45,14 @@ echo "kotlin: compiling"
 "$kotlinc" -nowarn -cp "$jna:$klib/kotlinx-coroutines-core-jvm.jar" \
   "$gen/kotlin/org/permitseal/mobile/permitseal_mobile.kt" \
   "$here/android/src/main/kotlin/org/permitseal/mobile/HttpUrlConnectionTransport.kt" \
+  "$here/android/src/main/kotlin/org/permitseal/mobile/SoftwareDeviceSigner.kt" \
   "$here/foreign-tests/kotlin/Checks.kt" "$here/foreign-tests/kotlin/SdkTest.kt" \
   "$here/foreign-tests/kotlin/SyncTest.kt" \
   -d "$work/kotlin.jar" 2> >(grep -v '^warning:' >&2)
 echo "kotlin: running"
 kotlin_cp="$work/kotlin.jar:$jna:$klib/kotlin-stdlib.jar:$klib/kotlinx-coroutines-core-jvm.jar"
 java -Djna.library.path="$(dirname "$lib")" -cp "$kotlin_cp" \
-  SdkTestKt "$vectors" "$work/scratch" "$work/kotlin-verdicts.txt" | tee "$work/kotlin.out"
+  SdkTestKt "$vectors" "$work/scratch" "$work/kotlin-verdicts.txt" "$device_vectors" | tee "$work/kotlin.out"
 kotlin_passed=$(sed -n 's/^kotlin: \([0-9]*\) passed, 0 failed$/\1/p' "$work/kotlin.out")
 
 # --- Python --------------------------------------------------------------------------------
@@ -58,6 +60,7 @@ echo "python: running"
 mkdir -p "$work/python"
 cp "$gen/python/permitseal_mobile.py" "$lib" "$work/python/"
 PYTHONPATH="$here/foreign-tests/python" PERMITSEAL_BINDINGS="$work/python" PERMITSEAL_VECTORS="$vectors" \
+  PERMITSEAL_DEVICE_VECTORS="$device_vectors" \
   PERMITSEAL_VERDICTS_OUT="$work/python-verdicts.txt" \
   python3 "$here/foreign-tests/python/test_sdk.py" 2>&1 | tee "$work/python.out"
 python_passed=$(sed -n 's/^Ran \([0-9]*\) tests\{0,1\} in .*/\1/p' "$work/python.out")

@@ -58,6 +58,16 @@ pub enum SdkFailure {
         /// The operation and the OS error, for support.
         reason: String,
     },
+    /// The device signer (`DeviceSigner`) could not sign or gave something unusable: the key
+    /// is gone or invalidated, the device is locked, or the signer is not ECDSA P-256.
+    /// Nothing was queued.
+    /// App: ask the officer to unlock and retry; if the key is gone, enrol the device again
+    /// with a new key (the server's admin clears the old binding).
+    #[error("device signing: {reason}")]
+    Signing {
+        /// The signer's reason, for support.
+        reason: String,
+    },
 }
 
 impl SdkFailure {

@@ -3,6 +3,7 @@
 uniffi::setup_scaffolding!();
 
 pub mod clock;
+pub mod device;
 pub mod error;
 pub mod outbox;
 pub mod records;
@@ -10,6 +11,7 @@ pub mod support;
 pub mod sync;
 pub mod verifier;
 
+pub use device::{DeviceSigner, SignerError, device_key_id};
 pub use error::SdkFailure;
 pub use outbox::{
     EndorsedLine, ExportEndorsement, Outbox, OutboxItemKind, OutboxStats, PendingItem, Place,
@@ -24,7 +26,7 @@ pub use sync::RustTransport;
 pub use sync::transport::{
     HttpHeader, HttpMethod, HttpRequest, HttpResponse, HttpTransport, TransportError,
 };
-pub use sync::{BundleSync, SyncClient, UploadOutcome, UploadReport};
+pub use sync::{BundleSync, Enrolment, SyncClient, UploadOutcome, UploadReport};
 pub use verifier::{BundleLoad, Verifier};
 
 /// The message language for an IETF/ISO 639-1 tag such as `fr-CA`; English for anything else.

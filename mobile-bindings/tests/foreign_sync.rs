@@ -64,6 +64,11 @@ fn scenario(name: &str, cmd: &str) {
             ("closed_url", format!("http://{closed}")),
             ("untrusted_url", front.url("localhost")),
             ("dir", path.clone()),
+            ("device_token", server.device_officer.clone()),
+            (
+                "device_dir",
+                support::outbox_dir(&dir.path().join("device")),
+            ),
         ],
     );
     let out = command(cmd, &spec).output().unwrap();
@@ -87,6 +92,18 @@ fn scenario(name: &str, cmd: &str) {
         .collect();
     assert_eq!(ids.len(), 6, "{name}: {stdout}");
     server.assert_each_stored_once(&ids, &qr);
+    // What the foreign signer signed is on the server as signed by its key.
+    let key = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("DEVICE_KEY "))
+        .unwrap_or_else(|| panic!("{name}: no device key\n{stdout}"));
+    let signed: Vec<String> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("SIGNED "))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(signed.len(), 4, "{name}: {stdout}");
+    server.assert_signed(&qr, &signed, key);
     println!("{name}: scenario {summary}");
 }
 

@@ -158,6 +158,7 @@ fn refusals_and_failures_are_results() {
         id: bad.clone(),
         queued_at: future.scanned_at,
         payload: permitseal_mobile::outbox::Payload::Scan(future),
+        signature: None,
     };
     let frame = permitseal_mobile::outbox::encode(&serde_json::to_vec(&stored).unwrap());
     let mut items = std::fs::OpenOptions::new()
@@ -597,7 +598,7 @@ fn the_phone_refuses_at_record_time_what_the_server_would_refuse() {
             "POST",
             "/api/v1/scans",
             &server.officer,
-            Some(json!({ "scans": [scan_wire(&id, &report)] })),
+            Some(json!({ "scans": [scan_wire(&id, &report, None)] })),
         );
         match (&phone, status) {
             (Ok(_), 200) => assert_eq!(answer["accepted"], 1, "{name}: {answer}"),
@@ -646,7 +647,9 @@ fn the_phone_refuses_at_record_time_what_the_server_would_refuse() {
             "POST",
             "/api/v1/endorsements",
             &server.officer,
-            Some(json!({ "endorsements": [endorsement_wire(&format!("contract-e-{i}"), &e)] })),
+            Some(
+                json!({ "endorsements": [endorsement_wire(&format!("contract-e-{i}"), &e, None)] }),
+            ),
         );
         assert_eq!(
             (phone.is_ok(), status == 200),

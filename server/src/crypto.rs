@@ -250,6 +250,20 @@ pub fn random_id(prefix: &str) -> Result<String, CryptoError> {
     Ok(format!("{prefix}_{}", hex::encode(raw)))
 }
 
+/// Strict ECDSA P-256 verification of a device signature (docs/FORMAT.md §10.1): the public key
+/// a valid SEC1 point (not the identity), `r` and `s` in `[1, n − 1]`, `s` low, and the
+/// signature over SHA-256 of `message`. Answers only yes or no.
+pub fn verify_device_signature(public_key: &[u8], message: &[u8], signature: &[u8; 64]) -> bool {
+    use p256::ecdsa::signature::Verifier as _;
+    let Ok(key) = p256::ecdsa::VerifyingKey::from_sec1_bytes(public_key) else {
+        return false;
+    };
+    let Ok(sig) = p256::ecdsa::Signature::from_slice(signature) else {
+        return false;
+    };
+    sig.normalize_s() == sig && key.verify(message, &sig).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,7 @@ outcomes). The code lists come from docs/FORMAT-codes.md, as an outside reader t
 
     python3 test-vectors/independent/verify.py test-vectors/v1/vectors.json
     python3 test-vectors/independent/verify.py test-vectors/v1/vectors-2.json
+    python3 test-vectors/independent/verify.py test-vectors/v1/device-reports.json  (§10)
     python3 test-vectors/independent/verify.py --annotate 'PS1:...'
 
 Exit status 0 when every case agrees, 1 otherwise.
@@ -621,6 +622,12 @@ def main(argv):
         print(f"  {len(raw) - 64:4d}  signature {raw[-64:].hex()}")
         return 0
     doc = json.load(open(argv[1]))
+    if doc.get("format", "").startswith("permitseal device reports"):
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import device_reports
+        failed = device_reports.run(doc)
+        print(f"{len(doc['cases']) - failed} passed, {failed} failed")
+        return 1 if failed else 0
     roots = [bytes.fromhex(k) for k in doc["root_public_keys"]]
     failed = 0
     for case in doc["cases"]:

@@ -38,6 +38,7 @@
 pub mod bundle;
 pub mod codes;
 pub mod date;
+pub mod device;
 pub mod i18n;
 pub mod keys;
 #[cfg(feature = "openapi")]

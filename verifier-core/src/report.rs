@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codes::Country;
 use crate::date::parse_rfc3339;
+use crate::device::{DeviceSignature, is_low_s};
 use crate::payload::MAX_TEXT_LEN;
 use crate::permit::{MAX_LINES, Quantity, QuantityError, QuantityInput};
 use crate::verify::Verdict;
@@ -82,6 +83,14 @@ pub struct ScanWire {
     pub verdict: String,
     /// The scanned text, `PS1:…`.
     pub qr: String,
+    /// The id of the device key that signed the report (32 hex digits), with `signature`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{32}$"))]
+    pub device_key_id: Option<String>,
+    /// The device's signature over the report (FORMAT.md §10), 128 hex digits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{128}$"))]
+    pub signature: Option<String>,
 }
 
 /// The quantity under one block of a permit, as sent.
@@ -120,6 +129,14 @@ pub struct EndorsementWire {
     pub lines: Vec<LineWire>,
     /// The permit's QR text.
     pub qr: String,
+    /// The id of the device key that signed the endorsement (32 hex digits), with `signature`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{32}$"))]
+    pub device_key_id: Option<String>,
+    /// The device's signature over the endorsement (FORMAT.md §10), 128 hex digits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{128}$"))]
+    pub signature: Option<String>,
 }
 
 /// An import confirmation as sent.
@@ -208,6 +225,9 @@ pub struct Scan {
     pub verdict: Verdict,
     /// The scanned text.
     pub qr: String,
+    /// The device's signature, when the report carries one (its validity against the
+    /// device's enrolled key is the server's to check).
+    pub signature: Option<DeviceSignature>,
 }
 
 /// A checked quantity under one block.
@@ -238,6 +258,8 @@ pub struct Endorsement {
     pub lines: Vec<Line>,
     /// The permit's QR text.
     pub qr: String,
+    /// The device's signature, when the endorsement carries one.
+    pub signature: Option<DeviceSignature>,
 }
 
 /// A checked import confirmation.
@@ -300,6 +322,8 @@ pub enum Field {
     Quantity(usize),
     /// The QR text.
     Qr,
+    /// The device key id and signature, together.
+    Signature,
 }
 
 /// What is wrong with a field.
@@ -342,6 +366,9 @@ pub enum Problem {
     RepeatedBlock,
     /// Not a positive decimal with at most six places.
     BadQuantity,
+    /// Not a device key id (32 hex digits) with a signature (128 hex digits, low `s`), or
+    /// one without the other.
+    BadSignature,
 }
 
 impl fmt::Display for Problem {
@@ -373,6 +400,9 @@ impl fmt::Display for Problem {
             Problem::BadBlock => f.write_str("must be a letter A-Z"),
             Problem::RepeatedBlock => f.write_str("appears twice"),
             Problem::BadQuantity => f.write_str("must be a positive decimal with at most 6 places"),
+            Problem::BadSignature => f.write_str(
+                "must be device_key_id (32 lower-case hex digits) and signature (128, r || s with low s), both or neither",
+            ),
         }
     }
 }
@@ -420,6 +450,7 @@ impl ReportError {
             Field::Block(i) => format!("lines[{i}].block"),
             Field::Quantity(i) => format!("lines[{i}].quantity"),
             Field::Qr => "qr".into(),
+            Field::Signature => "signature".into(),
         }
     }
 
@@ -441,6 +472,7 @@ impl ReportError {
             | Problem::BadBlock
             | Problem::RepeatedBlock
             | Problem::BadQuantity => "invalid_field",
+            Problem::BadSignature => "invalid_signature",
         }
     }
 }
@@ -590,6 +622,29 @@ impl Check {
         Ok((lat, lon))
     }
 
+    /// A device signature: key id and signature both present and well-formed, or both absent.
+    fn signature(
+        &self,
+        key_id: Option<&str>,
+        signature: Option<&str>,
+    ) -> Result<Option<DeviceSignature>, ReportError> {
+        let bad = || self.err(Field::Signature, Problem::BadSignature);
+        match (key_id, signature) {
+            (None, None) => Ok(None),
+            (Some(k), Some(s)) => {
+                let sig = DeviceSignature::parse(k, s).ok_or_else(bad)?;
+                let mut s_part = [0u8; 32];
+                s_part.copy_from_slice(&sig.signature[32..]);
+                if is_low_s(&s_part) {
+                    Ok(Some(sig))
+                } else {
+                    Err(bad())
+                }
+            }
+            _ => Err(bad()),
+        }
+    }
+
     fn verdict(&self, s: &str) -> Result<Verdict, ReportError> {
         match s {
             "valid" => Ok(Verdict::Valid),
@@ -650,6 +705,7 @@ impl Scan {
             place: c.place(&w.place)?,
             verdict: c.verdict(&w.verdict)?,
             qr: c.qr(&w.qr)?,
+            signature: c.signature(w.device_key_id.as_deref(), w.signature.as_deref())?,
         })
     }
 }
@@ -676,6 +732,7 @@ impl Endorsement {
                 MAX_TRANSPORT_DOCUMENT_LEN,
             )?,
             qr: c.qr(&w.qr)?,
+            signature: c.signature(w.device_key_id.as_deref(), w.signature.as_deref())?,
         })
     }
 }
@@ -742,6 +799,8 @@ mod tests {
             },
             verdict: "valid".into(),
             qr: "PS1:X".into(),
+            device_key_id: None,
+            signature: None,
         }
     }
 
@@ -762,6 +821,8 @@ mod tests {
                 quantity: QuantityInput::Text("12.50".into()),
             }],
             qr: "PS1:Y".into(),
+            device_key_id: None,
+            signature: None,
         }
     }
 

@@ -2,6 +2,7 @@
 // bindings, the error mapping, and the outbox. Run by scripts/test-foreign.sh.
 //
 // Usage: SdkTest <vectors.json[:vectors-2.json…]> <scratch dir> <verdicts out file>
+//                [device-reports.json]
 
 import java.io.File
 import kotlin.system.exitProcess
@@ -42,10 +43,12 @@ private class Json(private val s: String) {
         return v
     }
 
-    private fun num(): Long {
+    private fun num(): Any {
         val start = i
-        while (i < s.length && (s[i] == '-' || s[i].isDigit())) i++
-        return s.substring(start, i).toLong()
+        while (i < s.length && (s[i] == '-' || s[i] == '+' || s[i] == '.' || s[i] == 'e' ||
+                s[i] == 'E' || s[i].isDigit())) i++
+        val t = s.substring(start, i)
+        return if (t.any { it == '.' || it == 'e' || it == 'E' }) t.toDouble() else t.toLong()
     }
 
     private fun str(): String {
@@ -155,6 +158,109 @@ private fun checkCase(roots: List<ByteArray>, c: Map<String, Any?>): String {
         }
         val line = "$name ${verdictName(r.verdict)} ${codes.joinToString(",")}"
         return if (deltas.isEmpty()) line else "$line ${deltas.joinToString(",")}"
+    }
+}
+
+/** r || s (64 bytes) as the DER SEQUENCE java.security verifies. */
+private fun der(rs: ByteArray): ByteArray {
+    fun int(b: ByteArray): ByteArray {
+        val v = java.math.BigInteger(1, b).toByteArray() // minimal, sign byte when needed
+        return byteArrayOf(2, v.size.toByte()) + v
+    }
+    val body = int(rs.copyOfRange(0, 32)) + int(rs.copyOfRange(32, 64))
+    return byteArrayOf(0x30, body.size.toByte()) + body
+}
+
+/** A SEC1 uncompressed P-256 point as a java.security key. */
+private fun ecKey(sec1: ByteArray): java.security.PublicKey {
+    val params = java.security.AlgorithmParameters.getInstance("EC").run {
+        init(java.security.spec.ECGenParameterSpec("secp256r1"))
+        getParameterSpec(java.security.spec.ECParameterSpec::class.java)
+    }
+    val point = java.security.spec.ECPoint(
+        java.math.BigInteger(1, sec1.copyOfRange(1, 33)),
+        java.math.BigInteger(1, sec1.copyOfRange(33, 65)))
+    return java.security.KeyFactory.getInstance("EC")
+        .generatePublic(java.security.spec.ECPublicKeySpec(point, params))
+}
+
+private fun ecdsaOk(sec1: ByteArray, message: ByteArray, rs: ByteArray): Boolean =
+    java.security.Signature.getInstance("SHA256withECDSA").run {
+        initVerify(ecKey(sec1))
+        update(message)
+        verify(der(rs))
+    }
+
+/** A Kotlin signer that fails as a locked device does. */
+private class LockedSigner(private val inner: DeviceSigner) : DeviceSigner {
+    override fun publicKey(): ByteArray = inner.publicKey()
+    override fun sign(message: ByteArray): ByteArray =
+        throw SignerException.UserActionRequired("device locked")
+}
+
+private fun deviceChecks(path: String, scratch: File) {
+    val doc = Json(File(path).readText()).parse().obj()
+    val devices = doc["devices"].arr().map { it.obj() }.associateBy { it["label"] as String }
+
+    check("device vectors: key ids and enrolment proofs (bindings and java.security)") {
+        for (d in devices.values) {
+            val pk = unhex(d["public_key"] as String)
+            expect(deviceKeyId(pk) == d["key_id"]) { "key id of ${d["label"]}" }
+            expect(ecdsaOk(pk, unhex(d["enrolment_message"] as String),
+                unhex(d["enrolment_proof"] as String))) { "proof of ${d["label"]}" }
+        }
+        try {
+            deviceKeyId(ByteArray(33))
+            throw AssertionError("accepted a compressed key")
+        } catch (e: SdkFailure.InvalidInput) {
+        }
+    }
+
+    check("device vectors: signatures verify over the published bytes exactly when accepted") {
+        var checked = 0
+        for (case in doc["cases"].arr()) {
+            val c = case.obj()
+            val report = c["report"].obj()
+            val message = c["message"] as String? ?: continue
+            val sig = report["signature"] as String? ?: continue
+            val uploader = c["uploader"] as String? ?: continue
+            val want = c["expected"].obj()
+            val code = want["code"] as String?
+            if (want["accepted"] != true && code != "bad_device_signature") continue
+            val ok = ecdsaOk(unhex(devices[uploader]!!["public_key"] as String), unhex(message), unhex(sig))
+            expect(ok == (want["accepted"] == true)) { "${c["name"]}: java.security says $ok" }
+            checked++
+        }
+        expect(checked >= 5) { "only $checked cases" }
+    }
+
+    check("outbox signs through a Kotlin signer (java.security software EC)") {
+        val dir = File(scratch, "outbox-signed-kt").apply { deleteRecursively() }
+        val signer = SoftwareDeviceSigner.generate()
+        val keyId = deviceKeyId(signer.publicKey())
+        Outbox.openSigned(dir.path, signer).use { ob ->
+            expect(ob.deviceKeyId() == keyId) { "outbox key ${ob.deviceKeyId()}" }
+            repeat(8) {
+                ob.enqueueScan(ScanReport("PS1:ABC", 1_796_000_000L + it, Place.Locode("KEMBA"),
+                    VerdictKind.VALID, "kt-device", null))
+            }
+        }
+        val restored = SoftwareDeviceSigner.restore(signer.privateKeyPkcs8(), signer.publicKeyX509())
+        expect(restored.publicKey().contentEquals(signer.publicKey())) { "restored key" }
+        Outbox.open(dir.path).use { ob ->
+            val listed = ob.listPending(100u)
+            expect(listed.size == 8 && listed.all { it.deviceKeyId == keyId }) { "after reopen $listed" }
+        }
+        Outbox.openSigned(dir.path, LockedSigner(signer)).use { ob ->
+            try {
+                ob.enqueueScan(ScanReport("PS1:ABC", 1_796_000_000, Place.Locode("KEMBA"),
+                    VerdictKind.VALID, "kt-device", null))
+                throw AssertionError("queued without a signature")
+            } catch (e: SdkFailure.Signing) {
+                expect(e.reason.contains("locked")) { e.reason }
+            }
+            expect(ob.pendingCount() == 8uL) { "pending ${ob.pendingCount()}" }
+        }
     }
 }
 
@@ -273,6 +379,8 @@ fun main(args: Array<String>) {
             expect(ob.pendingCount() == 1uL) { "pending" }
         }
     }
+
+    args.getOrNull(3)?.let { deviceChecks(it, scratch) }
 
     println("kotlin: $passed passed, $failed failed")
     if (failed > 0 || passed == 0) exitProcess(1)

@@ -116,6 +116,30 @@ fun main(args: Array<String>) {
         expect(outbox.pendingCount() == 1uL) { "pending" }
     }
 
+    check("device key: enrolled through a Kotlin signer, every item signed, unsigned refused") {
+        val signer = SoftwareDeviceSigner.generate()
+        val keyId = deviceKeyId(signer.publicKey())
+        SyncClient(s("url"), s("device_token"), 10u, transport).use { device ->
+            repeat(2) {
+                val r = device.enrolDevice(signer)
+                expect(r is Enrolment.Enrolled && r.deviceKeyId == keyId) { "enrol $r" }
+            }
+            val other = device.enrolDevice(SoftwareDeviceSigner.generate())
+            expect(other is Enrolment.Conflict) { "another key: $other" }
+            Outbox.open(s("device_dir")).use { ob -> ob.enqueueScan(scan(qr, now - 500)) }
+            Outbox.openSigned(s("device_dir"), signer).use { ob ->
+                val ids = (0 until 3).map { ob.enqueueScan(scan(qr, now - 400 + it)) } +
+                    ob.enqueueEndorsement(ExportEndorsement(qr, listOf(EndorsedLine("A", "1")),
+                        "KEMBA", null, now - 30, "kt-device", "officer-kt"))
+                val report = device.upload(ob, 10u)
+                expect(report.outcome is UploadOutcome.Done) { "outcome ${report.outcome}" }
+                expect(report.uploaded == 4uL && report.rejected == 1uL) { "report $report" }
+                println("DEVICE_KEY $keyId")
+                ids.forEach { println("SIGNED $it") }
+            }
+        }
+    }
+
     outbox.close()
     client.close()
     verifier.close()

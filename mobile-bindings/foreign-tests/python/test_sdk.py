@@ -3,7 +3,8 @@ bindings, the error mapping and the outbox. Run by scripts/test-foreign.sh.
 
 Environment: PERMITSEAL_BINDINGS (directory holding permitseal_mobile.py and the library),
 PERMITSEAL_VECTORS (vectors.json and vectors-2.json, separated by os.pathsep),
-PERMITSEAL_VERDICTS_OUT (file to write verdicts to).
+PERMITSEAL_VERDICTS_OUT (file to write verdicts to), PERMITSEAL_DEVICE_VECTORS
+(device-reports.json).
 """
 
 import json
@@ -15,7 +16,11 @@ import unittest
 sys.path.insert(0, os.environ["PERMITSEAL_BINDINGS"])
 
 import permitseal_mobile as ps  # noqa: E402
-from test_sync import HttpClientTransport  # noqa: E402
+from cryptography.exceptions import InvalidSignature  # noqa: E402
+from cryptography.hazmat.primitives import hashes  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature  # noqa: E402
+from test_sync import HttpClientTransport, PySigner  # noqa: E402
 
 VERDICTS = {
     ps.VerdictKind.VALID: "valid",
@@ -131,6 +136,82 @@ class OutboxTests(unittest.TestCase):
             ob = ps.Outbox.open(d)
             self.assertEqual([i.id for i in ob.list_pending(5)], [a])
             self.assertEqual(ob.oldest_pending_age_seconds(1_796_000_010), 10)
+
+
+def ecdsa_ok(public_key, message, rs):
+    key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), public_key)
+    sig = encode_dss_signature(int.from_bytes(rs[:32], "big"), int.from_bytes(rs[32:], "big"))
+    try:
+        key.verify(sig, message, ec.ECDSA(hashes.SHA256()))
+        return True
+    except InvalidSignature:
+        return False
+
+
+class LockedSigner(ps.DeviceSigner):
+    def __init__(self, inner):
+        self.inner = inner
+
+    def public_key(self):
+        return self.inner.public_key()
+
+    def sign(self, message):
+        raise ps.SignerError.UserActionRequired("device locked")
+
+
+class DeviceTests(unittest.TestCase):
+    def setUp(self):
+        with open(os.environ["PERMITSEAL_DEVICE_VECTORS"], encoding="utf-8") as f:
+            self.doc = json.load(f)
+        self.devices = {d["label"]: d for d in self.doc["devices"]}
+
+    def test_key_ids_and_enrolment_proofs(self):
+        for d in self.devices.values():
+            pk = bytes.fromhex(d["public_key"])
+            self.assertEqual(ps.device_key_id(pk), d["key_id"])
+            self.assertTrue(ecdsa_ok(pk, bytes.fromhex(d["enrolment_message"]),
+                                     bytes.fromhex(d["enrolment_proof"])))
+        with self.assertRaises(ps.SdkFailure.InvalidInput):
+            ps.device_key_id(b"\x02" * 33)
+
+    def test_signatures_verify_over_the_published_bytes_exactly_when_accepted(self):
+        checked = 0
+        for c in self.doc["cases"]:
+            sig, want = c["report"].get("signature"), c["expected"]
+            if not (c["message"] and sig and c["uploader"]):
+                continue
+            if not want["accepted"] and want["code"] != "bad_device_signature":
+                continue
+            pk = bytes.fromhex(self.devices[c["uploader"]]["public_key"])
+            ok = ecdsa_ok(pk, bytes.fromhex(c["message"]), bytes.fromhex(sig))
+            self.assertEqual(ok, want["accepted"], c["name"])
+            checked += 1
+        self.assertGreaterEqual(checked, 5)
+
+    def test_outbox_signs_through_a_python_signer(self):
+        signer = PySigner()
+        key_id = ps.device_key_id(signer.public_key())
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "outbox")
+            ob = ps.Outbox.open_signed(path, signer)
+            self.assertEqual(ob.device_key_id(), key_id)
+            for i in range(8):
+                ob.enqueue_scan(ps.ScanReport(
+                    qr_text="PS1:ABC", scanned_at=1_796_000_000 + i,
+                    place=ps.Place.LOCODE(code="KEMBA"), verdict=ps.VerdictKind.VALID,
+                    device_id="py-device", officer_id=None))
+            del ob
+            ob = ps.Outbox.open(path)
+            listed = ob.list_pending(100)
+            self.assertEqual([p.device_key_id for p in listed], [key_id] * 8)
+            del ob
+            ob = ps.Outbox.open_signed(path, LockedSigner(signer))
+            with self.assertRaises(ps.SdkFailure.Signing):
+                ob.enqueue_scan(ps.ScanReport(
+                    qr_text="PS1:ABC", scanned_at=1_796_000_000,
+                    place=ps.Place.LOCODE(code="KEMBA"), verdict=ps.VerdictKind.VALID,
+                    device_id="py-device", officer_id=None))
+            self.assertEqual(ob.pending_count(), 8)
 
 
 class SyncTests(unittest.TestCase):

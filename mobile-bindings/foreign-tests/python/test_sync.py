@@ -16,6 +16,22 @@ import urllib.parse
 sys.path.insert(0, os.environ["PERMITSEAL_BINDINGS"])
 
 import permitseal_mobile as ps  # noqa: E402
+from cryptography.hazmat.primitives import hashes  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat  # noqa: E402
+
+
+class PySigner(ps.DeviceSigner):
+    """A device key in software (the `cryptography` package): ECDSA P-256, DER signatures."""
+
+    def __init__(self, key=None):
+        self.key = key or ec.generate_private_key(ec.SECP256R1())
+
+    def public_key(self):
+        return self.key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+
+    def sign(self, message):
+        return self.key.sign(message, ec.ECDSA(hashes.SHA256()))
 
 
 class HttpClientTransport(ps.HttpTransport):
@@ -164,6 +180,30 @@ def main():
         assert report.outcome.is_offline(), report
         assert outbox.pending_count() == 1
 
+    def device_key():
+        signer = PySigner()
+        key_id = ps.device_key_id(signer.public_key())
+        device = ps.SyncClient(spec["url"], spec["device_token"], 10, transport)
+        for _ in range(2):
+            r = device.enrol_device(signer)
+            assert r.is_enrolled() and r.device_key_id == key_id, r
+        assert device.enrol_device(PySigner()).is_conflict()
+        unsigned = ps.Outbox.open(spec["device_dir"])
+        unsigned.enqueue_scan(scan(qr, now - 500))  # queued before the key was enrolled
+        del unsigned
+        ob = ps.Outbox.open_signed(spec["device_dir"], signer)
+        ids = [ob.enqueue_scan(scan(qr, now - 400 + i)) for i in range(3)]
+        ids.append(ob.enqueue_endorsement(ps.ExportEndorsement(
+            qr_text=qr, lines=[ps.EndorsedLine(block="A", quantity="1")], port="KEMBA",
+            transport_document=None, endorsed_at=now - 30, device_id="py-device",
+            officer_id="officer-py")))
+        report = device.upload(ob, 10)
+        assert report.outcome.is_done(), report
+        assert (report.uploaded, report.rejected) == (4, 1), report
+        print(f"DEVICE_KEY {key_id}")
+        for i in ids:
+            print(f"SIGNED {i}")
+
     check("bundle fetched and installed, then up to date by its ETag", bundle_and_etag)
     check("upload in batches of two; what the server would refuse is refused when recorded", batches_and_refusal)
     check("the endorsement is in the next bundle", endorsement_in_next_bundle)
@@ -172,6 +212,8 @@ def main():
     check("a server that never answers: offline by the timeout", silent)
     check("a certificate the platform does not trust: a TLS failure", untrusted)
     check("a transport that throws something unexpected: offline", broken)
+    check("device key: enrolled through a Python signer, every item signed, unsigned refused",
+          device_key)
     print(f"sync: {passed} passed, {failed} failed")
     return 1 if failed or not passed else 0
 

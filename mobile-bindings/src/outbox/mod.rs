@@ -24,6 +24,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
+use verifier_core::device::{DeviceSignature, endorsement_message, scan_message};
+
+use crate::device::{BoundSigner, DeviceSigner};
 use crate::error::SdkFailure;
 use crate::records::VerdictKind;
 use frames::FrameFile;
@@ -124,6 +127,28 @@ pub struct StoredItem {
     pub queued_at: i64,
     /// The report or endorsement.
     pub payload: Payload,
+    /// The device's signature over it, made when it was recorded (absent in an outbox opened
+    /// without a signer, and in items written before signing existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<StoredSignature>,
+}
+
+/// A device signature as stored and sent: the wire form of FORMAT.md §10.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredSignature {
+    /// The signing key's id, 32 hex digits.
+    pub device_key_id: String,
+    /// `r ‖ s`, 128 hex digits, low `s`.
+    pub signature: String,
+}
+
+impl From<DeviceSignature> for StoredSignature {
+    fn from(s: DeviceSignature) -> StoredSignature {
+        StoredSignature {
+            device_key_id: s.key_id.to_string(),
+            signature: s.signature_hex(),
+        }
+    }
 }
 
 /// A queued item as the app lists it.
@@ -135,6 +160,8 @@ pub struct PendingItem {
     pub kind: OutboxItemKind,
     /// Device time it was queued, Unix seconds.
     pub queued_at: i64,
+    /// The id of the device key that signed it; absent when it is unsigned.
+    pub device_key_id: Option<String>,
 }
 
 /// How much is waiting.
@@ -163,6 +190,8 @@ pub struct RejectedItem {
 #[derive(Debug, uniffi::Object)]
 pub struct Outbox {
     inner: Mutex<Inner>,
+    /// Signs every item at record time, when the outbox was opened with a signer.
+    signer: Option<BoundSigner>,
 }
 
 #[derive(Debug)]
@@ -184,11 +213,18 @@ impl Outbox {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn enqueue(&self, id: String, payload: Payload, queued_at: i64) -> Result<String, SdkFailure> {
+    fn enqueue(
+        &self,
+        id: String,
+        payload: Payload,
+        queued_at: i64,
+        signature: Option<DeviceSignature>,
+    ) -> Result<String, SdkFailure> {
         let item = StoredItem {
             id,
             queued_at,
             payload,
+            signature: signature.map(StoredSignature::from),
         };
         let bytes = serde_json::to_vec(&item).map_err(|e| SdkFailure::Storage {
             reason: format!("encode item: {e}"),
@@ -291,6 +327,35 @@ impl Outbox {
     /// acknowledged to the caller).
     #[uniffi::constructor]
     pub fn open(directory: String) -> Result<Arc<Outbox>, SdkFailure> {
+        Outbox::open_with(directory, None)
+    }
+
+    /// Opens the queue as `open` does, signing every scan report and endorsement enqueued
+    /// from now on with the device key (`signer`, over the platform's key store) before it is
+    /// written: the signature is stored with the item, survives restarts and is uploaded with
+    /// it. Use this once the device's key is enrolled (`SyncClient.enrol_device`): the server
+    /// then refuses unsigned reports from this device, so items queued unsigned before
+    /// enrolment end in `rejected.log`.
+    #[uniffi::constructor]
+    pub fn open_signed(
+        directory: String,
+        signer: Arc<dyn DeviceSigner>,
+    ) -> Result<Arc<Outbox>, SdkFailure> {
+        let signer = BoundSigner::new(signer)?;
+        Outbox::open_with(directory, Some(signer))
+    }
+
+    /// The id of the key that signs this outbox's items, if it signs.
+    pub fn device_key_id(&self) -> Option<String> {
+        self.signer.as_ref().map(|s| s.key_id().to_string())
+    }
+}
+
+impl Outbox {
+    fn open_with(
+        directory: String,
+        signer: Option<BoundSigner>,
+    ) -> Result<Arc<Outbox>, SdkFailure> {
         let dir = PathBuf::from(&directory);
         std::fs::create_dir_all(&dir).map_err(|e| SdkFailure::storage("create directory", &e))?;
         let lock = OpenOptions::new()
@@ -338,31 +403,48 @@ impl Outbox {
             .map_err(|e| SdkFailure::storage("compact", &e))?;
         Ok(Arc::new(Outbox {
             inner: Mutex::new(inner),
+            signer,
         }))
     }
+}
 
+#[uniffi::export]
+impl Outbox {
     /// Queues a scan report durably and returns its id. The report carries its own time,
     /// which is also its queue time. A report the server would refuse is refused here
     /// (`InvalidInput`, naming the field), checked by the same rules against the device clock:
-    /// among them, a time more than 24 hours ahead of the clock or before 2000.
+    /// among them, a time more than 24 hours ahead of the clock or before 2000. An outbox
+    /// opened with a signer signs the report before writing it (`Signing` if it cannot: then
+    /// nothing is queued).
     pub fn enqueue_scan(&self, report: ScanReport) -> Result<String, SdkFailure> {
         let id = new_id()?;
-        report::check_scan(&id, &report, crate::clock::now())?;
+        let checked = report::check_scan(&id, &report, crate::clock::now())?;
+        let signature = self
+            .signer
+            .as_ref()
+            .map(|s| s.sign(scan_message(&checked, &s.key_id())))
+            .transpose()?;
         let at = report.scanned_at;
-        self.enqueue(id, Payload::Scan(report), at)
+        self.enqueue(id, Payload::Scan(report), at, signature)
     }
 
     /// Queues an export endorsement durably and returns its id, refusing what the server
-    /// would refuse as `enqueue_scan` does. Quantities are stored in their normalised form
+    /// would refuse as `enqueue_scan` does, and signed as `enqueue_scan` is. Quantities are stored in their normalised form
     /// (`12.50` → `12.5`).
     pub fn enqueue_endorsement(
         &self,
         endorsement: ExportEndorsement,
     ) -> Result<String, SdkFailure> {
         let id = new_id()?;
-        let endorsement = report::check_endorsement(&id, endorsement, crate::clock::now())?;
+        let (endorsement, checked) =
+            report::check_endorsement(&id, endorsement, crate::clock::now())?;
+        let signature = self
+            .signer
+            .as_ref()
+            .map(|s| s.sign(endorsement_message(&checked, &s.key_id())))
+            .transpose()?;
         let at = endorsement.endorsed_at;
-        self.enqueue(id, Payload::Endorsement(endorsement), at)
+        self.enqueue(id, Payload::Endorsement(endorsement), at, signature)
     }
 
     /// How many items wait and since when.
@@ -396,6 +478,7 @@ impl Outbox {
                 },
                 id: i.id,
                 queued_at: i.queued_at,
+                device_key_id: i.signature.map(|s| s.device_key_id),
             })
             .collect()
     }

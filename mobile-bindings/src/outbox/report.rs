@@ -9,7 +9,7 @@ use verifier_core::report::{
     ScanWire,
 };
 
-use super::{ExportEndorsement, Place, ScanReport};
+use super::{ExportEndorsement, Place, ScanReport, StoredSignature};
 use crate::error::SdkFailure;
 
 fn place(p: &Place) -> PlaceWire {
@@ -30,9 +30,11 @@ fn place(p: &Place) -> PlaceWire {
     }
 }
 
-/// A scan report as uploaded under `id`.
-pub fn scan_wire(id: &str, s: &ScanReport) -> ScanWire {
+/// A scan report as uploaded under `id`, with its device signature when it has one.
+pub fn scan_wire(id: &str, s: &ScanReport, sig: Option<&StoredSignature>) -> ScanWire {
     ScanWire {
+        device_key_id: sig.map(|g| g.device_key_id.clone()),
+        signature: sig.map(|g| g.signature.clone()),
         id: id.to_owned(),
         device_id: s.device_id.clone(),
         officer: s.officer_id.clone(),
@@ -43,9 +45,16 @@ pub fn scan_wire(id: &str, s: &ScanReport) -> ScanWire {
     }
 }
 
-/// An export endorsement as uploaded under `id`; its place is the port of export.
-pub fn endorsement_wire(id: &str, e: &ExportEndorsement) -> EndorsementWire {
+/// An export endorsement as uploaded under `id`, with its device signature when it has one;
+/// its place is the port of export.
+pub fn endorsement_wire(
+    id: &str,
+    e: &ExportEndorsement,
+    sig: Option<&StoredSignature>,
+) -> EndorsementWire {
     EndorsementWire {
+        device_key_id: sig.map(|g| g.device_key_id.clone()),
+        signature: sig.map(|g| g.signature.clone()),
         id: id.to_owned(),
         device_id: e.device_id.clone(),
         officer: e.officer_id.clone(),
@@ -68,28 +77,28 @@ pub fn endorsement_wire(id: &str, e: &ExportEndorsement) -> EndorsementWire {
     }
 }
 
-/// Refuses, at record time, a scan the server would refuse.
-pub fn check_scan(id: &str, s: &ScanReport, now: i64) -> Result<(), SdkFailure> {
+/// Refuses, at record time, a scan the server would refuse; returns it checked (what a
+/// device signature covers).
+pub fn check_scan(id: &str, s: &ScanReport, now: i64) -> Result<report::Scan, SdkFailure> {
     // The time is checked as a number first, so that only a plausible one is formatted.
     report::check_time(ReportKind::Scan, s.scanned_at, now).map_err(|e| refusal(&e))?;
-    report::Scan::check(&scan_wire(id, s), Form::Recorded, now).map_err(|e| refusal(&e))?;
-    Ok(())
+    report::Scan::check(&scan_wire(id, s, None), Form::Recorded, now).map_err(|e| refusal(&e))
 }
 
 /// Refuses, at record time, an endorsement the server would refuse; returns it with its
-/// quantities normalised.
+/// quantities normalised, and checked (what a device signature covers).
 pub fn check_endorsement(
     id: &str,
     mut e: ExportEndorsement,
     now: i64,
-) -> Result<ExportEndorsement, SdkFailure> {
+) -> Result<(ExportEndorsement, report::Endorsement), SdkFailure> {
     report::check_time(ReportKind::Endorsement, e.endorsed_at, now).map_err(|e| refusal(&e))?;
-    let checked = report::Endorsement::check(&endorsement_wire(id, &e), Form::Recorded, now)
+    let checked = report::Endorsement::check(&endorsement_wire(id, &e, None), Form::Recorded, now)
         .map_err(|e| refusal(&e))?;
     for (line, ok) in e.lines.iter_mut().zip(&checked.lines) {
         line.quantity = ok.quantity.to_string();
     }
-    Ok(e)
+    Ok((e, checked))
 }
 
 /// The field as the app named it in the record it gave.
@@ -115,6 +124,7 @@ fn field_name(e: &ReportError) -> &'static str {
         Field::Block(_) => "lines.block",
         Field::Quantity(_) => "lines.quantity",
         Field::Qr => "qr_text",
+        Field::Signature => "signature",
     }
 }
 
@@ -141,6 +151,8 @@ fn refusal(e: &ReportError) -> SdkFailure {
         | Problem::LineCount
         | Problem::BadBlock
         | Problem::RepeatedBlock
-        | Problem::BadQuantity => SdkFailure::invalid(field, reason),
+        | Problem::BadQuantity
+        // The outbox builds signatures itself; a bad one is a programming error.
+        | Problem::BadSignature => SdkFailure::invalid(field, reason),
     }
 }

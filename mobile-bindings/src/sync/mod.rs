@@ -11,7 +11,7 @@
 mod http;
 mod origin;
 pub mod transport;
-mod wire;
+pub mod wire;
 
 use std::sync::Arc;
 
@@ -22,6 +22,7 @@ use transport::{
     HttpHeader, HttpMethod, HttpRequest, HttpResponse, SharedTransport, TransportError,
 };
 
+use crate::device::{self, DeviceSigner};
 use crate::error::SdkFailure;
 use crate::outbox::{Outbox, Payload, RejectedItem, StoredItem};
 use crate::verifier::{BundleLoad, Verifier};
@@ -80,6 +81,36 @@ pub enum UploadOutcome {
     /// device again; nothing is lost.
     AuthFailed,
     /// The server answered with an unexpected status; what is left stays queued. Retry later.
+    ServerError {
+        /// The HTTP status.
+        status: u16,
+    },
+}
+
+/// The result of enrolling the device's key.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum Enrolment {
+    /// The server holds this key for the device token (now, or already from an earlier
+    /// enrolment with the same key). Open the outbox with `Outbox.open_signed` from now on.
+    Enrolled {
+        /// The key's id, as the permit's history shows it.
+        device_key_id: String,
+    },
+    /// Another key is already bound to this device token, or this key to another token. Only
+    /// the server's admin can clear a binding; until then the device cannot report.
+    Conflict {
+        /// The server's explanation.
+        reason: String,
+    },
+    /// No connection, a timeout, or a TLS failure. Retry later.
+    Offline {
+        /// What failed, for support.
+        reason: String,
+    },
+    /// The server refused the device token (revoked, expired, or not an officer's).
+    AuthFailed,
+    /// The server answered with an unexpected status (a 4xx other than a conflict is a
+    /// signer that is not ECDSA P-256 or an SDK and server that disagree).
     ServerError {
         /// The HTTP status.
         status: u16,
@@ -380,6 +411,58 @@ impl SyncClient {
                 Ok(BundleSync::ServerError { status })
             }
         }
+    }
+
+    /// Binds the device's public key to this device token on the server (FORMAT.md §10.4):
+    /// sends the key and a signature over it, made by `signer`, so the server knows the device
+    /// holds the private key. The first binding of a token wins; enrolling again with the same
+    /// key is answered `Enrolled` again. Call it once after the app generated its key, before
+    /// recording with `Outbox.open_signed`. Only a signer failure is an error (`Signing`).
+    pub fn enrol_device(&self, signer: Arc<dyn DeviceSigner>) -> Result<Enrolment, SdkFailure> {
+        let request = device::enrolment(signer.as_ref())?;
+        let hex = |b: &[u8]| -> String { b.iter().map(|x| format!("{x:02x}")).collect() };
+        let body = serde_json::to_vec(&wire::EnrolmentBody {
+            public_key: hex(&request.public_key),
+            proof: hex(&request.proof),
+        })
+        .map_err(|e| SdkFailure::invalid("public_key", e.to_string()))?;
+        let headers = vec![
+            SyncClient::header("Content-Type", "application/json"),
+            SyncClient::header("Accept", "application/json"),
+        ];
+        let resp = match self.exchange(self.request(
+            HttpMethod::Post,
+            wire::DEVICE_KEY_PATH,
+            headers,
+            body,
+            MAX_RESPONSE,
+        )) {
+            Ok(resp) => resp,
+            Err(Failure::Offline(reason)) => return Ok(Enrolment::Offline { reason }),
+            Err(Failure::Auth) => return Ok(Enrolment::AuthFailed),
+            Err(Failure::Status(status) | Failure::Refused(status, _)) => {
+                return Ok(Enrolment::ServerError { status });
+            }
+        };
+        let expected = request.key_id.to_string();
+        Ok(match resp.status {
+            200 | 201 => match serde_json::from_slice::<wire::EnrolmentAnswer>(&resp.body) {
+                Ok(a) if a.device_key_id == expected => Enrolment::Enrolled {
+                    device_key_id: expected,
+                },
+                _ => Enrolment::ServerError {
+                    status: resp.status,
+                },
+            },
+            401 | 403 => Enrolment::AuthFailed,
+            409 => Enrolment::Conflict {
+                reason: String::from_utf8_lossy(&resp.body)
+                    .chars()
+                    .take(MAX_ANSWER)
+                    .collect(),
+            },
+            status => Enrolment::ServerError { status },
+        })
     }
 
     /// Uploads everything queued in `outbox`, `batch_size` items per request (0 means 100),

@@ -13,6 +13,24 @@ pub const BUNDLE_PATH: &str = "/api/v1/bundle";
 pub const SCANS_PATH: &str = "/api/v1/scans";
 /// Export endorsements, in batches (officer token).
 pub const ENDORSEMENTS_PATH: &str = "/api/v1/endorsements";
+/// The device key's enrolment (officer token).
+pub const DEVICE_KEY_PATH: &str = "/api/v1/devices/key";
+
+/// The enrolment body.
+#[derive(Debug, serde::Serialize)]
+pub struct EnrolmentBody {
+    /// SEC1 uncompressed, hex.
+    pub public_key: String,
+    /// Signature over the enrolment message (FORMAT.md §10.4), hex.
+    pub proof: String,
+}
+
+/// The server's answer to an enrolment.
+#[derive(Debug, Deserialize)]
+pub struct EnrolmentAnswer {
+    /// The key id the server computed.
+    pub device_key_id: String,
+}
 
 /// The server's answer to an upload.
 #[derive(Debug, Deserialize)]
@@ -33,7 +51,7 @@ pub fn batch_body(batch: &[StoredItem]) -> Result<(&'static str, Vec<u8>), serde
     let scans: Vec<_> = batch
         .iter()
         .filter_map(|i| match &i.payload {
-            Payload::Scan(s) => Some(scan_wire(&i.id, s)),
+            Payload::Scan(s) => Some(scan_wire(&i.id, s, i.signature.as_ref())),
             Payload::Endorsement(_) => None,
         })
         .collect();
@@ -43,7 +61,7 @@ pub fn batch_body(batch: &[StoredItem]) -> Result<(&'static str, Vec<u8>), serde
     let endorsements: Vec<_> = batch
         .iter()
         .filter_map(|i| match &i.payload {
-            Payload::Endorsement(e) => Some(endorsement_wire(&i.id, e)),
+            Payload::Endorsement(e) => Some(endorsement_wire(&i.id, e, i.signature.as_ref())),
             Payload::Scan(_) => None,
         })
         .collect();
@@ -75,6 +93,7 @@ mod tests {
                 device_id: "d".into(),
                 officer_id: None,
             }),
+            signature: None,
         };
         let (path, body) = batch_body(std::slice::from_ref(&scan)).unwrap();
         assert_eq!(path, SCANS_PATH);
@@ -97,6 +116,7 @@ mod tests {
                 device_id: "d".into(),
                 officer_id: Some("o".into()),
             }),
+            signature: None,
         };
         let (path, body) = batch_body(&[e]).unwrap();
         assert_eq!(path, ENDORSEMENTS_PATH);

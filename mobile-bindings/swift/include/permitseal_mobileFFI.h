@@ -243,11 +243,35 @@ typedef void (*UniffiForeignFutureCompleteVoid)(uint64_t, UniffiForeignFutureRes
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_DEVICE_SIGNER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_DEVICE_SIGNER_METHOD0
+typedef void (*UniffiCallbackInterfaceDeviceSignerMethod0)(uint64_t, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_DEVICE_SIGNER_METHOD1
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_DEVICE_SIGNER_METHOD1
+typedef void (*UniffiCallbackInterfaceDeviceSignerMethod1)(uint64_t, RustBuffer, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_HTTP_TRANSPORT_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_HTTP_TRANSPORT_METHOD0
 typedef void (*UniffiCallbackInterfaceHttpTransportMethod0)(uint64_t, RustBuffer, RustBuffer, RustBuffer* _Nonnull, 
         RustCallStatus *_Nonnull uniffiCallStatus
     );
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_DEVICE_SIGNER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_DEVICE_SIGNER
+typedef struct UniffiVTableCallbackInterfaceDeviceSigner {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceDeviceSignerMethod0 _Nonnull publicKey;
+    UniffiCallbackInterfaceDeviceSignerMethod1 _Nonnull sign;
+} UniffiVTableCallbackInterfaceDeviceSigner;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_HTTP_TRANSPORT
@@ -258,6 +282,31 @@ typedef struct UniffiVTableCallbackInterfaceHttpTransport {
     UniffiCallbackInterfaceHttpTransportMethod0 _Nonnull send;
 } UniffiVTableCallbackInterfaceHttpTransport;
 
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_CLONE_DEVICESIGNER
+#define UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_CLONE_DEVICESIGNER
+uint64_t uniffi_permitseal_mobile_fn_clone_devicesigner(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_FREE_DEVICESIGNER
+#define UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_FREE_DEVICESIGNER
+void uniffi_permitseal_mobile_fn_free_devicesigner(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_INIT_CALLBACK_VTABLE_DEVICESIGNER
+#define UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_INIT_CALLBACK_VTABLE_DEVICESIGNER
+void uniffi_permitseal_mobile_fn_init_callback_vtable_devicesigner(const UniffiVTableCallbackInterfaceDeviceSigner* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_METHOD_DEVICESIGNER_PUBLIC_KEY
+#define UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_METHOD_DEVICESIGNER_PUBLIC_KEY
+RustBuffer uniffi_permitseal_mobile_fn_method_devicesigner_public_key(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_METHOD_DEVICESIGNER_SIGN
+#define UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_METHOD_DEVICESIGNER_SIGN
+RustBuffer uniffi_permitseal_mobile_fn_method_devicesigner_sign(uint64_t ptr, RustBuffer message, RustCallStatus *_Nonnull out_status
+);
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_CLONE_OUTBOX
 #define UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_CLONE_OUTBOX
@@ -272,6 +321,16 @@ void uniffi_permitseal_mobile_fn_free_outbox(uint64_t handle, RustCallStatus *_N
 #ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_CONSTRUCTOR_OUTBOX_OPEN
 #define UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_CONSTRUCTOR_OUTBOX_OPEN
 uint64_t uniffi_permitseal_mobile_fn_constructor_outbox_open(RustBuffer directory, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_CONSTRUCTOR_OUTBOX_OPEN_SIGNED
+#define UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_CONSTRUCTOR_OUTBOX_OPEN_SIGNED
+uint64_t uniffi_permitseal_mobile_fn_constructor_outbox_open_signed(RustBuffer directory, uint64_t signer, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_METHOD_OUTBOX_DEVICE_KEY_ID
+#define UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_METHOD_OUTBOX_DEVICE_KEY_ID
+RustBuffer uniffi_permitseal_mobile_fn_method_outbox_device_key_id(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_METHOD_OUTBOX_ENQUEUE_ENDORSEMENT
@@ -317,6 +376,11 @@ void uniffi_permitseal_mobile_fn_free_syncclient(uint64_t handle, RustCallStatus
 #ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_CONSTRUCTOR_SYNCCLIENT_NEW
 #define UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_CONSTRUCTOR_SYNCCLIENT_NEW
 uint64_t uniffi_permitseal_mobile_fn_constructor_syncclient_new(RustBuffer base_url, RustBuffer device_token, uint32_t timeout_seconds, uint64_t transport, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_METHOD_SYNCCLIENT_ENROL_DEVICE
+#define UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_METHOD_SYNCCLIENT_ENROL_DEVICE
+RustBuffer uniffi_permitseal_mobile_fn_method_syncclient_enrol_device(uint64_t ptr, uint64_t signer, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_METHOD_SYNCCLIENT_SYNC_BUNDLE
@@ -433,6 +497,11 @@ RustBuffer uniffi_permitseal_mobile_fn_func_language_for_tag(RustBuffer tag, Rus
 #ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_FUNC_REASON_MESSAGE
 #define UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_FUNC_REASON_MESSAGE
 RustBuffer uniffi_permitseal_mobile_fn_func_reason_message(RustBuffer code, RustBuffer lang, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_FUNC_DEVICE_KEY_ID
+#define UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_FN_FUNC_DEVICE_KEY_ID
+RustBuffer uniffi_permitseal_mobile_fn_func_device_key_id(RustBuffer public_key, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_FFI_PERMITSEAL_MOBILE_RUSTBUFFER_ALLOC
@@ -713,6 +782,30 @@ uint16_t uniffi_permitseal_mobile_checksum_func_reason_message(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_CHECKSUM_FUNC_DEVICE_KEY_ID
+#define UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_CHECKSUM_FUNC_DEVICE_KEY_ID
+uint16_t uniffi_permitseal_mobile_checksum_func_device_key_id(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_CHECKSUM_METHOD_DEVICESIGNER_PUBLIC_KEY
+#define UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_CHECKSUM_METHOD_DEVICESIGNER_PUBLIC_KEY
+uint16_t uniffi_permitseal_mobile_checksum_method_devicesigner_public_key(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_CHECKSUM_METHOD_DEVICESIGNER_SIGN
+#define UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_CHECKSUM_METHOD_DEVICESIGNER_SIGN
+uint16_t uniffi_permitseal_mobile_checksum_method_devicesigner_sign(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_CHECKSUM_METHOD_OUTBOX_DEVICE_KEY_ID
+#define UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_CHECKSUM_METHOD_OUTBOX_DEVICE_KEY_ID
+uint16_t uniffi_permitseal_mobile_checksum_method_outbox_device_key_id(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_CHECKSUM_METHOD_OUTBOX_ENQUEUE_ENDORSEMENT
 #define UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_CHECKSUM_METHOD_OUTBOX_ENQUEUE_ENDORSEMENT
 uint16_t uniffi_permitseal_mobile_checksum_method_outbox_enqueue_endorsement(void
@@ -746,6 +839,12 @@ uint16_t uniffi_permitseal_mobile_checksum_method_outbox_pending_count(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_CHECKSUM_METHOD_OUTBOX_STATS
 #define UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_CHECKSUM_METHOD_OUTBOX_STATS
 uint16_t uniffi_permitseal_mobile_checksum_method_outbox_stats(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_CHECKSUM_METHOD_SYNCCLIENT_ENROL_DEVICE
+#define UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_CHECKSUM_METHOD_SYNCCLIENT_ENROL_DEVICE
+uint16_t uniffi_permitseal_mobile_checksum_method_syncclient_enrol_device(void
     
 );
 #endif
@@ -836,6 +935,12 @@ uint16_t uniffi_permitseal_mobile_checksum_method_verifier_verify_at(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_CHECKSUM_CONSTRUCTOR_OUTBOX_OPEN
 #define UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_CHECKSUM_CONSTRUCTOR_OUTBOX_OPEN
 uint16_t uniffi_permitseal_mobile_checksum_constructor_outbox_open(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_CHECKSUM_CONSTRUCTOR_OUTBOX_OPEN_SIGNED
+#define UNIFFI_FFIDEF_UNIFFI_PERMITSEAL_MOBILE_CHECKSUM_CONSTRUCTOR_OUTBOX_OPEN_SIGNED
+uint16_t uniffi_permitseal_mobile_checksum_constructor_outbox_open_signed(void
     
 );
 #endif

@@ -25,6 +25,8 @@ use serde_json::{Value, json};
 pub struct Server {
     pub addr: SocketAddr,
     pub officer: String,
+    /// A second officer's device token, labelled, for device-key enrolment.
+    pub device_officer: String,
     pub issuer: String,
     pub rt: tokio::runtime::Runtime,
     _dir: tempfile::TempDir,
@@ -50,7 +52,7 @@ impl Server {
             verify_url: permitseal_server::state::DEFAULT_VERIFY_URL.to_owned(),
             clock: permitseal_server::clock::Clock::system(),
         };
-        let (addr, officer, issuer) = rt.block_on(async {
+        let (addr, officer, device_officer, issuer) = rt.block_on(async {
             let (state, _) = permitseal_server::open_state(&config).await.unwrap();
             // An authority with a signing key made just now (a permit issued in the key's first
             // minute must still verify), an officer's device token and an issuer's token.
@@ -64,15 +66,22 @@ impl Server {
             db.generate_key("test", &id, &state.master, t)
                 .await
                 .unwrap();
-            let token = |role, authority, country| {
+            let token = |role, authority, country, label: &'static str| {
                 let scope = TokenScope::new(role, authority, country).unwrap();
                 async move {
-                    let (_, minted) = db.create_token("test", &scope, "test", t).await.unwrap();
+                    let (_, minted) = db.create_token("test", &scope, label, t).await.unwrap();
                     minted.secret.as_str().to_string()
                 }
             };
-            let officer = token(Role::Officer, None, Some(country.clone())).await;
-            let issuer = token(Role::Issuer, Some(id.clone()), None).await;
+            let officer = token(Role::Officer, None, Some(country.clone()), "test").await;
+            let device_officer = token(
+                Role::Officer,
+                None,
+                Some(country.clone()),
+                "enrolled handset",
+            )
+            .await;
+            let issuer = token(Role::Issuer, Some(id.clone()), None, "test").await;
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
             tokio::spawn(permitseal_server::launch(
@@ -80,11 +89,12 @@ impl Server {
                 state.clone(),
                 std::future::pending(),
             ));
-            (addr, officer, issuer)
+            (addr, officer, device_officer, issuer)
         });
         Server {
             addr,
             officer,
+            device_officer,
             issuer,
             rt,
             _dir: dir,
@@ -145,6 +155,34 @@ impl Server {
             (Some(0), Some(ids.len() as u64)),
             "{v}"
         );
+    }
+
+    /// The permit's usage history as its issuing authority sees it (`POST /api/v1/verify`).
+    pub fn usage(&self, qr: &str) -> Value {
+        let (status, v) = self.call(
+            "POST",
+            "/api/v1/verify",
+            &self.issuer,
+            Some(json!({"qr": qr})),
+        );
+        assert_eq!(status, 200, "{v}");
+        v["usage"].clone()
+    }
+
+    /// Every endorsement of the permit in `ids` is shown as signed by `key_id` through the
+    /// enrolled device token.
+    pub fn assert_signed(&self, qr: &str, ids: &[String], key_id: &str) {
+        let usage = self.usage(qr);
+        for id in ids {
+            let found = ["scans", "endorsements"]
+                .iter()
+                .flat_map(|k| usage[*k].as_array().cloned().unwrap_or_default())
+                .find(|r| r["id"] == id.as_str())
+                .unwrap_or_else(|| panic!("{id} not in the usage history: {usage}"));
+            assert_eq!(found["device_key_id"], key_id, "{found}");
+            assert_eq!(found["signature_verified"], true, "{found}");
+            assert_eq!(found["token_label"], "enrolled handset", "{found}");
+        }
     }
 
     pub fn root_key(&self) -> Vec<u8> {

@@ -9,8 +9,14 @@ use verifier_core::report::{
     self, ConfirmationBatch, EndorsementBatch, Form, ReportError, ScanBatch,
 };
 
+use verifier_core::device::{
+    DeviceKeyId, DeviceSignature, SignatureRefusal, check_signature, endorsement_message,
+    scan_message,
+};
+
 use super::params::AuthorityPath;
 use super::{Access, Api, format_time};
+use crate::crypto::verify_device_signature;
 use crate::domain::AlertKind;
 use crate::http::error::{ApiError, Json, Path, Query};
 use crate::model::{AuthorityId, Principal, Role, text_field};
@@ -119,6 +125,42 @@ fn check_count(n: usize) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The device key bound to the uploading token.
+struct Enrolled {
+    key_id: DeviceKeyId,
+    public_key: Vec<u8>,
+}
+
+async fn enrolled(state: &AppState, principal: &Principal) -> Result<Option<Enrolled>, ApiError> {
+    let Some(row) = state.db.device_key(&principal.token_id).await? else {
+        return Ok(None);
+    };
+    // Written only from a checked key; a row that does not read fails closed.
+    let key_id = DeviceKeyId::parse(&row.key_id)
+        .ok_or_else(|| ApiError::internal("stored device key id does not parse"))?;
+    Ok(Some(Enrolled {
+        key_id,
+        public_key: row.public_key,
+    }))
+}
+
+/// Applies FORMAT.md §10.5 to one report: its signature against the token's enrolled key.
+/// Storage records the signature of a report that passes as verified.
+fn check_signed(
+    prefix: &str,
+    enrolled: Option<&Enrolled>,
+    signature: Option<&DeviceSignature>,
+    message: impl FnOnce(&DeviceKeyId) -> Vec<u8>,
+) -> Result<(), ApiError> {
+    check_signature(signature, enrolled.map(|e| &e.key_id), message, |m, sig| {
+        enrolled.is_some_and(|e| verify_device_signature(&e.public_key, m, sig))
+    })
+    .map(|_| ())
+    .map_err(|refusal: SignatureRefusal| {
+        ApiError::invalid(refusal.code(), format!("{prefix}signature: {refusal}"))
+    })
+}
+
 fn answer(result: UploadResult) -> Json<UploadAnswer> {
     Json(UploadAnswer {
         accepted: result.accepted as u64,
@@ -149,14 +191,20 @@ async fn upload_scans(
 ) -> Result<Json<UploadAnswer>, ApiError> {
     check_count(body.scans.len())?;
     let t = state.clock.now();
+    let enrolled = enrolled(&state, &principal).await?;
     let scans = body
         .scans
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            report::Scan::check(s, Form::Received, t).map_err(|e| at(&format!("scans[{i}]."), &e))
+            let prefix = format!("scans[{i}].");
+            let scan = report::Scan::check(s, Form::Received, t).map_err(|e| at(&prefix, &e))?;
+            check_signed(&prefix, enrolled.as_ref(), scan.signature.as_ref(), |k| {
+                scan_message(&scan, k)
+            })?;
+            Ok(scan)
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, ApiError>>()?;
     let result = state
         .db
         .upload_scans(&principal.token_id, &scans, t)
@@ -173,15 +221,24 @@ async fn upload_endorsements(
 ) -> Result<Json<UploadAnswer>, ApiError> {
     check_count(body.endorsements.len())?;
     let t = state.clock.now();
+    let enrolled = enrolled(&state, &principal).await?;
     let items = body
         .endorsements
         .iter()
         .enumerate()
         .map(|(i, e)| {
-            report::Endorsement::check(e, Form::Received, t)
-                .map_err(|err| at(&format!("endorsements[{i}]."), &err))
+            let prefix = format!("endorsements[{i}].");
+            let endorsement = report::Endorsement::check(e, Form::Received, t)
+                .map_err(|err| at(&prefix, &err))?;
+            check_signed(
+                &prefix,
+                enrolled.as_ref(),
+                endorsement.signature.as_ref(),
+                |k| endorsement_message(&endorsement, k),
+            )?;
+            Ok(endorsement)
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, ApiError>>()?;
     let result = state
         .db
         .upload_endorsements(&principal.token_id, &items, t)

@@ -23,6 +23,7 @@ pub use crate::clock::{format_time, parse_time};
 pub mod annual_report;
 pub mod auth;
 pub mod authorities;
+pub mod devices;
 pub mod documents;
 pub mod error;
 pub mod field_reports;
@@ -51,6 +52,7 @@ pub fn api() -> Api {
         .merge(health::api())
         .merge(authorities::api())
         .merge(tokens::api())
+        .merge(devices::api())
         .merge(keys::api())
         .merge(permits::api())
         .merge(documents::api())

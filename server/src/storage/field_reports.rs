@@ -206,6 +206,9 @@ where
     for<'q> Option<i64>: sqlx::Encode<'q, DB>,
     for<'q> f64: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
     for<'q> Option<f64>: sqlx::Encode<'q, DB>,
+    for<'q> Option<Vec<u8>>: sqlx::Encode<'q, DB>,
+    for<'q> Option<String>: sqlx::Encode<'q, DB>,
+    Vec<u8>: sqlx::Type<DB>,
     usize: sqlx::ColumnIndex<DB::Row>,
 {
     fn new(tx: sqlx::Transaction<'t, DB>, now: i64) -> Self {
@@ -387,8 +390,9 @@ where
     ) -> Result<(), StorageError> {
         let inserted: Option<(String,)> = sqlx::query_as(
             "INSERT INTO scans (id, received_at, token_id, device_id, officer, scanned_at, \
-             locode, lat, lon, verdict, authority_id, status_index, permit_number, qr_digest) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+             locode, lat, lon, verdict, authority_id, status_index, permit_number, qr_digest, \
+             device_key_id, signature) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
              ON CONFLICT (id) DO NOTHING RETURNING id",
         )
         .bind(s.id.as_str())
@@ -405,6 +409,8 @@ where
         .bind(r.issued().map(|(_, i)| i))
         .bind(r.number.as_deref())
         .bind(qr_digest(&s.qr))
+        .bind(s.signature.as_ref().map(|g| g.key_id.to_string()))
+        .bind(s.signature.as_ref().map(|g| g.signature.to_vec()))
         .fetch_optional(&mut *self.tx)
         .await?;
         if !self.counted(inserted) {
@@ -545,8 +551,8 @@ where
         let inserted: Option<(String,)> = sqlx::query_as(
             "INSERT INTO endorsements (id, received_at, token_id, device_id, officer, \
              endorsed_at, locode, lat, lon, transport_document, lines, authority_id, \
-             status_index, permit_number, qr_digest) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+             status_index, permit_number, qr_digest, device_key_id, signature) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
              ON CONFLICT (id) DO NOTHING RETURNING id",
         )
         .bind(e.id.as_str())
@@ -564,6 +570,8 @@ where
         .bind(r.issued().map(|(_, i)| i))
         .bind(r.number.as_deref())
         .bind(qr_digest(&e.qr))
+        .bind(e.signature.as_ref().map(|g| g.key_id.to_string()))
+        .bind(e.signature.as_ref().map(|g| g.signature.to_vec()))
         .fetch_optional(&mut *self.tx)
         .await?;
         if !self.counted(inserted) {
@@ -708,7 +716,9 @@ where
 }
 
 impl Db {
-    /// Stores a batch of scan reports and raises alerts for the new ones.
+    /// Stores a batch of scan reports and raises alerts for the new ones. A report's device
+    /// signature is stored as verified: the caller has checked it against the uploading
+    /// token's key (FORMAT.md §10.5, `http/field_reports.rs`) and refused the batch otherwise.
     pub async fn upload_scans(
         &self,
         token_id: &str,
@@ -730,7 +740,8 @@ impl Db {
 
     /// Stores a batch of export endorsements: marks each endorsed permit used (bumping its
     /// status list) and raises alerts for re-use, excess quantities and revoked or unknown
-    /// permits. Each endorsement sees the ones before it in the batch.
+    /// permits. Each endorsement sees the ones before it in the batch. Device signatures as
+    /// for [`Db::upload_scans`].
     pub async fn upload_endorsements(
         &self,
         token_id: &str,
@@ -865,16 +876,22 @@ impl Db {
     pub async fn usage(&self, authority: &str, index: i64) -> Result<Usage, StorageError> {
         on_db!(self, read, |pool| {
             let scans: Vec<UsageScan> = sqlx::query_as(
-                "SELECT id, scanned_at, locode, lat, lon, verdict, device_id FROM scans \
-                 WHERE authority_id = $1 AND status_index = $2 ORDER BY scanned_at, id",
+                "SELECT s.id, s.scanned_at, s.locode, s.lat, s.lon, s.verdict, s.device_id, \
+                 t.label AS token_label, t.country AS token_country, s.device_key_id, \
+                 CASE WHEN s.signature IS NULL THEN 0 ELSE 1 END AS signature_verified \
+                 FROM scans s LEFT JOIN tokens t ON t.id = s.token_id \
+                 WHERE s.authority_id = $1 AND s.status_index = $2 ORDER BY s.scanned_at, s.id",
             )
             .bind(authority)
             .bind(index)
             .fetch_all(pool)
             .await?;
             let endorsements: Vec<StoredEndorsement> = sqlx::query_as(
-                "SELECT id, endorsed_at, locode, lines, device_id FROM endorsements \
-                 WHERE authority_id = $1 AND status_index = $2 ORDER BY endorsed_at, id",
+                "SELECT e.id, e.endorsed_at, e.locode, e.lines, e.device_id, \
+                 t.label AS token_label, t.country AS token_country, e.device_key_id, \
+                 CASE WHEN e.signature IS NULL THEN 0 ELSE 1 END AS signature_verified \
+                 FROM endorsements e LEFT JOIN tokens t ON t.id = e.token_id \
+                 WHERE e.authority_id = $1 AND e.status_index = $2 ORDER BY e.endorsed_at, e.id",
             )
             .bind(authority)
             .bind(index)
@@ -913,6 +930,7 @@ impl Db {
                             endorsed_at: e.endorsed_at,
                             locode: e.locode,
                             device_id: e.device_id,
+                            reporter: e.reporter,
                         })
                     })
                     .collect::<Result<_, StorageError>>()?,
@@ -929,6 +947,8 @@ struct StoredEndorsement {
     locode: Option<String>,
     lines: String,
     device_id: String,
+    #[sqlx(flatten)]
+    reporter: Reporter,
 }
 
 /// A confirmation row as a usage history reads it.
@@ -995,6 +1015,29 @@ pub struct UsageScan {
     pub verdict: String,
     /// Device.
     pub device_id: String,
+    /// Who reported it.
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    pub reporter: Reporter,
+}
+
+/// Who uploaded a scan or endorsement: the device token and the device key that signed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Reporter {
+    /// The device token's label (which device or officer holds it).
+    pub token_label: Option<String>,
+    /// The device token's country.
+    pub token_country: Option<String>,
+    /// The device key that signed it (FORMAT.md §10); absent when unsigned.
+    pub device_key_id: Option<String>,
+    /// 1 when a device signature, verified against the token's enrolled key at upload, is
+    /// stored with it; 0 for an unsigned report (from a token without a key).
+    #[serde(serialize_with = "as_bool")]
+    pub signature_verified: i32,
+}
+
+fn as_bool<S: serde::Serializer>(v: &i32, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_bool(*v != 0)
 }
 
 /// One endorsement in a usage history.
@@ -1010,4 +1053,7 @@ pub struct UsageEndorsement {
     pub lines: serde_json::Value,
     /// Device.
     pub device_id: String,
+    /// Who reported it.
+    #[serde(flatten)]
+    pub reporter: Reporter,
 }

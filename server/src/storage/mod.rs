@@ -23,6 +23,7 @@ use crate::domain::PermitState;
 
 pub mod annual_report;
 pub mod authorities;
+pub mod devices;
 pub mod documents;
 pub mod field_reports;
 pub mod keys;

@@ -640,6 +640,268 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
 
 
 /**
+ * The device's key pair, implemented by the app over its platform's key store. Generate the
+ * key on the device at enrolment and keep it for the life of the device token.
+ */
+public protocol DeviceSigner: AnyObject, Sendable {
+    
+    /**
+     * The public key: SEC1 uncompressed, 65 bytes `0x04 ‖ x ‖ y` (Java: the affine
+     * coordinates of `ECPublicKey.getW()`, each left-padded to 32 bytes; CryptoKit:
+     * `publicKey.x963Representation`).
+     */
+    func publicKey() throws  -> Data
+    
+    /**
+     * ECDSA P-256 over SHA-256 of `message` (the signer hashes: Java `SHA256withECDSA`,
+     * CryptoKit `signature(for:)`), as X9.62 DER (Java's output as is; CryptoKit's
+     * `derRepresentation`).
+     */
+    func sign(message: Data) throws  -> Data
+    
+}
+/**
+ * The device's key pair, implemented by the app over its platform's key store. Generate the
+ * key on the device at enrolment and keep it for the life of the device token.
+ */
+open class DeviceSignerImpl: DeviceSigner, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_permitseal_mobile_fn_clone_devicesigner(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_permitseal_mobile_fn_free_devicesigner(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The public key: SEC1 uncompressed, 65 bytes `0x04 ‖ x ‖ y` (Java: the affine
+     * coordinates of `ECPublicKey.getW()`, each left-padded to 32 bytes; CryptoKit:
+     * `publicKey.x963Representation`).
+     */
+open func publicKey()throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeSignerError_lift) {
+        uniffiCallStatus in
+    uniffi_permitseal_mobile_fn_method_devicesigner_public_key(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * ECDSA P-256 over SHA-256 of `message` (the signer hashes: Java `SHA256withECDSA`,
+     * CryptoKit `signature(for:)`), as X9.62 DER (Java's output as is; CryptoKit's
+     * `derRepresentation`).
+     */
+open func sign(message: Data)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeSignerError_lift) {
+        uniffiCallStatus in
+    uniffi_permitseal_mobile_fn_method_devicesigner_sign(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(message),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceDeviceSigner {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceDeviceSigner = UniffiVTableCallbackInterfaceDeviceSigner(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeDeviceSigner.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface DeviceSigner: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeDeviceSigner.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface DeviceSigner: handle missing in uniffiClone")
+            }
+        },
+        publicKey: { (
+            uniffiHandle: UInt64,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> Data in
+                guard let uniffiObj = try? FfiConverterTypeDeviceSigner.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.publicKey(
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterData.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeSignerError_lower
+            )
+        },
+        sign: { (
+            uniffiHandle: UInt64,
+            message: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> Data in
+                guard let uniffiObj = try? FfiConverterTypeDeviceSigner.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.sign(
+                     message: try FfiConverterData.lift(message)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterData.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeSignerError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceDeviceSigner> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceDeviceSigner>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitDeviceSigner() {
+    uniffi_permitseal_mobile_fn_init_callback_vtable_devicesigner(UniffiCallbackInterfaceDeviceSigner.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDeviceSigner: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<DeviceSigner>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = DeviceSigner
+
+    public static func lift(_ handle: UInt64) throws -> DeviceSigner {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return DeviceSignerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: DeviceSigner) -> UInt64 {
+         if let rustImpl = value as? DeviceSignerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DeviceSigner {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: DeviceSigner, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeviceSigner_lift(_ handle: UInt64) throws -> DeviceSigner {
+    return try FfiConverterTypeDeviceSigner.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeviceSigner_lower(_ value: DeviceSigner) -> UInt64 {
+    return FfiConverterTypeDeviceSigner.lower(value)
+}
+
+
+
+
+
+
+/**
  * Sends one request and returns the complete answer. Implemented by the app with its
  * platform's HTTP stack; called from the thread that called the sync (never the main
  * thread, if the app follows the SDK's rule). It must not follow redirects, must not cache,
@@ -870,8 +1132,13 @@ public func FfiConverterTypeHttpTransport_lower(_ value: HttpTransport) -> UInt6
 public protocol OutboxProtocol: AnyObject, Sendable {
     
     /**
+     * The id of the key that signs this outbox's items, if it signs.
+     */
+    func deviceKeyId()  -> String?
+    
+    /**
      * Queues an export endorsement durably and returns its id, refusing what the server
-     * would refuse as `enqueue_scan` does. Quantities are stored in their normalised form
+     * would refuse as `enqueue_scan` does, and signed as `enqueue_scan` is. Quantities are stored in their normalised form
      * (`12.50` → `12.5`).
      */
     func enqueueEndorsement(endorsement: ExportEndorsement) throws  -> String
@@ -880,7 +1147,9 @@ public protocol OutboxProtocol: AnyObject, Sendable {
      * Queues a scan report durably and returns its id. The report carries its own time,
      * which is also its queue time. A report the server would refuse is refused here
      * (`InvalidInput`, naming the field), checked by the same rules against the device clock:
-     * among them, a time more than 24 hours ahead of the clock or before 2000.
+     * among them, a time more than 24 hours ahead of the clock or before 2000. An outbox
+     * opened with a signer signs the report before writing it (`Signing` if it cannot: then
+     * nothing is queued).
      */
     func enqueueScan(report: ScanReport) throws  -> String
     
@@ -973,11 +1242,41 @@ public static func `open`(directory: String)throws  -> Outbox  {
 })
 }
     
+    /**
+     * Opens the queue as `open` does, signing every scan report and endorsement enqueued
+     * from now on with the device key (`signer`, over the platform's key store) before it is
+     * written: the signature is stored with the item, survives restarts and is uploaded with
+     * it. Use this once the device's key is enrolled (`SyncClient.enrol_device`): the server
+     * then refuses unsigned reports from this device, so items queued unsigned before
+     * enrolment end in `rejected.log`.
+     */
+public static func openSigned(directory: String, signer: DeviceSigner)throws  -> Outbox  {
+    return try  FfiConverterTypeOutbox_lift(try rustCallWithError(FfiConverterTypeSdkFailure_lift) {
+        uniffiCallStatus in
+    uniffi_permitseal_mobile_fn_constructor_outbox_open_signed(
+        FfiConverterString.lower(directory),
+        FfiConverterTypeDeviceSigner_lower(signer),uniffiCallStatus
+    )
+})
+}
+    
 
     
     /**
+     * The id of the key that signs this outbox's items, if it signs.
+     */
+open func deviceKeyId() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_permitseal_mobile_fn_method_outbox_device_key_id(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Queues an export endorsement durably and returns its id, refusing what the server
-     * would refuse as `enqueue_scan` does. Quantities are stored in their normalised form
+     * would refuse as `enqueue_scan` does, and signed as `enqueue_scan` is. Quantities are stored in their normalised form
      * (`12.50` → `12.5`).
      */
 open func enqueueEndorsement(endorsement: ExportEndorsement)throws  -> String  {
@@ -994,7 +1293,9 @@ open func enqueueEndorsement(endorsement: ExportEndorsement)throws  -> String  {
      * Queues a scan report durably and returns its id. The report carries its own time,
      * which is also its queue time. A report the server would refuse is refused here
      * (`InvalidInput`, naming the field), checked by the same rules against the device clock:
-     * among them, a time more than 24 hours ahead of the clock or before 2000.
+     * among them, a time more than 24 hours ahead of the clock or before 2000. An outbox
+     * opened with a signer signs the report before writing it (`Signing` if it cannot: then
+     * nothing is queued).
      */
 open func enqueueScan(report: ScanReport)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeSdkFailure_lift) {
@@ -1112,6 +1413,15 @@ public func FfiConverterTypeOutbox_lower(_ value: Outbox) -> UInt64 {
 public protocol SyncClientProtocol: AnyObject, Sendable {
     
     /**
+     * Binds the device's public key to this device token on the server (FORMAT.md §10.4):
+     * sends the key and a signature over it, made by `signer`, so the server knows the device
+     * holds the private key. The first binding of a token wins; enrolling again with the same
+     * key is answered `Enrolled` again. Call it once after the app generated its key, before
+     * recording with `Outbox.open_signed`. Only a signer failure is an error (`Signing`).
+     */
+    func enrolDevice(signer: DeviceSigner) throws  -> Enrolment
+    
+    /**
      * Fetches the bundle unless the server's matches `etag`, verifies it and loads it into
      * `verifier`. A bundle the verifier refuses is an error (`BadBundle`, `NotTrusted`) and
      * changes nothing.
@@ -1204,6 +1514,23 @@ public convenience init(baseUrl: String, deviceToken: String, timeoutSeconds: UI
 
     
 
+    
+    /**
+     * Binds the device's public key to this device token on the server (FORMAT.md §10.4):
+     * sends the key and a signature over it, made by `signer`, so the server knows the device
+     * holds the private key. The first binding of a token wins; enrolling again with the same
+     * key is answered `Enrolled` again. Call it once after the app generated its key, before
+     * recording with `Outbox.open_signed`. Only a signer failure is an error (`Signing`).
+     */
+open func enrolDevice(signer: DeviceSigner)throws  -> Enrolment  {
+    return try  FfiConverterTypeEnrolment_lift(try rustCallWithError(FfiConverterTypeSdkFailure_lift) {
+        uniffiCallStatus in
+    uniffi_permitseal_mobile_fn_method_syncclient_enrol_device(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeDeviceSigner_lower(signer),uniffiCallStatus
+    )
+})
+}
     
     /**
      * Fetches the bundle unless the server's matches `etag`, verifies it and loads it into
@@ -2581,6 +2908,10 @@ public struct PendingItem: Equatable, Hashable {
      * Device time it was queued, Unix seconds.
      */
     public var queuedAt: Int64
+    /**
+     * The id of the device key that signed it; absent when it is unsigned.
+     */
+    public var deviceKeyId: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2593,10 +2924,14 @@ public struct PendingItem: Equatable, Hashable {
          */kind: OutboxItemKind, 
         /**
          * Device time it was queued, Unix seconds.
-         */queuedAt: Int64) {
+         */queuedAt: Int64, 
+        /**
+         * The id of the device key that signed it; absent when it is unsigned.
+         */deviceKeyId: String?) {
         self.id = id
         self.kind = kind
         self.queuedAt = queuedAt
+        self.deviceKeyId = deviceKeyId
     }
 
     
@@ -2617,7 +2952,8 @@ public struct FfiConverterTypePendingItem: FfiConverterRustBuffer {
             try PendingItem(
                 id: FfiConverterString.read(from: &buf), 
                 kind: FfiConverterTypeOutboxItemKind.read(from: &buf), 
-                queuedAt: FfiConverterInt64.read(from: &buf)
+                queuedAt: FfiConverterInt64.read(from: &buf), 
+                deviceKeyId: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -2625,6 +2961,7 @@ public struct FfiConverterTypePendingItem: FfiConverterRustBuffer {
         FfiConverterString.write(value.id, into: &buf)
         FfiConverterTypeOutboxItemKind.write(value.kind, into: &buf)
         FfiConverterInt64.write(value.queuedAt, into: &buf)
+        FfiConverterOptionString.write(value.deviceKeyId, into: &buf)
     }
 }
 
@@ -3590,6 +3927,138 @@ public func FfiConverterTypeCheckpointKind_lower(_ value: CheckpointKind) -> Rus
 
 
 /**
+ * The result of enrolling the device's key.
+ */
+
+public enum Enrolment: Equatable, Hashable {
+    
+    /**
+     * The server holds this key for the device token (now, or already from an earlier
+     * enrolment with the same key). Open the outbox with `Outbox.open_signed` from now on.
+     */
+    case enrolled(
+        /**
+         * The key's id, as the permit's history shows it.
+         */deviceKeyId: String
+    )
+    /**
+     * Another key is already bound to this device token, or this key to another token. Only
+     * the server's admin can clear a binding; until then the device cannot report.
+     */
+    case conflict(
+        /**
+         * The server's explanation.
+         */reason: String
+    )
+    /**
+     * No connection, a timeout, or a TLS failure. Retry later.
+     */
+    case offline(
+        /**
+         * What failed, for support.
+         */reason: String
+    )
+    /**
+     * The server refused the device token (revoked, expired, or not an officer's).
+     */
+    case authFailed
+    /**
+     * The server answered with an unexpected status (a 4xx other than a conflict is a
+     * signer that is not ECDSA P-256 or an SDK and server that disagree).
+     */
+    case serverError(
+        /**
+         * The HTTP status.
+         */status: UInt16
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension Enrolment: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeEnrolment: FfiConverterRustBuffer {
+    typealias SwiftType = Enrolment
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Enrolment {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .enrolled(deviceKeyId: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 2: return .conflict(reason: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 3: return .offline(reason: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 4: return .authFailed
+        
+        case 5: return .serverError(status: try FfiConverterUInt16.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: Enrolment, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .enrolled(deviceKeyId):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(deviceKeyId, into: &buf)
+            
+        
+        case let .conflict(reason):
+            writeInt(&buf, Int32(2))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .offline(reason):
+            writeInt(&buf, Int32(3))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case .authFailed:
+            writeInt(&buf, Int32(4))
+        
+        
+        case let .serverError(status):
+            writeInt(&buf, Int32(5))
+            FfiConverterUInt16.write(status, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEnrolment_lift(_ buf: RustBuffer) throws -> Enrolment {
+    return try FfiConverterTypeEnrolment.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEnrolment_lower(_ value: Enrolment) -> RustBuffer {
+    return FfiConverterTypeEnrolment.lower(value)
+}
+
+
+
+/**
  * An HTTP method the sync uses.
  */
 
@@ -4065,6 +4534,18 @@ enum SdkFailure: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
          * The operation and the OS error, for support.
          */reason: String
     )
+    /**
+     * The device signer (`DeviceSigner`) could not sign or gave something unusable: the key
+     * is gone or invalidated, the device is locked, or the signer is not ECDSA P-256.
+     * Nothing was queued.
+     * App: ask the officer to unlock and retry; if the key is gone, enrol the device again
+     * with a new key (the server's admin clears the old binding).
+     */
+    case Signing(
+        /**
+         * The signer's reason, for support.
+         */reason: String
+    )
 
     
 
@@ -4111,6 +4592,9 @@ public struct FfiConverterTypeSdkFailure: FfiConverterRustBuffer {
         case 6: return .Storage(
             reason: try FfiConverterString.read(from: &buf)
             )
+        case 7: return .Signing(
+            reason: try FfiConverterString.read(from: &buf)
+            )
 
          default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -4152,6 +4636,11 @@ public struct FfiConverterTypeSdkFailure: FfiConverterRustBuffer {
             writeInt(&buf, Int32(6))
             FfiConverterString.write(reason, into: &buf)
             
+        
+        case let .Signing(reason):
+            writeInt(&buf, Int32(7))
+            FfiConverterString.write(reason, into: &buf)
+            
         }
     }
 }
@@ -4169,6 +4658,108 @@ public func FfiConverterTypeSdkFailure_lift(_ buf: RustBuffer) throws -> SdkFail
 #endif
 public func FfiConverterTypeSdkFailure_lower(_ value: SdkFailure) -> RustBuffer {
     return FfiConverterTypeSdkFailure.lower(value)
+}
+
+
+/**
+ * Why the signer could not sign. The app maps its platform's failures onto these.
+ */
+public 
+enum SignerError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
+
+    
+    
+    /**
+     * The key is gone or can no longer be used (the key store was cleared, the key was
+     * invalidated, the hardware refused it).
+     */
+    case KeyUnavailable(
+        /**
+         * The platform's reason, for support.
+         */reason: String
+    )
+    /**
+     * The key needs the user first (the device is locked, or the key requires a fresh
+     * authentication).
+     */
+    case UserActionRequired(
+        /**
+         * The platform's reason, for support.
+         */reason: String
+    )
+
+    
+
+    
+
+    
+    public var errorDescription: String? {
+        String(reflecting: self)
+    }
+    
+}
+
+#if compiler(>=6)
+extension SignerError: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSignerError: FfiConverterRustBuffer {
+    typealias SwiftType = SignerError
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SignerError {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+
+        
+
+        
+        case 1: return .KeyUnavailable(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 2: return .UserActionRequired(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+
+         default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: SignerError, into buf: inout [UInt8]) {
+        switch value {
+
+        
+
+        
+        
+        case let .KeyUnavailable(reason):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .UserActionRequired(reason):
+            writeInt(&buf, Int32(2))
+            FfiConverterString.write(reason, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSignerError_lift(_ buf: RustBuffer) throws -> SignerError {
+    return try FfiConverterTypeSignerError.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSignerError_lower(_ value: SignerError) -> RustBuffer {
+    return FfiConverterTypeSignerError.lower(value)
 }
 
 
@@ -4837,6 +5428,18 @@ public func reasonMessage(code: String, lang: Language) -> String?  {
     )
 })
 }
+/**
+ * The id the server and the permit's history show for a device public key (65 bytes, SEC1
+ * uncompressed): 32 hex digits.
+ */
+public func deviceKeyId(publicKey: Data)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeSdkFailure_lift) {
+        uniffiCallStatus in
+    uniffi_permitseal_mobile_fn_func_device_key_id(
+        FfiConverterData.lower(publicKey),uniffiCallStatus
+    )
+})
+}
 
 private enum InitializationResult {
     case ok
@@ -4862,10 +5465,22 @@ private let initializationResult: InitializationResult = {
     if (uniffi_permitseal_mobile_checksum_func_reason_message() != 19414) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_permitseal_mobile_checksum_method_outbox_enqueue_endorsement() != 32525) {
+    if (uniffi_permitseal_mobile_checksum_func_device_key_id() != 49850) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_permitseal_mobile_checksum_method_outbox_enqueue_scan() != 51545) {
+    if (uniffi_permitseal_mobile_checksum_method_devicesigner_public_key() != 39660) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_permitseal_mobile_checksum_method_devicesigner_sign() != 58997) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_permitseal_mobile_checksum_method_outbox_device_key_id() != 16901) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_permitseal_mobile_checksum_method_outbox_enqueue_endorsement() != 45018) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_permitseal_mobile_checksum_method_outbox_enqueue_scan() != 25210) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_permitseal_mobile_checksum_method_outbox_list_pending() != 57499) {
@@ -4878,6 +5493,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_permitseal_mobile_checksum_method_outbox_stats() != 7235) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_permitseal_mobile_checksum_method_syncclient_enrol_device() != 34756) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_permitseal_mobile_checksum_method_syncclient_sync_bundle() != 31227) {
@@ -4925,6 +5543,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_permitseal_mobile_checksum_constructor_outbox_open() != 8767) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_permitseal_mobile_checksum_constructor_outbox_open_signed() != 13734) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_permitseal_mobile_checksum_constructor_syncclient_new() != 61580) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -4932,6 +5553,7 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
 
+    uniffiCallbackInitDeviceSigner()
     uniffiCallbackInitHttpTransport()
     return InitializationResult.ok
 }()

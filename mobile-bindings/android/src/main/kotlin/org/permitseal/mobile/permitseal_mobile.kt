@@ -650,8 +650,36 @@ internal open class UniffiForeignFutureResultVoid(
 internal interface UniffiForeignFutureCompleteVoid : com.sun.jna.Callback {
     fun callback(`callbackData`: Long,`result`: UniffiForeignFutureResultVoid.UniffiByValue,)
 }
+internal interface UniffiCallbackInterfaceDeviceSignerMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+internal interface UniffiCallbackInterfaceDeviceSignerMethod1 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`message`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
+}
 internal interface UniffiCallbackInterfaceHttpTransportMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`request`: RustBuffer.ByValue,`authorization`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "publicKey", "sign")
+internal open class UniffiVTableCallbackInterfaceDeviceSigner(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `publicKey`: UniffiCallbackInterfaceDeviceSignerMethod0? = null,
+    @JvmField internal var `sign`: UniffiCallbackInterfaceDeviceSignerMethod1? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `publicKey`: UniffiCallbackInterfaceDeviceSignerMethod0? = null,
+        `sign`: UniffiCallbackInterfaceDeviceSignerMethod1? = null,
+    ): UniffiVTableCallbackInterfaceDeviceSigner(`uniffiFree`,`uniffiClone`,`publicKey`,`sign`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceDeviceSigner) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `publicKey` = other.`publicKey`
+        `sign` = other.`sign`
+    }
+
 }
 @Structure.FieldOrder("uniffiFree", "uniffiClone", "send")
 internal open class UniffiVTableCallbackInterfaceHttpTransport(
@@ -703,6 +731,14 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_permitseal_mobile_checksum_func_reason_message(
     ): Int
+    external fun uniffi_permitseal_mobile_checksum_func_device_key_id(
+    ): Int
+    external fun uniffi_permitseal_mobile_checksum_method_devicesigner_public_key(
+    ): Int
+    external fun uniffi_permitseal_mobile_checksum_method_devicesigner_sign(
+    ): Int
+    external fun uniffi_permitseal_mobile_checksum_method_outbox_device_key_id(
+    ): Int
     external fun uniffi_permitseal_mobile_checksum_method_outbox_enqueue_endorsement(
     ): Int
     external fun uniffi_permitseal_mobile_checksum_method_outbox_enqueue_scan(
@@ -714,6 +750,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_permitseal_mobile_checksum_method_outbox_pending_count(
     ): Int
     external fun uniffi_permitseal_mobile_checksum_method_outbox_stats(
+    ): Int
+    external fun uniffi_permitseal_mobile_checksum_method_syncclient_enrol_device(
     ): Int
     external fun uniffi_permitseal_mobile_checksum_method_syncclient_sync_bundle(
     ): Int
@@ -745,6 +783,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_permitseal_mobile_checksum_constructor_outbox_open(
     ): Int
+    external fun uniffi_permitseal_mobile_checksum_constructor_outbox_open_signed(
+    ): Int
     external fun uniffi_permitseal_mobile_checksum_constructor_syncclient_new(
     ): Int
     external fun uniffi_permitseal_mobile_checksum_constructor_verifier_new(
@@ -765,17 +805,32 @@ internal object UniffiLib {
 
     init {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "permitseal_mobile"))
+        uniffiCallbackInterfaceDeviceSigner.register(this)
         uniffiCallbackInterfaceHttpTransport.register(this)
         
     }
 
     internal fun ensureInitialized() = Unit
+    external fun uniffi_permitseal_mobile_fn_clone_devicesigner(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_permitseal_mobile_fn_free_devicesigner(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_permitseal_mobile_fn_init_callback_vtable_devicesigner(`vtable`: UniffiVTableCallbackInterfaceDeviceSigner,
+    ): Unit
+    external fun uniffi_permitseal_mobile_fn_method_devicesigner_public_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_permitseal_mobile_fn_method_devicesigner_sign(`ptr`: Long,`message`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_permitseal_mobile_fn_clone_outbox(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_permitseal_mobile_fn_free_outbox(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_permitseal_mobile_fn_constructor_outbox_open(`directory`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_permitseal_mobile_fn_constructor_outbox_open_signed(`directory`: RustBuffer.ByValue,`signer`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_permitseal_mobile_fn_method_outbox_device_key_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_permitseal_mobile_fn_method_outbox_enqueue_endorsement(`ptr`: Long,`endorsement`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_permitseal_mobile_fn_method_outbox_enqueue_scan(`ptr`: Long,`report`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -794,6 +849,8 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_permitseal_mobile_fn_constructor_syncclient_new(`baseUrl`: RustBuffer.ByValue,`deviceToken`: RustBuffer.ByValue,`timeoutSeconds`: Int,`transport`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_permitseal_mobile_fn_method_syncclient_enrol_device(`ptr`: Long,`signer`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_permitseal_mobile_fn_method_syncclient_sync_bundle(`ptr`: Long,`verifier`: Long,`etag`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_permitseal_mobile_fn_method_syncclient_upload(`ptr`: Long,`outbox`: Long,`batchSize`: Int,uniffi_out_err: UniffiRustCallStatus, 
@@ -839,6 +896,8 @@ internal object UniffiLib {
     external fun uniffi_permitseal_mobile_fn_func_language_for_tag(`tag`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_permitseal_mobile_fn_func_reason_message(`code`: RustBuffer.ByValue,`lang`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_permitseal_mobile_fn_func_device_key_id(`publicKey`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun ffi_permitseal_mobile_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -968,10 +1027,22 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_permitseal_mobile_checksum_func_reason_message() and 0xFFFF) != 19414) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_permitseal_mobile_checksum_method_outbox_enqueue_endorsement() and 0xFFFF) != 32525) {
+    if ((lib.uniffi_permitseal_mobile_checksum_func_device_key_id() and 0xFFFF) != 49850) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_permitseal_mobile_checksum_method_outbox_enqueue_scan() and 0xFFFF) != 51545) {
+    if ((lib.uniffi_permitseal_mobile_checksum_method_devicesigner_public_key() and 0xFFFF) != 39660) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_permitseal_mobile_checksum_method_devicesigner_sign() and 0xFFFF) != 58997) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_permitseal_mobile_checksum_method_outbox_device_key_id() and 0xFFFF) != 16901) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_permitseal_mobile_checksum_method_outbox_enqueue_endorsement() and 0xFFFF) != 45018) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_permitseal_mobile_checksum_method_outbox_enqueue_scan() and 0xFFFF) != 25210) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_permitseal_mobile_checksum_method_outbox_list_pending() and 0xFFFF) != 57499) {
@@ -984,6 +1055,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_permitseal_mobile_checksum_method_outbox_stats() and 0xFFFF) != 7235) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_permitseal_mobile_checksum_method_syncclient_enrol_device() and 0xFFFF) != 34756) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_permitseal_mobile_checksum_method_syncclient_sync_bundle() and 0xFFFF) != 31227) {
@@ -1029,6 +1103,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_permitseal_mobile_checksum_constructor_outbox_open() and 0xFFFF) != 8767) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_permitseal_mobile_checksum_constructor_outbox_open_signed() and 0xFFFF) != 13734) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_permitseal_mobile_checksum_constructor_syncclient_new() and 0xFFFF) != 61580) {
@@ -1540,6 +1617,385 @@ public object FfiConverterByteArray: FfiConverterRustBuffer<ByteArray> {
 
 
 /**
+ * The device's key pair, implemented by the app over its platform's key store. Generate the
+ * key on the device at enrolment and keep it for the life of the device token.
+ */
+public interface DeviceSigner {
+    
+    /**
+     * The public key: SEC1 uncompressed, 65 bytes `0x04 ‖ x ‖ y` (Java: the affine
+     * coordinates of `ECPublicKey.getW()`, each left-padded to 32 bytes; CryptoKit:
+     * `publicKey.x963Representation`).
+     */
+    fun `publicKey`(): kotlin.ByteArray
+    
+    /**
+     * ECDSA P-256 over SHA-256 of `message` (the signer hashes: Java `SHA256withECDSA`,
+     * CryptoKit `signature(for:)`), as X9.62 DER (Java's output as is; CryptoKit's
+     * `derRepresentation`).
+     */
+    fun `sign`(`message`: kotlin.ByteArray): kotlin.ByteArray
+    
+    companion object
+}
+
+/**
+ * The device's key pair, implemented by the app over its platform's key store. Generate the
+ * key on the device at enrolment and keep it for the life of the device token.
+ */
+open class DeviceSignerImpl: Disposable, AutoCloseable, DeviceSigner
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_permitseal_mobile_fn_free_devicesigner(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_permitseal_mobile_fn_clone_devicesigner(handle, status)
+        }
+    }
+
+    
+    /**
+     * The public key: SEC1 uncompressed, 65 bytes `0x04 ‖ x ‖ y` (Java: the affine
+     * coordinates of `ECPublicKey.getW()`, each left-padded to 32 bytes; CryptoKit:
+     * `publicKey.x963Representation`).
+     */
+    @Throws(SignerException::class)override fun `publicKey`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(SignerException) { _status ->
+    UniffiLib.uniffi_permitseal_mobile_fn_method_devicesigner_public_key(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * ECDSA P-256 over SHA-256 of `message` (the signer hashes: Java `SHA256withECDSA`,
+     * CryptoKit `signature(for:)`), as X9.62 DER (Java's output as is; CryptoKit's
+     * `derRepresentation`).
+     */
+    @Throws(SignerException::class)override fun `sign`(`message`: kotlin.ByteArray): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(SignerException) { _status ->
+    UniffiLib.uniffi_permitseal_mobile_fn_method_devicesigner_sign(
+        it,
+        
+        FfiConverterByteArray.lower(`message`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceDeviceSigner {
+    internal object `publicKey`: UniffiCallbackInterfaceDeviceSignerMethod0 {
+        override fun callback(`uniffiHandle`: Long,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeDeviceSigner.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`publicKey`(
+                )
+            }
+            val writeReturn = { value: kotlin.ByteArray -> uniffiOutReturn.setValue(FfiConverterByteArray.lower(value)) }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: SignerException -> FfiConverterTypeSignerError.lower(e) }
+            )
+        }
+    }
+    internal object `sign`: UniffiCallbackInterfaceDeviceSignerMethod1 {
+        override fun callback(`uniffiHandle`: Long,`message`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeDeviceSigner.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`sign`(
+                    FfiConverterByteArray.lift(`message`),
+                )
+            }
+            val writeReturn = { value: kotlin.ByteArray -> uniffiOutReturn.setValue(FfiConverterByteArray.lower(value)) }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: SignerException -> FfiConverterTypeSignerError.lower(e) }
+            )
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeDeviceSigner.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeDeviceSigner.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceDeviceSigner.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `publicKey`,
+        `sign`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_permitseal_mobile_fn_init_callback_vtable_devicesigner(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDeviceSigner: FfiConverter<DeviceSigner, Long> {
+    internal val handleMap = UniffiHandleMap<DeviceSigner>()
+
+    override fun lower(value: DeviceSigner): Long {
+        if (value is DeviceSignerImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): DeviceSigner {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return DeviceSignerImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): DeviceSigner {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: DeviceSigner) = 8UL
+
+    override fun write(value: DeviceSigner, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * Sends one request and returns the complete answer. Implemented by the app with its
  * platform's HTTP stack; called from the thread that called the sync (never the main
  * thread, if the app follows the SDK's rule). It must not follow redirects, must not cache,
@@ -1887,8 +2343,13 @@ public object FfiConverterTypeHttpTransport: FfiConverter<HttpTransport, Long> {
 public interface OutboxInterface {
     
     /**
+     * The id of the key that signs this outbox's items, if it signs.
+     */
+    fun `deviceKeyId`(): kotlin.String?
+    
+    /**
      * Queues an export endorsement durably and returns its id, refusing what the server
-     * would refuse as `enqueue_scan` does. Quantities are stored in their normalised form
+     * would refuse as `enqueue_scan` does, and signed as `enqueue_scan` is. Quantities are stored in their normalised form
      * (`12.50` → `12.5`).
      */
     fun `enqueueEndorsement`(`endorsement`: ExportEndorsement): kotlin.String
@@ -1897,7 +2358,9 @@ public interface OutboxInterface {
      * Queues a scan report durably and returns its id. The report carries its own time,
      * which is also its queue time. A report the server would refuse is refused here
      * (`InvalidInput`, naming the field), checked by the same rules against the device clock:
-     * among them, a time more than 24 hours ahead of the clock or before 2000.
+     * among them, a time more than 24 hours ahead of the clock or before 2000. An outbox
+     * opened with a signer signs the report before writing it (`Signing` if it cannot: then
+     * nothing is queued).
      */
     fun `enqueueScan`(`report`: ScanReport): kotlin.String
     
@@ -2030,8 +2493,24 @@ open class Outbox: Disposable, AutoCloseable, OutboxInterface
 
     
     /**
+     * The id of the key that signs this outbox's items, if it signs.
+     */override fun `deviceKeyId`(): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_permitseal_mobile_fn_method_outbox_device_key_id(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * Queues an export endorsement durably and returns its id, refusing what the server
-     * would refuse as `enqueue_scan` does. Quantities are stored in their normalised form
+     * would refuse as `enqueue_scan` does, and signed as `enqueue_scan` is. Quantities are stored in their normalised form
      * (`12.50` → `12.5`).
      */
     @Throws(SdkFailure::class)override fun `enqueueEndorsement`(`endorsement`: ExportEndorsement): kotlin.String {
@@ -2053,7 +2532,9 @@ open class Outbox: Disposable, AutoCloseable, OutboxInterface
      * Queues a scan report durably and returns its id. The report carries its own time,
      * which is also its queue time. A report the server would refuse is refused here
      * (`InvalidInput`, naming the field), checked by the same rules against the device clock:
-     * among them, a time more than 24 hours ahead of the clock or before 2000.
+     * among them, a time more than 24 hours ahead of the clock or before 2000. An outbox
+     * opened with a signer signs the report before writing it (`Signing` if it cannot: then
+     * nothing is queued).
      */
     @Throws(SdkFailure::class)override fun `enqueueScan`(`report`: ScanReport): kotlin.String {
             return FfiConverterString.lift(
@@ -2155,6 +2636,28 @@ open class Outbox: Disposable, AutoCloseable, OutboxInterface
     
         
         FfiConverterString.lower(`directory`),_status)
+}
+    )
+    }
+    
+
+        
+    /**
+     * Opens the queue as `open` does, signing every scan report and endorsement enqueued
+     * from now on with the device key (`signer`, over the platform's key store) before it is
+     * written: the signature is stored with the item, survives restarts and is uploaded with
+     * it. Use this once the device's key is enrolled (`SyncClient.enrol_device`): the server
+     * then refuses unsigned reports from this device, so items queued unsigned before
+     * enrolment end in `rejected.log`.
+     */
+    @Throws(SdkFailure::class) fun `openSigned`(`directory`: kotlin.String, `signer`: DeviceSigner): Outbox {
+            return FfiConverterTypeOutbox.lift(
+    uniffiRustCallWithError(SdkFailure) { _status ->
+    UniffiLib.uniffi_permitseal_mobile_fn_constructor_outbox_open_signed(
+    
+        
+        FfiConverterString.lower(`directory`),
+        FfiConverterTypeDeviceSigner.lower(`signer`),_status)
 }
     )
     }
@@ -2289,6 +2792,15 @@ public object FfiConverterTypeOutbox: FfiConverter<Outbox, Long> {
  * Talks to the permitseal server.
  */
 public interface SyncClientInterface {
+    
+    /**
+     * Binds the device's public key to this device token on the server (FORMAT.md §10.4):
+     * sends the key and a signature over it, made by `signer`, so the server knows the device
+     * holds the private key. The first binding of a token wins; enrolling again with the same
+     * key is answered `Enrolled` again. Call it once after the app generated its key, before
+     * recording with `Outbox.open_signed`. Only a signer failure is an error (`Signing`).
+     */
+    fun `enrolDevice`(`signer`: DeviceSigner): Enrolment
     
     /**
      * Fetches the bundle unless the server's matches `etag`, verifies it and loads it into
@@ -2433,6 +2945,28 @@ open class SyncClient: Disposable, AutoCloseable, SyncClientInterface
             UniffiLib.uniffi_permitseal_mobile_fn_clone_syncclient(handle, status)
         }
     }
+
+    
+    /**
+     * Binds the device's public key to this device token on the server (FORMAT.md §10.4):
+     * sends the key and a signature over it, made by `signer`, so the server knows the device
+     * holds the private key. The first binding of a token wins; enrolling again with the same
+     * key is answered `Enrolled` again. Call it once after the app generated its key, before
+     * recording with `Outbox.open_signed`. Only a signer failure is an error (`Signing`).
+     */
+    @Throws(SdkFailure::class)override fun `enrolDevice`(`signer`: DeviceSigner): Enrolment {
+            return FfiConverterTypeEnrolment.lift(
+    callWithHandle {
+    uniffiRustCallWithError(SdkFailure) { _status ->
+    UniffiLib.uniffi_permitseal_mobile_fn_method_syncclient_enrol_device(
+        it,
+        
+        FfiConverterTypeDeviceSigner.lower(`signer`),_status)
+}
+    }
+    )
+    }
+    
 
     
     /**
@@ -3730,6 +4264,11 @@ data class PendingItem (
      * Device time it was queued, Unix seconds.
      */
     var `queuedAt`: kotlin.Long
+    , 
+    /**
+     * The id of the device key that signed it; absent when it is unsigned.
+     */
+    var `deviceKeyId`: kotlin.String?
     
 ){
     
@@ -3749,19 +4288,22 @@ public object FfiConverterTypePendingItem: FfiConverterRustBuffer<PendingItem> {
             FfiConverterString.read(buf),
             FfiConverterTypeOutboxItemKind.read(buf),
             FfiConverterLong.read(buf),
+            FfiConverterOptionalString.read(buf),
         )
     }
 
     override fun allocationSize(value: PendingItem) = (
             FfiConverterString.allocationSize(value.`id`) +
             FfiConverterTypeOutboxItemKind.allocationSize(value.`kind`) +
-            FfiConverterLong.allocationSize(value.`queuedAt`)
+            FfiConverterLong.allocationSize(value.`queuedAt`) +
+            FfiConverterOptionalString.allocationSize(value.`deviceKeyId`)
     )
 
     override fun write(value: PendingItem, buf: ByteBuffer) {
             FfiConverterString.write(value.`id`, buf)
             FfiConverterTypeOutboxItemKind.write(value.`kind`, buf)
             FfiConverterLong.write(value.`queuedAt`, buf)
+            FfiConverterOptionalString.write(value.`deviceKeyId`, buf)
     }
 }
 
@@ -4515,6 +5057,184 @@ public object FfiConverterTypeCheckpointKind: FfiConverterRustBuffer<CheckpointK
 
 
 /**
+ * The result of enrolling the device's key.
+ */
+sealed class Enrolment {
+    
+    /**
+     * The server holds this key for the device token (now, or already from an earlier
+     * enrolment with the same key). Open the outbox with `Outbox.open_signed` from now on.
+     */
+    data class Enrolled(
+        /**
+         * The key's id, as the permit's history shows it.
+         */
+        val `deviceKeyId`: kotlin.String) : Enrolment()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Another key is already bound to this device token, or this key to another token. Only
+     * the server's admin can clear a binding; until then the device cannot report.
+     */
+    data class Conflict(
+        /**
+         * The server's explanation.
+         */
+        val `reason`: kotlin.String) : Enrolment()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * No connection, a timeout, or a TLS failure. Retry later.
+     */
+    data class Offline(
+        /**
+         * What failed, for support.
+         */
+        val `reason`: kotlin.String) : Enrolment()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * The server refused the device token (revoked, expired, or not an officer's).
+     */
+    object AuthFailed : Enrolment()
+    
+    
+    /**
+     * The server answered with an unexpected status (a 4xx other than a conflict is a
+     * signer that is not ECDSA P-256 or an SDK and server that disagree).
+     */
+    data class ServerError(
+        /**
+         * The HTTP status.
+         */
+        val `status`: kotlin.UShort) : Enrolment()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeEnrolment : FfiConverterRustBuffer<Enrolment>{
+    override fun read(buf: ByteBuffer): Enrolment {
+        return when(buf.getInt()) {
+            1 -> Enrolment.Enrolled(
+                FfiConverterString.read(buf),
+                )
+            2 -> Enrolment.Conflict(
+                FfiConverterString.read(buf),
+                )
+            3 -> Enrolment.Offline(
+                FfiConverterString.read(buf),
+                )
+            4 -> Enrolment.AuthFailed
+            5 -> Enrolment.ServerError(
+                FfiConverterUShort.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: Enrolment): ULong = when(value) {
+        is Enrolment.Enrolled -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`deviceKeyId`)
+            )
+        }
+        is Enrolment.Conflict -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+        }
+        is Enrolment.Offline -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+        }
+        is Enrolment.AuthFailed -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is Enrolment.ServerError -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterUShort.allocationSize(value.`status`)
+            )
+        }
+    }
+
+    override fun write(value: Enrolment, buf: ByteBuffer) {
+        when(value) {
+            is Enrolment.Enrolled -> {
+                buf.putInt(1)
+                FfiConverterString.write(value.`deviceKeyId`, buf)
+                Unit
+            }
+            is Enrolment.Conflict -> {
+                buf.putInt(2)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is Enrolment.Offline -> {
+                buf.putInt(3)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is Enrolment.AuthFailed -> {
+                buf.putInt(4)
+                Unit
+            }
+            is Enrolment.ServerError -> {
+                buf.putInt(5)
+                FfiConverterUShort.write(value.`status`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
  * An HTTP method the sync uses.
  */
 
@@ -4900,6 +5620,24 @@ sealed class SdkFailure: kotlin.Exception() {
             get() = "reason=${ `reason` }"
     }
     
+    /**
+     * The device signer (`DeviceSigner`) could not sign or gave something unusable: the key
+     * is gone or invalidated, the device is locked, or the signer is not ECDSA P-256.
+     * Nothing was queued.
+     * App: ask the officer to unlock and retry; if the key is gone, enrol the device again
+     * with a new key (the server's admin clears the old binding).
+     */
+    class Signing(
+        
+        /**
+         * The signer's reason, for support.
+         */
+        val `reason`: kotlin.String
+        ) : SdkFailure() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
 
     
 
@@ -4934,6 +5672,9 @@ public object FfiConverterTypeSdkFailure : FfiConverterRustBuffer<SdkFailure> {
                 FfiConverterString.read(buf),
                 )
             6 -> SdkFailure.Storage(
+                FfiConverterString.read(buf),
+                )
+            7 -> SdkFailure.Signing(
                 FfiConverterString.read(buf),
                 )
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
@@ -4972,6 +5713,11 @@ public object FfiConverterTypeSdkFailure : FfiConverterRustBuffer<SdkFailure> {
                 4UL
                 + FfiConverterString.allocationSize(value.`reason`)
             )
+            is SdkFailure.Signing -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
         }
     }
 
@@ -5004,6 +5750,111 @@ public object FfiConverterTypeSdkFailure : FfiConverterRustBuffer<SdkFailure> {
             }
             is SdkFailure.Storage -> {
                 buf.putInt(6)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is SdkFailure.Signing -> {
+                buf.putInt(7)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+
+}
+
+
+
+
+
+/**
+ * Why the signer could not sign. The app maps its platform's failures onto these.
+ */
+sealed class SignerException: kotlin.Exception() {
+    
+    /**
+     * The key is gone or can no longer be used (the key store was cleared, the key was
+     * invalidated, the hardware refused it).
+     */
+    class KeyUnavailable(
+        
+        /**
+         * The platform's reason, for support.
+         */
+        val `reason`: kotlin.String
+        ) : SignerException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+    /**
+     * The key needs the user first (the device is locked, or the key requires a fresh
+     * authentication).
+     */
+    class UserActionRequired(
+        
+        /**
+         * The platform's reason, for support.
+         */
+        val `reason`: kotlin.String
+        ) : SignerException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+
+    
+
+
+    companion object ErrorHandler : UniffiRustCallStatusErrorHandler<SignerException> {
+        override fun lift(error_buf: RustBuffer.ByValue): SignerException = FfiConverterTypeSignerError.lift(error_buf)
+    }
+
+    
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSignerError : FfiConverterRustBuffer<SignerException> {
+    override fun read(buf: ByteBuffer): SignerException {
+        
+
+        return when(buf.getInt()) {
+            1 -> SignerException.KeyUnavailable(
+                FfiConverterString.read(buf),
+                )
+            2 -> SignerException.UserActionRequired(
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: SignerException): ULong {
+        return when(value) {
+            is SignerException.KeyUnavailable -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is SignerException.UserActionRequired -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+        }
+    }
+
+    override fun write(value: SignerException, buf: ByteBuffer) {
+        when(value) {
+            is SignerException.KeyUnavailable -> {
+                buf.putInt(1)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is SignerException.UserActionRequired -> {
+                buf.putInt(2)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
@@ -5747,6 +6598,22 @@ public object FfiConverterSequenceTypeReasonRecord: FfiConverterRustBuffer<List<
         
         FfiConverterString.lower(`code`),
         FfiConverterTypeLanguage.lower(`lang`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * The id the server and the permit's history show for a device public key (65 bytes, SEC1
+         * uncompressed): 32 hex digits.
+         */
+    @Throws(SdkFailure::class) fun `deviceKeyId`(`publicKey`: kotlin.ByteArray): kotlin.String {
+            return FfiConverterString.lift(
+    uniffiRustCallWithError(SdkFailure) { _status ->
+    UniffiLib.uniffi_permitseal_mobile_fn_func_device_key_id(
+    
+        
+        FfiConverterByteArray.lower(`publicKey`),_status)
 }
     )
     }
