@@ -629,8 +629,8 @@ fn draw_footer(surface: &mut Surface<'_>, fonts: &Fonts, f: &(Cell, Cell, Cell))
     row(surface, fonts, &[(&f.2, CONTENT_W, false)], BOTTOM - h15);
 }
 
-/// The QR code's panel: the code with its quiet zone, the line under it, and beside it the
-/// number and how to verify.
+/// The QR code's panel at the right of boxes 3 to 6: the code with its quiet zone, the line
+/// under it, then the number again and how to verify.
 struct QrPanel {
     side: f32,
     under: Vec<String>,
@@ -664,16 +664,19 @@ fn qr_panel(content: &Content<'_>, fonts: &Fonts, matrix: &Matrix) -> QrPanel {
     }
 }
 
-fn qr_panel_height(panel: &QrPanel, fonts: &Fonts) -> f32 {
-    let left = panel.side + panel.under.len() as f32 * SMALL * LINE + 2.0 * PAD;
-    let right = place(
-        fonts,
-        &panel.beside,
-        CONTENT_W - panel.side - 2.0 * PAD,
-        true,
-    )
-    .height;
-    left.max(right)
+impl QrPanel {
+    /// The panel's width: the code with its quiet zone and the cell padding.
+    fn width(&self) -> f32 {
+        self.side + 2.0 * PAD
+    }
+
+    /// Its height: the code, the line under it, then the number and how to verify.
+    fn height(&self, fonts: &Fonts) -> f32 {
+        self.side
+            + self.under.len() as f32 * SMALL * LINE
+            + PAD
+            + place(fonts, &self.beside, self.width(), true).height
+    }
 }
 
 fn draw_qr(surface: &mut Surface<'_>, matrix: &Matrix, x: f32, y: f32) {
@@ -714,6 +717,7 @@ fn draw_qr(surface: &mut Surface<'_>, matrix: &Matrix, x: f32, y: f32) {
     }
 }
 
+/// The panel in its frame at the right edge of the page, `h` high.
 fn draw_qr_panel(
     surface: &mut Surface<'_>,
     fonts: &Fonts,
@@ -722,25 +726,24 @@ fn draw_qr_panel(
     y: f32,
     h: f32,
 ) {
-    let left_w = panel.side + 2.0 * PAD;
-    frame(surface, MARGIN, y, left_w, h);
-    draw_qr(surface, matrix, MARGIN + PAD, y + PAD);
+    let w = panel.width();
+    let x = MARGIN + CONTENT_W - w;
+    frame(surface, x, y, w, h);
+    draw_qr(surface, matrix, x + PAD, y + PAD);
     let mut ty = y + PAD + panel.side;
     for line in &panel.under {
         text(
             surface,
             &fonts.regular,
             SMALL,
-            MARGIN + PAD,
+            x + PAD,
             ty + SMALL * ASCENT,
             line,
         );
         ty += SMALL * LINE;
     }
-    let right_w = CONTENT_W - left_w;
-    let placed = place(fonts, &panel.beside, right_w, true);
-    frame(surface, MARGIN + left_w, y, right_w, h);
-    draw_placed(surface, fonts, &placed, MARGIN + left_w, y);
+    let placed = place(fonts, &panel.beside, w, true);
+    draw_placed(surface, fonts, &placed, x, ty);
 }
 
 /// The title band; returns its height.
@@ -854,14 +857,20 @@ pub(super) fn draw(
         .map(|(c, w)| (c, w, false))
         .collect();
     let heading_h = row_height(fonts, &heading_cells);
-    let header_rows: Vec<Vec<(&Cell, f32, bool)>> = content
-        .header
-        .iter()
-        .enumerate()
-        .map(|(i, [a, b])| vec![(a, half, i == 0), (b, half, false)])
+    // Page 1: boxes 1 and 2 across the page, then boxes 3 to 6 stacked on the left beside the
+    // QR panel, so the code takes no height of its own and the form's four blocks fit under
+    // it. The last of the stacked boxes stretches to the panel's height.
+    let [[box1, box2], [box3, box4], [box5, box6]] = &content.header;
+    let top_row = [(box1, half, true), (box2, half, false)];
+    let top_h = row_height(fonts, &top_row);
+    let left_w = CONTENT_W - panel.width();
+    let stacked: Vec<(&Cell, Placed)> = [box3, box4, box5, box6]
+        .into_iter()
+        .map(|c| (c, place(fonts, c, left_w, false)))
         .collect();
-    let header_h: f32 = header_rows.iter().map(|r| row_height(fonts, r)).sum();
-    let panel_h = qr_panel_height(&panel, fonts);
+    let stacked_h: f32 = stacked.iter().map(|(_, p)| p.height).sum();
+    let band_h = stacked_h.max(panel.height(fonts));
+    let header_h = top_h + band_h;
     let title_h = 36.0;
     let note_h = VALUE_SIZE * LINE + 4.0;
 
@@ -873,7 +882,7 @@ pub(super) fn draw(
         .map(|b| block_height(fonts, b))
         .collect();
     let mut pages: Vec<std::ops::Range<usize>> = Vec::new();
-    let first_room = BOTTOM - footer_h - MARGIN - title_h - header_h - panel_h - heading_h - note_h;
+    let first_room = BOTTOM - footer_h - MARGIN - title_h - header_h - heading_h - note_h;
     let annex_room = BOTTOM - footer_h - MARGIN - title_h - heading_h;
     let mut next = 0;
     let mut used = 0.0;
@@ -903,11 +912,20 @@ pub(super) fn draw(
         let annex = (page_no > 0).then_some(page_no);
         let mut y = MARGIN + title(&mut surface, fonts, content, annex, page_no + 1, total);
         if page_no == 0 {
-            for cells in &header_rows {
-                y += row(&mut surface, fonts, cells, y);
+            y += row(&mut surface, fonts, &top_row, y);
+            draw_qr_panel(&mut surface, fonts, &panel, matrix, y, band_h);
+            let mut sy = y;
+            for (i, (_, placed)) in stacked.iter().enumerate() {
+                let h = if i + 1 == stacked.len() {
+                    y + band_h - sy
+                } else {
+                    placed.height
+                };
+                frame(&mut surface, MARGIN, sy, left_w, h);
+                draw_placed(&mut surface, fonts, placed, MARGIN, sy);
+                sy += h;
             }
-            draw_qr_panel(&mut surface, fonts, &panel, matrix, y, panel_h);
-            y += panel_h;
+            y += band_h;
         }
         if !range.is_empty() {
             y += row(&mut surface, fonts, &heading_cells, y);
