@@ -120,17 +120,85 @@ impl Matrix {
 
 /// The module matrix of `text` at `ecc`. The standard quiet zone (4 modules on each side) is
 /// not part of it: whoever draws the code leaves that margin light.
+///
+/// The same modules as [`QrCode`] makes (a test holds them equal), with the mask chosen by
+/// [`mask_penalty`], which scores the same four rules on plain booleans: the library's own
+/// scoring was most of the time of printing a permit.
 #[cfg(feature = "image")]
 pub fn matrix(text: &str, ecc: Ecc) -> Result<Matrix, QrError> {
-    let code = code(text, ecc)?;
-    Ok(Matrix {
-        width: code.width(),
-        dark: code
-            .to_colors()
+    use qrcode::canvas::{Canvas, MaskPattern};
+    let level = ecc.level();
+    let bits = qrcode::bits::encode_auto(text.as_bytes(), level).map_err(|_| QrError::TooLong)?;
+    let version = bits.version();
+    let (data, ec) = qrcode::ec::construct_codewords(&bits.into_bytes(), version, level)
+        .map_err(|_| QrError::TooLong)?;
+    let width = usize::try_from(version.width()).map_err(|_| QrError::TooLong)?;
+    let mut canvas = Canvas::new(version, level);
+    canvas.draw_all_functional_patterns();
+    canvas.draw_data(&data, &ec);
+    let mut best: Option<(u32, Vec<bool>)> = None;
+    for mask in [
+        MaskPattern::Checkerboard,
+        MaskPattern::HorizontalLines,
+        MaskPattern::VerticalLines,
+        MaskPattern::DiagonalLines,
+        MaskPattern::LargeCheckerboard,
+        MaskPattern::Fields,
+        MaskPattern::Diamonds,
+        MaskPattern::Meadow,
+    ] {
+        let mut masked = canvas.clone();
+        masked.apply_mask(mask);
+        let dark: Vec<bool> = masked
+            .into_colors()
             .into_iter()
             .map(|c| c == qrcode::Color::Dark)
-            .collect(),
-    })
+            .collect();
+        let score = mask_penalty(width, &dark);
+        // The first mask of the lowest score wins, as in the library.
+        if best.as_ref().is_none_or(|(b, _)| score < *b) {
+            best = Some((score, dark));
+        }
+    }
+    let (_, dark) = best.ok_or(QrError::TooLong)?;
+    Ok(Matrix { width, dark })
+}
+
+/// The mask penalty of ISO/IEC 18004 §7.8.3 as the `qrcode` library computes it: runs of five
+/// or more like modules in a row or column (length − 2 each), 2×2 blocks of one colour (3
+/// each), the finder-like 1:1:3:1:1 pattern without four light modules on one side (40
+/// each), and the distance of the dark share from one half.
+#[cfg(feature = "image")]
+fn mask_penalty(n: usize, dark: &[bool]) -> u32 {
+    const FINDER: [bool; 7] = [true, false, true, true, true, false, true];
+    let transposed: Vec<bool> = (0..n * n).map(|i| dark[(i % n) * n + i / n]).collect();
+    let mut score = 0u32;
+    for line in dark.chunks_exact(n).chain(transposed.chunks_exact(n)) {
+        for run in line.chunk_by(|a, b| a == b) {
+            if run.len() >= 5 {
+                score += run.len() as u32 - 2;
+            }
+        }
+        for (j, window) in line.windows(7).enumerate() {
+            if window == FINDER {
+                let before = line[j.saturating_sub(4)..j].contains(&true);
+                let after = line[j + 7..(j + 11).min(n)].contains(&true);
+                if !before || !after {
+                    score += 40;
+                }
+            }
+        }
+    }
+    for (top, bottom) in dark.chunks_exact(n).zip(dark.chunks_exact(n).skip(1)) {
+        for x in 0..n - 1 {
+            let c = top[x];
+            if top[x + 1] == c && bottom[x] == c && bottom[x + 1] == c {
+                score += 3;
+            }
+        }
+    }
+    let ratio = dark.iter().filter(|&&d| d).count() * 200 / dark.len();
+    score + ratio.abs_diff(100) as u32
 }
 
 /// Upscale factors tried, in turn, when the image as given does not read.
@@ -355,6 +423,30 @@ mod tests {
             decode_luma(img.width(), img.height(), img.as_raw()).unwrap(),
             "PS1:FRAME"
         );
+    }
+
+    #[test]
+    fn matrix_is_the_librarys_code() {
+        let texts = [
+            "PS1:ABC".to_owned(),
+            "PS1:ABC DEF$%*+-./:0123456789".repeat(3),
+            "PS1:".to_owned() + &"6BFOXN*PQ$8".repeat(45),
+            "lower case, byte mode: ñ ç ő".to_owned(),
+        ];
+        for text in &texts {
+            for ecc in [Ecc::L, Ecc::M, Ecc::Q, Ecc::H] {
+                let ours = matrix(text, ecc).unwrap();
+                let theirs = code(text, ecc).unwrap();
+                assert_eq!(ours.width(), theirs.width(), "{text} {ecc:?}");
+                let colors = theirs.to_colors();
+                for y in 0..ours.width() {
+                    for x in 0..ours.width() {
+                        let dark = colors[y * ours.width() + x] == qrcode::Color::Dark;
+                        assert_eq!(ours.is_dark(x, y), dark, "{text} {ecc:?} ({x}, {y})");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use krilla::geom::{PathBuilder, Point, Rect, Transform};
 use krilla::page::PageSettings;
 use krilla::paint::{Fill, Stroke};
 use krilla::surface::Surface;
-use krilla::text::{Font, TextDirection};
+use krilla::text::{Font, GlyphId, KrillaGlyph};
 use skrifa::instance::{LocationRef, Size};
 use skrifa::metrics::GlyphMetrics;
 use skrifa::{FontRef, MetadataProvider};
@@ -51,33 +51,74 @@ pub(super) struct Face {
     font: Font,
     charmap: skrifa::charmap::Charmap<'static>,
     metrics: GlyphMetrics<'static>,
+    /// Glyph and advance of the characters below [`CACHED`] (Latin with its extensions,
+    /// Greek, Cyrillic, punctuation), looked up once: the charmap search was a tenth of the
+    /// rendering time.
+    cache: Vec<Option<(u32, f32)>>,
 }
+
+/// Characters whose glyph and advance each face keeps at hand.
+const CACHED: u32 = 0x2100;
 
 impl Face {
     pub(super) fn new(bytes: &'static [u8], font: Font) -> Option<Face> {
         let font_ref = FontRef::new(bytes).ok()?;
-        Some(Face {
+        let mut face = Face {
             font,
             charmap: font_ref.charmap(),
             metrics: font_ref.glyph_metrics(Size::new(1.0), LocationRef::default()),
-        })
+            cache: Vec::new(),
+        };
+        face.cache = (0..CACHED)
+            .map(|c| char::from_u32(c).and_then(|ch| face.lookup(ch)))
+            .collect();
+        Some(face)
+    }
+
+    fn lookup(&self, ch: char) -> Option<(u32, f32)> {
+        let g = self.charmap.map(ch)?;
+        Some((g.to_u32(), self.metrics.advance_width(g).unwrap_or(0.5)))
+    }
+
+    fn glyph(&self, ch: char) -> Option<(u32, f32)> {
+        match self.cache.get(ch as usize) {
+            Some(cached) => *cached,
+            None => self.lookup(ch),
+        }
     }
 
     fn covers(&self, ch: char) -> bool {
-        self.charmap.map(ch).is_some()
+        self.glyph(ch).is_some()
     }
 
-    /// Width of `text` at `size` (advances only; kerning makes printed text a little narrower).
+    /// Width of `text` at `size`: the sum of the advances, exactly as [`Face::glyphs`] sets it.
     fn width(&self, text: &str, size: f32) -> f32 {
-        text.chars()
-            .map(|c| {
-                self.charmap
-                    .map(c)
-                    .and_then(|g| self.metrics.advance_width(g))
-                    .unwrap_or(0.5)
+        text.chars().map(|c| self.advance(c)).sum::<f32>() * size
+    }
+
+    /// Advance of `ch` in ems (half an em for a character the font lacks, which the
+    /// printable check keeps out of every value).
+    fn advance(&self, ch: char) -> f32 {
+        self.glyph(ch).map_or(0.5, |(_, a)| a)
+    }
+
+    /// `text` as a run of glyphs, one per character at its advance, each mapped back to its
+    /// character for the text layer. No shaping: the form's values are Latin, Greek and
+    /// Cyrillic in precomposed form, which need neither ligatures nor reordering, and
+    /// shaping every line was a fifth of the rendering time. Kerning is not applied, so what
+    /// is measured is what is drawn.
+    fn glyphs(&self, text: &str) -> Vec<KrillaGlyph> {
+        text.char_indices()
+            .map(|(i, ch)| KrillaGlyph {
+                glyph_id: GlyphId::new(self.glyph(ch).map_or(0, |(g, _)| g)),
+                text_range: i..i + ch.len_utf8(),
+                x_advance: self.advance(ch),
+                x_offset: 0.0,
+                y_offset: 0.0,
+                y_advance: 0.0,
+                location: None,
             })
-            .sum::<f32>()
-            * size
+            .collect()
     }
 }
 
@@ -339,28 +380,38 @@ impl<'a> Content<'a> {
 /// Breaks `text` into lines no wider than `width`; explicit line breaks are kept and a word
 /// longer than a line is cut between characters.
 fn wrap(face: &Face, size: f32, text: &str, width: f32) -> Vec<String> {
+    let space = face.width(" ", size);
     let mut out = Vec::new();
     for para in text.split('\n') {
         let mut line = String::new();
+        let mut line_w = 0.0;
         for word in para.split_whitespace() {
-            let candidate = if line.is_empty() {
-                word.to_owned()
+            let word_w = face.width(word, size);
+            let joined = if line.is_empty() {
+                word_w
             } else {
-                format!("{line} {word}")
+                line_w + space + word_w
             };
-            if face.width(&candidate, size) <= width {
-                line = candidate;
+            if joined <= width {
+                if !line.is_empty() {
+                    line.push(' ');
+                }
+                line.push_str(word);
+                line_w = joined;
                 continue;
             }
             if !line.is_empty() {
                 out.push(std::mem::take(&mut line));
             }
+            line_w = 0.0;
             for ch in word.chars() {
-                line.push(ch);
-                if face.width(&line, size) > width && line.chars().count() > 1 {
-                    line.pop();
-                    out.push(std::mem::replace(&mut line, ch.to_string()));
+                let w = face.advance(ch) * size;
+                if line_w + w > width && !line.is_empty() {
+                    out.push(std::mem::take(&mut line));
+                    line_w = 0.0;
                 }
+                line.push(ch);
+                line_w += w;
             }
         }
         out.push(line);
@@ -413,14 +464,7 @@ fn draw_placed(surface: &mut Surface<'_>, fonts: &Fonts, placed: &Placed, x: f32
             continue;
         }
         let face = if *bold { &fonts.bold } else { &fonts.regular };
-        surface.draw_text(
-            Point::from_xy(x + PAD, y + dy + size * ASCENT),
-            face.font.clone(),
-            *size,
-            text,
-            false,
-            TextDirection::Auto,
-        );
+        self::text(surface, face, *size, x + PAD, y + dy + size * ASCENT, text);
     }
 }
 
@@ -450,13 +494,13 @@ fn frame(surface: &mut Surface<'_>, x: f32, y: f32, w: f32, h: f32) {
 }
 
 fn text(surface: &mut Surface<'_>, face: &Face, size: f32, x: f32, baseline: f32, s: &str) {
-    surface.draw_text(
+    surface.draw_glyphs(
         Point::from_xy(x, baseline),
+        &face.glyphs(s),
         face.font.clone(),
-        size,
         s,
+        size,
         false,
-        TextDirection::Auto,
     );
 }
 
@@ -585,8 +629,8 @@ fn draw_footer(surface: &mut Surface<'_>, fonts: &Fonts, f: &(Cell, Cell, Cell))
     row(surface, fonts, &[(&f.2, CONTENT_W, false)], BOTTOM - h15);
 }
 
-/// The QR code's panel: the code with its quiet zone, the line under it, and beside it the
-/// number and how to verify.
+/// The QR code's panel at the right of boxes 3 to 6: the code with its quiet zone, the line
+/// under it, then the number again and how to verify.
 struct QrPanel {
     side: f32,
     under: Vec<String>,
@@ -620,24 +664,31 @@ fn qr_panel(content: &Content<'_>, fonts: &Fonts, matrix: &Matrix) -> QrPanel {
     }
 }
 
-fn qr_panel_height(panel: &QrPanel, fonts: &Fonts) -> f32 {
-    let left = panel.side + panel.under.len() as f32 * SMALL * LINE + 2.0 * PAD;
-    let right = place(
-        fonts,
-        &panel.beside,
-        CONTENT_W - panel.side - 2.0 * PAD,
-        true,
-    )
-    .height;
-    left.max(right)
+impl QrPanel {
+    /// The panel's width: the code with its quiet zone and the cell padding.
+    fn width(&self) -> f32 {
+        self.side + 2.0 * PAD
+    }
+
+    /// Its height: the code, the line under it, then the number and how to verify.
+    fn height(&self, fonts: &Fonts) -> f32 {
+        self.side
+            + self.under.len() as f32 * SMALL * LINE
+            + PAD
+            + place(fonts, &self.beside, self.width(), true).height
+    }
 }
 
 fn draw_qr(surface: &mut Surface<'_>, matrix: &Matrix, x: f32, y: f32) {
     let m = MODULE_MM * MM;
     let q = QUIET_ZONE_MODULES as f32;
-    // Runs of dark modules as one rectangle each, overlapping the next row by a hair so no
-    // renderer shows seams between rows.
-    let seam = 0.02;
+    // Drawn in module units under one scaling transform, so the path's coordinates are small
+    // whole numbers: less than half the bytes of page units in the page's largest stream,
+    // and compressing that stream was most of the rendering time. Each run of dark modules
+    // in a row is one filled rectangle (a run stroked a module wide would be shorter still,
+    // but poppler then rasterises modules thin enough that zbar misses the degraded copy),
+    // overlapping the next row by a hair so no renderer shows seams between rows.
+    let seam = 0.01;
     let mut pb = PathBuilder::new();
     for row in 0..matrix.width() {
         let mut col = 0;
@@ -650,23 +701,23 @@ fn draw_qr(surface: &mut Surface<'_>, matrix: &Matrix, x: f32, y: f32) {
             while col < matrix.width() && matrix.is_dark(col, row) {
                 col += 1;
             }
-            if let Some(rect) = Rect::from_xywh(
-                x + (q + start as f32) * m,
-                y + (q + row as f32) * m,
-                (col - start) as f32 * m,
-                m + seam,
-            ) {
+            if let Some(rect) =
+                Rect::from_xywh(start as f32, row as f32, (col - start) as f32, 1.0 + seam)
+            {
                 pb.push_rect(rect);
             }
         }
     }
     if let Some(path) = pb.finish() {
+        surface.push_transform(&Transform::from_row(m, 0.0, 0.0, m, x + q * m, y + q * m));
         surface.set_stroke(None);
         surface.set_fill(Some(black_fill()));
         surface.draw_path(&path);
+        surface.pop();
     }
 }
 
+/// The panel in its frame at the right edge of the page, `h` high.
 fn draw_qr_panel(
     surface: &mut Surface<'_>,
     fonts: &Fonts,
@@ -675,25 +726,24 @@ fn draw_qr_panel(
     y: f32,
     h: f32,
 ) {
-    let left_w = panel.side + 2.0 * PAD;
-    frame(surface, MARGIN, y, left_w, h);
-    draw_qr(surface, matrix, MARGIN + PAD, y + PAD);
+    let w = panel.width();
+    let x = MARGIN + CONTENT_W - w;
+    frame(surface, x, y, w, h);
+    draw_qr(surface, matrix, x + PAD, y + PAD);
     let mut ty = y + PAD + panel.side;
     for line in &panel.under {
         text(
             surface,
             &fonts.regular,
             SMALL,
-            MARGIN + PAD,
+            x + PAD,
             ty + SMALL * ASCENT,
             line,
         );
         ty += SMALL * LINE;
     }
-    let right_w = CONTENT_W - left_w;
-    let placed = place(fonts, &panel.beside, right_w, true);
-    frame(surface, MARGIN + left_w, y, right_w, h);
-    draw_placed(surface, fonts, &placed, MARGIN + left_w, y);
+    let placed = place(fonts, &panel.beside, w, true);
+    draw_placed(surface, fonts, &placed, x, ty);
 }
 
 /// The title band; returns its height.
@@ -775,13 +825,13 @@ fn revoked_stamp(surface: &mut Surface<'_>, fonts: &Fonts, word: &str) {
         width: 2.5,
         ..Stroke::default()
     }));
-    surface.draw_text(
-        Point::from_xy((PAGE_W - w) / 2.0, PAGE_H / 2.0 + size * 0.35),
-        fonts.bold.font.clone(),
+    text(
+        surface,
+        &fonts.bold,
         size,
+        (PAGE_W - w) / 2.0,
+        PAGE_H / 2.0 + size * 0.35,
         word,
-        false,
-        TextDirection::Auto,
     );
     surface.pop();
     surface.set_stroke(None);
@@ -807,14 +857,20 @@ pub(super) fn draw(
         .map(|(c, w)| (c, w, false))
         .collect();
     let heading_h = row_height(fonts, &heading_cells);
-    let header_rows: Vec<Vec<(&Cell, f32, bool)>> = content
-        .header
-        .iter()
-        .enumerate()
-        .map(|(i, [a, b])| vec![(a, half, i == 0), (b, half, false)])
+    // Page 1: boxes 1 and 2 across the page, then boxes 3 to 6 stacked on the left beside the
+    // QR panel, so the code takes no height of its own and the form's four blocks fit under
+    // it. The last of the stacked boxes stretches to the panel's height.
+    let [[box1, box2], [box3, box4], [box5, box6]] = &content.header;
+    let top_row = [(box1, half, true), (box2, half, false)];
+    let top_h = row_height(fonts, &top_row);
+    let left_w = CONTENT_W - panel.width();
+    let stacked: Vec<(&Cell, Placed)> = [box3, box4, box5, box6]
+        .into_iter()
+        .map(|c| (c, place(fonts, c, left_w, false)))
         .collect();
-    let header_h: f32 = header_rows.iter().map(|r| row_height(fonts, r)).sum();
-    let panel_h = qr_panel_height(&panel, fonts);
+    let stacked_h: f32 = stacked.iter().map(|(_, p)| p.height).sum();
+    let band_h = stacked_h.max(panel.height(fonts));
+    let header_h = top_h + band_h;
     let title_h = 36.0;
     let note_h = VALUE_SIZE * LINE + 4.0;
 
@@ -826,7 +882,7 @@ pub(super) fn draw(
         .map(|b| block_height(fonts, b))
         .collect();
     let mut pages: Vec<std::ops::Range<usize>> = Vec::new();
-    let first_room = BOTTOM - footer_h - MARGIN - title_h - header_h - panel_h - heading_h - note_h;
+    let first_room = BOTTOM - footer_h - MARGIN - title_h - header_h - heading_h - note_h;
     let annex_room = BOTTOM - footer_h - MARGIN - title_h - heading_h;
     let mut next = 0;
     let mut used = 0.0;
@@ -856,11 +912,20 @@ pub(super) fn draw(
         let annex = (page_no > 0).then_some(page_no);
         let mut y = MARGIN + title(&mut surface, fonts, content, annex, page_no + 1, total);
         if page_no == 0 {
-            for cells in &header_rows {
-                y += row(&mut surface, fonts, cells, y);
+            y += row(&mut surface, fonts, &top_row, y);
+            draw_qr_panel(&mut surface, fonts, &panel, matrix, y, band_h);
+            let mut sy = y;
+            for (i, (_, placed)) in stacked.iter().enumerate() {
+                let h = if i + 1 == stacked.len() {
+                    y + band_h - sy
+                } else {
+                    placed.height
+                };
+                frame(&mut surface, MARGIN, sy, left_w, h);
+                draw_placed(&mut surface, fonts, placed, MARGIN, sy);
+                sy += h;
             }
-            draw_qr_panel(&mut surface, fonts, &panel, matrix, y, panel_h);
-            y += panel_h;
+            y += band_h;
         }
         if !range.is_empty() {
             y += row(&mut surface, fonts, &heading_cells, y);

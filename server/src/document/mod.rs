@@ -33,10 +33,11 @@ const BOLD: &[u8] = include_bytes!("../../assets/fonts/DejaVuSansCondensed-Bold.
 
 /// Size of one QR module on paper. A mid-range phone previews at 1920 px across a field of
 /// view about 56 cm wide at 40 cm (a 70° lens): 0.29 mm per pixel there. Decoders want two to
-/// three pixels per module; 0.8 mm gives 2.7 at 40 cm, margin for focus blur at 25 cm, and 3.1
-/// px per module even in a 100 dpi copy (0.6 mm was measured to fail there once blurred). The
-/// codes of 1 to 6 blocks (versions 12 to 17) are then 58 to 74 mm wide with the quiet zone.
-pub const MODULE_MM: f32 = 0.8;
+/// three pixels per module; 0.9 mm gives 3.1 at 40 cm, margin for focus blur at 25 cm, and 3.5
+/// px per module even in a 100 dpi copy. 0.6 mm failed the degraded copy once blurred, and
+/// 0.8 mm let zbar miss it on the whole page for some codes. The codes of 1 to 6 blocks
+/// (versions 12 to 17) are then 65 to 84 mm wide with the quiet zone.
+pub const MODULE_MM: f32 = 0.9;
 /// Light modules around the code, as ISO/IEC 18004 requires.
 pub const QUIET_ZONE_MODULES: usize = 4;
 /// Error correction of the printed code: Q survives a stamp or a fold across it.
