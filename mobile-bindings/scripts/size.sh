@@ -5,7 +5,7 @@
 # build without the default `rust-http` feature (the sync client is in; its HTTP is the
 # platform's), so that is what is measured.
 #
-#   mobile-bindings/scripts/size.sh             budget 1,060,000 bytes (goal 1,000,000)
+#   mobile-bindings/scripts/size.sh             budget 1,000,000 bytes (the goal)
 #   SIZE_BUDGET=900000 mobile-bindings/scripts/size.sh
 #
 # Needs the Rust targets and the GNU cross linkers; as root
@@ -16,9 +16,12 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 root="$(cd "$here/.." && pwd)"
 cd "$root"
-# The goal is 1,000,000 bytes (docs/PERFORMANCE.md); device-signed reports took the library to
-# 1,053,176. The line is held just above that until it is back under the goal.
-budget="${SIZE_BUDGET:-1060000}"
+# The goal is 1,000,000 bytes (docs/PERFORMANCE.md). The stripped size moves in steps of 64 KiB:
+# GNU ld on arm64 pads the file so that the end of the read-only-after-relocation data falls
+# on a 64 KiB boundary, so the code and read-only data (the first LOAD segment of
+# `readelf -l`) can grow until they reach the second segment's file offset before the file
+# grows at all, and then it grows by 64 KiB at once. That headroom is printed below.
+budget="${SIZE_BUDGET:-1000000}"
 
 # target triple : GNU tool prefix : Debian package
 targets=(
@@ -54,6 +57,14 @@ for spec in "${targets[@]}"; do
   sizes+=("$triple:$bytes")
   printf 'size: %-32s %9d bytes stripped (%s MB)\n' "$triple" "$bytes" \
     "$(awk -v b="$bytes" 'BEGIN { printf "%.2f", b / 1e6 }')"
+  # Headroom before the next step: the gap between the end of the code segment and the file
+  # offset of the writable one.
+  read -r -a loads <<<"$("$prefix-readelf" -lW "$root/target/$triple/mobile/libpermitseal_mobile.stripped.so" \
+    | awk '$1 == "LOAD" { printf "%s %s ", $2, $5 }')"
+  if (( ${#loads[@]} >= 4 )); then
+    printf 'size: %-32s %9d bytes of headroom before the file grows by a page\n' "" \
+      "$(( loads[2] - (loads[0] + loads[1]) ))"
+  fi
 done
 
 arm64="${sizes[0]#*:}"

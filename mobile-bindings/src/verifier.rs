@@ -219,8 +219,14 @@ impl Verifier {
         checkpoint: CheckpointKind,
     ) -> Result<String, SdkFailure> {
         let e = self.evaluate(&qr_text, now, checkpoint)?;
-        let report = crate::support::report(&qr_text, &e.v, &e.bundle, now, e.checkpoint, e.floor);
-        Ok(report.to_string())
+        Ok(crate::support::report(
+            &qr_text,
+            &e.v,
+            &e.bundle,
+            now,
+            e.checkpoint,
+            e.floor,
+        ))
     }
 
     /// Verifies a scanned QR text at an explicit time (Unix seconds) and checkpoint.

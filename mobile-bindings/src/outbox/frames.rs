@@ -24,7 +24,7 @@ pub fn encode(payload: &[u8]) -> Vec<u8> {
             .unwrap_or(u32::MAX)
             .to_le_bytes(),
     );
-    out.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+    out.extend_from_slice(&crc32(payload).to_le_bytes());
     out.extend_from_slice(payload);
     out
 }
@@ -61,7 +61,7 @@ pub fn decode_all(bytes: &[u8]) -> (Vec<&[u8]>, Tail) {
         let Some((payload, after)) = body.split_at_checked(len) else {
             return (out, Tail::Torn(offset(rest)));
         };
-        if crc32fast::hash(payload) != crc {
+        if crc32(payload) != crc {
             let tail = if after.is_empty() {
                 Tail::Torn(offset(rest))
             } else {
@@ -73,6 +73,37 @@ pub fn decode_all(bytes: &[u8]) -> (Vec<&[u8]>, Tail) {
         rest = after;
     }
 }
+
+/// CRC-32 (ISO-HDLC: reflected polynomial 0xEDB88320, the zlib and PNG checksum), one table
+/// lookup per byte. Outbox frames are a few hundred bytes, written and read once each, so speed
+/// does not matter here; a 1 KiB table in the phone library instead of the 24 KiB of tables and
+/// the CPU-feature dispatch that a slice-by-16 or carry-less-multiply implementation carries.
+fn crc32(bytes: &[u8]) -> u32 {
+    !bytes.iter().fold(!0u32, |crc, &b| {
+        CRC32_TABLE[usize::from((crc as u8) ^ b)] ^ (crc >> 8)
+    })
+}
+
+/// `CRC32_TABLE[i]` is the CRC register after shifting the byte `i` through it.
+const CRC32_TABLE: [u32; 256] = {
+    let mut table = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut crc = i as u32;
+        let mut bit = 0;
+        while bit < 8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+            bit += 1;
+        }
+        table[i] = crc;
+        i += 1;
+    }
+    table
+};
 
 /// An append-only frame file whose length in memory is the length of its good frames.
 #[derive(Debug)]
@@ -204,6 +235,33 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn crc32_is_the_standard_one() {
+        // The check value of CRC-32/ISO-HDLC, and the empty input.
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        assert_eq!(crc32(b""), 0);
+        // Frames written by earlier SDK versions (crc32fast) must keep reading: the same
+        // function over every length up to a few KiB and every byte value.
+        let data: Vec<u8> = (0..4099u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        for len in 0..data.len() {
+            assert_eq!(
+                crc32(&data[..len]),
+                crc32fast::hash(&data[..len]),
+                "length {len}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_frame_written_before_reads() {
+        // `encode(b"scan")` as the crc32fast-based encoder wrote it.
+        let old = [4, 0, 0, 0, 0xae, 0xb3, 0xb3, 0xc4, b's', b'c', b'a', b'n'];
+        assert_eq!(encode(b"scan"), old);
+        assert_eq!(decode_all(&old), (vec![&b"scan"[..]], Tail::Clean));
+    }
 
     #[test]
     fn round_trip_and_tails() {

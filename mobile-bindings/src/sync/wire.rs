@@ -39,9 +39,10 @@ pub struct UploadAnswer {
     pub accepted: u64,
     /// Items the server already had (a batch re-sent after a lost answer).
     pub duplicates: u64,
-    /// Alerts the upload raised (shown by the server's consoles, not on the device).
+    /// Alerts the upload raised (shown by the server's consoles, not on the device): only
+    /// counted, so each is skipped over rather than built into a JSON value.
     #[serde(default)]
-    pub alerts: Vec<serde_json::Value>,
+    pub alerts: Vec<serde::de::IgnoredAny>,
 }
 
 /// The path and JSON body for a batch. The caller gives items of one kind; an item of the
