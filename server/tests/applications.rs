@@ -977,6 +977,21 @@ async fn attachments_by_the_right_people_only(backend: Backend) {
     let (status, _, _) = s.get_bytes(&one, None, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(count_rows(&s.state.db, "attachments").await, 2);
+    // Once submitted, the documents are what the clerk reviews: no more uploads.
+    let app = fetch(s, &o.trader, &app).await;
+    ok(s, &o.trader, &app, "submit", json!({})).await;
+    let (status, body) = s
+        .post_raw(
+            &format!("{base}?filename=late.pdf"),
+            Some(&o.trader),
+            "application/pdf",
+            PDF.to_vec(),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("not_editable"))
+    );
     o.s.stop().await;
 }
 

@@ -745,7 +745,12 @@ async fn act(
         actor_roles: &roles,
         actor_reviewed: reviewers(&events).iter().any(|r| r == actor),
         advice_required: advice_required(settings.advice_policy, &draft),
-        advice: row.advice.as_deref().and_then(|a| a.parse().ok()),
+        advice: row
+            .advice
+            .as_deref()
+            .map(str::parse::<AdviceOpinion>)
+            .transpose()
+            .map_err(ApiError::internal)?,
         has_comment: comment.is_some(),
     };
     let to = transition(action, &facts).map_err(transition_error)?;
@@ -1034,11 +1039,11 @@ async fn upload(
             action: "attach documents to",
         }));
     }
-    if row.state.is_final() {
+    if !row.state.editable() {
         return Err(ApiError::conflict(
             "not_editable",
             format!(
-                "an application that is {} takes no more documents",
+                "documents are attached in draft or when changes are requested, not when {}",
                 row.state
             ),
         ));
