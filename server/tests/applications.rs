@@ -23,6 +23,7 @@ on_both_backends!(
     attachments_by_the_right_people_only,
     two_clerks_at_once,
     notifications_reach_the_trader_by_smtp,
+    unknown_stored_values_fail_closed,
 );
 
 const PASSWORD: &str = "a long enough password";
@@ -1154,5 +1155,60 @@ async fn notifications_reach_the_trader_by_smtp(backend: Backend) {
             .unwrap(),
         1
     );
+    o.s.stop().await;
+}
+
+/// Runs one statement behind the API (to plant what a newer version or damage would leave).
+async fn exec(db: &permitseal_server::storage::Db, sql: &str, id: &str) {
+    match db {
+        permitseal_server::storage::Db::Sqlite { write, .. } => {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .execute(write)
+                .await
+                .unwrap();
+        }
+        permitseal_server::storage::Db::Postgres(pool) => {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+async fn unknown_stored_values_fail_closed(backend: Backend) {
+    let o = office(backend).await;
+    let s = &o.s;
+    let app = draft(s, &o.trader, aloe()).await;
+    let id = app["id"].as_str().unwrap();
+    exec(
+        &s.state.db,
+        "UPDATE applications SET state = 'escalated' WHERE id = $1",
+        id,
+    )
+    .await;
+    let (status, body) = s.get(&app_path(id), Some(&o.clerk)).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::INTERNAL_SERVER_ERROR, Some("internal_error"))
+    );
+    let (status, _) = act(s, &o.trader, &app, "submit", json!({})).await;
+    assert_eq!(
+        status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "no transition from a state not known"
+    );
+
+    // A user whose stored role is unknown has no session: the login is refused, not guessed.
+    exec(
+        &s.state.db,
+        "UPDATE users SET roles = 'superuser' WHERE id = $1",
+        &o.trader_id,
+    )
+    .await;
+    let (status, _) = s.get("/api/v1/sessions/current", Some(&o.trader)).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     o.s.stop().await;
 }
