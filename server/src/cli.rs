@@ -265,6 +265,17 @@ struct ServeArgs {
     /// Seconds requests in flight get to finish after SIGTERM or Ctrl-C.
     #[arg(long, env = "PERMITSEAL_SHUTDOWN_GRACE", default_value_t = 20)]
     shutdown_grace_secs: u64,
+    /// Mail server that delivers the notification outbox, e.g. smtp://mail.internal:25
+    /// (messages wait in the outbox table without one).
+    #[arg(long, env = "PERMITSEAL_SMTP_URL")]
+    smtp_url: Option<String>,
+    /// Sender address of notifications.
+    #[arg(
+        long,
+        env = "PERMITSEAL_SMTP_FROM",
+        default_value = "permitseal@localhost"
+    )]
+    smtp_from: String,
 }
 
 #[derive(Subcommand)]
@@ -798,6 +809,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let (state, notes) = crate::open_state(&config).await?;
     for line in &notes.lines {
         println!("{line}");
+    }
+    if let Some(url) = &args.smtp_url {
+        let sender = crate::notify::SmtpSender::new(url, &args.smtp_from)?;
+        tokio::spawn(crate::notify::run(
+            state.db.clone(),
+            sender,
+            state.clock.clone(),
+            std::time::Duration::from_secs(15),
+        ));
+        println!("notifications: delivered by SMTP from {}", args.smtp_from);
     }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -42,6 +42,9 @@ pub enum CryptoError {
     /// The operating system's random source failed.
     #[error("random source failed")]
     Random,
+    /// Argon2 refused to hash (parameters or salt out of its range).
+    #[error("password hashing failed")]
+    PasswordHash,
 }
 
 /// Fills `buf` from the operating system's CSPRNG.
@@ -262,6 +265,65 @@ pub fn verify_device_signature(public_key: &[u8], message: &[u8], signature: &[u
         return false;
     };
     sig.normalize_s() == sig && key.verify(message, &sig).is_ok()
+}
+
+/// Prefix of a user's session secret: an auth header is a session or an API token by it.
+pub const SESSION_PREFIX: &str = "pss_";
+
+/// A new session: its bearer secret (as a token) and the per-session CSRF secret that browser
+/// forms will be checked against.
+pub struct NewSession {
+    /// The bearer secret and its stored hash.
+    pub token: NewToken,
+    /// 32 random bytes, kept in the session row.
+    pub csrf_secret: Zeroizing<[u8; 32]>,
+}
+
+/// Mints a session secret (`pss_` + 43 base64url characters) and its CSRF secret.
+pub fn new_session() -> Result<NewSession, CryptoError> {
+    let mut raw = Zeroizing::new([0u8; 32]);
+    random_bytes(raw.as_mut())?;
+    let secret = Zeroizing::new(format!("{SESSION_PREFIX}{}", URL_SAFE_NO_PAD.encode(*raw)));
+    let hash = hash_token(&secret);
+    let mut csrf_secret = Zeroizing::new([0u8; 32]);
+    random_bytes(csrf_secret.as_mut())?;
+    Ok(NewSession {
+        token: NewToken { secret, hash },
+        csrf_secret,
+    })
+}
+
+/// The CSRF token a session's forms carry: SHA-256 over a domain string and the session's
+/// secret, which never leaves the server, so only the server can make it.
+pub fn csrf_token(csrf_secret: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(b"permitseal/csrf/v1/");
+    h.update(csrf_secret);
+    URL_SAFE_NO_PAD.encode(h.finalize())
+}
+
+/// Hashes a password with Argon2id (the crate's default parameters: 19 MiB, 2 passes) and a
+/// random salt, as a PHC string.
+pub fn hash_password(password: &str) -> Result<String, CryptoError> {
+    use argon2::password_hash::{PasswordHasher as _, SaltString};
+    let mut salt = [0u8; 16];
+    random_bytes(&mut salt)?;
+    let salt = SaltString::encode_b64(&salt).map_err(|_| CryptoError::PasswordHash)?;
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|_| CryptoError::PasswordHash)
+}
+
+/// True when `password` matches the stored PHC string; a string that does not parse matches
+/// nothing.
+pub fn verify_password(password: &str, stored: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier as _};
+    PasswordHash::new(stored).is_ok_and(|hash| {
+        argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .is_ok()
+    })
 }
 
 #[cfg(test)]

@@ -40,6 +40,48 @@ const DEMO_TAXA: &[(&str, &str, &str, &str)] = &[
     ("Python reticulatus", "animal", "II", "Reticulated python"),
 ];
 
+/// One demo user per role of the application workflow: variable prefix, email, name, role.
+const DEMO_USERS: [(&str, &str, &str, Role); 5] = [
+    (
+        "PERMITSEAL_TRADER",
+        "trader@demo.example",
+        "Demo Trader",
+        Role::Applicant,
+    ),
+    (
+        "PERMITSEAL_CLERK",
+        "clerk@demo.example",
+        "Demo Clerk",
+        Role::Clerk,
+    ),
+    (
+        "PERMITSEAL_SCIENTIFIC",
+        "scientific@demo.example",
+        "Demo Scientific Authority",
+        Role::ScientificAuthority,
+    ),
+    (
+        "PERMITSEAL_SIGNATORY",
+        "signatory@demo.example",
+        "Demo Signatory",
+        Role::Signatory,
+    ),
+    (
+        "PERMITSEAL_AUTHORITY_ADMIN",
+        "admin@demo.example",
+        "Demo Authority Admin",
+        Role::AuthorityAdmin,
+    ),
+];
+
+/// A random password for a demo user: 18 random bytes, base64url (24 characters).
+fn demo_password() -> Result<String, DemoError> {
+    use base64::Engine as _;
+    let mut raw = [0u8; 18];
+    crate::crypto::random_bytes(&mut raw).map_err(StorageError::Crypto)?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw))
+}
+
 /// Why the demo data could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
@@ -147,9 +189,45 @@ pub async fn ensure(state: &AppState, data_dir: &Path) -> Result<Vec<String>, De
         text.push_str(&format!("export {var}={}\n", minted.secret.as_str()));
     }
     text.push_str(&format!("export PERMITSEAL_AUTHORITY={id}\n"));
+    text.push_str(
+        "# demo users of the authority (POST /api/v1/sessions with email and password)\n",
+    );
+    for (var, email, name, role) in DEMO_USERS {
+        let password = demo_password()?;
+        let hash = crate::crypto::hash_password(&password).map_err(StorageError::Crypto)?;
+        let (company, address, country) = if role == Role::Applicant {
+            (
+                Some("Rift Valley Aloe Co-operative"),
+                Some("PO Box 1, Nakuru"),
+                Some(DEMO_AUTHORITY),
+            )
+        } else {
+            (None, None, None)
+        };
+        let new = crate::storage::users::NewUser {
+            authority: &id,
+            email,
+            name,
+            password_hash: &hash,
+            roles: &[role],
+            status: crate::storage::users::UserStatus::Active,
+            company,
+            address,
+            country,
+            phone: None,
+        };
+        match state.db.create_user(ACTOR, &new, t).await {
+            Ok(_) => {
+                text.push_str(&format!("export {var}_EMAIL={email}\n"));
+                text.push_str(&format!("export {var}_PASSWORD={password}\n"));
+            }
+            Err(StorageError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
     write_private(&path, text.as_bytes())?;
     lines.push(format!(
-        "demo mode: wrote admin, issuer, officer and importer tokens to {} (mode 0600); run: source {}",
+        "demo mode: wrote admin, issuer, officer and importer tokens and the demo users' passwords to {} (mode 0600); run: source {}",
         path.display(),
         path.display()
     ));

@@ -15,6 +15,7 @@ pub mod domain;
 pub mod http;
 pub mod metrics;
 pub mod model;
+pub mod notify;
 pub mod startup;
 pub mod state;
 pub mod storage;

@@ -36,6 +36,17 @@ pub enum Role {
     Officer,
     /// An importing country's authority: confirms receipt, sees usage of permits bound for it.
     Importer,
+    /// A registered trader of one authority: drafts, submits and withdraws applications
+    /// (user accounts only, docs/WORKFLOW.md).
+    Applicant,
+    /// Management Authority staff who review applications.
+    Clerk,
+    /// Gives the non-detriment advice on applications.
+    ScientificAuthority,
+    /// Approves applications and issues their permits.
+    Signatory,
+    /// Manages an authority's users and application settings.
+    AuthorityAdmin,
 }
 
 impl Role {
@@ -46,6 +57,11 @@ impl Role {
             Self::Issuer => "issuer",
             Self::Officer => "officer",
             Self::Importer => "importer",
+            Self::Applicant => "applicant",
+            Self::Clerk => "clerk",
+            Self::ScientificAuthority => "scientific_authority",
+            Self::Signatory => "signatory",
+            Self::AuthorityAdmin => "authority_admin",
         }
     }
 
@@ -56,11 +72,35 @@ impl Role {
             "issuer" => Ok(Self::Issuer),
             "officer" => Ok(Self::Officer),
             "importer" => Ok(Self::Importer),
+            "applicant" => Ok(Self::Applicant),
+            "clerk" => Ok(Self::Clerk),
+            "scientific_authority" => Ok(Self::ScientificAuthority),
+            "signatory" => Ok(Self::Signatory),
+            "authority_admin" => Ok(Self::AuthorityAdmin),
             other => Err(InvalidValue::new(
                 "unknown_role",
-                format!("unknown role {other:?}: expected admin, issuer, officer or importer"),
+                format!(
+                    "unknown role {other:?}: expected admin, issuer, officer, importer, \
+                     applicant, clerk, scientific_authority, signatory or authority_admin"
+                ),
             )),
         }
+    }
+}
+
+impl Role {
+    /// The roles a user account (not an API token) holds.
+    pub const USER_ROLES: [Role; 5] = [
+        Role::Applicant,
+        Role::Clerk,
+        Role::ScientificAuthority,
+        Role::Signatory,
+        Role::AuthorityAdmin,
+    ];
+
+    /// True for the roles of user accounts.
+    pub fn is_user_role(self) -> bool {
+        Self::USER_ROLES.contains(&self)
     }
 }
 
@@ -171,6 +211,17 @@ pub struct Principal {
     pub authority: Option<AuthorityId>,
     /// For officers and importers: their country.
     pub country: Option<CountryCode>,
+    /// For a user's session: the user and every role they hold (`role` is the first).
+    pub user: Option<SessionUser>,
+}
+
+/// The person behind a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionUser {
+    /// The user's id.
+    pub id: String,
+    /// Every role the user holds, at least one.
+    pub roles: Vec<Role>,
 }
 
 impl Principal {
@@ -179,8 +230,19 @@ impl Principal {
         match self.role {
             Role::Admin => true,
             Role::Issuer => self.authority.as_ref() == Some(authority),
-            Role::Officer | Role::Importer => false,
+            Role::Officer
+            | Role::Importer
+            | Role::Applicant
+            | Role::Clerk
+            | Role::ScientificAuthority
+            | Role::Signatory
+            | Role::AuthorityAdmin => false,
         }
+    }
+
+    /// True if the caller holds `role` (a user may hold several).
+    pub fn holds(&self, role: Role) -> bool {
+        self.role == role || self.user.as_ref().is_some_and(|u| u.roles.contains(&role))
     }
 }
 

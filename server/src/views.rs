@@ -260,6 +260,9 @@ pub struct PermitView {
     /// The draft as submitted.
     #[schema(value_type = PermitDraft)]
     draft: serde_json::Value,
+    /// The application it was issued from (`/api/v1/authorities/{authority}/applications/{id}`),
+    /// absent for a permit issued directly.
+    application_id: Option<String>,
 }
 
 impl From<PermitRow> for PermitView {
@@ -282,6 +285,7 @@ impl From<PermitRow> for PermitView {
                 .import_permit
                 .and_then(|t| serde_json::from_str(&t).ok()),
             draft: serde_json::from_str(&row.draft).unwrap_or(serde_json::Value::Null),
+            application_id: row.application_id,
         }
     }
 }
@@ -345,5 +349,6 @@ pub fn check_request(
         draft_json: serde_json::to_string(&req.permit)
             .map_err(|e| InvalidValue::new("invalid_permit", e.to_string()))?,
         import_permit,
+        application: None,
     })
 }

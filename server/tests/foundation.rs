@@ -175,7 +175,7 @@ async fn openapi_matches_the_router(backend: Backend) {
 async fn documented_roles_are_enforced(backend: Backend) {
     let s = TestServer::start(backend).await;
     s.authority("KE", "KE").await;
-    let tokens = [
+    let mut tokens = vec![
         (Role::Admin, s.admin.clone()),
         (Role::Issuer, s.token("issuer", Some("KE"), None).await),
         (Role::Officer, s.token("officer", None, Some("KE")).await),
@@ -184,6 +184,28 @@ async fn documented_roles_are_enforced(backend: Backend) {
             s.direct_token(Role::Importer, None, Some("DE")).await,
         ),
     ];
+    // A session of a user holding only that role, for each role of the application workflow.
+    for role in Role::USER_ROLES {
+        let email = format!("{role}@roles.example");
+        let password = "a password long enough";
+        let (status, body) = s
+            .post(
+                "/api/v1/authorities/KE/users",
+                Some(&s.admin),
+                json!({"email": email, "password": password, "name": role.as_str(), "roles": [role]}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (status, body) = s
+            .post(
+                "/api/v1/sessions",
+                None,
+                json!({"email": email, "password": password}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        tokens.push((role, body["token"].as_str().unwrap().to_owned()));
+    }
     let (status, doc) = s.get("/api/v1/openapi.json", None).await;
     assert_eq!(status, StatusCode::OK);
     let mut checked = 0;

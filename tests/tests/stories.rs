@@ -5,7 +5,7 @@ use permitseal_e2e::{
     Backend, Phone, Story, World, codes, croc_export, describe, now, on_both_backends,
 };
 use permitseal_mobile::{BundleSync, CheckpointKind, SdkFailure, UploadOutcome, VerdictKind};
-use serde_json::json;
+use serde_json::{Value, json};
 use verifier_core::keys::SecretKey;
 use verifier_core::permit::{IssueContext, Permit, PermitDraft};
 use verifier_core::wire::{base45_decode, base45_encode};
@@ -20,6 +20,7 @@ on_both_backends!(
     story_7_key_rotation,
     story_8_root_key_rotation,
     story_9_year_end_reports,
+    story_10_a_trader_applies_and_the_border_checks,
 );
 
 const DAY: i64 = 86_400;
@@ -651,4 +652,135 @@ fn story_9_year_end_reports(backend: Backend) {
         "the two Parties' reports of the same permit differ by 2 skins: what the Trade Database's \
          comparative tabulation shows for follow-up",
     );
+}
+
+fn story_10_a_trader_applies_and_the_border_checks(backend: Backend) {
+    let story = Story::new("10 a trader applies and the border checks", backend);
+    let w = World::new(&story, backend);
+    let d = &w.d;
+    let za = w.za.as_str();
+    let password = "correct horse battery staple";
+    let login = |email: &str| -> String {
+        let v = d.ok(
+            "POST",
+            "/api/v1/sessions",
+            None,
+            Some(json!({"email": email, "password": password})),
+        );
+        v["token"].as_str().unwrap().to_owned()
+    };
+    let mut staff = Vec::new();
+    for (email, role) in [
+        ("clerk@dffe.example", "clerk"),
+        ("sa@sanbi.example", "scientific_authority"),
+        ("signatory@dffe.example", "signatory"),
+    ] {
+        d.ok(
+            "POST",
+            &format!("/api/v1/authorities/{za}/users"),
+            Some(&d.admin),
+            Some(json!({"email": email, "password": password, "name": email, "roles": [role]})),
+        );
+        staff.push(login(email));
+    }
+    let (clerk, advisor, signatory) = (&staff[0], &staff[1], &staff[2]);
+    story.step("the authority has a clerk, a Scientific Authority and a signatory with accounts");
+
+    let trader = d.ok(
+        "POST",
+        &format!("/api/v1/authorities/{za}/registrations"),
+        None,
+        Some(
+            json!({"email": "exports@nilecroc.example", "password": password,
+                    "name": "T. Mokoena", "company": "Nile Crocodile Farming Pty Ltd",
+                    "address": "Plot 14, Hartbeespoort", "country": "ZA"}),
+        ),
+    );
+    let (status, _) = d.call(
+        "POST",
+        "/api/v1/sessions",
+        None,
+        Some(json!({"email": "exports@nilecroc.example", "password": password})),
+    );
+    assert_eq!(status, 403, "no login before approval");
+    d.ok(
+        "POST",
+        &format!(
+            "/api/v1/authorities/{za}/users/{}/approve",
+            trader["id"].as_str().unwrap()
+        ),
+        Some(clerk),
+        None,
+    );
+    let trader = login("exports@nilecroc.example");
+    story.step("a trader registered and the clerk approved the registration");
+
+    let mut permit = croc_export("unused");
+    permit.as_object_mut().unwrap().remove("number");
+    let app = d.ok(
+        "POST",
+        &format!("/api/v1/authorities/{za}/applications"),
+        Some(&trader),
+        Some(json!({"permit": permit})),
+    );
+    assert_eq!(app["rules"], json!([]), "{app}");
+    let id = app["id"].as_str().unwrap().to_owned();
+    let step = |who: &str, action: &str, version: &Value, extra: Value| -> Value {
+        let mut body = json!({"version": version});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        d.ok(
+            "POST",
+            &format!("/api/v1/authorities/{za}/applications/{id}/{action}"),
+            Some(who),
+            Some(body),
+        )
+    };
+    let app = step(&trader, "submit", &app["version"], json!({}));
+    let app = step(clerk, "review", &app["version"], json!({}));
+    let app = step(
+        clerk,
+        "request-advice",
+        &app["version"],
+        json!({"comment": "bred in captivity; please confirm"}),
+    );
+    let app = step(
+        advisor,
+        "advice",
+        &app["version"],
+        json!({"opinion": "positive", "text": "Registered captive-breeding operation"}),
+    );
+    let app = step(signatory, "approve", &app["version"], json!({}));
+    let number = app["permit_number"].as_str().unwrap().to_owned();
+    let app = step(signatory, "issue", &app["version"], json!({}));
+    assert_eq!(app["state"], "issued");
+    story.step(format!(
+        "the application went through review and advice; the signatory issued permit {number}"
+    ));
+
+    let server_view = d.ok("GET", &w.permit_path(&number), Some(&w.clerk), None);
+    assert_eq!(server_view["application_id"], id.as_str());
+    let (status, png) = d.call_bytes(
+        "GET",
+        &format!("{}/qr.png", w.permit_path(&number)),
+        Some(&w.clerk),
+        None,
+    );
+    assert_eq!(status, 200);
+    let scanned = verifier_core::qr::decode_image(&png).unwrap();
+    assert_eq!(scanned, server_view["qr_text"].as_str().unwrap());
+    story.step("the permit's QR was printed and read back from the image");
+
+    let mut phone = Phone::enrol(d, "Durban officer", &w.officer_za);
+    phone.sync(&story);
+    let v = phone.scan(&story, &scanned);
+    assert_eq!(v.verdict, VerdictKind::Valid, "{}", describe(&v));
+    let p = v.permit.as_ref().unwrap();
+    assert_eq!(p.number, number);
+    assert_eq!(p.exporter.name, "Nile Crocodile Farming Pty Ltd");
+    story.step(format!(
+        "the officer's phone reads {} as valid, offline",
+        p.number
+    ));
 }

@@ -7,6 +7,7 @@
 //! a stored name this code does not know is an error, never a default.
 
 pub mod alerts;
+pub mod applications;
 pub mod issuing;
 pub mod lifecycle;
 

@@ -37,9 +37,19 @@ async fn resolve(parts: &Parts, state: &AppState) -> Result<Option<Principal>, A
     let Some(token) = bearer(parts)? else {
         return Ok(None);
     };
-    match state.db.principal_for_token(token).await {
+    let found = if token.starts_with(crate::crypto::SESSION_PREFIX) {
+        state
+            .db
+            .principal_for_session(token, state.clock.now())
+            .await
+    } else {
+        state.db.principal_for_token(token).await
+    };
+    match found {
         Ok(Some(principal)) => Ok(Some(principal)),
-        Ok(None) => Err(ApiError::unauthorized("unknown or revoked token")),
+        Ok(None) => Err(ApiError::unauthorized(
+            "unknown or revoked token, or an expired session",
+        )),
         Err(err) => Err(ApiError::from(err)),
     }
 }
@@ -77,7 +87,7 @@ impl OptionalFromRequestParts<AppState> for Principal {
 impl Principal {
     /// 403 unless the caller has one of `roles`.
     pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
-        if roles.contains(&self.role) {
+        if roles.iter().any(|r| self.holds(*r)) {
             Ok(())
         } else {
             let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();

@@ -21,6 +21,7 @@ use crate::state::AppState;
 pub use crate::clock::{format_time, parse_time};
 
 pub mod annual_report;
+pub mod applications;
 pub mod auth;
 pub mod authorities;
 pub mod devices;
@@ -33,6 +34,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod params;
 pub mod permits;
+pub mod session;
 pub mod sync;
 pub mod taxa;
 pub mod tokens;
@@ -55,6 +57,8 @@ pub fn api() -> Api {
         .merge(devices::api())
         .merge(keys::api())
         .merge(permits::api())
+        .merge(session::api())
+        .merge(applications::api())
         .merge(documents::api())
         .merge(sync::api())
         .merge(taxa::api())

@@ -101,7 +101,7 @@ async fn managed(
     Ok((id, row.country))
 }
 
-fn refusal(r: IssueRefusal) -> ApiError {
+pub(crate) fn refusal(r: IssueRefusal) -> ApiError {
     match r {
         IssueRefusal::DuplicateNumber { .. } => {
             ApiError::conflict("duplicate_number", r.to_string())
@@ -112,6 +112,9 @@ fn refusal(r: IssueRefusal) -> ApiError {
         IssueRefusal::QuotaExceeded { .. } => ApiError::invalid("quota_exceeded", r.to_string()),
         IssueRefusal::TaxonListing { .. } => {
             ApiError::invalid("taxon_listing_mismatch", r.to_string())
+        }
+        IssueRefusal::ApplicationChanged { .. } => {
+            ApiError::conflict("version_conflict", r.to_string())
         }
     }
 }

@@ -103,7 +103,14 @@ async fn verify(
                     Role::Importer => {
                         p.country.as_ref().map(|c| c.as_str()) == row.import_country.as_deref()
                     }
-                    Role::Officer => false,
+                    // A user of the issuing authority's staff sees what its issuers see.
+                    Role::Clerk
+                    | Role::ScientificAuthority
+                    | Role::Signatory
+                    | Role::AuthorityAdmin => {
+                        p.authority.as_ref().map(|a| a.as_str()) == Some(authority.as_str())
+                    }
+                    Role::Officer | Role::Applicant => false,
                 });
                 if allowed {
                     usage = serde_json::to_value(state.db.usage(&authority, index).await?)

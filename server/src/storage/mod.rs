@@ -22,15 +22,18 @@ use crate::crypto::CryptoError;
 use crate::domain::PermitState;
 
 pub mod annual_report;
+pub mod applications;
 pub mod authorities;
 pub mod devices;
 pub mod documents;
 pub mod field_reports;
 pub mod keys;
+pub mod outbox;
 pub mod permits;
 pub mod sync;
 pub mod taxa;
 pub mod tokens;
+pub mod users;
 
 /// Runs `$body` with `$pool` bound to the writer (`write`) or a reader (`read`) of the backend.
 ///

@@ -8,8 +8,10 @@ use verifier_core::keys::SecretKey;
 use verifier_core::payload;
 use verifier_core::permit::{IssueContext, Permit, PermitDraft, normalize_number};
 
+use super::applications::{ApplicationSteps as _, TransitionRecord};
 use super::{AuditEvent, BeginWrite as _, Bookkeeping as _, Db, StatusChange, StorageError, on_db};
 use crate::crypto::MasterKey;
+use crate::domain::applications::{ApplicationAction, ApplicationState};
 use crate::domain::issuing::{
     ImportPermitFound, Listing, format_micro, import_permit_problem, listing_contradiction, micro,
 };
@@ -51,11 +53,13 @@ pub struct PermitRow {
     pub state_changed_at: i64,
     /// Token that issued it.
     pub created_by: String,
+    /// The application it was issued from, if any.
+    pub application_id: Option<String>,
 }
 
 pub(crate) const COLUMNS: &str = "authority_id, status_index, number, document_type, \
     export_country, import_country, issued_at, valid_until, kid, draft, qr_text, import_permit, \
-    state, state_reason, state_changed_at, created_by";
+    state, state_reason, state_changed_at, created_by, application_id";
 
 /// A quota and how much of it issued permits use, in millionths of its unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
@@ -89,6 +93,24 @@ pub struct IssueItem {
     pub draft_json: String,
     /// The import permit an Appendix-I export references: (country, number).
     pub import_permit: Option<(String, String)>,
+    /// The approved application this permit is issued from: its `issue` transition is
+    /// recorded in the issuing transaction, or nothing is issued.
+    pub application: Option<ApplicationIssue>,
+}
+
+/// The `issue` transition of the application a permit is issued from.
+#[derive(Debug, Clone)]
+pub struct ApplicationIssue {
+    /// The application.
+    pub id: String,
+    /// The version the signatory saw.
+    pub version: i64,
+    /// The signatory's user id.
+    pub actor: String,
+    /// Their comment.
+    pub comment: Option<String>,
+    /// Where the trader is told.
+    pub notify: Option<String>,
 }
 
 /// Why issuance was refused by a rule that needs the database.
@@ -147,6 +169,13 @@ pub enum IssueRefusal {
         /// The quota (in the unit).
         quota: String,
     },
+    /// The application the permit was to be issued from changed first (another signatory
+    /// acted): nothing was issued.
+    #[error("permit {index}: the application changed while it was being issued")]
+    ApplicationChanged {
+        /// Position in the batch.
+        index: usize,
+    },
 }
 
 /// The result of a batch issuance.
@@ -190,7 +219,7 @@ impl Db {
         let year = Date::from_unix(now).ymd().0;
         let insert = format!(
             "INSERT INTO permits ({COLUMNS}, number_key) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $15, NULL, $7, $13, $14) \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $15, NULL, $7, $13, $16, $14) \
              RETURNING {COLUMNS}"
         );
         on_db!(self, write, |pool| {
@@ -311,6 +340,7 @@ impl Db {
                         .bind(actor)
                         .bind(normalize_number(&data.number))
                         .bind(PermitState::Valid)
+                        .bind(item.application.as_ref().map(|a| a.id.as_str()))
                         .fetch_one(&mut *tx)
                         .await;
                 let row = match row {
@@ -395,6 +425,28 @@ impl Db {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
+                if let Some(app) = &item.application {
+                    let record = TransitionRecord {
+                        id: &app.id,
+                        authority,
+                        version: app.version,
+                        actor: &app.actor,
+                        action: ApplicationAction::Issue,
+                        from: ApplicationState::Approved,
+                        to: ApplicationState::Issued,
+                        comment: app.comment.as_deref(),
+                        advice: None,
+                        notify: app.notify.as_deref(),
+                    };
+                    if !tx
+                        .record_transition(&record, Some(&row.number), now)
+                        .await?
+                    {
+                        return Ok(IssueOutcome::Refused(IssueRefusal::ApplicationChanged {
+                            index: i,
+                        }));
+                    }
+                }
                 rows.push(row);
             }
             tx.audit(AuditEvent {

@@ -45,6 +45,7 @@ impl TokenScope {
     ) -> Result<Self, InvalidValue> {
         let bad = |msg: &str| Err(InvalidValue::new("invalid_scope", msg));
         match role {
+            r if r.is_user_role() => bad("this role is held by user accounts, not API tokens"),
             Role::Admin if authority.is_some() || country.is_some() => {
                 bad("an admin token has no authority or country")
             }
@@ -156,6 +157,7 @@ impl Db {
                     .transpose()?,
                 country: row.country.as_deref().map(CountryCode::parse).transpose()?,
                 token_id: row.id.clone(),
+                user: None,
             })
         })();
         match parsed {
