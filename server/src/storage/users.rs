@@ -268,10 +268,10 @@ impl Db {
                 .await?);
         let Some(user) = row else {
             // Spend the same time as a real check, so timing does not tell which emails exist.
-            let _ = crypto::verify_password(password, DUMMY_HASH);
+            let _ = password_matches(password, DUMMY_HASH.to_owned()).await;
             return Ok(None);
         };
-        if !crypto::verify_password(password, &user.password_hash) {
+        if !password_matches(password, user.password_hash.clone()).await {
             return Ok(None);
         }
         match user.parsed_status()? {
@@ -414,6 +414,16 @@ impl Db {
 
 /// An Argon2id hash of a random password no one knows: checked against when the email is
 /// unknown, so a login takes as long either way.
+/// Argon2 spends tens of milliseconds of CPU on purpose: the check runs on the blocking pool so
+/// that a burst of logins does not stall the runtime's workers (and every other request).
+async fn password_matches(password: &str, stored: String) -> bool {
+    let password = zeroize::Zeroizing::new(password.to_owned());
+    tokio::task::spawn_blocking(move || crypto::verify_password(&password, &stored))
+        .await
+        // A check that panicked or was cancelled matches nothing.
+        .unwrap_or(false)
+}
+
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0VmYuNVf0pD1x9mN3l1lQh4p0vOQ2Zk6bqJrj8ZkqRA";
 
 #[cfg(test)]
