@@ -9,7 +9,8 @@
 
 mod common;
 
-use common::{Backend, TestServer, export_draft};
+use common::{Backend, TestDb, TestServer, export_draft};
+use permitseal_server::storage::Db;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -18,6 +19,7 @@ on_both_backends!(
     places_outside_the_uploader_country_change_nothing,
     repeated_alerts_are_grouped,
     reports_dated_before_issue_are_refused,
+    uploads_and_alerts_are_limited_per_token,
 );
 
 fn ts(offset: i64) -> String {
@@ -340,5 +342,117 @@ async fn reports_dated_before_issue_are_refused(backend: Backend) {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{r}");
     assert_eq!(r["code"], "invalid_time");
+    s.stop().await;
+}
+
+/// Lowers a budget in the deployment's table of limits (as an operator would).
+async fn set_limit(db: &Db, budget: &str, allowed: i64, window_seconds: i64) {
+    let sql = "UPDATE rate_limits SET allowed = $1, window_seconds = $2 WHERE budget = $3";
+    let done = match db {
+        Db::Sqlite { write, .. } => sqlx::query(sql)
+            .bind(allowed)
+            .bind(window_seconds)
+            .bind(budget)
+            .execute(write)
+            .await
+            .unwrap()
+            .rows_affected(),
+        Db::Postgres(pool) => sqlx::query(sql)
+            .bind(allowed)
+            .bind(window_seconds)
+            .bind(budget)
+            .execute(pool)
+            .await
+            .unwrap()
+            .rows_affected(),
+    };
+    assert_eq!(done, 1, "the migration stores a limit for {budget}");
+}
+
+async fn scans_of(s: &TestServer, token: &str, ids: &[String], qr: &str) -> reqwest::Response {
+    let scans: Vec<Value> = ids.iter().map(|id| scan(id, qr, "KEMBA")).collect();
+    s.client
+        .post(s.url("/api/v1/scans"))
+        .bearer_auth(token)
+        .json(&json!({"scans": scans}))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn assert_limited(resp: reqwest::Response, window: u64) {
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=window).contains(&retry), "Retry-After {retry}");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["code"], "rate_limited", "{body}");
+    assert!(body["message"].is_string());
+}
+
+async fn uploads_and_alerts_are_limited_per_token(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    // On PostgreSQL a second server on the same database spends from the same budget.
+    let replica = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => {
+            Some(TestServer::start_on(backend, TestDb::existing(s.db.target.clone())).await)
+        }
+    };
+    let other = replica.as_ref().unwrap_or(&s);
+    let ke = s.issuing_authority("KE").await;
+    let phone = s.token("officer", None, Some("KE")).await;
+    let another = s.token("officer", None, Some("KE")).await;
+    let p = s.issue(&ke, "KE", export_draft("KE/1", "KE", "DE")).await;
+    let qr = p["qr_text"].as_str().unwrap();
+    set_limit(&s.state.db, "uploads", 4, 3600).await;
+    for i in 0..4 {
+        let server = if i % 2 == 0 { &s } else { other };
+        let resp = scans_of(server, &phone, &[format!("u-{i}")], qr).await;
+        assert_eq!(resp.status(), StatusCode::OK, "upload {i}");
+    }
+    assert_limited(scans_of(other, &phone, &["u-4".to_owned()], qr).await, 3600).await;
+    assert_limited(scans_of(&s, &phone, &["u-4".to_owned()], qr).await, 3600).await;
+    assert_eq!(common::count_rows(&s.state.db, "scans").await, 4);
+    // Another token has its own budget; so have endorsements' and confirmations' uploaders.
+    let resp = scans_of(&s, &another, &["u-4".to_owned()], qr).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+
+    // Alerts: a batch that would raise more than the budget stores nothing.
+    set_limit(&s.state.db, "uploads", 600, 60).await;
+    set_limit(&s.state.db, "alerts", 2, 3600).await;
+    let flood = s.token("officer", None, Some("KE")).await;
+    let forged: Vec<Value> = (0..3)
+        .map(|i| scan(&format!("f-{i}"), &format!("PS1:FORGED-{i}"), "KEMBA"))
+        .collect();
+    let resp = s
+        .client
+        .post(s.url("/api/v1/scans"))
+        .bearer_auth(&flood)
+        .json(&json!({"scans": forged}))
+        .send()
+        .await
+        .unwrap();
+    assert_limited(resp, 3600).await;
+    assert_eq!(common::count_rows(&s.state.db, "scans").await, 5);
+    let (status, r) = s
+        .post("/api/v1/scans", Some(&flood), json!({"scans": forged[..2]}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!(r["alerts"].as_array().unwrap().len(), 2);
+    let (status, _) = other
+        .post(
+            "/api/v1/scans",
+            Some(&flood),
+            json!({"scans": [forged[2].clone()]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    if let Some(replica) = replica {
+        replica.stop().await;
+    }
     s.stop().await;
 }

@@ -9,6 +9,7 @@
 pub mod alerts;
 pub mod issuing;
 pub mod lifecycle;
+pub mod rates;
 pub mod reports;
 
 pub use alerts::AlertKind;

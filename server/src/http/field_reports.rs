@@ -233,11 +233,11 @@ async fn upload_scans(
             Ok(scan)
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
-    let result = state
+    let outcome = state
         .db
         .upload_scans(uploader(&principal)?, &scans, t)
         .await?;
-    Ok(answer(result))
+    outcome_answer(outcome, "scans", "scanned_at", None)
 }
 
 /// Upload export endorsements: quantities actually exported per block (idempotent; marks the permit used)
@@ -329,6 +329,20 @@ fn outcome_answer(
 ) -> Result<Json<UploadAnswer>, ApiError> {
     match outcome {
         UploadOutcome::Done(result) => Ok(answer(result)),
+        UploadOutcome::Limited {
+            budget,
+            limit,
+            retry_after,
+        } => Err(ApiError::too_many_requests(
+            "rate_limited",
+            format!(
+                "this token may have {} {} per {} s; nothing was stored, retry in {retry_after} s",
+                limit.allowed,
+                budget.as_str(),
+                limit.window_seconds
+            ),
+            retry_after,
+        )),
         UploadOutcome::Refused {
             position,
             why: Refusal::NotForThisCountry,

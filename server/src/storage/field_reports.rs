@@ -24,6 +24,7 @@ use crate::domain::alerts::{
     Against, FirstEndorsement, IssuedLine, confirmation_excess, endorsement_excess,
     implausible_travel, place_outside_country, used_permit_rescanned,
 };
+use crate::domain::rates::{Budget, Limit, Window, spend};
 use crate::domain::reports::dated_before_issue;
 use crate::domain::{AlertKind, PermitState};
 
@@ -33,6 +34,16 @@ use crate::domain::{AlertKind, PermitState};
 pub enum UploadOutcome {
     /// Stored.
     Done(UploadResult),
+    /// The uploading token spent its budget of uploads or alerts; nothing was stored. It may
+    /// try again after `retry_after` seconds.
+    Limited {
+        /// The budget spent.
+        budget: Budget,
+        /// Its limit.
+        limit: Limit,
+        /// Seconds until the budget's window ends.
+        retry_after: u64,
+    },
     /// The report at `position` was refused; the upload was rolled back.
     Refused {
         /// Its position in the upload.
@@ -257,6 +268,8 @@ struct Ingest<'t, DB: sqlx::Database> {
     now: i64,
     uploader: Uploader<'t>,
     result: UploadResult,
+    /// Alerts raised (or raised again) so far, to spend from the token's budget.
+    raised: i64,
 }
 
 // The backend's executor and the types these queries bind and read (see `Bookkeeping`).
@@ -285,13 +298,85 @@ where
             now,
             uploader,
             result: UploadResult::default(),
+            raised: 0,
         }
     }
 
-    /// Commits the upload.
-    async fn commit(self) -> Result<UploadResult, StorageError> {
+    /// Spends `n` of the uploading token's `budget` (the row is locked, so replicas spend from
+    /// one count); the refusal to answer when that would pass the limit, and then nothing is
+    /// spent (the caller drops the transaction). A budget without a stored limit fails closed.
+    async fn spend(
+        &mut self,
+        budget: Budget,
+        n: i64,
+    ) -> Result<Option<UploadOutcome>, StorageError> {
+        let limit: Option<Limit> =
+            sqlx::query_as("SELECT allowed, window_seconds FROM rate_limits WHERE budget = $1")
+                .bind(budget.as_str())
+                .fetch_optional(&mut *self.tx)
+                .await?;
+        let limit = limit.ok_or_else(|| {
+            StorageError::Corrupt(format!("no rate limit is stored for {}", budget.as_str()))
+        })?;
+        // Created first, so that two first uploads at once lock one row rather than both
+        // inserting from nothing.
+        sqlx::query(
+            "INSERT INTO rate_windows (token_id, budget, window_start, used) VALUES ($1, $2, $3, 0) \
+             ON CONFLICT (token_id, budget) DO NOTHING",
+        )
+        .bind(self.uploader.token_id)
+        .bind(budget.as_str())
+        .bind(self.now)
+        .execute(&mut *self.tx)
+        .await?;
+        let sql = format!(
+            "SELECT window_start, used FROM rate_windows WHERE token_id = $1 AND budget = $2{}",
+            super::for_update::<DB>()
+        );
+        let window: Window = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(self.uploader.token_id)
+            .bind(budget.as_str())
+            .fetch_one(&mut *self.tx)
+            .await?;
+        match spend(window, n, self.now, limit) {
+            Ok(w) => {
+                sqlx::query(
+                    "UPDATE rate_windows SET window_start = $1, used = $2 \
+                     WHERE token_id = $3 AND budget = $4",
+                )
+                .bind(w.window_start)
+                .bind(w.used)
+                .bind(self.uploader.token_id)
+                .bind(budget.as_str())
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(None)
+            }
+            Err(retry_after) => {
+                tracing::warn!(
+                    token = self.uploader.token_id,
+                    budget = budget.as_str(),
+                    "rate limit reached"
+                );
+                Ok(Some(UploadOutcome::Limited {
+                    budget,
+                    limit,
+                    retry_after,
+                }))
+            }
+        }
+    }
+
+    /// Spends the alerts raised from the token's budget and commits the upload; or, past the
+    /// budget, drops it (nothing stored: the device keeps its reports and sends them later).
+    async fn commit(mut self) -> Result<UploadOutcome, StorageError> {
+        if self.raised > 0
+            && let Some(limited) = self.spend(Budget::Alerts, self.raised).await?
+        {
+            return Ok(limited);
+        }
         self.tx.commit().await?;
-        Ok(self.result)
+        Ok(UploadOutcome::Done(self.result))
     }
 
     /// Counts a report stored (`inserted` is its id) or skipped as stored before; true if
@@ -491,6 +576,7 @@ where
             .fetch_one(&mut *self.tx)
             .await?;
         tracing::warn!(kind = %row.kind, authority = ?row.authority_id, number = ?row.permit_number, occurrences = row.occurrences, "alert raised");
+        self.raised += 1;
         // One alert raised twice by this upload is answered once, as it now stands.
         self.result.alerts.retain(|a| a.id != row.id);
         self.result.alerts.push(row);
@@ -873,11 +959,14 @@ impl Db {
         uploader: Uploader<'_>,
         scans: &[Scan],
         now: i64,
-    ) -> Result<UploadResult, StorageError> {
+    ) -> Result<UploadOutcome, StorageError> {
         let texts: Vec<&str> = scans.iter().map(|s| s.qr.as_str()).collect();
         let places: Vec<&Place> = scans.iter().map(|s| &s.place).collect();
         on_db!(self, write, |pool| {
             let mut ingest = Ingest::new(pool.begin_write().await?, now, uploader);
+            if let Some(limited) = ingest.spend(Budget::Uploads, 1).await? {
+                return Ok(limited);
+            }
             let resolved = ingest.resolve(&texts).await?;
             let coords = ingest.locate(&places).await?;
             for ((s, r), coords) in scans.iter().zip(&resolved).zip(coords) {
@@ -901,6 +990,9 @@ impl Db {
         let texts: Vec<&str> = items.iter().map(|e| e.qr.as_str()).collect();
         on_db!(self, write, |pool| {
             let mut ingest = Ingest::new(pool.begin_write().await?, now, uploader);
+            if let Some(limited) = ingest.spend(Budget::Uploads, 1).await? {
+                return Ok(limited);
+            }
             ingest.lock_permits(&texts).await?;
             for (position, e) in items.iter().enumerate() {
                 if let Some(why) = ingest.endorsement(e).await? {
@@ -908,7 +1000,7 @@ impl Db {
                     return Ok(UploadOutcome::Refused { position, why });
                 }
             }
-            Ok(UploadOutcome::Done(ingest.commit().await?))
+            ingest.commit().await
         })
     }
 
@@ -926,6 +1018,9 @@ impl Db {
         let texts: Vec<&str> = items.iter().map(|c| c.qr.as_str()).collect();
         on_db!(self, write, |pool| {
             let mut ingest = Ingest::new(pool.begin_write().await?, now, uploader);
+            if let Some(limited) = ingest.spend(Budget::Uploads, 1).await? {
+                return Ok(limited);
+            }
             ingest.lock_permits(&texts).await?;
             for (position, c) in items.iter().enumerate() {
                 if let Some(why) = ingest.confirmation(c).await? {
@@ -933,7 +1028,7 @@ impl Db {
                     return Ok(UploadOutcome::Refused { position, why });
                 }
             }
-            Ok(UploadOutcome::Done(ingest.commit().await?))
+            ingest.commit().await
         })
     }
 
