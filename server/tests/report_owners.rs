@@ -173,6 +173,24 @@ async fn places_outside_the_uploader_country_change_nothing(backend: Backend) {
         .map(|e| e["outside_country"].as_bool().unwrap())
         .collect();
     assert_eq!(outside, [true, false], "{u}");
+    // The annual trade report counts the Kenyan endorsement only.
+    let year = &ts(0)[..4];
+    let resp = s
+        .client
+        .get(s.url(&format!(
+            "/api/v1/authorities/KE/reports/annual?year={year}"
+        )))
+        .bearer_auth(&ke)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let csv = resp.text().await.unwrap();
+    assert_eq!(
+        csv.lines().filter(|l| l.contains("KE/1")).count(),
+        1,
+        "{csv}"
+    );
     // A scan from elsewhere is kept with the alert, and raises nothing else.
     let (_, r) = s
         .post(
