@@ -23,6 +23,56 @@ on_both_backends!(
     one_batch_in_two_orders,
 );
 
+/// PostgreSQL only: SQLite has one writer and no deadlocks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deadlock_is_run_again_not_answered_5xx() {
+    use sqlx::Connection as _;
+    let s = TestServer::start(Backend::Postgres).await;
+    let issuer = s.issuing_authority("KE").await;
+    let (number, index, _) = permit(&s, &issuer, "KE/DL1").await;
+    let mut other = sqlx::PgConnection::connect(&s.db.url()).await.unwrap();
+    let mut tx = other.begin().await.unwrap();
+    // Another writer holds the authority's row…
+    sqlx::query("SELECT id FROM authorities WHERE id = 'KE' FOR UPDATE")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    // …the revocation locks the permit and waits for the authority…
+    let revoke = {
+        let client = s.client.clone();
+        let url = s.url(&format!(
+            "/api/v1/authorities/KE/permits/{}/revoke",
+            enc(&number)
+        ));
+        let issuer = issuer.clone();
+        tokio::spawn(async move {
+            let resp = client
+                .post(url)
+                .bearer_auth(issuer)
+                .json(&json!({"reason": "deadlock test"}))
+                .send()
+                .await
+                .unwrap();
+            (resp.status(), resp.text().await.unwrap())
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // …and the other writer now wants the permit: a deadlock. PostgreSQL cancels the
+    // transaction that waited longest (the server's), which must run again by itself.
+    sqlx::query(
+        "SELECT state FROM permits WHERE authority_id = 'KE' AND status_index = $1 FOR UPDATE",
+    )
+    .bind(index)
+    .execute(&mut *tx)
+    .await
+    .expect("the server's transaction is the one cancelled");
+    tx.commit().await.unwrap();
+    let (status, body) = revoke.await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(state_of(&s, &issuer, &number).await, "revoked");
+    s.stop().await;
+}
+
 /// Rounds of each pair: enough that an unlocked read-modify-write loses in most runs.
 const ROUNDS: usize = 12;
 
