@@ -3,7 +3,9 @@
 //! connection pools) over one database. Every acknowledged revocation must hold in the permit's
 //! record and in every replica's signed status list, every double endorsement must raise exactly
 //! one `second_endorsement` alert, an endorsement that lands after a revocation must raise
-//! `revoked_permit`, and nothing may be answered 5xx.
+//! `revoked_permit`, and nothing may be answered 5xx. The same rounds, fewer of them, run in
+//! `processes::` against two `permitseal serve` processes over one PostgreSQL database, as a
+//! deployment with several replicas runs.
 
 // Scenarios run as tests through `on_both_backends!`: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -15,7 +17,32 @@ use permitseal_server::storage::Db;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-on_both_backends!(
+/// Each scenario `async fn(Replicas, rounds)` as a test on both backends (in-process replicas)
+/// and in `processes::` against two server processes on PostgreSQL.
+macro_rules! races {
+    ($($name:ident),* $(,)?) => {
+        mod in_process {
+            use super::*;
+            $(
+                async fn $name(backend: Backend) {
+                    super::$name(Replicas::start(backend).await, ROUNDS).await;
+                }
+            )*
+            on_both_backends!($($name),*);
+        }
+        mod processes {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(Replicas::processes().await, PROCESS_ROUNDS).await;
+                }
+            )*
+        }
+    };
+}
+
+races!(
     revoke_races_reinstate,
     revoke_races_suspend,
     revoke_races_endorsement,
@@ -76,10 +103,16 @@ async fn a_deadlock_is_run_again_not_answered_5xx() {
 /// Rounds of each pair: enough that an unlocked read-modify-write loses in most runs.
 const ROUNDS: usize = 12;
 
+/// Rounds of each pair against server processes, every one across the two: fewer, since each
+/// test also starts two processes (CI has two cores).
+const PROCESS_ROUNDS: usize = 4;
+
 /// One server, and on PostgreSQL a second one (its own pool) over the same database.
 struct Replicas {
     first: TestServer,
     second: Option<TestServer>,
+    /// Whether every round's second request goes to the other replica (not only odd rounds).
+    always_across: bool,
 }
 
 impl Replicas {
@@ -91,14 +124,34 @@ impl Replicas {
                 Some(TestServer::start_on(backend, TestDb::existing(first.db.target.clone())).await)
             }
         };
-        Self { first, second }
+        Self {
+            first,
+            second,
+            always_across: false,
+        }
+    }
+
+    /// Two `permitseal serve` processes over one new PostgreSQL database.
+    async fn processes() -> Self {
+        let first =
+            TestServer::start_process(Backend::Postgres, TestDb::create(Backend::Postgres).await)
+                .await;
+        let existing = TestDb::existing(first.db.target.clone());
+        let second = TestServer::start_process(Backend::Postgres, existing).await;
+        Self {
+            first,
+            second: Some(second),
+            always_across: true,
+        }
     }
 
     /// The server the second request of round `round` goes to: the other replica in odd
-    /// rounds (where there is one), the same process in even ones.
+    /// rounds (where there is one), the same process in even ones; always the other one when
+    /// the replicas are processes.
     fn other(&self, round: usize) -> &TestServer {
         match (&self.second, round % 2) {
             (Some(second), 1) => second,
+            (Some(second), _) if self.always_across => second,
             _ => &self.first,
         }
     }
@@ -236,10 +289,9 @@ async fn alerts(s: &TestServer, issuer: &str, kind: &str, index: i64) -> Vec<Val
         .collect()
 }
 
-async fn revoke_races_reinstate(backend: Backend) {
-    let r = Replicas::start(backend).await;
+async fn revoke_races_reinstate(r: Replicas, rounds: usize) {
     let issuer = r.first.issuing_authority("KE").await;
-    for round in 0..ROUNDS {
+    for round in 0..rounds {
         let (number, _, qr) = permit(&r.first, &issuer, &format!("KE/RR{round}")).await;
         let suspended = act(&r.first, &issuer, &number, "suspend").await;
         assert_eq!(suspended.0, StatusCode::OK, "{}", suspended.1);
@@ -259,10 +311,9 @@ async fn revoke_races_reinstate(backend: Backend) {
     r.stop().await;
 }
 
-async fn revoke_races_suspend(backend: Backend) {
-    let r = Replicas::start(backend).await;
+async fn revoke_races_suspend(r: Replicas, rounds: usize) {
     let issuer = r.first.issuing_authority("KE").await;
-    for round in 0..ROUNDS {
+    for round in 0..rounds {
         let (number, _, qr) = permit(&r.first, &issuer, &format!("KE/RS{round}")).await;
         let (revoked, suspended) = tokio::join!(
             act(&r.first, &issuer, &number, "revoke"),
@@ -282,11 +333,10 @@ async fn revoke_races_suspend(backend: Backend) {
     r.stop().await;
 }
 
-async fn revoke_races_endorsement(backend: Backend) {
-    let r = Replicas::start(backend).await;
+async fn revoke_races_endorsement(r: Replicas, rounds: usize) {
     let issuer = r.first.issuing_authority("KE").await;
     let officer = r.first.token("officer", None, Some("KE")).await;
-    for round in 0..ROUNDS {
+    for round in 0..rounds {
         let (number, index, qr) = permit(&r.first, &issuer, &format!("KE/RE{round}")).await;
         let (revoked, endorsed) = tokio::join!(
             act(&r.first, &issuer, &number, "revoke"),
@@ -325,12 +375,11 @@ async fn revoke_races_endorsement(backend: Backend) {
     r.stop().await;
 }
 
-async fn two_endorsements_race(backend: Backend) {
-    let r = Replicas::start(backend).await;
+async fn two_endorsements_race(r: Replicas, rounds: usize) {
     let issuer = r.first.issuing_authority("KE").await;
     let mombasa = r.first.token("officer", None, Some("KE")).await;
     let nairobi = r.first.token("officer", None, Some("KE")).await;
-    for round in 0..ROUNDS {
+    for round in 0..rounds {
         let (number, index, qr) = permit(&r.first, &issuer, &format!("KE/EE{round}")).await;
         let (one, two) = tokio::join!(
             endorse(
@@ -364,12 +413,11 @@ async fn two_endorsements_race(backend: Backend) {
     r.stop().await;
 }
 
-async fn one_batch_in_two_orders(backend: Backend) {
-    let r = Replicas::start(backend).await;
+async fn one_batch_in_two_orders(r: Replicas, rounds: usize) {
     let issuer = r.first.issuing_authority("KE").await;
     let officer = r.first.token("officer", None, Some("KE")).await;
     let other_officer = r.first.token("officer", None, Some("KE")).await;
-    for round in 0..ROUNDS {
+    for round in 0..rounds {
         let mut permits = Vec::new();
         for p in 0..4 {
             permits.push(permit(&r.first, &issuer, &format!("KE/B{round}P{p}")).await);
