@@ -109,8 +109,10 @@ const PROCESS_ROUNDS: usize = 4;
 
 /// One server, and on PostgreSQL a second one (its own pool) over the same database.
 struct Replicas {
-    first: TestServer,
+    // Declared first so that it is dropped first (a failed test): the first server owns the
+    // database.
     second: Option<TestServer>,
+    first: TestServer,
     /// Whether every round's second request goes to the other replica (not only odd rounds).
     always_across: bool,
 }
