@@ -8,7 +8,8 @@
 //! It creates its own authority (`LOAD<n>`), signing key and tokens through the API, then runs
 //! the scenarios and prints one line per scenario. `issue` issues permits in batches and also
 //! reports the time one million would take at that rate; `scans` uploads durable scan-report
-//! batches; `status` and `bundle` GET the signed lists; `static` serves the bundle's bytes from
+//! batches, each worker with its own officer token (uploads are budgeted per token, see the
+//! `rate_limits` table; a refused upload ends the run with the server's message); `status` and `bundle` GET the signed lists; `static` serves the bundle's bytes from
 //! memory with a bare axum handler on another loopback port, as the static-file baseline;
 //! `report` issues `--permits` permits and times one annual report (permits basis) of them.
 
@@ -67,7 +68,8 @@ struct Ctx {
     client: reqwest::Client,
     authority: String,
     issuer: String,
-    officer: String,
+    /// One officer token per concurrent worker: the upload budget is per token.
+    officers: Vec<String>,
 }
 
 fn draft(authority: &str, n: usize) -> Value {
@@ -84,7 +86,9 @@ fn now() -> i64 {
     permitseal_server::clock::Clock::system().now()
 }
 
-async fn post(ctx: &Ctx, path: &str, token: &str, body: &Value) -> Value {
+/// POSTs `body`; an answer other than 2xx is an error naming the path, the status and the
+/// server's `{code, message}` (e.g. a `rate_limited` upload).
+async fn try_post(ctx: &Ctx, path: &str, token: &str, body: &Value) -> Result<Value, String> {
     let resp = ctx
         .client
         .post(format!("{}{path}", ctx.url))
@@ -92,11 +96,24 @@ async fn post(ctx: &Ctx, path: &str, token: &str, body: &Value) -> Value {
         .json(body)
         .send()
         .await
-        .unwrap();
+        .map_err(|e| format!("POST {path}: {e}"))?;
     let status = resp.status();
-    let v: Value = resp.json().await.unwrap();
-    assert!(status.is_success(), "{path}: {status} {v}");
-    v
+    let text = resp
+        .text()
+        .await
+        .map_err(|e| format!("POST {path}: {status}, body unreadable: {e}"))?;
+    if !status.is_success() {
+        return Err(format!("POST {path}: {status} {text}"));
+    }
+    serde_json::from_str(&text)
+        .map_err(|e| format!("POST {path}: {status}, not JSON ({e}): {text}"))
+}
+
+/// `try_post` for the setup, where any refusal means the run cannot start.
+async fn post(ctx: &Ctx, path: &str, token: &str, body: &Value) -> Value {
+    try_post(ctx, path, token, body)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 async fn setup(args: &Args, client: reqwest::Client) -> Ctx {
@@ -112,7 +129,7 @@ async fn setup(args: &Args, client: reqwest::Client) -> Ctx {
         client,
         authority: authority.clone(),
         issuer: String::new(),
-        officer: String::new(),
+        officers: Vec::new(),
     };
     let admin = args.admin_token.clone();
     post(
@@ -132,16 +149,19 @@ async fn setup(args: &Args, client: reqwest::Client) -> Ctx {
         .as_str()
         .unwrap()
         .to_owned();
-    ctx.officer = post(
-        &ctx,
-        "/api/v1/tokens",
-        &admin,
-        &json!({"role": "officer", "country": "KE", "label": "load"}),
-    )
-    .await["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    for worker in 0..args.concurrency.max(1) {
+        let officer = post(
+            &ctx,
+            "/api/v1/tokens",
+            &admin,
+            &json!({"role": "officer", "country": "KE", "label": format!("load worker {worker}")}),
+        )
+        .await["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        ctx.officers.push(officer);
+    }
     post(
         &ctx,
         &format!("/api/v1/authorities/{authority}/keys"),
@@ -241,18 +261,19 @@ impl Timed {
     }
 }
 
-/// Runs `f` from `concurrency` workers for `seconds`; each call returns (ops, bytes).
-async fn timed<F, Fut>(seconds: u64, concurrency: usize, f: F) -> Timed
+/// Runs `f(worker, call)` from `concurrency` workers for `seconds`; each call returns
+/// (ops, bytes). The first failed call stops its worker and is the run's error.
+async fn timed<F, Fut>(seconds: u64, concurrency: usize, f: F) -> Result<Timed, String>
 where
-    F: Fn(u64) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = (u64, u64)> + Send,
+    F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(u64, u64), String>> + Send,
 {
     let f = Arc::new(f);
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let counter = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..concurrency {
+    for worker in 0..concurrency {
         let f = f.clone();
         let counter = counter.clone();
         tasks.push(tokio::spawn(async move {
@@ -260,13 +281,13 @@ where
             while Instant::now() < deadline {
                 let i = counter.fetch_add(1, Ordering::Relaxed);
                 let t = Instant::now();
-                let (o, b) = f(i).await;
+                let (o, b) = f(worker, i).await?;
                 lat.push(t.elapsed());
                 ops += o;
                 bytes += b;
                 reqs += 1;
             }
-            (ops, bytes, reqs, lat)
+            Ok::<_, String>((ops, bytes, reqs, lat))
         }));
     }
     let mut out = Timed {
@@ -277,20 +298,43 @@ where
         latencies: Vec::new(),
     };
     for t in tasks {
-        let (o, b, r, l) = t.await.unwrap();
+        let (o, b, r, l) = t.await.unwrap()?;
         out.ops += o;
         out.bytes += b;
         out.requests += r;
         out.latencies.extend(l);
     }
     out.seconds = started.elapsed().as_secs_f64();
-    out
+    Ok(out)
 }
 
-async fn get_bytes(client: &reqwest::Client, url: &str) -> u64 {
-    let resp = client.get(url).send().await.unwrap();
-    assert!(resp.status().is_success(), "{url}: {}", resp.status());
-    resp.bytes().await.unwrap().len() as u64
+async fn get_bytes(client: &reqwest::Client, url: &str) -> Result<u64, String> {
+    let resp = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| format!("GET {url}: {e}"))?;
+    let status = resp.status();
+    if !status.is_success() {
+        let text = resp.text().await.unwrap_or_default();
+        return Err(format!("GET {url}: {status} {text}"));
+    }
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| format!("GET {url}: {status}, body unreadable: {e}"))?;
+    Ok(body.len() as u64)
+}
+
+/// A measurement's line, or its error and exit status 1.
+fn report(r: Result<Timed, String>, what: &str, unit: &str) {
+    match r {
+        Ok(r) => println!("{}", r.line(what, unit)),
+        Err(e) => {
+            eprintln!("load: {what}: {e}");
+            std::process::exit(1);
+        }
+    }
 }
 
 #[tokio::main]
@@ -359,7 +403,7 @@ async fn main() {
         let qrs = qrs.clone();
         let batch = args.scan_batch;
         let base = now();
-        let r = timed(args.seconds, args.concurrency, move |i| {
+        let r = timed(args.seconds, args.concurrency, move |worker, i| {
             let ctx = ctx2.clone();
             let qrs = qrs.clone();
             async move {
@@ -371,40 +415,41 @@ async fn main() {
                                "place": {"locode": "KEMBA"}, "verdict": "valid", "qr": qrs[k % qrs.len()]})
                     })
                     .collect();
-                let v = post(&ctx, "/api/v1/scans", &ctx.officer, &json!({"scans": scans})).await;
-                (v["accepted"].as_u64().unwrap(), 0)
+                let officer = &ctx.officers[worker % ctx.officers.len()];
+                let v = try_post(&ctx, "/api/v1/scans", officer, &json!({"scans": scans})).await?;
+                let accepted = v["accepted"]
+                    .as_u64()
+                    .ok_or_else(|| format!("POST /api/v1/scans: no `accepted` count in {v}"))?;
+                Ok((accepted, 0))
             }
         })
         .await;
-        println!(
-            "{}",
-            r.line(&format!("scans (durable, {batch}/upload)"), "reports")
-        );
+        report(r, &format!("scans (durable, {batch}/upload)"), "reports");
     }
 
     let status_url = format!("{}/api/v1/authorities/{}/status", ctx.url, ctx.authority);
     if all || args.scenario == Scenario::Status {
         let c = client.clone();
         let url = status_url.clone();
-        let r = timed(args.seconds, args.concurrency, move |_| {
+        let r = timed(args.seconds, args.concurrency, move |_, _| {
             let c = c.clone();
             let url = url.clone();
-            async move { (1, get_bytes(&c, &url).await) }
+            async move { Ok((1, get_bytes(&c, &url).await?)) }
         })
         .await;
-        println!("{}", r.line("status list GET", "GETs"));
+        report(r, "status list GET", "GETs");
     }
     let bundle_url = format!("{}/api/v1/bundle", ctx.url);
     if all || args.scenario == Scenario::Bundle {
         let c = client.clone();
         let url = bundle_url.clone();
-        let r = timed(args.seconds, args.concurrency, move |_| {
+        let r = timed(args.seconds, args.concurrency, move |_, _| {
             let c = c.clone();
             let url = url.clone();
-            async move { (1, get_bytes(&c, &url).await) }
+            async move { Ok((1, get_bytes(&c, &url).await?)) }
         })
         .await;
-        println!("{}", r.line("bundle GET", "GETs"));
+        report(r, "bundle GET", "GETs");
     }
     if all || args.scenario == Scenario::Static {
         let bytes = client
@@ -428,13 +473,13 @@ async fn main() {
         let server = tokio::spawn(async move { axum::serve(listener, app).await });
         let c = client.clone();
         let url = format!("http://{addr}/bundle");
-        let r = timed(args.seconds, args.concurrency, move |_| {
+        let r = timed(args.seconds, args.concurrency, move |_, _| {
             let c = c.clone();
             let url = url.clone();
-            async move { (1, get_bytes(&c, &url).await) }
+            async move { Ok((1, get_bytes(&c, &url).await?)) }
         })
         .await;
-        println!("{}", r.line(&format!("static baseline ({size} B)"), "GETs"));
         server.abort();
+        report(r, &format!("static baseline ({size} B)"), "GETs");
     }
 }

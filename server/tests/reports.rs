@@ -73,7 +73,7 @@ async fn scan_upload_is_idempotent_and_durable(backend: Backend) {
     let db = s.stop().await;
     let s = TestServer::start_on(backend, db).await;
     assert_eq!(common::count_rows(&s.state.db, "scans").await, 3);
-    let officer = s.token("officer", None, Some("KE")).await;
+    // The same phone (token) re-sending: report ids are unique per token.
     let (_, after) = s.post("/api/v1/scans", Some(&officer), batch).await;
     assert_eq!(after["duplicates"], 3);
     s.stop().await;
@@ -161,10 +161,12 @@ async fn every_alert_kind(backend: Backend) {
             .iter()
             .any(|p| p["locode"] == "TZARK")
     );
+    // Scanned by a Tanzanian officer: a place in the uploader's own country.
+    let tz_officer = s.token("officer", None, Some("TZ")).await;
     let (_, r) = s
         .post(
             "/api/v1/scans",
-            o,
+            Some(&tz_officer),
             json!({"scans": [scan("t-3", q1, ts(-1800), json!({"locode": "TZARK"}))]}),
         )
         .await;
@@ -261,10 +263,10 @@ async fn every_alert_kind(backend: Backend) {
         .as_str()
         .unwrap()
         .to_owned();
-    let mut e4 = endorsement("e-4", &q4, "12.5");
-    e4["endorsed_at"] = json!(ts(-20_000));
-    let mut e5 = endorsement("e-5", &q5, "12.5");
-    e5["endorsed_at"] = json!(ts(-20_000));
+    // Endorsed just after issue (a report cannot be dated before its permit's issue day); the
+    // scans follow, the last one two hours ahead (the report contract admits a day's skew).
+    let e4 = endorsement("e-4", &q4, "12.5");
+    let e5 = endorsement("e-5", &q5, "12.5");
     let (_, r) = s
         .post("/api/v1/endorsements", o, json!({"endorsements": [e4, e5]}))
         .await;
@@ -273,21 +275,25 @@ async fn every_alert_kind(backend: Backend) {
         .post(
             "/api/v1/scans",
             o,
-            json!({"scans": [
-                scan("x-1", &q4, ts(-19_000), json!({"locode": "KEMBA"})),
-                scan("x-2", &q5, ts(-10), json!({"locode": "DEFRA"})),
-            ]}),
+            json!({"scans": [scan("x-1", &q4, ts(-30), json!({"locode": "KEMBA"}))]}),
         )
         .await;
-    assert!(
-        kinds(&r).is_empty(),
-        "endorsing port and importing country: {r}"
-    );
+    assert!(kinds(&r).is_empty(), "endorsing port: {r}");
+    // The importing country's officers scan at their own ports.
+    let de_officer = s.token("officer", None, Some("DE")).await;
+    let (_, r) = s
+        .post(
+            "/api/v1/scans",
+            Some(&de_officer),
+            json!({"scans": [scan("x-2", &q5, ts(-10), json!({"locode": "DEFRA"}))]}),
+        )
+        .await;
+    assert!(kinds(&r).is_empty(), "importing country: {r}");
     let (_, r) = s
         .post(
             "/api/v1/scans",
             o,
-            json!({"scans": [scan("x-3", &q4, ts(-5_000), json!({"locode": "KENBO"}))]}),
+            json!({"scans": [scan("x-3", &q4, ts(7_200), json!({"locode": "KENBO"}))]}),
         )
         .await;
     assert_eq!(kinds(&r), ["used_permit_scanned"], "{r}");

@@ -47,11 +47,14 @@ pub enum AlertKind {
     SecondImportConfirmation,
     /// An import confirmed with no export endorsement recorded.
     ImportWithoutEndorsement,
+    /// A scan or endorsement claims a place outside the uploading token's country: kept as a
+    /// report, it changes no permit and raises nothing else.
+    PlaceOutsideCountry,
 }
 
 impl AlertKind {
     /// Every kind.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::SecondEndorsement,
         Self::UsedPermitScanned,
         Self::QuantityExceeded,
@@ -60,6 +63,7 @@ impl AlertKind {
         Self::UnknownPermit,
         Self::SecondImportConfirmation,
         Self::ImportWithoutEndorsement,
+        Self::PlaceOutsideCountry,
     ];
 
     /// The stored and wire name.
@@ -73,6 +77,7 @@ impl AlertKind {
             Self::UnknownPermit => "unknown_permit",
             Self::SecondImportConfirmation => "second_import_confirmation",
             Self::ImportWithoutEndorsement => "import_without_endorsement",
+            Self::PlaceOutsideCountry => "place_outside_country",
         }
     }
 }
@@ -216,6 +221,20 @@ pub fn confirmation_excess(
     (!excess.is_empty()).then(|| excess.join("; "))
 }
 
+/// The alert detail for a scan or endorsement whose UN/LOCODE names a country other than the
+/// uploading token's: an officer reports what happens at the ports of the country whose token
+/// they hold. A place given only by coordinates names no country and is not held against it.
+pub fn place_outside_country(locode: Option<&str>, uploader_country: &str) -> Option<String> {
+    let code = locode?;
+    let country = code.get(..2)?;
+    (country != uploader_country).then(|| {
+        format!(
+            "claims {code} in {country}, outside the uploader's country {uploader_country}: \
+             kept as a report, the permit is unchanged"
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,5 +322,13 @@ mod tests {
             assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
         }
         assert!("forgery".parse::<AlertKind>().is_err());
+    }
+
+    #[test]
+    fn places_outside_the_uploader_country() {
+        assert_eq!(place_outside_country(Some("KEMBA"), "KE"), None);
+        assert_eq!(place_outside_country(None, "KE"), None);
+        let detail = place_outside_country(Some("TZDAR"), "KE").unwrap();
+        assert!(detail.contains("TZDAR in TZ"), "{detail}");
     }
 }

@@ -10,6 +10,8 @@ pub mod alerts;
 pub mod applications;
 pub mod issuing;
 pub mod lifecycle;
+pub mod rates;
+pub mod reports;
 
 pub use alerts::AlertKind;
 pub use lifecycle::{PermitState, StateAction};

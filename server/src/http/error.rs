@@ -23,6 +23,8 @@ pub struct ApiError {
     status: StatusCode,
     code: Cow<'static, str>,
     message: String,
+    /// Seconds the client should wait before trying again (`Retry-After`), where that is known.
+    retry_after: Option<u64>,
 }
 
 /// The JSON body of every error response.
@@ -42,7 +44,23 @@ impl ApiError {
             status,
             code: Cow::Borrowed(code),
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    /// 429: this caller sent too much; it may try again after `retry_after` seconds.
+    pub fn too_many_requests(
+        code: &'static str,
+        message: impl Into<String>,
+        retry_after: u64,
+    ) -> Self {
+        Self::new(StatusCode::TOO_MANY_REQUESTS, code, message).retry_after(retry_after)
+    }
+
+    /// Tells the client when to try again (`Retry-After`, in seconds).
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     /// 400 with a code.
@@ -129,7 +147,11 @@ impl IntoResponse for ApiError {
             message: self.message,
         };
         let mut response = (self.status, axum::Json(body)).into_response();
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        } else if self.status == StatusCode::SERVICE_UNAVAILABLE {
             // Phones' outboxes and customs systems retry after this many seconds.
             response
                 .headers_mut()
@@ -160,6 +182,11 @@ impl From<StorageError> for ApiError {
             StorageError::State(why) => Self::conflict("invalid_state", why),
             StorageError::Database(e) if database_unavailable(&e) => Self::unavailable(e),
             StorageError::Unavailable(why) => Self::unavailable(why),
+            // Not the server's failure, nor the database's: concurrent changes of the same
+            // rows kept cancelling this one, and it changed nothing. A 409 to retry, not a 5xx.
+            e @ StorageError::WriteConflict => {
+                Self::conflict("write_conflict", e.to_string()).retry_after(1)
+            }
             other => Self::internal(other),
         }
     }

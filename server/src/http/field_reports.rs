@@ -21,7 +21,7 @@ use crate::domain::AlertKind;
 use crate::http::error::{ApiError, Json, Path, Query};
 use crate::model::{AuthorityId, Principal, Role, text_field};
 use crate::state::AppState;
-use crate::storage::field_reports::{AlertRow, ConfirmOutcome, UploadResult};
+use crate::storage::field_reports::{AlertRow, Refusal, UploadOutcome, UploadResult, Uploader};
 
 pub use verifier_core::report::MAX_REPORTS;
 /// Largest upload body.
@@ -60,11 +60,23 @@ pub struct Alert {
     kind: AlertKind,
     status_index: Option<i64>,
     permit_number: Option<String>,
-    /// The report that raised it.
+    /// The report that raised it first (its id is unique for `token_id`).
     source_id: String,
     detail: String,
+    /// When first raised.
     #[schema(format = DateTime)]
     created_at: String,
+    /// How many reports raised it: repeated alerts of one kind about one permit (or one
+    /// unknown code) are this one alert.
+    occurrences: i64,
+    /// When last raised.
+    #[schema(format = DateTime)]
+    last_at: String,
+    /// The token that uploaded the report that raised it first (absent for alerts stored
+    /// before uploaders were recorded).
+    token_id: Option<String>,
+    /// That token's country.
+    uploader_country: Option<String>,
 }
 
 /// A page of alerts.
@@ -179,7 +191,23 @@ fn alert_view(a: AlertRow) -> Alert {
         source_id: a.source_id,
         detail: a.detail,
         created_at: format_time(a.created_at),
+        occurrences: a.occurrences,
+        last_at: format_time(a.last_at),
+        token_id: a.token_id,
+        uploader_country: a.country,
     }
+}
+
+/// The uploading token and its country: officer and importer tokens always have one.
+fn uploader(principal: &Principal) -> Result<Uploader<'_>, ApiError> {
+    let country = principal
+        .country
+        .as_ref()
+        .ok_or_else(|| ApiError::internal("report upload from a token without a country"))?;
+    Ok(Uploader {
+        token_id: &principal.token_id,
+        country: country.as_str(),
+    })
 }
 
 /// Upload a batch of scan reports (idempotent by report id; durable once answered)
@@ -205,11 +233,11 @@ async fn upload_scans(
             Ok(scan)
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
-    let result = state
+    let outcome = state
         .db
-        .upload_scans(&principal.token_id, &scans, t)
+        .upload_scans(uploader(&principal)?, &scans, t)
         .await?;
-    Ok(answer(result))
+    outcome_answer(outcome, "scans", "scanned_at", None)
 }
 
 /// Upload export endorsements: quantities actually exported per block (idempotent; marks the permit used)
@@ -239,12 +267,12 @@ async fn upload_endorsements(
             Ok(endorsement)
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
-    let result = state
+    let outcome = state
         .db
-        .upload_endorsements(&principal.token_id, &items, t)
+        .upload_endorsements(uploader(&principal)?, &items, t)
         .await?;
     state.sync_cache.invalidate();
-    Ok(answer(result))
+    outcome_answer(outcome, "endorsements", "endorsed_at", None)
 }
 
 /// Importing authority: confirm what was received (quantities per block, date, port of entry in its own country) against permits bound for its country (idempotent)
@@ -279,15 +307,59 @@ async fn upload_confirmations(
             Ok(c)
         })
         .collect::<Result<Vec<_>, _>>()?;
-    match state
+    let outcome = state
         .db
-        .upload_confirmations(&principal.token_id, country.as_str(), &items, t)
-        .await?
-    {
-        ConfirmOutcome::Done(result) => Ok(answer(result)),
-        ConfirmOutcome::NotForThisCountry(i) => Err(ApiError::forbidden(format!(
-            "confirmations[{i}]: the permit is not bound for {country}; nothing was stored"
+        .upload_confirmations(uploader(&principal)?, &items, t)
+        .await?;
+    outcome_answer(
+        outcome,
+        "confirmations",
+        "received_at",
+        Some(country.as_str()),
+    )
+}
+
+/// The answer of an endorsement or confirmation upload: what it stored, or the report that
+/// refused it under its position (`endorsements[2].endorsed_at …`).
+fn outcome_answer(
+    outcome: UploadOutcome,
+    list: &str,
+    time_field: &str,
+    country: Option<&str>,
+) -> Result<Json<UploadAnswer>, ApiError> {
+    match outcome {
+        UploadOutcome::Done(result) => Ok(answer(result)),
+        UploadOutcome::Limited {
+            budget,
+            limit,
+            retry_after,
+        } => Err(ApiError::too_many_requests(
+            "rate_limited",
+            format!(
+                "this token may have {} {} per {} s; nothing was stored, retry in {retry_after} s",
+                limit.allowed,
+                budget.as_str(),
+                limit.window_seconds
+            ),
+            retry_after,
+        )),
+        UploadOutcome::Refused {
+            position,
+            why: Refusal::NotForThisCountry,
+        } => Err(ApiError::forbidden(format!(
+            "{list}[{position}]: the permit is not bound for {}; nothing was stored",
+            country.unwrap_or("this country")
         ))),
+        UploadOutcome::Refused {
+            position,
+            why: Refusal::BeforeIssue(day),
+        } => Err(ApiError::invalid(
+            "before_issue_day",
+            format!(
+                "{list}[{position}].{time_field} is before the permit's issue day ({day}): \
+                 check the device's date; nothing was stored"
+            ),
+        )),
     }
 }
 

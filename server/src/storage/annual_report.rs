@@ -68,13 +68,15 @@ impl Db {
                 revoked = PermitState::Revoked.as_str()
             )
         };
-        // Trade recorded in the year in `table` (time column `time`), selected by `key`.
-        let traded = |table: &str, time: &str, key: &str| {
+        // Trade recorded in the year in `table` (time column `time`), selected by `key` (and
+        // `only`: endorsements claiming a port outside their uploader's country count for
+        // nothing).
+        let traded = |table: &str, time: &str, key: &str, only: &str| {
             format!(
                 "SELECT {PERMIT_COLUMNS}, r.{time} AS at, r.lines AS traded \
                  FROM {table} r JOIN permits p \
                  ON p.authority_id = r.authority_id AND p.status_index = r.status_index \
-                 WHERE r.{key} = $1 AND r.{time} >= $2 AND r.{time} < $3 \
+                 WHERE r.{key} = $1 AND r.{time} >= $2 AND r.{time} < $3{only} \
                  ORDER BY r.{time}, r.id"
             )
         };
@@ -84,13 +86,19 @@ impl Db {
                 authority,
             ),
             Source::ExportsEndorsed => (
-                traded("endorsements", "endorsed_at", "authority_id"),
+                traded(
+                    "endorsements",
+                    "endorsed_at",
+                    "authority_id",
+                    " AND r.outside_country = 0",
+                ),
                 authority,
             ),
             Source::ImportsIssued => (issued("= 'import'"), authority),
-            Source::ImportsConfirmed => {
-                (traded("confirmations", "confirmed_at", "country"), country)
-            }
+            Source::ImportsConfirmed => (
+                traded("confirmations", "confirmed_at", "country", ""),
+                country,
+            ),
         };
         on_db!(self, read, |pool| {
             let mut rows = sqlx::query_as::<_, TradeSource>(sqlx::AssertSqlSafe(sql))

@@ -58,7 +58,7 @@ impl Db {
             )
             .fetch_one(&mut *tx)
             .await?;
-            let row: AuthorityRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            let row: AuthorityRow = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(id.as_str())
                 .bind(country.as_str())
                 .bind(name)
@@ -85,7 +85,7 @@ impl Db {
     pub async fn list_authorities(&self) -> Result<Vec<AuthorityRow>, StorageError> {
         let sql = format!("SELECT {COLUMNS} FROM authorities ORDER BY id");
         on_db!(self, read, |pool| Ok(sqlx::query_as(sqlx::AssertSqlSafe(
-            sql
+            sql.as_str()
         ))
         .fetch_all(pool)
         .await?))
@@ -95,7 +95,7 @@ impl Db {
     pub async fn authority(&self, id: &AuthorityId) -> Result<Option<AuthorityRow>, StorageError> {
         let sql = format!("SELECT {COLUMNS} FROM authorities WHERE id = $1");
         on_db!(self, read, |pool| Ok(sqlx::query_as(sqlx::AssertSqlSafe(
-            sql
+            sql.as_str()
         ))
         .bind(id.as_str())
         .fetch_optional(pool)

@@ -47,7 +47,7 @@ impl Db {
         let by_key = format!("SELECT {COLUMNS} FROM device_keys WHERE key_id = $1");
         on_db!(self, write, |pool| {
             let mut tx = pool.begin_write().await?;
-            let mine: Option<DeviceKeyRow> = sqlx::query_as(sqlx::AssertSqlSafe(by_token))
+            let mine: Option<DeviceKeyRow> = sqlx::query_as(sqlx::AssertSqlSafe(by_token.as_str()))
                 .bind(token_id)
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -58,7 +58,7 @@ impl Db {
                     Binding::TokenHasAnotherKey
                 });
             }
-            let theirs: Option<DeviceKeyRow> = sqlx::query_as(sqlx::AssertSqlSafe(by_key))
+            let theirs: Option<DeviceKeyRow> = sqlx::query_as(sqlx::AssertSqlSafe(by_key.as_str()))
                 .bind(key_id)
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -101,7 +101,7 @@ impl Db {
     pub async fn device_key(&self, token_id: &str) -> Result<Option<DeviceKeyRow>, StorageError> {
         let sql = format!("SELECT {COLUMNS} FROM device_keys WHERE token_id = $1");
         on_db!(self, read, |pool| Ok(sqlx::query_as(sqlx::AssertSqlSafe(
-            sql
+            sql.as_str()
         ))
         .bind(token_id)
         .fetch_optional(pool)
@@ -127,7 +127,7 @@ impl Db {
             if token.is_none() {
                 return Err(StorageError::NotFound("token"));
             }
-            let row: Option<DeviceKeyRow> = sqlx::query_as(sqlx::AssertSqlSafe(select))
+            let row: Option<DeviceKeyRow> = sqlx::query_as(sqlx::AssertSqlSafe(select.as_str()))
                 .bind(token_id)
                 .fetch_optional(&mut *tx)
                 .await?;

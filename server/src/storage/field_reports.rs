@@ -3,13 +3,18 @@
 //!
 //! The reports arrive as the core's contract types ([`verifier_core::report`]), checked by the
 //! same code the phone's outbox runs. Uploads are idempotent: every report carries an id
-//! generated on the device, and a report whose id is already stored is skipped, together with
-//! everything it would raise. A batch is one transaction, committed before the answer:
-//! acknowledged means durable.
+//! generated on the device, unique for the token that uploads it, and a report whose id that
+//! token already stored is skipped, together with everything it would raise (the same id from
+//! another token is another report). A batch is one transaction, committed before the answer:
+//! acknowledged means durable. Every report records its uploader (token and country); a scan or
+//! endorsement that claims a place outside the uploader's country is kept, raises
+//! `place_outside_country` and nothing else, and changes no permit. Alerts of one kind about
+//! one permit (or one unknown code) are one row that counts its occurrences.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
+use verifier_core::date::Date;
 use verifier_core::payload;
 use verifier_core::report::{Confirmation, Endorsement, Place, Scan, verdict_name};
 
@@ -17,18 +22,53 @@ use super::{AuditEvent, BeginWrite as _, Bookkeeping as _, Db, StatusChange, Sto
 pub use crate::domain::alerts::EndorsedLine;
 use crate::domain::alerts::{
     Against, FirstEndorsement, IssuedLine, confirmation_excess, endorsement_excess,
-    implausible_travel, used_permit_rescanned,
+    implausible_travel, place_outside_country, used_permit_rescanned,
 };
+use crate::domain::rates::{Budget, Limit, Window, spend};
+use crate::domain::reports::dated_before_issue;
 use crate::domain::{AlertKind, PermitState};
 
-/// What a confirmation upload did, or the first confirmation that names a permit destined to
-/// another country (then nothing is stored).
+/// What an endorsement or confirmation upload did, or the first report refused against stored
+/// facts (then nothing of the upload is stored).
 #[derive(Debug)]
-pub enum ConfirmOutcome {
+pub enum UploadOutcome {
     /// Stored.
     Done(UploadResult),
-    /// Confirmation at this position is for a permit bound for another country.
-    NotForThisCountry(usize),
+    /// The uploading token spent its budget of uploads or alerts; nothing was stored. It may
+    /// try again after `retry_after` seconds.
+    Limited {
+        /// The budget spent.
+        budget: Budget,
+        /// Its limit.
+        limit: Limit,
+        /// Seconds until the budget's window ends.
+        retry_after: u64,
+    },
+    /// The report at `position` was refused; the upload was rolled back.
+    Refused {
+        /// Its position in the upload.
+        position: usize,
+        /// Why.
+        why: Refusal,
+    },
+}
+
+/// Why a report was refused against what is stored of its permit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// A confirmation of a permit bound for another country.
+    NotForThisCountry,
+    /// Dated before the permit's issue day (given).
+    BeforeIssue(Date),
+}
+
+/// Who uploads a batch of reports: the token and the country it holds.
+#[derive(Debug, Clone, Copy)]
+pub struct Uploader<'a> {
+    /// The token's id.
+    pub token_id: &'a str,
+    /// The token's country (officers and importers always have one).
+    pub country: &'a str,
 }
 
 /// An alert.
@@ -46,10 +86,19 @@ pub struct AlertRow {
     pub permit_number: Option<String>,
     /// `scan:<id>`, `endorsement:<id>` or `confirmation:<id>`.
     pub source_id: String,
-    /// What was seen.
+    /// What was seen (by the report that raised it first).
     pub detail: String,
-    /// When raised.
+    /// When first raised.
     pub created_at: i64,
+    /// How many reports raised it.
+    pub occurrences: i64,
+    /// When last raised.
+    pub last_at: i64,
+    /// The token that uploaded the report that raised it first (none for alerts stored before
+    /// uploaders were recorded).
+    pub token_id: Option<String>,
+    /// That token's country.
+    pub country: Option<String>,
 }
 
 /// What an upload did.
@@ -76,8 +125,8 @@ pub struct Location {
     pub lon: f64,
 }
 
-const ALERT_COLUMNS: &str =
-    "id, authority_id, kind, status_index, permit_number, source_id, detail, created_at";
+const ALERT_COLUMNS: &str = "id, authority_id, kind, status_index, permit_number, source_id, \
+    detail, created_at, occurrences, last_at, token_id, country";
 
 /// SHA-256 of the QR text, hex: stored instead of the text of unknown codes.
 pub fn qr_digest(text: &str) -> String {
@@ -92,11 +141,30 @@ struct Resolved {
     index: Option<i64>,
     number: Option<String>,
     state: Option<PermitState>,
+    /// Issue time of the permit, when the code is genuine.
+    issued_at: Option<i64>,
+    /// [`qr_digest`] of the code.
+    digest: String,
     genuine: bool,
     why_unknown: &'static str,
 }
 
 impl Resolved {
+    /// What alerts about this code are grouped under: its permit, or the code itself.
+    fn group_key(&self) -> String {
+        match self.issued() {
+            Some((authority, index)) => format!("permit:{authority}:{index}"),
+            None => format!("code:{}", self.digest),
+        }
+    }
+
+    /// The permit's issue day, when a report dated `at` is earlier than it.
+    fn before_issue(&self, at: i64) -> Option<Date> {
+        self.issued_at
+            .filter(|_| self.genuine)
+            .and_then(|issued| dated_before_issue(at, issued))
+    }
+
     /// The permit's authority and index, if the code is one this deployment issued.
     fn issued(&self) -> Option<(&str, i64)> {
         match (&self.authority, self.index, self.genuine) {
@@ -113,6 +181,7 @@ struct StoredCode {
     qr_text: String,
     state: PermitState,
     number: String,
+    issued_at: i64,
 }
 
 /// A scan of the same permit with coordinates, for the travel check.
@@ -153,6 +222,15 @@ impl LinesReport {
         }
     }
 
+    /// The condition that leaves out reports kept only as reports (a place outside the
+    /// uploader's country): they count for nothing.
+    fn trusted(self) -> &'static str {
+        match self {
+            Self::Endorsement => " AND outside_country = 0",
+            Self::Confirmation => "",
+        }
+    }
+
     /// Prefix of the alerts' source id.
     fn source(self, id: &str) -> String {
         match self {
@@ -188,7 +266,10 @@ impl LinesReport {
 struct Ingest<'t, DB: sqlx::Database> {
     tx: sqlx::Transaction<'t, DB>,
     now: i64,
+    uploader: Uploader<'t>,
     result: UploadResult,
+    /// Alerts raised (or raised again) so far, to spend from the token's budget.
+    raised: i64,
 }
 
 // The backend's executor and the types these queries bind and read (see `Bookkeeping`).
@@ -211,18 +292,91 @@ where
     Vec<u8>: sqlx::Type<DB>,
     usize: sqlx::ColumnIndex<DB::Row>,
 {
-    fn new(tx: sqlx::Transaction<'t, DB>, now: i64) -> Self {
+    fn new(tx: sqlx::Transaction<'t, DB>, now: i64, uploader: Uploader<'t>) -> Self {
         Self {
             tx,
             now,
+            uploader,
             result: UploadResult::default(),
+            raised: 0,
         }
     }
 
-    /// Commits the upload.
-    async fn commit(self) -> Result<UploadResult, StorageError> {
+    /// Spends `n` of the uploading token's `budget` (the row is locked, so replicas spend from
+    /// one count); the refusal to answer when that would pass the limit, and then nothing is
+    /// spent (the caller drops the transaction). A budget without a stored limit fails closed.
+    async fn spend(
+        &mut self,
+        budget: Budget,
+        n: i64,
+    ) -> Result<Option<UploadOutcome>, StorageError> {
+        let limit: Option<Limit> =
+            sqlx::query_as("SELECT allowed, window_seconds FROM rate_limits WHERE budget = $1")
+                .bind(budget.as_str())
+                .fetch_optional(&mut *self.tx)
+                .await?;
+        let limit = limit.ok_or_else(|| {
+            StorageError::Corrupt(format!("no rate limit is stored for {}", budget.as_str()))
+        })?;
+        // Created first, so that two first uploads at once lock one row rather than both
+        // inserting from nothing.
+        sqlx::query(
+            "INSERT INTO rate_windows (token_id, budget, window_start, used) VALUES ($1, $2, $3, 0) \
+             ON CONFLICT (token_id, budget) DO NOTHING",
+        )
+        .bind(self.uploader.token_id)
+        .bind(budget.as_str())
+        .bind(self.now)
+        .execute(&mut *self.tx)
+        .await?;
+        let sql = format!(
+            "SELECT window_start, used FROM rate_windows WHERE token_id = $1 AND budget = $2{}",
+            super::for_update::<DB>()
+        );
+        let window: Window = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(self.uploader.token_id)
+            .bind(budget.as_str())
+            .fetch_one(&mut *self.tx)
+            .await?;
+        match spend(window, n, self.now, limit) {
+            Ok(w) => {
+                sqlx::query(
+                    "UPDATE rate_windows SET window_start = $1, used = $2 \
+                     WHERE token_id = $3 AND budget = $4",
+                )
+                .bind(w.window_start)
+                .bind(w.used)
+                .bind(self.uploader.token_id)
+                .bind(budget.as_str())
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(None)
+            }
+            Err(retry_after) => {
+                tracing::warn!(
+                    token = self.uploader.token_id,
+                    budget = budget.as_str(),
+                    "rate limit reached"
+                );
+                Ok(Some(UploadOutcome::Limited {
+                    budget,
+                    limit,
+                    retry_after,
+                }))
+            }
+        }
+    }
+
+    /// Spends the alerts raised from the token's budget and commits the upload; or, past the
+    /// budget, drops it (nothing stored: the device keeps its reports and sends them later).
+    async fn commit(mut self) -> Result<UploadOutcome, StorageError> {
+        if self.raised > 0
+            && let Some(limited) = self.spend(Budget::Alerts, self.raised).await?
+        {
+            return Ok(limited);
+        }
         self.tx.commit().await?;
-        Ok(self.result)
+        Ok(UploadOutcome::Done(self.result))
     }
 
     /// Counts a report stored (`inserted` is its id) or skipped as stored before; true if
@@ -276,7 +430,7 @@ where
             let indexes: Vec<i64> = indexes.iter().copied().collect();
             for chunk in indexes.chunks(IN_CHUNK) {
                 let sql = format!(
-                    "SELECT status_index, qr_text, state, number FROM permits \
+                    "SELECT status_index, qr_text, state, number, issued_at FROM permits \
                      WHERE authority_id = $1 AND status_index IN ({})",
                     placeholders(2, chunk.len())
                 );
@@ -292,7 +446,10 @@ where
             .iter()
             .zip(&decoded)
             .map(|(text, env)| {
-                let mut r = Resolved::default();
+                let mut r = Resolved {
+                    digest: qr_digest(text),
+                    ..Resolved::default()
+                };
                 let Some(env) = env else {
                     r.why_unknown = "not a readable permitseal code";
                     return r;
@@ -310,6 +467,7 @@ where
                         r.genuine = true;
                         r.state = Some(p.state);
                         r.number = Some(p.number.clone());
+                        r.issued_at = Some(p.issued_at);
                     }
                     Some(_) => r.why_unknown = "differs from the permit issued under this number",
                     None => r.why_unknown = "no permit was issued under this index",
@@ -317,6 +475,41 @@ where
                 r
             })
             .collect())
+    }
+
+    /// Locks the rows of the permits that a batch of endorsements or confirmations names, in
+    /// one stable order (authority, then index) whatever the batch's order, before anything of
+    /// them is read for a decision: two batches naming the same permits then wait for each
+    /// other instead of deadlocking, and each report sees the state, the endorsements and the
+    /// confirmations that every earlier transaction left (a second endorsement is seen as one,
+    /// an endorsement after a revocation sees the revocation). Permits are locked before the
+    /// authority's row, as in every other writer. Nothing to do on SQLite (one writer).
+    async fn lock_permits(&mut self, texts: &[&str]) -> Result<(), StorageError> {
+        let lock = super::for_update::<DB>();
+        if lock.is_empty() {
+            return Ok(());
+        }
+        let resolved = self.resolve(texts).await?;
+        let mut wanted: BTreeMap<&str, BTreeSet<i64>> = BTreeMap::new();
+        for (authority, index) in resolved.iter().filter_map(Resolved::issued) {
+            wanted.entry(authority).or_default().insert(index);
+        }
+        for (authority, indexes) in &wanted {
+            let indexes: Vec<i64> = indexes.iter().copied().collect();
+            for chunk in indexes.chunks(IN_CHUNK) {
+                let sql = format!(
+                    "SELECT status_index FROM permits WHERE authority_id = $1 \
+                     AND status_index IN ({}) ORDER BY status_index{lock}",
+                    placeholders(2, chunk.len())
+                );
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(*authority);
+                for i in chunk {
+                    q = q.bind(*i);
+                }
+                let _: Vec<(i64,)> = q.fetch_all(&mut *self.tx).await?;
+            }
+        }
+        Ok(())
     }
 
     /// The coordinates of each place, in input order: given coordinates win over the LOCODE
@@ -350,7 +543,9 @@ where
             .collect())
     }
 
-    /// Raises an alert about the permit `about` (once per kind and source).
+    /// Raises an alert about the permit (or code) `about`: a new one, or one more occurrence
+    /// of the alert of that kind already raised about it (its first report's source and detail
+    /// stay).
     async fn raise(
         &mut self,
         about: &Resolved,
@@ -360,10 +555,14 @@ where
     ) -> Result<(), StorageError> {
         let sql = format!(
             "INSERT INTO alerts (authority_id, kind, status_index, permit_number, source_id, \
-             detail, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (kind, source_id) DO NOTHING RETURNING {ALERT_COLUMNS}"
+             detail, created_at, group_key, occurrences, last_at, token_id, country) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $7, $9, $10) \
+             ON CONFLICT (kind, group_key) DO UPDATE SET occurrences = alerts.occurrences + 1, \
+             last_at = CASE WHEN alerts.last_at > excluded.last_at THEN alerts.last_at \
+             ELSE excluded.last_at END \
+             RETURNING {ALERT_COLUMNS}"
         );
-        let row: Option<AlertRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let row: AlertRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(about.authority.as_deref())
             .bind(kind)
             .bind(about.index)
@@ -371,33 +570,38 @@ where
             .bind(source)
             .bind(detail)
             .bind(self.now)
-            .fetch_optional(&mut *self.tx)
+            .bind(about.group_key())
+            .bind(self.uploader.token_id)
+            .bind(self.uploader.country)
+            .fetch_one(&mut *self.tx)
             .await?;
-        if let Some(row) = row {
-            tracing::warn!(kind = %row.kind, authority = ?row.authority_id, number = ?row.permit_number, "alert raised");
-            self.result.alerts.push(row);
-        }
+        tracing::warn!(kind = %row.kind, authority = ?row.authority_id, number = ?row.permit_number, occurrences = row.occurrences, "alert raised");
+        self.raised += 1;
+        // One alert raised twice by this upload is answered once, as it now stands.
+        self.result.alerts.retain(|a| a.id != row.id);
+        self.result.alerts.push(row);
         Ok(())
     }
 
     /// Stores one scan; raises what it shows.
     async fn scan(
         &mut self,
-        token_id: &str,
         s: &Scan,
         r: &Resolved,
         coords: Option<(f64, f64)>,
     ) -> Result<(), StorageError> {
+        let outside = place_outside_country(s.place.locode.as_deref(), self.uploader.country);
         let inserted: Option<(String,)> = sqlx::query_as(
             "INSERT INTO scans (id, received_at, token_id, device_id, officer, scanned_at, \
              locode, lat, lon, verdict, authority_id, status_index, permit_number, qr_digest, \
-             device_key_id, signature) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
-             ON CONFLICT (id) DO NOTHING RETURNING id",
+             device_key_id, signature, country, outside_country) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+             $17, $18) \
+             ON CONFLICT (token_id, id) DO NOTHING RETURNING id",
         )
         .bind(s.id.as_str())
         .bind(self.now)
-        .bind(token_id)
+        .bind(self.uploader.token_id)
         .bind(s.device_id.as_str())
         .bind(s.officer.as_deref())
         .bind(s.scanned_at)
@@ -411,12 +615,19 @@ where
         .bind(qr_digest(&s.qr))
         .bind(s.signature.as_ref().map(|g| g.key_id.to_string()))
         .bind(s.signature.as_ref().map(|g| g.signature.to_vec()))
+        .bind(self.uploader.country)
+        .bind(i64::from(outside.is_some()))
         .fetch_optional(&mut *self.tx)
         .await?;
         if !self.counted(inserted) {
             return Ok(());
         }
         let source = format!("scan:{}", s.id);
+        if let Some(detail) = outside {
+            return self
+                .raise(r, AlertKind::PlaceOutsideCountry, &source, detail)
+                .await;
+        }
         let Some((authority, index)) = r.issued() else {
             let detail = format!("scanned code {}", r.why_unknown);
             return self
@@ -435,7 +646,7 @@ where
             let first: Option<FirstEndorsement> = sqlx::query_as(
                 "SELECT e.locode, e.endorsed_at, a.country FROM endorsements e \
                  JOIN authorities a ON a.id = e.authority_id \
-                 WHERE e.authority_id = $1 AND e.status_index = $2 \
+                 WHERE e.authority_id = $1 AND e.status_index = $2 AND e.outside_country = 0 \
                  ORDER BY e.endorsed_at, e.id LIMIT 1",
             )
             .bind(authority)
@@ -452,12 +663,14 @@ where
         if let Some(here) = coords {
             let neighbours: Vec<LocatedScan> = sqlx::query_as(
                 "SELECT * FROM (SELECT id, scanned_at, lat, lon FROM scans \
-                   WHERE authority_id = $1 AND status_index = $2 AND id <> $3 \
+                   WHERE authority_id = $1 AND status_index = $2 \
+                   AND NOT (token_id = $5 AND id = $3) AND outside_country = 0 \
                    AND lat IS NOT NULL AND scanned_at <= $4 \
                    ORDER BY scanned_at DESC LIMIT 1) AS before_scan \
                  UNION ALL \
                  SELECT * FROM (SELECT id, scanned_at, lat, lon FROM scans \
-                   WHERE authority_id = $1 AND status_index = $2 AND id <> $3 \
+                   WHERE authority_id = $1 AND status_index = $2 \
+                   AND NOT (token_id = $5 AND id = $3) AND outside_country = 0 \
                    AND lat IS NOT NULL AND scanned_at > $4 \
                    ORDER BY scanned_at ASC LIMIT 1) AS after_scan",
             )
@@ -465,6 +678,7 @@ where
             .bind(index)
             .bind(s.id.as_str())
             .bind(s.scanned_at)
+            .bind(self.uploader.token_id)
             .fetch_all(&mut *self.tx)
             .await?;
             for other in neighbours {
@@ -506,14 +720,16 @@ where
                 .await?;
         }
         let (table, time) = kind.table();
+        let trusted = kind.trusted();
         let sql = format!(
-            "SELECT id FROM {table} WHERE authority_id = $1 AND status_index = $2 AND id <> $3 \
-             ORDER BY {time}, id LIMIT 1"
+            "SELECT id FROM {table} WHERE authority_id = $1 AND status_index = $2 \
+             AND NOT (token_id = $4 AND id = $3){trusted} ORDER BY {time}, id LIMIT 1"
         );
         let earlier: Option<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(authority)
             .bind(index)
             .bind(id)
+            .bind(self.uploader.token_id)
             .fetch_optional(&mut *self.tx)
             .await?;
         if let Some((first,)) = earlier {
@@ -540,10 +756,15 @@ where
         }
     }
 
-    /// Stores one endorsement; raises what it shows and marks a valid permit used.
-    async fn endorsement(&mut self, token_id: &str, e: &Endorsement) -> Result<(), StorageError> {
+    /// Stores one endorsement; raises what it shows and marks a valid permit used. Refuses one
+    /// dated before its permit's issue day (nothing is stored).
+    async fn endorsement(&mut self, e: &Endorsement) -> Result<Option<Refusal>, StorageError> {
         let kind = LinesReport::Endorsement;
         let r = self.resolve(&[e.qr.as_str()]).await?.remove(0);
+        if let Some(day) = r.before_issue(e.endorsed_at) {
+            return Ok(Some(Refusal::BeforeIssue(day)));
+        }
+        let outside = place_outside_country(e.place.locode.as_deref(), self.uploader.country);
         let coords = self.locate(&[&e.place]).await?.remove(0);
         let lines: Vec<EndorsedLine> = e.lines.iter().map(EndorsedLine::from).collect();
         let json = serde_json::to_string(&lines)
@@ -551,13 +772,15 @@ where
         let inserted: Option<(String,)> = sqlx::query_as(
             "INSERT INTO endorsements (id, received_at, token_id, device_id, officer, \
              endorsed_at, locode, lat, lon, transport_document, lines, authority_id, \
-             status_index, permit_number, qr_digest, device_key_id, signature) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
-             ON CONFLICT (id) DO NOTHING RETURNING id",
+             status_index, permit_number, qr_digest, device_key_id, signature, country, \
+             outside_country) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+             $18, $19) \
+             ON CONFLICT (token_id, id) DO NOTHING RETURNING id",
         )
         .bind(e.id.as_str())
         .bind(self.now)
-        .bind(token_id)
+        .bind(self.uploader.token_id)
         .bind(e.device_id.as_str())
         .bind(e.officer.as_deref())
         .bind(e.endorsed_at)
@@ -572,13 +795,25 @@ where
         .bind(qr_digest(&e.qr))
         .bind(e.signature.as_ref().map(|g| g.key_id.to_string()))
         .bind(e.signature.as_ref().map(|g| g.signature.to_vec()))
+        .bind(self.uploader.country)
+        .bind(i64::from(outside.is_some()))
         .fetch_optional(&mut *self.tx)
         .await?;
         if !self.counted(inserted) {
-            return Ok(());
+            return Ok(None);
+        }
+        if let Some(detail) = outside {
+            self.raise(
+                &r,
+                AlertKind::PlaceOutsideCountry,
+                &kind.source(&e.id),
+                detail,
+            )
+            .await?;
+            return Ok(None);
         }
         let Some((authority, index)) = self.lines_report(kind, &e.id, &r).await? else {
-            return Ok(());
+            return Ok(None);
         };
         let issued: Vec<IssuedLine> = sqlx::query_as(
             "SELECT block, quantity_micro, unit FROM permit_lines \
@@ -613,17 +848,14 @@ where
                 })
                 .await?;
         }
-        Ok(())
+        Ok(None)
     }
 
-    /// Stores one confirmation of `country`'s authority; raises what it shows. False, with
-    /// nothing stored, if the permit is bound for another country.
-    async fn confirmation(
-        &mut self,
-        token_id: &str,
-        country: &str,
-        c: &Confirmation,
-    ) -> Result<bool, StorageError> {
+    /// Stores one confirmation of `country`'s authority; raises what it shows. Refuses, with
+    /// nothing stored, one of a permit bound for another country or dated before its permit's
+    /// issue day.
+    async fn confirmation(&mut self, c: &Confirmation) -> Result<Option<Refusal>, StorageError> {
+        let country = self.uploader.country;
         let kind = LinesReport::Confirmation;
         let r = self.resolve(&[c.qr.as_str()]).await?.remove(0);
         if let Some((authority, index)) = r.issued() {
@@ -635,8 +867,11 @@ where
             .fetch_one(&mut *self.tx)
             .await?;
             if dest.as_deref() != Some(country) {
-                return Ok(false);
+                return Ok(Some(Refusal::NotForThisCountry));
             }
+        }
+        if let Some(day) = r.before_issue(c.received_at) {
+            return Ok(Some(Refusal::BeforeIssue(day)));
         }
         // The port of entry, located like an endorsement's port of export.
         let coords = self.locate(&[&c.place]).await?.remove(0);
@@ -647,11 +882,11 @@ where
             "INSERT INTO confirmations (id, received_at, token_id, country, confirmed_at, \
              lines, authority_id, status_index, permit_number, qr_digest, locode, lat, lon) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-             ON CONFLICT (id) DO NOTHING RETURNING id",
+             ON CONFLICT (token_id, id) DO NOTHING RETURNING id",
         )
         .bind(c.id.as_str())
         .bind(self.now)
-        .bind(token_id)
+        .bind(self.uploader.token_id)
         .bind(country)
         .bind(c.received_at)
         .bind(json)
@@ -665,14 +900,14 @@ where
         .fetch_optional(&mut *self.tx)
         .await?;
         if !self.counted(inserted) {
-            return Ok(true);
+            return Ok(None);
         }
         let Some((authority, index)) = self.lines_report(kind, &c.id, &r).await? else {
-            return Ok(true);
+            return Ok(None);
         };
         let endorsed: Option<(String,)> = sqlx::query_as(
             "SELECT lines FROM endorsements WHERE authority_id = $1 AND status_index = $2 \
-             ORDER BY endorsed_at, id LIMIT 1",
+             AND outside_country = 0 ORDER BY endorsed_at, id LIMIT 1",
         )
         .bind(authority)
         .bind(index)
@@ -711,7 +946,7 @@ where
             confirmation_excess(&limits, against, &lines),
         )
         .await?;
-        Ok(true)
+        Ok(None)
     }
 }
 
@@ -721,18 +956,21 @@ impl Db {
     /// token's key (FORMAT.md §10.5, `http/field_reports.rs`) and refused the batch otherwise.
     pub async fn upload_scans(
         &self,
-        token_id: &str,
+        uploader: Uploader<'_>,
         scans: &[Scan],
         now: i64,
-    ) -> Result<UploadResult, StorageError> {
+    ) -> Result<UploadOutcome, StorageError> {
         let texts: Vec<&str> = scans.iter().map(|s| s.qr.as_str()).collect();
         let places: Vec<&Place> = scans.iter().map(|s| &s.place).collect();
         on_db!(self, write, |pool| {
-            let mut ingest = Ingest::new(pool.begin_write().await?, now);
+            let mut ingest = Ingest::new(pool.begin_write().await?, now, uploader);
+            if let Some(limited) = ingest.spend(Budget::Uploads, 1).await? {
+                return Ok(limited);
+            }
             let resolved = ingest.resolve(&texts).await?;
             let coords = ingest.locate(&places).await?;
             for ((s, r), coords) in scans.iter().zip(&resolved).zip(coords) {
-                ingest.scan(token_id, s, r, coords).await?;
+                ingest.scan(s, r, coords).await?;
             }
             ingest.commit().await
         })
@@ -741,17 +979,26 @@ impl Db {
     /// Stores a batch of export endorsements: marks each endorsed permit used (bumping its
     /// status list) and raises alerts for re-use, excess quantities and revoked or unknown
     /// permits. Each endorsement sees the ones before it in the batch. Device signatures as
-    /// for [`Db::upload_scans`].
+    /// for [`Db::upload_scans`]. An endorsement dated before its permit's issue day refuses
+    /// the upload.
     pub async fn upload_endorsements(
         &self,
-        token_id: &str,
+        uploader: Uploader<'_>,
         items: &[Endorsement],
         now: i64,
-    ) -> Result<UploadResult, StorageError> {
+    ) -> Result<UploadOutcome, StorageError> {
+        let texts: Vec<&str> = items.iter().map(|e| e.qr.as_str()).collect();
         on_db!(self, write, |pool| {
-            let mut ingest = Ingest::new(pool.begin_write().await?, now);
-            for e in items {
-                ingest.endorsement(token_id, e).await?;
+            let mut ingest = Ingest::new(pool.begin_write().await?, now, uploader);
+            if let Some(limited) = ingest.spend(Budget::Uploads, 1).await? {
+                return Ok(limited);
+            }
+            ingest.lock_permits(&texts).await?;
+            for (position, e) in items.iter().enumerate() {
+                if let Some(why) = ingest.endorsement(e).await? {
+                    // Dropping the transaction rolls the upload back.
+                    return Ok(UploadOutcome::Refused { position, why });
+                }
             }
             ingest.commit().await
         })
@@ -760,23 +1007,28 @@ impl Db {
     /// Stores import confirmations of `country`'s authority. Raises alerts for a second
     /// confirmation, received quantities above what was endorsed (or issued, when no export
     /// endorsement is recorded), a permit never endorsed for export, and revoked or unknown
-    /// codes.
+    /// codes. A confirmation of a permit bound elsewhere, or dated before its permit's issue
+    /// day, refuses the upload.
     pub async fn upload_confirmations(
         &self,
-        token_id: &str,
-        country: &str,
+        uploader: Uploader<'_>,
         items: &[Confirmation],
         now: i64,
-    ) -> Result<ConfirmOutcome, StorageError> {
+    ) -> Result<UploadOutcome, StorageError> {
+        let texts: Vec<&str> = items.iter().map(|c| c.qr.as_str()).collect();
         on_db!(self, write, |pool| {
-            let mut ingest = Ingest::new(pool.begin_write().await?, now);
+            let mut ingest = Ingest::new(pool.begin_write().await?, now, uploader);
+            if let Some(limited) = ingest.spend(Budget::Uploads, 1).await? {
+                return Ok(limited);
+            }
+            ingest.lock_permits(&texts).await?;
             for (position, c) in items.iter().enumerate() {
-                if !ingest.confirmation(token_id, country, c).await? {
-                    // Dropping the transaction rolls the batch back.
-                    return Ok(ConfirmOutcome::NotForThisCountry(position));
+                if let Some(why) = ingest.confirmation(c).await? {
+                    // Dropping the transaction rolls the upload back.
+                    return Ok(UploadOutcome::Refused { position, why });
                 }
             }
-            Ok(ConfirmOutcome::Done(ingest.commit().await?))
+            ingest.commit().await
         })
     }
 
@@ -877,6 +1129,7 @@ impl Db {
         on_db!(self, read, |pool| {
             let scans: Vec<UsageScan> = sqlx::query_as(
                 "SELECT s.id, s.scanned_at, s.locode, s.lat, s.lon, s.verdict, s.device_id, \
+                 s.token_id, s.country AS uploader_country, s.outside_country, \
                  t.label AS token_label, t.country AS token_country, s.device_key_id, \
                  CASE WHEN s.signature IS NULL THEN 0 ELSE 1 END AS signature_verified \
                  FROM scans s LEFT JOIN tokens t ON t.id = s.token_id \
@@ -888,6 +1141,7 @@ impl Db {
             .await?;
             let endorsements: Vec<StoredEndorsement> = sqlx::query_as(
                 "SELECT e.id, e.endorsed_at, e.locode, e.lines, e.device_id, \
+                 e.token_id, e.country AS uploader_country, e.outside_country, \
                  t.label AS token_label, t.country AS token_country, e.device_key_id, \
                  CASE WHEN e.signature IS NULL THEN 0 ELSE 1 END AS signature_verified \
                  FROM endorsements e LEFT JOIN tokens t ON t.id = e.token_id \
@@ -898,7 +1152,8 @@ impl Db {
             .fetch_all(pool)
             .await?;
             let confirmations: Vec<StoredConfirmation> = sqlx::query_as(
-                "SELECT id, confirmed_at, country, locode, lat, lon, lines FROM confirmations \
+                "SELECT id, token_id, confirmed_at, country, locode, lat, lon, lines \
+                 FROM confirmations \
                  WHERE authority_id = $1 AND status_index = $2 ORDER BY confirmed_at, id",
             )
             .bind(authority)
@@ -912,6 +1167,7 @@ impl Db {
                         Ok(UsageConfirmation {
                             lines: stored_lines(&c.lines)?,
                             id: c.id,
+                            token_id: c.token_id,
                             confirmed_at: c.confirmed_at,
                             country: c.country,
                             locode: c.locode,
@@ -930,6 +1186,7 @@ impl Db {
                             endorsed_at: e.endorsed_at,
                             locode: e.locode,
                             device_id: e.device_id,
+                            outside_country: e.outside_country != 0,
                             reporter: e.reporter,
                         })
                     })
@@ -947,6 +1204,7 @@ struct StoredEndorsement {
     locode: Option<String>,
     lines: String,
     device_id: String,
+    outside_country: i64,
     #[sqlx(flatten)]
     reporter: Reporter,
 }
@@ -955,6 +1213,7 @@ struct StoredEndorsement {
 #[derive(sqlx::FromRow)]
 struct StoredConfirmation {
     id: String,
+    token_id: String,
     confirmed_at: i64,
     country: String,
     locode: Option<String>,
@@ -982,8 +1241,10 @@ pub struct Usage {
 /// One import confirmation in a usage history.
 #[derive(Debug, Clone, Serialize)]
 pub struct UsageConfirmation {
-    /// Report id.
+    /// Report id (unique for its token).
     pub id: String,
+    /// The importer token that uploaded it (its country is `country`).
+    pub token_id: String,
     /// Unix seconds.
     pub confirmed_at: i64,
     /// Importing country.
@@ -1015,6 +1276,9 @@ pub struct UsageScan {
     pub verdict: String,
     /// Device.
     pub device_id: String,
+    /// Its place is outside the uploader's country: kept as a report, it counted for nothing.
+    #[serde(serialize_with = "as_bool")]
+    pub outside_country: i64,
     /// Who reported it.
     #[sqlx(flatten)]
     #[serde(flatten)]
@@ -1024,6 +1288,11 @@ pub struct UsageScan {
 /// Who uploaded a scan or endorsement: the device token and the device key that signed it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct Reporter {
+    /// The device token that uploaded it (report ids are unique per token).
+    pub token_id: String,
+    /// The uploader's country when it uploaded (absent for reports stored before this was
+    /// recorded, whose token had none).
+    pub uploader_country: Option<String>,
     /// The device token's label (which device or officer holds it).
     pub token_label: Option<String>,
     /// The device token's country.
@@ -1036,8 +1305,8 @@ pub struct Reporter {
     pub signature_verified: i32,
 }
 
-fn as_bool<S: serde::Serializer>(v: &i32, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_bool(*v != 0)
+fn as_bool<N: Copy + Into<i64>, S: serde::Serializer>(v: &N, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_bool((*v).into() != 0)
 }
 
 /// One endorsement in a usage history.
@@ -1053,6 +1322,8 @@ pub struct UsageEndorsement {
     pub lines: serde_json::Value,
     /// Device.
     pub device_id: String,
+    /// Its place is outside the uploader's country: kept as a report, it counted for nothing.
+    pub outside_country: bool,
     /// Who reported it.
     #[serde(flatten)]
     pub reporter: Reporter,

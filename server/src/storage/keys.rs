@@ -180,7 +180,7 @@ where
     async fn key(&mut self, authority: &str, kid: &str) -> Result<KeyRow, StorageError> {
         let sql =
             format!("SELECT {COLUMNS} FROM signing_keys WHERE kid = $1 AND authority_id = $2");
-        let row: Option<KeyRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let row: Option<KeyRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(kid)
             .bind(authority)
             .fetch_optional(&mut **self)
@@ -200,7 +200,7 @@ where
         );
         // Permits carry their issue time in whole minutes, so a key's validity starts at the
         // minute: a permit signed in the key's first minute must not predate it.
-        let row: KeyRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let row: KeyRow = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(key.kid.as_str())
             .bind(authority)
             .bind(key.public_key.as_slice())
@@ -261,8 +261,8 @@ impl Db {
                 }
             }
             tx.commit().await?;
-            stored
-        });
+            Ok(stored)
+        })?;
         master.open(MASTER_CHECK_ID, &stored)?;
         Ok(())
     }
@@ -422,7 +422,7 @@ impl Db {
             "SELECT {COLUMNS} FROM signing_keys WHERE authority_id = $1 ORDER BY created_at, kid"
         );
         on_db!(self, read, |pool| Ok(sqlx::query_as(sqlx::AssertSqlSafe(
-            sql
+            sql.as_str()
         ))
         .bind(authority.as_str())
         .fetch_all(pool)
@@ -434,7 +434,7 @@ impl Db {
         let sql =
             format!("SELECT {COLUMNS} FROM signing_keys ORDER BY authority_id, created_at, kid");
         on_db!(self, read, |pool| Ok(sqlx::query_as(sqlx::AssertSqlSafe(
-            sql
+            sql.as_str()
         ))
         .fetch_all(pool)
         .await?))
@@ -486,7 +486,7 @@ impl Db {
         on_db!(self, write, |pool| {
             let mut tx = pool.begin_write().await?;
             tx.require_authority(authority).await?;
-            let old: Option<KeyRow> = sqlx::query_as(sqlx::AssertSqlSafe(retire))
+            let old: Option<KeyRow> = sqlx::query_as(sqlx::AssertSqlSafe(retire.as_str()))
                 .bind(now)
                 .bind(authority)
                 .fetch_optional(&mut *tx)
@@ -528,7 +528,7 @@ impl Db {
         );
         on_db!(self, write, |pool| {
             let mut tx = pool.begin_write().await?;
-            let row: Option<KeyRow> = sqlx::query_as(sqlx::AssertSqlSafe(retire))
+            let row: Option<KeyRow> = sqlx::query_as(sqlx::AssertSqlSafe(retire.as_str()))
                 .bind(now)
                 .bind(kid)
                 .bind(authority)
@@ -573,7 +573,7 @@ impl Db {
         );
         on_db!(self, write, |pool| {
             let mut tx = pool.begin_write().await?;
-            let row: Option<KeyRow> = sqlx::query_as(sqlx::AssertSqlSafe(update))
+            let row: Option<KeyRow> = sqlx::query_as(sqlx::AssertSqlSafe(update.as_str()))
                 .bind(now)
                 .bind(since)
                 .bind(kid)
@@ -622,11 +622,12 @@ impl Db {
             key: KeyRow,
             sealed_seed: Vec<u8>,
         }
-        let row: Option<WithSeed> =
-            on_db!(self, read, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(authority.as_str())
-                .fetch_optional(pool)
-                .await?);
+        let row: Option<WithSeed> = on_db!(self, read, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.as_str()
+        ))
+        .bind(authority.as_str())
+        .fetch_optional(pool)
+        .await?);
         let row = row.ok_or(StorageError::State(
             "the authority has no active signing key",
         ))?;

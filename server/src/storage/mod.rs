@@ -36,6 +36,10 @@ pub mod tokens;
 pub mod users;
 
 /// Runs `$body` with `$pool` bound to the writer (`write`) or a reader (`read`) of the backend.
+/// A `write` body is one transaction, run again while [`after_attempt`] says so (PostgreSQL
+/// cancelled it to resolve a deadlock or a serialization conflict): it is an async block, so
+/// its `return`s leave the attempt, it gives a `Result<_, StorageError>`, and it must not move
+/// out values that a next attempt uses again.
 ///
 /// The one macro of the storage layer, kept because it earns its place: `Db` is an enum over
 /// two pool types, and the body that runs on the chosen pool has to be compiled once per pool
@@ -43,12 +47,21 @@ pub mod users;
 /// (the alternatives are a trait object per query or a hand-written trait impl per method).
 /// The macro only chooses the pool; the SQL lives in functions.
 macro_rules! on_db {
-    ($db:expr, write, |$pool:ident| $body:expr) => {
-        match $db {
-            $crate::storage::Db::Sqlite { write: $pool, .. } => $body,
-            $crate::storage::Db::Postgres($pool) => $body,
+    ($db:expr, write, |$pool:ident| $body:expr) => {{
+        let mut tries = 1;
+        loop {
+            let attempt: Result<_, $crate::storage::StorageError> = async {
+                match $db {
+                    $crate::storage::Db::Sqlite { write: $pool, .. } => $body,
+                    $crate::storage::Db::Postgres($pool) => $body,
+                }
+            }
+            .await;
+            if let Some(done) = $crate::storage::after_attempt(attempt, &mut tries).await {
+                break done;
+            }
         }
-    };
+    }};
     ($db:expr, read, |$pool:ident| $body:expr) => {
         match $db {
             $crate::storage::Db::Sqlite { read: $pool, .. } => $body,
@@ -230,6 +243,60 @@ impl BeginWrite for PgPool {
     }
 }
 
+/// Most attempts of one write transaction that PostgreSQL keeps cancelling for a deadlock or a
+/// serialization conflict; each one waits a little longer (with jitter) than the one before.
+const WRITE_ATTEMPTS: u32 = 8;
+
+/// What follows one attempt of a write transaction: its result, or `None` to run it again
+/// after a pause, while PostgreSQL cancels it for a deadlock (40P01) or a serialization
+/// failure (40001), at most [`WRITE_ATTEMPTS`] times. Both mean the transaction was rolled back
+/// whole and may simply run again; the caller never sees them, unless every attempt conflicted
+/// ([`StorageError::WriteConflict`], a 409 to retry). SQLite never reports either: its writes
+/// take the one write lock at `BEGIN IMMEDIATE`. Every write transaction runs through it
+/// (`on_db!(…, write, …)`).
+pub(crate) async fn after_attempt<T>(
+    result: Result<T, StorageError>,
+    tries: &mut u32,
+) -> Option<Result<T, StorageError>> {
+    match result {
+        Err(e) if e.is_transient_conflict() => {
+            if *tries >= WRITE_ATTEMPTS {
+                tracing::warn!(tries, error = %e, "write transaction kept conflicting");
+                return Some(Err(StorageError::WriteConflict));
+            }
+            tracing::info!(tries, error = %e, "write transaction conflicted; running it again");
+            tokio::time::sleep(retry_pause(*tries)).await;
+            *tries += 1;
+            None
+        }
+        other => Some(other),
+    }
+}
+
+/// The pause before attempt `tries + 1`: 4 ms doubling up to 256 ms, plus up to as much again
+/// at random, so that two transactions that deadlocked do not meet again in step.
+fn retry_pause(tries: u32) -> Duration {
+    let base = 4u64 << tries.min(6);
+    let mut raw = [0u8; 2];
+    // Without randomness the pause is only not jittered; the retry still runs.
+    let jitter = match getrandom::fill(&mut raw) {
+        Ok(()) => u64::from(u16::from_le_bytes(raw)) % base,
+        Err(_) => 0,
+    };
+    Duration::from_millis(base + jitter)
+}
+
+/// ` FOR UPDATE` on PostgreSQL, to lock the rows a write transaction reads before it changes
+/// them; nothing on SQLite, where a write transaction holds the database's one write lock from
+/// `BEGIN IMMEDIATE` on (SQLite has no row locks, nor the syntax).
+pub(crate) fn for_update<DB: sqlx::Database>() -> &'static str {
+    if DB::NAME == <sqlx::Postgres as sqlx::Database>::NAME {
+        " FOR UPDATE"
+    } else {
+        ""
+    }
+}
+
 /// Below this much free space on the SQLite file system, the service reports itself not ready.
 const MIN_FREE_BYTES: u64 = 1024 * 1024;
 
@@ -275,9 +342,24 @@ pub enum StorageError {
     /// The database cannot take writes now (its disk is full); retry later.
     #[error("{0}")]
     Unavailable(String),
+    /// A write was cancelled for deadlocks or serialization conflicts on every attempt
+    /// ([`after_attempt`]): others are changing the same rows right now; retry.
+    #[error("the data is being changed by concurrent requests; retry")]
+    WriteConflict,
 }
 
 impl StorageError {
+    /// True for PostgreSQL's deadlock (40P01) and serialization failure (40001): the
+    /// transaction was rolled back and may run again.
+    pub(crate) fn is_transient_conflict(&self) -> bool {
+        match self {
+            Self::Database(sqlx::Error::Database(db)) => {
+                matches!(db.code().as_deref(), Some("40001" | "40P01"))
+            }
+            _ => false,
+        }
+    }
+
     /// Maps a unique-constraint violation to [`StorageError::Conflict`].
     pub(crate) fn conflict_on_unique(what: &'static str) -> impl FnOnce(sqlx::Error) -> Self {
         move |err| match &err {

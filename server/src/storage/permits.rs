@@ -652,15 +652,24 @@ impl Db {
         now: i64,
     ) -> Result<PermitRow, StorageError> {
         let authority = authority.as_str();
-        let select =
-            format!("SELECT {COLUMNS} FROM permits WHERE authority_id = $1 AND number_key = $2");
+        // The row is locked before its state is read, so two changes of one permit (or a change
+        // and an export endorsement) apply one after the other, each to the state the other
+        // left: without it, both read `suspended`, and a reinstatement would undo a revocation.
+        // The permit is locked before the authority's row (`bump_status`), in every writer.
+        let lock = match self {
+            Db::Sqlite { .. } => super::for_update::<sqlx::Sqlite>(),
+            Db::Postgres(_) => super::for_update::<sqlx::Postgres>(),
+        };
+        let select = format!(
+            "SELECT {COLUMNS} FROM permits WHERE authority_id = $1 AND number_key = $2{lock}"
+        );
         let update = format!(
             "UPDATE permits SET state = $1, state_reason = $2, state_changed_at = $3 \
              WHERE authority_id = $4 AND status_index = $5 RETURNING {COLUMNS}"
         );
         on_db!(self, write, |pool| {
             let mut tx = pool.begin_write().await?;
-            let row: Option<PermitRow> = sqlx::query_as(sqlx::AssertSqlSafe(select))
+            let row: Option<PermitRow> = sqlx::query_as(sqlx::AssertSqlSafe(select.as_str()))
                 .bind(authority)
                 .bind(normalize_number(number))
                 .fetch_optional(&mut *tx)
@@ -670,7 +679,7 @@ impl Db {
                 .apply(row.state)
                 .map_err(|refused| StorageError::State(refused.message()))?;
             let version = tx.bump_status(authority, now).await?;
-            let updated: PermitRow = sqlx::query_as(sqlx::AssertSqlSafe(update))
+            let updated: PermitRow = sqlx::query_as(sqlx::AssertSqlSafe(update.as_str()))
                 .bind(target)
                 .bind(reason)
                 .bind(now)

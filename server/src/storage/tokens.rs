@@ -102,7 +102,7 @@ impl Db {
                     return Err(StorageError::NotFound("authority"));
                 }
             }
-            let row: TokenRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            let row: TokenRow = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(&id)
                 .bind(minted.hash.as_slice())
                 .bind(scope.role.as_str())
@@ -126,8 +126,8 @@ impl Db {
             })
             .await?;
             tx.commit().await?;
-            row
-        });
+            Ok(row)
+        })?;
         Ok((row, minted))
     }
 
@@ -139,11 +139,12 @@ impl Db {
         let hash = crypto::hash_token(secret);
         let sql =
             format!("SELECT {COLUMNS} FROM tokens WHERE token_hash = $1 AND revoked_at IS NULL");
-        let row: Option<TokenRow> =
-            on_db!(self, read, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(hash.as_slice())
-                .fetch_optional(pool)
-                .await?);
+        let row: Option<TokenRow> = on_db!(self, read, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.as_str()
+        ))
+        .bind(hash.as_slice())
+        .fetch_optional(pool)
+        .await?);
         let Some(row) = row else { return Ok(None) };
         // Rows are written only through `TokenScope`, and the table's CHECK constraints repeat
         // its rules; a row that still fails to parse is treated as no token at all.
@@ -173,7 +174,7 @@ impl Db {
     pub async fn list_tokens(&self) -> Result<Vec<TokenRow>, StorageError> {
         let sql = format!("SELECT {COLUMNS} FROM tokens ORDER BY created_at DESC, id");
         on_db!(self, read, |pool| Ok(sqlx::query_as(sqlx::AssertSqlSafe(
-            sql
+            sql.as_str()
         ))
         .fetch_all(pool)
         .await?))
@@ -196,7 +197,7 @@ impl Db {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-            let row: Option<TokenRow> = sqlx::query_as(sqlx::AssertSqlSafe(select))
+            let row: Option<TokenRow> = sqlx::query_as(sqlx::AssertSqlSafe(select.as_str()))
                 .bind(id)
                 .fetch_optional(&mut *tx)
                 .await?;

@@ -158,8 +158,52 @@ pub struct TestServer {
     pub state: AppState,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
+    /// Set when the server is a `permitseal serve` process rather than a task of this test.
+    process: Option<ServeProcess>,
     // Declared last: dropped after the server has stopped.
     pub db: TestDb,
+}
+
+/// The server's state over `db` (migrated) and a platform admin token minted in it.
+async fn open_with_admin(db: &TestDb) -> (AppState, String) {
+    let config = ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: db.dir.path().to_owned(),
+        database: db.target.clone(),
+        master_key: MasterKeySource::Text(zeroize::Zeroizing::new(master_key_text())),
+        demo: false,
+        verify_url: "https://permits.example.org/verify".to_owned(),
+        clock: permitseal_server::clock::Clock::shifted(0),
+    };
+    let (state, _notes) = open_state(&config).await.unwrap();
+    let scope = TokenScope::new(Role::Admin, None, None).unwrap();
+    let (_, minted) = state
+        .db
+        .create_token(
+            "test",
+            &scope,
+            "test admin",
+            permitseal_server::clock::Clock::system().now(),
+        )
+        .await
+        .unwrap();
+    (state, minted.secret.to_string())
+}
+
+/// A child `permitseal serve` process, killed (and reaped) when dropped.
+struct ServeProcess(std::process::Child);
+
+impl ServeProcess {
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }
 
 pub fn master_key_text() -> String {
@@ -174,27 +218,7 @@ impl TestServer {
     }
 
     pub async fn start_on(backend: Backend, db: TestDb) -> Self {
-        let config = ServeConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            data_dir: db.dir.path().to_owned(),
-            database: db.target.clone(),
-            master_key: MasterKeySource::Text(zeroize::Zeroizing::new(master_key_text())),
-            demo: false,
-            verify_url: "https://permits.example.org/verify".to_owned(),
-            clock: permitseal_server::clock::Clock::shifted(0),
-        };
-        let (state, _notes) = open_state(&config).await.unwrap();
-        let scope = TokenScope::new(Role::Admin, None, None).unwrap();
-        let (_, minted) = state
-            .db
-            .create_token(
-                "test",
-                &scope,
-                "test admin",
-                permitseal_server::clock::Clock::system().now(),
-            )
-            .await
-            .unwrap();
+        let (state, admin) = open_with_admin(&db).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
@@ -205,12 +229,73 @@ impl TestServer {
             backend,
             addr,
             client: reqwest::Client::new(),
-            admin: minted.secret.to_string(),
+            admin,
             state,
             shutdown: Some(tx),
             task: Some(task),
+            process: None,
             db,
         }
+    }
+
+    /// A `permitseal serve` process (the real binary) on a free loopback port over `db`,
+    /// answering `/readyz`. The test keeps its own handle on the database (`state`) and mints
+    /// the admin token there. The process is killed when the server is stopped or dropped, so
+    /// also when the test fails.
+    pub async fn start_process(backend: Backend, db: TestDb) -> Self {
+        // Migrates the database before the process opens it.
+        let (state, admin) = open_with_admin(&db).await;
+        // A free port: bind port 0, read it back, release it for the process.
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let log_path = db.dir.path().join("serve.log");
+        let log = std::fs::File::create(&log_path).unwrap();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_permitseal"))
+            .args(["serve", "--listen", &addr.to_string()])
+            .env("DATABASE_URL", db.url())
+            .env("PERMITSEAL_DATA_DIR", db.dir.path())
+            .env("PERMITSEAL_MASTER_KEY", master_key_text())
+            .env_remove("PERMITSEAL_MASTER_KEY_FILE")
+            .env_remove("PERMITSEAL_LISTEN")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let mut process = ServeProcess(child);
+        let client = reqwest::Client::new();
+        let ready = format!("http://{addr}/readyz");
+        for _ in 0..300 {
+            if let Some(exit) = process.0.try_wait().unwrap() {
+                panic!(
+                    "permitseal serve exited with {exit}: {}",
+                    std::fs::read_to_string(&log_path).unwrap_or_default()
+                );
+            }
+            if let Ok(resp) = client.get(&ready).send().await
+                && resp.status() == StatusCode::OK
+            {
+                return Self {
+                    backend,
+                    addr,
+                    client,
+                    admin,
+                    state,
+                    shutdown: None,
+                    task: None,
+                    process: Some(process),
+                    db,
+                };
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        process.kill();
+        panic!(
+            "permitseal serve not ready at {addr} after 30 s: {}",
+            std::fs::read_to_string(&log_path).unwrap_or_default()
+        );
     }
 
     /// Stops the server gracefully and waits for it.
@@ -233,6 +318,9 @@ impl TestServer {
         }
         if let Some(task) = self.task.take() {
             task.await.unwrap().unwrap();
+        }
+        if let Some(mut process) = self.process.take() {
+            process.kill();
         }
     }
 
