@@ -47,11 +47,13 @@ pub enum AlertKind {
     SecondImportConfirmation,
     /// An import confirmed with no export endorsement recorded.
     ImportWithoutEndorsement,
+    /// An issued permit whose issuance event is not in the transparency log.
+    UnloggedIssuance,
 }
 
 impl AlertKind {
     /// Every kind.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::SecondEndorsement,
         Self::UsedPermitScanned,
         Self::QuantityExceeded,
@@ -60,6 +62,7 @@ impl AlertKind {
         Self::UnknownPermit,
         Self::SecondImportConfirmation,
         Self::ImportWithoutEndorsement,
+        Self::UnloggedIssuance,
     ];
 
     /// The stored and wire name.
@@ -73,11 +76,32 @@ impl AlertKind {
             Self::UnknownPermit => "unknown_permit",
             Self::SecondImportConfirmation => "second_import_confirmation",
             Self::ImportWithoutEndorsement => "import_without_endorsement",
+            Self::UnloggedIssuance => "unlogged_issuance",
         }
     }
 }
 
 stored_as_text!(AlertKind, "alert kind");
+
+/// An alert to record: its kind and the text that explains it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAlert {
+    /// Its kind.
+    pub kind: AlertKind,
+    /// What an officer reads.
+    pub detail: String,
+}
+
+/// The alert for an issued permit that the log does not show being issued: it was written
+/// past the log (by hand in the database, or by a fault), so nothing can prove when or by whom.
+pub fn unlogged_issuance(number: &str) -> NewAlert {
+    NewAlert {
+        kind: AlertKind::UnloggedIssuance,
+        detail: format!(
+            "permit {number} is issued but its issuance is not in the transparency log"
+        ),
+    }
+}
 
 /// One reported line: block letter and quantity in millionths of the permit's unit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
@@ -303,5 +327,12 @@ mod tests {
             assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
         }
         assert!("forgery".parse::<AlertKind>().is_err());
+    }
+
+    #[test]
+    fn an_unlogged_issuance_names_the_permit() {
+        let a = unlogged_issuance("KE/2026/0001");
+        assert_eq!(a.kind, AlertKind::UnloggedIssuance);
+        assert!(a.detail.contains("KE/2026/0001"));
     }
 }

@@ -9,6 +9,7 @@
 pub mod alerts;
 pub mod issuing;
 pub mod lifecycle;
+pub mod trail;
 
 pub use alerts::AlertKind;
 pub use lifecycle::{PermitState, StateAction};

@@ -36,6 +36,7 @@ pub mod permits;
 pub mod sync;
 pub mod taxa;
 pub mod tokens;
+pub mod trail;
 pub mod verify;
 pub mod web;
 
@@ -60,6 +61,7 @@ pub fn api() -> Api {
         .merge(taxa::api())
         .merge(field_reports::api())
         .merge(annual_report::api())
+        .merge(trail::api())
         .merge(verify::api())
         .merge(web::api())
         .merge(openapi::api())
