@@ -19,6 +19,7 @@ on_both_backends!(
     tampering_is_named_at_the_row,
     concurrent_appends_get_distinct_positions,
     bad_proof_requests_are_refused,
+    the_command_line_names_the_first_bad_entry,
 );
 
 async fn exec(db: &Db, sql: &str) -> u64 {
@@ -436,4 +437,46 @@ async fn bad_proof_requests_are_refused(backend: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+}
+
+fn audit_verify(db: &common::TestDb) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_permitseal"))
+        .args(["audit", "verify", "--database-url", &db.url()])
+        .arg("--data-dir")
+        .arg(db.dir.path())
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+async fn the_command_line_names_the_first_bad_entry(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    a_day(&server).await;
+    checkpoint(&server).await;
+    let size = server.audit_count().await;
+    let db = server.stop().await;
+    let (ok, out) = audit_verify(&db);
+    assert!(ok, "{out}");
+    assert!(out.contains("the log verifies"), "{out}");
+    assert!(
+        out.contains(&format!("log size {size}: {size} entries")),
+        "{out}"
+    );
+
+    let handle = Db::open(&db.target).await.unwrap();
+    exec(
+        &handle,
+        "UPDATE audit_events SET detail = 'count=0' WHERE seq = 9",
+    )
+    .await;
+    handle.close().await;
+    let (ok, out) = audit_verify(&db);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("first entry that does not match: 9: the event does not match its leaf hash"),
+        "{out}"
+    );
 }
