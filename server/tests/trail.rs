@@ -20,6 +20,7 @@ on_both_backends!(
     concurrent_appends_get_distinct_positions,
     bad_proof_requests_are_refused,
     the_command_line_names_the_first_bad_entry,
+    two_replicas_append_to_one_log,
 );
 
 async fn exec(db: &Db, sql: &str) -> u64 {
@@ -479,4 +480,42 @@ async fn the_command_line_names_the_first_bad_entry(backend: Backend) {
         out.contains("first entry that does not match: 9: the event does not match its leaf hash"),
         "{out}"
     );
+}
+
+/// Two server processes' worth of state (own pools) on one database issue at once: every event
+/// gets its own position and the log verifies.
+async fn two_replicas_append_to_one_log(backend: Backend) {
+    let first = TestServer::start(backend).await;
+    let second =
+        TestServer::start_on(backend, common::TestDb::existing(first.db.target.clone())).await;
+    let issuer = first.issuing_authority("KE").await;
+    let before = first.audit_count().await;
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let server = if i % 2 == 0 { &first } else { &second };
+        let client = server.client.clone();
+        let url = server.url("/api/v1/authorities/KE/permits");
+        let issuer = issuer.clone();
+        tasks.push(tokio::spawn(async move {
+            client
+                .post(url)
+                .bearer_auth(issuer)
+                .json(&json!({"permit": export_draft(&format!("KE/R/{i}"), "KE", "DE")}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), StatusCode::CREATED);
+    }
+    assert_eq!(first.audit_count().await, before + 40);
+    let a = checkpoint(&first).await;
+    let b = checkpoint(&second).await;
+    assert_eq!((a.size, a.root), (b.size, b.root));
+    assert_eq!(a.size as i64, before + 40);
+    let report = verify(&second).await;
+    assert_eq!(report["ok"], true, "{report}");
+    drop(second);
 }
