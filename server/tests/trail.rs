@@ -21,6 +21,7 @@ on_both_backends!(
     bad_proof_requests_are_refused,
     the_command_line_names_the_first_bad_entry,
     two_replicas_append_to_one_log,
+    events_from_before_the_log_are_placed_at_start,
 );
 
 async fn exec(db: &Db, sql: &str) -> u64 {
@@ -518,4 +519,26 @@ async fn two_replicas_append_to_one_log(backend: Backend) {
     let report = verify(&second).await;
     assert_eq!(report["ok"], true, "{report}");
     drop(second);
+}
+
+/// An event row without a position (written before the log existed) is appended at the next
+/// start, and until then the recomputation reports it.
+async fn events_from_before_the_log_are_placed_at_start(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let size = server.audit_count().await;
+    exec(
+        &server.state.db,
+        "INSERT INTO audit_events (at, actor, authority_id, action, detail) \
+         VALUES (1700000000, 'cli', NULL, 'authority.create', 'country=KE name=old')",
+    )
+    .await;
+    let report = verify(&server).await;
+    assert_eq!(report["ok"], false, "{report}");
+    assert_eq!(report["first_bad"]["seq"].as_i64(), Some(size), "{report}");
+    let db = server.stop().await;
+    let server = TestServer::start_on(backend, db).await;
+    let report = verify(&server).await;
+    assert_eq!(report["ok"], true, "{report}");
+    // The placed event, then the new admin token of this start.
+    assert_eq!(report["size"].as_i64(), Some(size + 2), "{report}");
 }
