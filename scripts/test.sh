@@ -36,6 +36,9 @@ for vectors in test-vectors/v1/vectors.json test-vectors/v1/vectors-2.json test-
     python3 test-vectors/independent/verify.py "$vectors"
 done
 
+say "Independent transparency log checker (RFC 9162, from docs/FORMAT.md §11) over test-vectors/v1/log.json"
+python3 test-vectors/independent/log.py test-vectors/v1/log.json
+
 say "Verify page in headless Chromium: WebAssembly core, camera, offline, recording"
 web-verifier/browser-tests/run.sh
 

@@ -51,6 +51,9 @@ enum Command {
     /// Rotate the deployment root key (operator only: on the database, with the master key).
     #[command(subcommand)]
     Root(RootCommand),
+    /// The transparency log, on the database directly.
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
 
 #[derive(Subcommand)]
@@ -73,6 +76,17 @@ enum RootCommand {
         /// File holding the master key (or PERMITSEAL_MASTER_KEY, or <data dir>/master.key).
         #[arg(long, env = "PERMITSEAL_MASTER_KEY_FILE")]
         master_key_file: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute the transparency log from the database: every event's leaf, every stored
+    /// subtree and every signed tree head. Names the first entry that does not match and
+    /// raises an alert for each issued permit whose issuance is not in the log; exits 1 then.
+    Verify {
+        #[command(flatten)]
+        data: DataArgs,
     },
 }
 
@@ -398,6 +412,55 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             init_logging("warn");
             root(cmd).await
         }
+        Command::Audit(cmd) => {
+            init_logging("warn");
+            audit(cmd).await
+        }
+    }
+}
+
+async fn audit(cmd: AuditCommand) -> anyhow::Result<()> {
+    let AuditCommand::Verify { data } = cmd;
+    let db = Db::open(&data.target()?).await?;
+    let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        indicatif::ProgressBar::new(0)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} entries {per_sec}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let report = db
+        .verify_log(data.clock().now(), |done, size| {
+            bar.set_length(size);
+            bar.set_position(done);
+        })
+        .await;
+    bar.finish_and_clear();
+    db.close().await;
+    let report = report?;
+    println!(
+        "log size {}: {} entries and {} signed tree heads recomputed",
+        report.size, report.checked, report.heads_checked
+    );
+    let mut good = true;
+    if let Some(bad) = &report.first_bad {
+        println!(
+            "first entry that does not match: {}: {}",
+            bad.seq, bad.problem
+        );
+        good = false;
+    }
+    for subject in &report.unlogged_permits {
+        println!("issued but not in the log (alert raised): {subject}");
+        good = false;
+    }
+    if good {
+        println!("the log verifies");
+        Ok(())
+    } else {
+        anyhow::bail!("the log does not verify")
     }
 }
 

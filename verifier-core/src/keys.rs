@@ -27,6 +27,8 @@ pub enum Namespace {
     StatusList,
     /// A status list delta, signed by a Management Authority key.
     StatusDelta,
+    /// A transparency log checkpoint (signed tree head), signed by a root key.
+    LogCheckpoint,
 }
 
 impl Namespace {
@@ -37,6 +39,7 @@ impl Namespace {
             Namespace::TrustList => b"permitseal/v1/trust-list",
             Namespace::StatusList => b"permitseal/v1/status-list",
             Namespace::StatusDelta => b"permitseal/v1/status-delta",
+            Namespace::LogCheckpoint => b"permitseal/v1/log-checkpoint",
         }
     }
 }

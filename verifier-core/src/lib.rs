@@ -41,6 +41,7 @@ pub mod date;
 pub mod device;
 pub mod i18n;
 pub mod keys;
+pub mod log;
 #[cfg(feature = "openapi")]
 mod openapi;
 pub mod payload;

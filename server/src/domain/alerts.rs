@@ -50,11 +50,13 @@ pub enum AlertKind {
     /// A scan or endorsement claims a place outside the uploading token's country: kept as a
     /// report, it changes no permit and raises nothing else.
     PlaceOutsideCountry,
+    /// An issued permit whose issuance event is not in the transparency log.
+    UnloggedIssuance,
 }
 
 impl AlertKind {
     /// Every kind.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::SecondEndorsement,
         Self::UsedPermitScanned,
         Self::QuantityExceeded,
@@ -64,6 +66,7 @@ impl AlertKind {
         Self::SecondImportConfirmation,
         Self::ImportWithoutEndorsement,
         Self::PlaceOutsideCountry,
+        Self::UnloggedIssuance,
     ];
 
     /// The stored and wire name.
@@ -78,11 +81,32 @@ impl AlertKind {
             Self::SecondImportConfirmation => "second_import_confirmation",
             Self::ImportWithoutEndorsement => "import_without_endorsement",
             Self::PlaceOutsideCountry => "place_outside_country",
+            Self::UnloggedIssuance => "unlogged_issuance",
         }
     }
 }
 
 stored_as_text!(AlertKind, "alert kind");
+
+/// An alert to record: its kind and the text that explains it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAlert {
+    /// Its kind.
+    pub kind: AlertKind,
+    /// What an officer reads.
+    pub detail: String,
+}
+
+/// The alert for an issued permit that the log does not show being issued: it was written
+/// past the log (by hand in the database, or by a fault), so nothing can prove when or by whom.
+pub fn unlogged_issuance(number: &str) -> NewAlert {
+    NewAlert {
+        kind: AlertKind::UnloggedIssuance,
+        detail: format!(
+            "permit {number} is issued but its issuance is not in the transparency log"
+        ),
+    }
+}
 
 /// One reported line: block letter and quantity in millionths of the permit's unit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
@@ -330,5 +354,12 @@ mod tests {
         assert_eq!(place_outside_country(None, "KE"), None);
         let detail = place_outside_country(Some("TZDAR"), "KE").unwrap();
         assert!(detail.contains("TZDAR in TZ"), "{detail}");
+    }
+
+    #[test]
+    fn an_unlogged_issuance_names_the_permit() {
+        let a = unlogged_issuance("KE/2026/0001");
+        assert_eq!(a.kind, AlertKind::UnloggedIssuance);
+        assert!(a.detail.contains("KE/2026/0001"));
     }
 }

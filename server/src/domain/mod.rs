@@ -12,6 +12,7 @@ pub mod issuing;
 pub mod lifecycle;
 pub mod rates;
 pub mod reports;
+pub mod trail;
 
 pub use alerts::AlertKind;
 pub use lifecycle::{PermitState, StateAction};

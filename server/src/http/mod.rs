@@ -38,6 +38,7 @@ pub mod session;
 pub mod sync;
 pub mod taxa;
 pub mod tokens;
+pub mod trail;
 pub mod verify;
 pub mod web;
 
@@ -64,6 +65,7 @@ pub fn api() -> Api {
         .merge(taxa::api())
         .merge(field_reports::api())
         .merge(annual_report::api())
+        .merge(trail::api())
         .merge(verify::api())
         .merge(web::api())
         .merge(openapi::api())

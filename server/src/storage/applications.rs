@@ -197,6 +197,10 @@ where
     for<'a, 'q> &'a str: sqlx::Encode<'q, DB>,
     for<'q> Option<&'q str>: sqlx::Encode<'q, DB>,
     for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+    // What the transparency log's leaf append needs (`Bookkeeping::audit`).
+    for<'a, 'q> &'a [u8]: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Vec<u8>: sqlx::Decode<'q, DB>,
+    Vec<u8>: sqlx::Type<DB>,
     usize: sqlx::ColumnIndex<DB::Row>,
 {
     async fn record_transition(
@@ -433,7 +437,7 @@ impl Db {
         let taxa = taxa_key(draft.taxa);
         on_db!(self, write, |pool| {
             let mut tx = pool.begin_write().await?;
-            let row: ApplicationRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            let row: ApplicationRow = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(&id)
                 .bind(authority.as_str())
                 .bind(actor)
@@ -477,7 +481,7 @@ impl Db {
         let taxa = taxa_key(draft.taxa);
         on_db!(self, write, |pool| {
             let mut tx = pool.begin_write().await?;
-            let row: Option<ApplicationRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            let row: Option<ApplicationRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(draft.document_type)
                 .bind(draft.draft)
                 .bind(draft.import_permit)
@@ -608,7 +612,7 @@ impl Db {
             if !tx.record_transition(t, number.as_deref(), now).await? {
                 return Ok(TransitionOutcome::Conflict);
             }
-            let row: ApplicationRow = sqlx::query_as(sqlx::AssertSqlSafe(select))
+            let row: ApplicationRow = sqlx::query_as(sqlx::AssertSqlSafe(select.as_str()))
                 .bind(t.id)
                 .fetch_one(&mut *tx)
                 .await?;

@@ -290,6 +290,9 @@ where
     for<'q> Option<Vec<u8>>: sqlx::Encode<'q, DB>,
     for<'q> Option<String>: sqlx::Encode<'q, DB>,
     Vec<u8>: sqlx::Type<DB>,
+    // What the transparency log's leaf append needs (`Bookkeeping::audit`).
+    for<'a, 'q> &'a [u8]: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Vec<u8>: sqlx::Decode<'q, DB>,
     usize: sqlx::ColumnIndex<DB::Row>,
 {
     fn new(tx: sqlx::Transaction<'t, DB>, now: i64, uploader: Uploader<'t>) -> Self {

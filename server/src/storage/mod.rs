@@ -34,6 +34,7 @@ pub mod sync;
 pub mod taxa;
 pub mod tokens;
 pub mod users;
+pub mod trail;
 
 /// Runs `$body` with `$pool` bound to the writer (`write`) or a reader (`read`) of the backend.
 /// A `write` body is one transaction, run again while [`after_attempt`] says so (PostgreSQL
@@ -75,8 +76,17 @@ pub(crate) use on_db;
 /// written once for both backends: the audit trail, the trust list version, an authority's
 /// status list version and its change log.
 pub(crate) trait Bookkeeping {
-    /// Appends an audit event.
-    async fn audit(&mut self, event: AuditEvent<'_>) -> Result<(), sqlx::Error>;
+    /// Appends an audit event that concerns nothing in particular, as the log's next leaf.
+    async fn audit(&mut self, event: AuditEvent<'_>) -> Result<(), sqlx::Error> {
+        self.audit_about(event, "").await
+    }
+    /// Appends an audit event about `subject` (e.g. [`trail::permit_subject`]) as the log's
+    /// next leaf, in the caller's transaction: nothing changes without its leaf.
+    async fn audit_about(
+        &mut self,
+        event: AuditEvent<'_>,
+        subject: &str,
+    ) -> Result<(), sqlx::Error>;
     /// Bumps the trust list version (and its change time).
     async fn bump_trust(&mut self, now: i64) -> Result<(), sqlx::Error>;
     /// Bumps an authority's status version (and its change time); returns the new version.
@@ -125,23 +135,14 @@ where
     DB::Arguments: sqlx::IntoArguments<DB>,
     str: sqlx::Type<DB>,
     for<'a, 'q> &'a str: sqlx::Encode<'q, DB>,
+    for<'a, 'q> &'a [u8]: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Vec<u8>: sqlx::Decode<'q, DB> + sqlx::Type<DB>,
     for<'q> Option<&'q str>: sqlx::Encode<'q, DB>,
     for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
     usize: sqlx::ColumnIndex<DB::Row>,
 {
-    async fn audit(&mut self, e: AuditEvent<'_>) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO audit_events (at, actor, authority_id, action, detail) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(e.at)
-        .bind(e.actor)
-        .bind(e.authority)
-        .bind(e.action)
-        .bind(e.detail)
-        .execute(&mut **self)
-        .await?;
-        Ok(())
+    async fn audit_about(&mut self, e: AuditEvent<'_>, subject: &str) -> Result<(), sqlx::Error> {
+        trail::LogSteps::append_leaf(self, e, subject).await
     }
 
     async fn bump_trust(&mut self, now: i64) -> Result<(), sqlx::Error> {
@@ -529,6 +530,10 @@ impl Db {
                 Self::Postgres(pool)
             }
         };
+        let placed = db.backfill_log().await?;
+        if placed > 0 {
+            tracing::info!(events = placed, "earlier audit events appended to the log");
+        }
         Ok(db)
     }
 

@@ -9,7 +9,9 @@ use verifier_core::payload;
 use verifier_core::permit::{IssueContext, Permit, PermitDraft, normalize_number};
 
 use super::applications::{ApplicationSteps as _, TransitionRecord};
-use super::{AuditEvent, BeginWrite as _, Bookkeeping as _, Db, StatusChange, StorageError, on_db};
+use super::{
+    AuditEvent, BeginWrite as _, Bookkeeping as _, Db, StatusChange, StorageError, on_db, trail,
+};
 use crate::crypto::MasterKey;
 use crate::domain::applications::{ApplicationAction, ApplicationState};
 use crate::domain::issuing::{
@@ -17,6 +19,7 @@ use crate::domain::issuing::{
 };
 use crate::domain::{PermitState, StateAction};
 use crate::model::AuthorityId;
+use sha2::Digest as _;
 
 /// A stored permit.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -447,16 +450,23 @@ impl Db {
                         }));
                     }
                 }
+                // One leaf per permit, so each permit's issuance can be proved on its own.
+                tx.audit_about(
+                    AuditEvent {
+                        at: now,
+                        actor,
+                        authority: Some(authority),
+                        action: "permit.issue",
+                        detail: &format!(
+                            "index={index} version={version} batch_first={first} batch_count={n} qr_sha256={}",
+                            hex::encode(sha2::Sha256::digest(row.qr_text.as_bytes()))
+                        ),
+                    },
+                    &trail::permit_subject(authority, &row.number),
+                )
+                .await?;
                 rows.push(row);
             }
-            tx.audit(AuditEvent {
-                at: now,
-                actor,
-                authority: Some(authority),
-                action: "permit.issue",
-                detail: &format!("count={n} first_index={first} version={version}"),
-            })
-            .await?;
             tx.commit().await?;
             Ok(IssueOutcome::Issued(rows))
         })
@@ -708,16 +718,19 @@ impl Db {
                 .execute(&mut *tx)
                 .await?;
             }
-            tx.audit(AuditEvent {
-                at: now,
-                actor,
-                authority: Some(authority),
-                action: &format!("permit.{}", action.as_str()),
-                detail: &format!(
-                    "number={} index={} version={version} reason={reason}",
-                    row.number, row.status_index
-                ),
-            })
+            tx.audit_about(
+                AuditEvent {
+                    at: now,
+                    actor,
+                    authority: Some(authority),
+                    action: &format!("permit.{}", action.as_str()),
+                    detail: &format!(
+                        "number={} index={} version={version} reason={reason}",
+                        row.number, row.status_index
+                    ),
+                },
+                &trail::permit_subject(authority, &row.number),
+            )
             .await?;
             tx.commit().await?;
             Ok(updated)

@@ -148,7 +148,7 @@ impl Db {
             if exists.is_none() {
                 return Err(StorageError::NotFound("authority"));
             }
-            let row: UserRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            let row: UserRow = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(&id)
                 .bind(authority)
                 .bind(&email)
@@ -217,7 +217,7 @@ impl Db {
         let select = format!("SELECT {COLUMNS} FROM users WHERE id = $1 AND authority_id = $2");
         on_db!(self, write, |pool| {
             let mut tx = pool.begin_write().await?;
-            let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(actor)
                 .bind(now)
                 .bind(id)
@@ -225,7 +225,7 @@ impl Db {
                 .fetch_optional(&mut *tx)
                 .await?;
             let Some(row) = row else {
-                let found: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(select))
+                let found: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(select.as_str()))
                     .bind(id)
                     .bind(authority.as_str())
                     .fetch_optional(&mut *tx)
@@ -262,7 +262,7 @@ impl Db {
         let sql = format!("SELECT {COLUMNS} FROM users WHERE email = $1");
         let email = email.trim().to_lowercase();
         let row: Option<UserRow> =
-            on_db!(self, read, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            on_db!(self, read, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(&email)
                 .fetch_optional(pool)
                 .await?);
@@ -311,7 +311,8 @@ impl Db {
             })
             .await?;
             tx.commit().await?;
-        });
+            Ok(())
+        })?;
         Ok(Some(OpenedSession { user, expires_at }))
     }
 
@@ -333,7 +334,7 @@ impl Db {
              WHERE s.token_hash = $1 AND s.expires_at > $2"
         );
         let row: Option<UserRow> =
-            on_db!(self, read, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            on_db!(self, read, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(hash.as_slice())
                 .bind(now)
                 .fetch_optional(pool)
