@@ -444,6 +444,7 @@ impl Db {
                 Self::Postgres(pool)
             }
         };
+        db.fill_name_keys().await?;
         Ok(db)
     }
 
