@@ -441,6 +441,22 @@ mod tests {
                 crate::views::MAX_ADDRESS,
             ),
             (
+                &s["ScanWire"]["properties"]["device_id"]["maxLength"],
+                verifier_core::report::MAX_DEVICE_ID_LEN,
+            ),
+            (
+                &s["EndorsementWire"]["properties"]["officer"]["maxLength"],
+                verifier_core::report::MAX_OFFICER_LEN,
+            ),
+            (
+                &s["EndorsementWire"]["properties"]["transport_document"]["maxLength"],
+                verifier_core::report::MAX_TRANSPORT_DOCUMENT_LEN,
+            ),
+            (
+                &s["ConfirmationWire"]["properties"]["qr"]["maxLength"],
+                verifier_core::payload::MAX_TEXT_LEN,
+            ),
+            (
                 &s["CreateAuthority"]["properties"]["issue_place"]["maxLength"],
                 crate::views::MAX_PLACE,
             ),
