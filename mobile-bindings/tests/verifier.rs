@@ -57,7 +57,11 @@ fn every_v1_vector_through_the_sdk() {
     // scripts/test-foreign.sh can compare all three: `name verdict codes [deltas]`, or
     // `name refused` for a refused bundle.
     let mut listing = String::new();
-    for (file, at_least) in [("vectors.json", 30), ("vectors-2.json", 33)] {
+    for (file, at_least) in [
+        ("vectors.json", 30),
+        ("vectors-2.json", 33),
+        ("vectors-3.json", 16),
+    ] {
         let doc = vectors_file(file);
         let cases = doc["cases"].as_array().unwrap();
         assert!(cases.len() >= at_least, "{file}");

@@ -224,7 +224,9 @@ pub fn rows(view: View, source: &TradeSource) -> Result<Vec<Row>, Unreadable> {
                     .quantity
                     .parse()
                     .map_err(|_| unreadable(format!("line {i} has an unreadable quantity")))?;
-                Ok((i, micro(q)))
+                let q = micro(q)
+                    .ok_or_else(|| unreadable(format!("line {i} has a quantity beyond 64 bits")))?;
+                Ok((i, q))
             })
             .collect::<Result<_, Unreadable>>()?,
         Some(json) => {

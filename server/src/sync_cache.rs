@@ -206,6 +206,11 @@ impl SyncCache {
         {
             return Ok((e.blob.clone(), e.list.clone()));
         }
+        // Before each new list: retired keys whose permits have all lapsed leave it, so that
+        // rotations do not grow every phone's bundle for ever (that bumps the version).
+        if self.db.prune_retired_keys(now).await? > 0 {
+            self.invalidate();
+        }
         let snap = self.db.trust_snapshot().await?;
         let issued_at = signing_time(snap.changed_at, 0, now);
         let mut authorities = Vec::with_capacity(snap.authorities.len());

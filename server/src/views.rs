@@ -6,10 +6,15 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use verifier_core::codes::{Appendix, DocumentType};
-use verifier_core::permit::{IssueContext, Permit, PermitDraft, PermitErrorKind};
+use verifier_core::keys::SecretKey;
+use verifier_core::payload;
+use verifier_core::permit::{
+    IssueContext, Permit, PermitDraft, PermitErrorKind, draft_text_fields,
+};
+use verifier_core::text::{self, FieldKind};
 
 use crate::clock::format_time;
-use crate::document::{lang_tag, parse_lang};
+use crate::document::{PRINTED_ECC, lang_tag, parse_lang};
 use crate::domain::PermitState;
 use crate::model::{InvalidValue, Role, text_field};
 use crate::storage::authorities::AuthorityRow;
@@ -290,6 +295,32 @@ impl From<PermitRow> for PermitView {
     }
 }
 
+/// Refuses a permit whose QR code would not fit at the printing level (`PRINTED_ECC`): the
+/// paper permit could not carry it. The text is measured as issuance will sign it, with the
+/// longest status index, so a draft that passes here fits whatever index it gets.
+fn check_qr_fits(draft: &PermitDraft, ctx: IssueContext, prefix: &str) -> Result<(), InvalidValue> {
+    let widest = IssueContext {
+        status_index: u32::MAX,
+        ..ctx
+    };
+    let permit = Permit::new(draft, widest)
+        .map_err(|e| InvalidValue::new("invalid_permit", format!("{prefix}permit.{e}")))?;
+    // Any key gives the same length: the signature and key id are of fixed size.
+    let text = payload::sign(&permit, &SecretKey::from_seed(&[0; 32]));
+    let max = PRINTED_ECC.max_text_len();
+    if text.len() > max {
+        return Err(InvalidValue::new(
+            "qr_too_large",
+            format!(
+                "{prefix}permit: its QR text would be {} characters; a printed permit's code (error correction {}) holds at most {max}: move text to the details bound by digest (addresses, descriptions) or split the lines over two permits",
+                text.len(),
+                PRINTED_ECC.letter()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks a request with the core's rules and the rules that need no database: a draft error is
 /// reported with the path of its field.
 pub fn check_request(
@@ -312,10 +343,22 @@ pub fn check_request(
     let permit = Permit::new(&req.permit, ctx).map_err(|e| {
         let code = match e.kind {
             PermitErrorKind::UnknownCode(_) => "unknown_code",
+            PermitErrorKind::DeceptiveText(_) => "deceptive_text",
             _ => "invalid_permit",
         };
         InvalidValue::new(code, format!("{prefix}permit.{e}"))
     })?;
+    // The stricter text rules of FORMAT.md §11.4, which need the Unicode tables the core's
+    // reader leaves out.
+    for (field, kind, s) in draft_text_fields(&req.permit) {
+        if let Some(problem) = text::check_issuing(kind, s) {
+            return Err(InvalidValue::new(
+                "deceptive_text",
+                format!("{prefix}permit.{field}: {problem}"),
+            ));
+        }
+    }
+    check_qr_fits(&req.permit, ctx, prefix)?;
     let data = permit.data();
     let needs_import_permit = data.document_type == DocumentType::Export
         && data.lines.iter().any(|l| l.appendix == Appendix::I);
@@ -338,6 +381,12 @@ pub fn check_request(
                 ));
             }
             let number = text_field("import_permit.number", &r.number, 35)?;
+            if let Some(problem) = text::check_issuing(FieldKind::Number, &number) {
+                return Err(InvalidValue::new(
+                    "deceptive_text",
+                    format!("{prefix}import_permit.number: {problem}"),
+                ));
+            }
             Some((c.to_string(), number))
         }
         (None, false) => None,

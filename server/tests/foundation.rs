@@ -16,6 +16,7 @@ on_both_backends!(
     service_endpoints,
     every_answer_carries_security_headers,
     openapi_matches_the_router,
+    documented_input_rules_are_the_servers,
     documented_roles_are_enforced,
     authentication_is_required_and_checked,
     admin_manages_authorities_and_tokens,
@@ -166,6 +167,115 @@ async fn openapi_matches_the_router(backend: Backend) {
             }
         }
     }
+    s.stop().await;
+}
+
+/// The input rules the document states are the ones the server applies: every free-text field
+/// of a request is non-empty, trimmed and free of control characters, report ids and UN/LOCODEs
+/// have their checked form, and a delta asked from a version ahead of the list is a documented
+/// 422. A value the document admits is accepted by the server's text check and one it refuses
+/// is refused, so schema-driven clients and fuzzers see what the server does.
+async fn documented_input_rules_are_the_servers(backend: Backend) {
+    use permitseal_server::model::text_field;
+    let s = TestServer::start(backend).await;
+    let (status, doc) = s.get("/api/v1/openapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let schemas = &doc["components"]["schemas"];
+    let pattern = |schema: &str, field: &str| -> regex::Regex {
+        let p = schemas[schema]["properties"][field]["pattern"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{schema}.{field} states no pattern"));
+        regex::Regex::new(p).unwrap()
+    };
+    let text_fields = [
+        ("PermitDraft", "number"),
+        ("PermitDraft", "security_stamp"),
+        ("PermitDraft", "special_conditions"),
+        ("PartyDraft", "name"),
+        ("PartyDraft", "address"),
+        ("LineDraft", "scientific_name"),
+        ("LineDraft", "common_name"),
+        ("LineDraft", "description"),
+        ("LineDraft", "operation_number"),
+        ("LineDraft", "justification"),
+        ("DocRefDraft", "number"),
+        ("ScanWire", "device_id"),
+        ("ScanWire", "officer"),
+        ("ScanWire", "qr"),
+        ("EndorsementWire", "device_id"),
+        ("EndorsementWire", "officer"),
+        ("EndorsementWire", "transport_document"),
+        ("EndorsementWire", "qr"),
+        ("ConfirmationWire", "qr"),
+        ("CreateAuthority", "name"),
+        ("CreateAuthority", "address"),
+        ("CreateAuthority", "issue_place"),
+        ("CreateToken", "label"),
+        ("PaperSettings", "address"),
+        ("PaperSettings", "issue_place"),
+        ("StateChange", "reason"),
+        ("SetQuota", "scientific_name"),
+        ("TaxonDto", "common_name"),
+        ("LocationDto", "name"),
+    ];
+    let refused = [
+        "", " ", " a", "a ", "a\u{0}b", "a\nb", "\t", "a\u{7f}", "a\u{85}b",
+    ];
+    let accepted = [
+        "a",
+        "Kenya Wildlife Service",
+        "KE/2026/0001",
+        "a b",
+        "Ñandú — «x»",
+    ];
+    for (schema, field) in text_fields {
+        let re = pattern(schema, field);
+        for v in refused {
+            assert!(!re.is_match(v), "{schema}.{field} admits {v:?}");
+            // The server's own check (trimmed, then non-empty and without control
+            // characters) refuses it or stores it trimmed; never as sent.
+            assert_ne!(text_field("f", v, 500).ok().as_deref(), Some(v), "{v:?}");
+        }
+        for v in accepted {
+            assert!(re.is_match(v), "{schema}.{field} refuses {v:?}");
+            assert_eq!(text_field("f", v, 500).unwrap(), v);
+        }
+    }
+    for schema in ["ScanWire", "EndorsementWire", "ConfirmationWire"] {
+        let re = pattern(schema, "id");
+        for v in ["a", "2026-12-02T05:00:00Z.phone-1_x", &"a".repeat(64)] {
+            assert!(re.is_match(v), "{schema}.id refuses {v:?}");
+        }
+        for v in ["", "a b", "a/b", "é", &"a".repeat(65)] {
+            assert!(!re.is_match(v), "{schema}.id admits {v:?}");
+        }
+    }
+    assert!(pattern("PlaceWire", "locode").is_match("KEMBA"));
+    assert!(!pattern("PlaceWire", "locode").is_match("KEMB1"));
+
+    // A report id outside the documented form is refused by the upload.
+    s.issuing_authority("KE").await;
+    let officer = s.token("officer", None, Some("KE")).await;
+    let scan = |id: &str| {
+        json!({"scans": [{"id": id, "device_id": "phone-1",
+            "scanned_at": "2026-01-01T00:00:00Z", "place": {"locode": "KEMBA"},
+            "verdict": "invalid", "qr": "PS1:x"}]})
+    };
+    let (status, body) = s.post("/api/v1/scans", Some(&officer), scan("a b")).await;
+    assert!(status.is_client_error(), "{status} {body}");
+    assert!(!pattern("ScanWire", "id").is_match("a b"));
+
+    // A delta from a version the list has not reached: the documented 422.
+    let documented = &doc["paths"]["/api/v1/authorities/{authority}/status"]["get"]["responses"];
+    assert!(documented["422"].is_object(), "{documented}");
+    let (status, body) = s
+        .get("/api/v1/authorities/KE/status?since=1000000", None)
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("version_ahead")),
+        "{body}"
+    );
     s.stop().await;
 }
 

@@ -1,4 +1,4 @@
-"""Transparency log vectors (docs/FORMAT.md §11), checked from the text alone.
+"""Transparency log vectors (docs/FORMAT.md §12), checked from the text alone.
 
 Rebuilds every leaf from its fields, recomputes the roots by RFC 9162's definition, checks the
 inclusion and consistency proofs with the RFC's verification algorithms (which must accept the

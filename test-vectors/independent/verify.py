@@ -8,6 +8,7 @@ outcomes). The code lists come from docs/FORMAT-codes.md, as an outside reader t
 
     python3 test-vectors/independent/verify.py test-vectors/v1/vectors.json
     python3 test-vectors/independent/verify.py test-vectors/v1/vectors-2.json
+    python3 test-vectors/independent/verify.py test-vectors/v1/vectors-3.json  (§11)
     python3 test-vectors/independent/verify.py test-vectors/v1/device-reports.json  (§10)
     python3 test-vectors/independent/verify.py --annotate 'PS1:...'
 
@@ -26,6 +27,22 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 BASE45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 UPPER40 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ -./"
 MIXED64 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz ."
+# FORMAT.md §11.1 and §11.2: hidden characters and the letters of the confusable scripts.
+HIDDEN = [(0x00AD, 0x00AD), (0x034F, 0x034F), (0x0600, 0x0605), (0x061C, 0x061C),
+          (0x06DD, 0x06DD), (0x070F, 0x070F), (0x0890, 0x0891), (0x08E2, 0x08E2),
+          (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F), (0x200B, 0x200F),
+          (0x2028, 0x202E), (0x2060, 0x206F), (0x3164, 0x3164), (0xE000, 0xF8FF),
+          (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFFB),
+          (0x110BD, 0x110BD), (0x110CD, 0x110CD), (0x13430, 0x1343F), (0x1BCA0, 0x1BCA3),
+          (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF), (0xF0000, 0x10FFFF)]
+SCRIPTS = {
+    "Latin": "0041-005A 0061-007A 00AA 00BA 00C0-00D6 00D8-00F6 00F8-02AF 1E00-1EFF 212A-212B "
+             "2C60-2C7F A720-A7FF AB30-AB64 FB00-FB06 FF21-FF3A FF41-FF5A",
+    "Greek": "0370-0373 0376-0377 037B-037D 037F 0386 0388-03E1 03F0-03FF 1F00-1FFF 2126 AB65",
+    "Cyrillic": "0400-052F 1C80-1C8F 2DE0-2DFF A640-A69F",
+    "Armenian": "0531-0556 0560-0588 FB13-FB17",
+}
+NUMBER_CHARS = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz -./")
 NS = {
     "permit": b"permitseal/v1/permit",
     "trust": b"permitseal/v1/trust-list",
@@ -134,6 +151,28 @@ def b45decode(s):
                 raise Bad("BAD_ENCODING", "group")
             out.append(v)
     return bytes(out)
+
+
+def script_of(c):
+    o = ord(c)
+    for name, ranges in SCRIPTS.items():
+        for r in ranges.split():
+            lo, _, hi = r.partition("-")
+            if int(lo, 16) <= o <= int(hi or lo, 16):
+                return name
+    return None
+
+
+def deceptive(kind, s):
+    """True when a field breaks the text rule of FORMAT.md §11.2."""
+    if any(lo <= ord(c) <= hi for c in s for lo, hi in HIDDEN):
+        return True
+    if kind == "number" and any(c not in NUMBER_CHARS for c in s):
+        return True
+    scripts = {script_of(c) for c in s} - {None}
+    if kind == "scientific name" and scripts - {"Latin"}:
+        return True
+    return len(scripts) > 1
 
 
 def text_ok(s):
@@ -305,6 +344,8 @@ def parse_permit(body, annotate=False):
     p["country"] = country(r.fixed(2, "issuing_country"))
     p["number"] = r.text("number")
     numbers = [p["number"]]
+    # The fields an officer compares, in payload order, with their kind (§11.2).
+    p["texts"] = [("number", p["number"])]
     p["issued_at"] = r.varint("issued_at_minutes") * 60
     issue_day = day_of(p["issued_at"])
     p["valid_from"] = issue_day + r.varint("valid_from_offset_days")
@@ -316,13 +357,16 @@ def parse_permit(body, annotate=False):
     if flags & 2:
         p["stamp"] = r.text("security_stamp")
         numbers.append(p["stamp"])
+        p["texts"].append(("number", p["stamp"]))
     importer_issues = ty == "import"
     p["exporter"] = (r.text("exporter.name"),
                      p["country"] if not importer_issues else country(r.fixed(2, "exporter.country")))
+    p["texts"].append(("name", p["exporter"][0]))
     p["importer"] = None
     if flags & 1:
         p["importer"] = (r.text("importer.name"),
                          p["country"] if importer_issues else country(r.fixed(2, "importer.country")))
+        p["texts"].append(("name", p["importer"][0]))
     tail = 16 if flags & 4 else 0
     p["lines"] = []
     while r.left() > tail or not p["lines"]:
@@ -338,6 +382,7 @@ def parse_permit(body, annotate=False):
         if line["source"] not in SOURCES:
             raise Bad("MALFORMED", "source")
         line["name"] = r.text(f"lines[{i}].scientific_name")
+        p["texts"].append(("scientific name", line["name"]))
         line["term"] = unpack3(int.from_bytes(r.fixed(2, f"lines[{i}].term"), "big"))
         if line["term"] not in TERMS:
             raise Bad("MALFORMED", "term")
@@ -354,10 +399,12 @@ def parse_permit(body, annotate=False):
             if h & bit:
                 country(r.fixed(2, f"lines[{i}].{name}.country"))
                 numbers.append(r.text(f"lines[{i}].{name}.number"))
+                p["texts"].append(("number", numbers[-1]))
                 r.zigzag(f"lines[{i}].{name}.date")
         if h & 4:
             line["operation"] = r.text(f"lines[{i}].operation_number")
             numbers.append(line["operation"])
+            p["texts"].append(("number", line["operation"]))
         if h & 8:
             line["acquired"] = r.zigzag(f"lines[{i}].acquisition_date")
         p["lines"].append(line)
@@ -610,6 +657,7 @@ def verify(text, now, trust, statuses, checkpoint="export", floor=None):
     if p["purpose"] == "T":
         warnings += ["APPENDIX_I_COMMERCIAL" for line in p["lines"]
                      if line["appendix"] == 1 and line["source"] in "WXFR"]
+    warnings += ["DECEPTIVE_TEXT" for kind, s in p["texts"] if deceptive(kind, s)]
     verdict = "invalid" if errors else "valid_with_warnings" if warnings else "valid"
     return verdict, sorted(errors + warnings + infos), p["number"]
 

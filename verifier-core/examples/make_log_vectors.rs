@@ -1,4 +1,4 @@
-//! Writes the transparency log vectors (docs/FORMAT.md §11) to `test-vectors/v1/log.json`.
+//! Writes the transparency log vectors (docs/FORMAT.md §12) to `test-vectors/v1/log.json`.
 //!
 //! `cargo run -p verifier-core --example make_log_vectors -- test-vectors/v1/log.json`
 //!
@@ -266,7 +266,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     checkpoints.push(json!({"note": cp.sign(&[&root_key]).replacen("\n13\n", "\n013\n", 1), "valid": false, "description": "size not in canonical decimal"}));
 
     let doc = json!({
-        "note": "Transparency log vectors (docs/FORMAT.md §11). Test key: seed = SHA-256(\"permitseal test key: log root\"); never trust it. `leaf` is the canonical leaf (§11.1) and `leaf_hash` = SHA-256(0x00 || leaf); roots, inclusion and consistency proofs follow RFC 9162 §2.1 (proof hashes in the RFC's order); each checkpoint note is verified with `root_public_key`.",
+        "note": "Transparency log vectors (docs/FORMAT.md §12). Test key: seed = SHA-256(\"permitseal test key: log root\"); never trust it. `leaf` is the canonical leaf (§12.1) and `leaf_hash` = SHA-256(0x00 || leaf); roots, inclusion and consistency proofs follow RFC 9162 §2.1 (proof hashes in the RFC's order); each checkpoint note is verified with `root_public_key`.",
         "origin": verifier_core::log::ORIGIN,
         "root_public_key": hex(&root_key.public().to_bytes()),
         "root_key_id": root_key.id().to_string(),

@@ -174,6 +174,11 @@ fn texts(code: ReasonCode) -> [&'static str; 3] {
             "Spécimen de l'Annexe I à des fins commerciales et de source sauvage : vérifiez la légalité de l'exportation.",
             "Espécimen del Apéndice I con fines comerciales y de origen silvestre: verifique la legalidad de la exportación.",
         ],
+        R::DeceptiveText => [
+            "A name or number on this permit has hidden characters or look-alike letters that issuers must not use: compare it with the paper letter by letter and confirm with the issuer.",
+            "Un nom ou un numéro de ce permis contient des caractères cachés ou des lettres trompeuses qu'un émetteur ne doit pas utiliser : comparez-le lettre par lettre avec le papier et confirmez auprès de l'émetteur.",
+            "Un nombre o número de este permiso contiene caracteres ocultos o letras engañosas que un emisor no debe usar: compárelo letra por letra con el papel y confírmelo con el emisor.",
+        ],
     }
 }
 

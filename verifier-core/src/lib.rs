@@ -50,6 +50,7 @@ pub mod permit;
 pub mod qr;
 pub mod report;
 pub mod status;
+pub mod text;
 pub mod trust;
 pub mod verify;
 pub mod wire;

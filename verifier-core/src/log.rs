@@ -1,5 +1,5 @@
 //! The transparency log: leaves, RFC 9162 Merkle hashing, inclusion and consistency proof
-//! checking, and the signed checkpoint (tree head). docs/FORMAT.md §11 specifies each byte.
+//! checking, and the signed checkpoint (tree head). docs/FORMAT.md §12 specifies each byte.
 //!
 //! Sans-I/O like the rest of the core: a verifier passes in the leaf it was shown, the proof
 //! and a checkpoint it trusts; building trees and proofs is the server's business.

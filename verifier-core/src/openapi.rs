@@ -18,7 +18,14 @@ pub(crate) fn code_list(what: &str, codes: &[&str]) -> RefOr<Schema> {
 
 impl utoipa::PartialSchema for QuantityInput {
     fn schema() -> RefOr<Schema> {
-        let pattern = format!("^[0-9]+(\\.[0-9]{{1,{MAX_SCALE}}})?$");
+        // Greater than zero: a non-zero digit before the point, or one among the decimals
+        // (at most six, so the first non-zero one is in one of six places).
+        debug_assert_eq!(MAX_SCALE, 6);
+        let fraction = "(?:[1-9][0-9]{0,5}|0[1-9][0-9]{0,4}|00[1-9][0-9]{0,3}|000[1-9][0-9]{0,2}\
+                        |0000[1-9][0-9]?|00000[1-9])";
+        let pattern = format!(
+            "^(?:[0-9]{{0,18}}[1-9][0-9]{{0,18}}(?:\\.[0-9]{{1,{MAX_SCALE}}})?|[0-9]{{1,19}}\\.{fraction})$"
+        );
         AnyOfBuilder::new()
             .item(
                 ObjectBuilder::new()
@@ -38,7 +45,8 @@ impl utoipa::PartialSchema for QuantityInput {
                     .exclusive_minimum(Some(0)),
             )
             .description(Some(
-                "Greater than zero, at most six decimals; a string keeps it exact",
+                "Greater than zero, at most six decimals; a string keeps it exact. On a permit \
+                 line and an annual quota at most 1000000000000 (FORMAT.md §11.5).",
             ))
             .into()
     }

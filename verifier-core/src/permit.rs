@@ -14,6 +14,7 @@ use crate::codes::{
     Appendix, CodeError, Country, DocumentType, Kingdom, Purpose, Source, Term, Unit,
 };
 use crate::date::{DAY_SECS, Date};
+use crate::text::{self, FieldKind, TextProblem};
 use crate::wire::{MAX_TEXT, Writer, text_ok};
 
 /// Most line items (blocks A–Z) one permit carries.
@@ -38,6 +39,16 @@ pub struct Quantity {
 pub const MAX_MANTISSA: u64 = (1 << 60) - 1;
 /// Most decimal places a quantity may have.
 pub const MAX_SCALE: u8 = 6;
+/// Largest quantity an issuer may write on a line (FORMAT.md §3.4): a million million units.
+/// In millionths that is 10¹⁸, so sums of quantities in millionths stay inside 64 bits for
+/// any realistic count of lines, and checked sums catch the rest.
+pub const MAX_ISSUED_QUANTITY: u64 = 1_000_000_000_000;
+/// Earliest date of acquisition an issuer may write (box 12b): older specimens are dated by
+/// century in the description, not by day.
+pub const EARLIEST_ACQUISITION: (i32, u32, u32) = (1000, 1, 1);
+/// Earliest date of a CITES document referred to in box 12 or 12a: the Convention's entry
+/// into force.
+pub const EARLIEST_DOCUMENT: (i32, u32, u32) = (1975, 7, 1);
 
 /// The text was not a positive decimal with at most six decimal places.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,6 +75,15 @@ impl Quantity {
     /// The number of decimal places.
     pub fn scale(self) -> u8 {
         self.scale
+    }
+
+    /// True when the quantity is at most [`MAX_ISSUED_QUANTITY`].
+    pub fn within_issuing_bound(self) -> bool {
+        let bound = Quantity {
+            mantissa: MAX_ISSUED_QUANTITY,
+            scale: 0,
+        };
+        self.le(bound)
     }
 
     /// Compares exactly: true when `self ≤ other`.
@@ -474,6 +494,130 @@ pub enum Flag {
         /// The block concerned.
         block: char,
     },
+    /// A name or number an officer compares breaks the text rule (FORMAT.md §11): hidden
+    /// characters, a number outside its characters, look-alike letters of another script.
+    DeceptiveText {
+        /// The block concerned, for a field of a line item.
+        block: Option<char>,
+        /// The field, as in the draft (`number`, `exporter.name`, `scientific_name`, …).
+        field: &'static str,
+        /// What is wrong with it.
+        #[serde(skip)]
+        problem: TextProblem,
+    },
+}
+
+/// The fields of a permit's data that an officer compares, with their kind of text
+/// (FORMAT.md §11.2), in payload order.
+fn compared_fields(d: &PermitData) -> Vec<(Option<char>, &'static str, FieldKind, &str)> {
+    let mut out = vec![(None, "number", FieldKind::Number, d.number.as_str())];
+    if let Some(s) = &d.security_stamp {
+        out.push((None, "security_stamp", FieldKind::Number, s));
+    }
+    out.push((None, "exporter.name", FieldKind::Name, &d.exporter.name));
+    if let Some(i) = &d.importer {
+        out.push((None, "importer.name", FieldKind::Name, &i.name));
+    }
+    for l in &d.lines {
+        let b = Some(l.block);
+        out.push((
+            b,
+            "scientific_name",
+            FieldKind::ScientificName,
+            &l.scientific_name,
+        ));
+        if let Some(r) = &l.origin {
+            out.push((b, "origin.number", FieldKind::Number, &r.number));
+        }
+        if let Some(r) = &l.last_reexport {
+            out.push((b, "last_reexport.number", FieldKind::Number, &r.number));
+        }
+        if let Some(n) = &l.operation_number {
+            out.push((b, "operation_number", FieldKind::Number, n));
+        }
+    }
+    out
+}
+
+/// Every text field of a draft with its kind of text (FORMAT.md §11.2) and its path: what
+/// an issuer checks before signing. Free text (descriptions, justifications, special
+/// conditions) is [`FieldKind::FreeText`].
+pub fn draft_text_fields(d: &PermitDraft) -> Vec<(String, FieldKind, &str)> {
+    fn opt<'a>(
+        out: &mut Vec<(String, FieldKind, &'a str)>,
+        path: String,
+        kind: FieldKind,
+        s: &'a Option<String>,
+    ) {
+        if let Some(s) = s {
+            out.push((path, kind, s.as_str()));
+        }
+    }
+    let mut out = vec![("number".to_owned(), FieldKind::Number, d.number.as_str())];
+    opt(
+        &mut out,
+        "security_stamp".into(),
+        FieldKind::Number,
+        &d.security_stamp,
+    );
+    let parties = [
+        ("exporter", Some(&d.exporter)),
+        ("importer", d.importer.as_ref()),
+    ];
+    for (name, p) in parties {
+        if let Some(p) = p {
+            out.push((format!("{name}.name"), FieldKind::Name, p.name.as_str()));
+            opt(
+                &mut out,
+                format!("{name}.address"),
+                FieldKind::Other,
+                &p.address,
+            );
+        }
+    }
+    opt(
+        &mut out,
+        "special_conditions".into(),
+        FieldKind::FreeText,
+        &d.special_conditions,
+    );
+    for (i, l) in d.lines.iter().enumerate() {
+        let f = |name: &str| format!("lines[{i}].{name}");
+        out.push((
+            f("scientific_name"),
+            FieldKind::ScientificName,
+            &l.scientific_name,
+        ));
+        opt(&mut out, f("common_name"), FieldKind::Other, &l.common_name);
+        opt(
+            &mut out,
+            f("description"),
+            FieldKind::FreeText,
+            &l.description,
+        );
+        opt(
+            &mut out,
+            f("justification"),
+            FieldKind::FreeText,
+            &l.justification,
+        );
+        opt(
+            &mut out,
+            f("operation_number"),
+            FieldKind::Number,
+            &l.operation_number,
+        );
+        for (name, r) in [("origin", &l.origin), ("last_reexport", &l.last_reexport)] {
+            if let Some(r) = r {
+                out.push((
+                    format!("{}.number", f(name)),
+                    FieldKind::Number,
+                    r.number.as_str(),
+                ));
+            }
+        }
+    }
+    out
 }
 
 impl Permit {
@@ -521,6 +665,17 @@ impl Permit {
                     && matches!(l.source, Source::W | Source::X | Source::F | Source::R)
             })
             .map(|l| Flag::AppendixICommercial { block: l.block })
+            .chain(
+                compared_fields(&self.data)
+                    .into_iter()
+                    .filter_map(|(block, field, kind, s)| {
+                        text::check(kind, s).map(|problem| Flag::DeceptiveText {
+                            block,
+                            field,
+                            problem,
+                        })
+                    }),
+            )
             .collect()
     }
 
@@ -575,6 +730,15 @@ pub enum PermitErrorKind {
     /// Not a positive decimal quantity.
     #[error("{0}")]
     BadQuantity(#[from] QuantityError),
+    /// A quantity above [`MAX_ISSUED_QUANTITY`].
+    #[error("is more than {MAX_ISSUED_QUANTITY}")]
+    QuantityTooLarge,
+    /// A date before the earliest one the field may hold.
+    #[error("is before {0}")]
+    DateTooEarly(Date),
+    /// A date of acquisition or of an earlier document after the issue date.
+    #[error("is after the issue date")]
+    DateAfterIssue,
     /// Validity longer than the document type allows.
     #[error("is more than {0} months after the issue date")]
     ValidityTooLong(u32),
@@ -608,6 +772,10 @@ pub enum PermitErrorKind {
     /// The issue time is before 1970 or implausibly far ahead.
     #[error("is out of range")]
     OutOfRange,
+    /// Text an officer could misread: hidden characters, a number outside its characters,
+    /// look-alike letters (FORMAT.md §11).
+    #[error("{0}")]
+    DeceptiveText(#[from] TextProblem),
 }
 
 fn fail<T>(field: impl Into<String>, kind: impl Into<PermitErrorKind>) -> Result<T, PermitError> {
@@ -655,13 +823,41 @@ fn party(field: &str, p: &PartyDraft) -> Result<(Party, Option<String>), PermitE
     ))
 }
 
-fn doc_ref(field: &str, r: &Option<DocRefDraft>) -> Result<Option<DocRef>, PermitError> {
+/// A date of the past: not before `earliest`, not after the issue day.
+fn past_date(
+    field: &str,
+    s: &str,
+    earliest: (i32, u32, u32),
+    issue_day: Date,
+) -> Result<Date, PermitError> {
+    let d = date(field, s)?;
+    let (y, m, day) = earliest;
+    let earliest = Date::from_ymd(y, m, day).unwrap_or(d);
+    if d < earliest {
+        return fail(field, PermitErrorKind::DateTooEarly(earliest));
+    }
+    if d > issue_day {
+        return fail(field, PermitErrorKind::DateAfterIssue);
+    }
+    Ok(d)
+}
+
+fn doc_ref(
+    field: &str,
+    r: &Option<DocRefDraft>,
+    issue_day: Date,
+) -> Result<Option<DocRef>, PermitError> {
     r.as_ref()
         .map(|r| {
             Ok(DocRef {
                 country: code(&format!("{field}.country"), &r.country)?,
                 number: text(&format!("{field}.number"), &r.number, MAX_NUMBER_LEN)?,
-                date: date(&format!("{field}.date"), &r.date)?,
+                date: past_date(
+                    &format!("{field}.date"),
+                    &r.date,
+                    EARLIEST_DOCUMENT,
+                    issue_day,
+                )?,
             })
         })
         .transpose()
@@ -701,8 +897,12 @@ fn build(d: &PermitDraft, ctx: IssueContext) -> Result<Permit, PermitError> {
         let acquisition_date = l
             .acquisition_date
             .as_deref()
-            .map(|s| date(&f("acquisition_date"), s))
+            .map(|s| past_date(&f("acquisition_date"), s, EARLIEST_ACQUISITION, issue_day))
             .transpose()?;
+        let quantity: Quantity = l.quantity.parse().or_else(|e| fail(f("quantity"), e))?;
+        if !quantity.within_issuing_bound() {
+            return fail(f("quantity"), PermitErrorKind::QuantityTooLarge);
+        }
         lines.push(LineItem {
             block: char::from(b'A' + i as u8),
             scientific_name: text(&f("scientific_name"), &l.scientific_name, MAX_NAME_LEN)?,
@@ -710,10 +910,10 @@ fn build(d: &PermitDraft, ctx: IssueContext) -> Result<Permit, PermitError> {
             term: code(&f("term"), &l.term)?,
             appendix: code(&f("appendix"), &l.appendix)?,
             source: code(&f("source"), &l.source)?,
-            quantity: l.quantity.parse().or_else(|e| fail(f("quantity"), e))?,
+            quantity,
             unit,
-            origin: doc_ref(&f("origin"), &l.origin)?,
-            last_reexport: doc_ref(&f("last_reexport"), &l.last_reexport)?,
+            origin: doc_ref(&f("origin"), &l.origin, issue_day)?,
+            last_reexport: doc_ref(&f("last_reexport"), &l.last_reexport, issue_day)?,
             operation_number: opt_text(
                 &f("operation_number"),
                 &l.operation_number,
@@ -748,6 +948,13 @@ fn build(d: &PermitDraft, ctx: IssueContext) -> Result<Permit, PermitError> {
         lines,
         details_digest: (!details.is_empty()).then(|| details.digest()),
     };
+    // Issuers do not write what readers flag (FORMAT.md §11); decoding does not refuse it,
+    // so permits signed before the rule still verify, with the warning.
+    for (field, kind, s) in draft_text_fields(d) {
+        if let Some(problem) = text::check(kind, s) {
+            return fail(field, problem);
+        }
+    }
     check_rules(&data, Some(&details))?;
     Ok(Permit {
         data,

@@ -34,6 +34,27 @@ impl Ecc {
         }
     }
 
+    /// Most characters of QR text (`PS1:` and Base45, all in the QR alphanumeric mode) one
+    /// code of version 40 holds at this level.
+    pub fn max_text_len(self) -> usize {
+        match self {
+            Ecc::L => 4296,
+            Ecc::M => 3391,
+            Ecc::Q => 2420,
+            Ecc::H => 1852,
+        }
+    }
+
+    /// The level's letter.
+    pub fn letter(self) -> char {
+        match self {
+            Ecc::L => 'L',
+            Ecc::M => 'M',
+            Ecc::Q => 'Q',
+            Ecc::H => 'H',
+        }
+    }
+
     /// Parses `L`, `M`, `Q` or `H`.
     pub fn parse(s: &str) -> Option<Ecc> {
         match s {
@@ -457,5 +478,16 @@ mod tests {
         assert!(m.is_dark(0, 0) && m.is_dark(6, 6) && m.is_dark(3, 3));
         assert!(!m.is_dark(1, 1) && !m.is_dark(7, 7));
         assert!(!m.is_dark(21, 0) && !m.is_dark(0, 21));
+    }
+
+    #[test]
+    fn the_stated_capacity_is_the_largest_text_that_fits() {
+        for ecc in [Ecc::L, Ecc::M, Ecc::Q, Ecc::H] {
+            let n = ecc.max_text_len();
+            let fits = format!("PS1:{}", "A".repeat(n - 4));
+            assert_eq!(version(&fits, ecc), Ok(40), "{ecc:?}");
+            let over = format!("PS1:{}", "A".repeat(n - 3));
+            assert_eq!(version(&over, ecc), Err(QrError::TooLong), "{ecc:?}");
+        }
     }
 }

@@ -69,9 +69,11 @@ pub struct ScanWire {
     /// Made on the device; the server ignores an id it already has.
     pub id: String,
     /// The device's id.
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
     pub device_id: String,
     /// The officer, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 100))]
     pub officer: Option<String>,
     /// RFC 3339 time of the scan.
     #[cfg_attr(feature = "openapi", schema(format = DateTime))]
@@ -82,6 +84,7 @@ pub struct ScanWire {
     #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::VerdictName))]
     pub verdict: String,
     /// The scanned text, `PS1:…`.
+    #[cfg_attr(feature = "openapi", schema(max_length = 4296))]
     pub qr: String,
     /// The id of the device key that signed the report (32 hex digits), with `signature`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -113,9 +116,11 @@ pub struct EndorsementWire {
     /// Made on the device; the server ignores an id it already has.
     pub id: String,
     /// The device's id.
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
     pub device_id: String,
     /// The officer endorsing, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 100))]
     pub officer: Option<String>,
     /// RFC 3339 time of the endorsement.
     #[cfg_attr(feature = "openapi", schema(format = DateTime))]
@@ -124,10 +129,12 @@ pub struct EndorsementWire {
     pub place: PlaceWire,
     /// Bill of lading or air waybill number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 70))]
     pub transport_document: Option<String>,
     /// Quantity actually exported per block.
     pub lines: Vec<LineWire>,
     /// The permit's QR text.
+    #[cfg_attr(feature = "openapi", schema(max_length = 4296))]
     pub qr: String,
     /// The id of the device key that signed the endorsement (32 hex digits), with `signature`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -154,6 +161,7 @@ pub struct ConfirmationWire {
     /// Quantity actually received per block.
     pub lines: Vec<LineWire>,
     /// The permit's QR text.
+    #[cfg_attr(feature = "openapi", schema(max_length = 4296))]
     pub qr: String,
 }
 

@@ -102,6 +102,9 @@ pub enum ReasonCode {
     ClockBehind,
     /// Appendix I, commercial purpose, wild-type source.
     AppendixICommercial,
+    /// A name or number carries hidden characters, characters a number may not hold, or
+    /// look-alike letters of another script (FORMAT.md §11): compare it with care.
+    DeceptiveText,
 }
 
 impl ReasonCode {
@@ -132,6 +135,7 @@ impl ReasonCode {
         ReasonCode::StaleTrust,
         ReasonCode::ClockBehind,
         ReasonCode::AppendixICommercial,
+        ReasonCode::DeceptiveText,
     ];
 
     /// The stable string, e.g. `REVOKED`.
@@ -162,6 +166,7 @@ impl ReasonCode {
             ReasonCode::StaleTrust => "STALE_TRUST",
             ReasonCode::ClockBehind => "CLOCK_BEHIND",
             ReasonCode::AppendixICommercial => "APPENDIX_I_COMMERCIAL",
+            ReasonCode::DeceptiveText => "DECEPTIVE_TEXT",
         }
     }
 
@@ -486,6 +491,18 @@ pub fn verify_with(
                 ReasonCode::AppendixICommercial,
                 Severity::Warning,
                 format!("block {block}"),
+            )),
+            Flag::DeceptiveText {
+                block,
+                field,
+                problem,
+            } => reasons.push(Reason::with(
+                ReasonCode::DeceptiveText,
+                Severity::Warning,
+                match block {
+                    Some(b) => format!("block {b} {field}: {problem}"),
+                    None => format!("{field}: {problem}"),
+                },
             )),
         }
     }

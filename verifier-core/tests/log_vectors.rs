@@ -1,4 +1,4 @@
-//! The transparency log vectors (`test-vectors/v1/log.json`, FORMAT.md §11): leaf bytes and
+//! The transparency log vectors (`test-vectors/v1/log.json`, FORMAT.md §12): leaf bytes and
 //! hashes, and the core's inclusion, consistency and checkpoint checks give each case's answer.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 

@@ -1,4 +1,4 @@
--- The transparency log (docs/FORMAT.md §11): every audit event is a leaf of an RFC 9162 Merkle
+-- The transparency log (docs/FORMAT.md §12): every audit event is a leaf of an RFC 9162 Merkle
 -- tree. An event's position is `seq`, assigned in the event's own transaction; the hashes of the
 -- complete subtrees are stored so that roots and proofs read O(log² n) rows.
 -- Nothing deletes from these tables: entries are kept for good (at least five years after the

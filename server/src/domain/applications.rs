@@ -613,15 +613,20 @@ pub fn source_rule(line: usize, kingdom: Kingdom, source: Source) -> Option<Rule
 pub fn quota_rule(draft: &PermitDraft, quotas: &[QuotaFact]) -> Vec<RuleResult> {
     let mut out = Vec::new();
     for q in quotas {
+        let quota_key = verifier_core::text::comparison_key(&q.scientific_name);
         let mut asked = 0i64;
         let mut last = None;
         for (i, line) in draft.lines.iter().enumerate() {
             let unit = line.unit.as_deref().unwrap_or("NAR");
-            if line.scientific_name != q.scientific_name || unit != q.unit {
+            // Names by their comparison key (FORMAT.md §11.3), as issuing matches them.
+            if verifier_core::text::comparison_key(&line.scientific_name) != quota_key
+                || unit != q.unit
+            {
                 continue;
             }
             if let Ok(quantity) = line.quantity.parse() {
-                asked = asked.saturating_add(micro(quantity));
+                // A quantity too large to count in millionths exceeds any quota.
+                asked = asked.saturating_add(micro(quantity).unwrap_or(i64::MAX));
                 last = Some(i);
             }
         }

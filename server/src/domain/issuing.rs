@@ -7,10 +7,11 @@ use verifier_core::permit::{MAX_SCALE, Quantity};
 
 use super::PermitState;
 
-/// Quantity in millionths of its unit (the format allows at most six decimals).
-pub fn micro(q: Quantity) -> i64 {
-    let factor = 10u64.pow(u32::from(MAX_SCALE - q.scale().min(6)));
-    i64::try_from(q.mantissa().saturating_mul(factor)).unwrap_or(i64::MAX)
+/// Quantity in millionths of its unit (the format allows at most six decimals); `None` when
+/// that does not fit 64 bits. A quantity within `MAX_ISSUED_QUANTITY` always fits (10¹⁸).
+pub fn micro(q: Quantity) -> Option<i64> {
+    let factor = 10u64.checked_pow(u32::from(MAX_SCALE.checked_sub(q.scale())?))?;
+    i64::try_from(q.mantissa().checked_mul(factor)?).ok()
 }
 
 /// Formats millionths as a decimal.
@@ -53,17 +54,17 @@ pub struct ImportPermitFound {
     pub document_type: String,
 }
 
-/// Why an export cannot rely on the import permit it names, when that import permit's country
-/// issues on this deployment (`found` is what was found under its number); `None` when it
-/// can. Import permits of other countries cannot be checked here and are taken as declared.
-pub fn import_permit_problem(found: Option<&ImportPermitFound>, now: i64) -> Option<&'static str> {
-    match found {
-        None => Some("not issued on this deployment"),
-        Some(p) if p.document_type != "import" => Some("not an import permit"),
-        Some(p) if p.state != PermitState::Valid => Some("not valid"),
-        Some(p) if p.valid_until < Date::from_unix(now).to_string() => Some("expired"),
-        Some(_) => None,
-    }
+/// True when an export can rely on the import permit it names, when that import permit's
+/// country issues on this deployment (`found` is what was found under its number): an import
+/// permit, valid, not past its last day. Import permits of other countries cannot be checked
+/// here and are taken as declared. Which of these fails is not told: the document is another
+/// Party's.
+pub fn import_permit_usable(found: Option<&ImportPermitFound>, now: i64) -> bool {
+    found.is_some_and(|p| {
+        p.document_type == "import"
+            && p.state == PermitState::Valid
+            && p.valid_until >= Date::from_unix(now).to_string()
+    })
 }
 
 #[cfg(test)]
@@ -73,7 +74,14 @@ mod tests {
     #[test]
     fn micro_units() {
         let q: Quantity = "12.5".parse().unwrap();
-        assert_eq!(micro(q), 12_500_000);
+        assert_eq!(micro(q), Some(12_500_000));
+        let most: Quantity = verifier_core::permit::MAX_ISSUED_QUANTITY
+            .to_string()
+            .parse()
+            .unwrap();
+        assert_eq!(micro(most), Some(1_000_000_000_000_000_000));
+        let huge = Quantity::new(verifier_core::permit::MAX_MANTISSA, 0).unwrap();
+        assert_eq!(micro(huge), None, "2^60 units are 2^60 * 10^6 millionths");
         assert_eq!(format_micro(12_500_000), "12.5");
         assert_eq!(format_micro(3_000_000), "3");
         assert_eq!(format_micro(1), "0.000001");
@@ -106,32 +114,22 @@ mod tests {
             valid_until: "2026-06-01".into(),
             document_type: "import".into(),
         };
-        assert_eq!(
-            import_permit_problem(Some(&good), now),
-            None,
-            "last day counts"
-        );
-        assert_eq!(
-            import_permit_problem(None, now),
-            Some("not issued on this deployment")
-        );
+        assert!(import_permit_usable(Some(&good), now), "last day counts");
+        assert!(!import_permit_usable(None, now));
         let export = ImportPermitFound {
             document_type: "export".into(),
             ..good.clone()
         };
-        assert_eq!(
-            import_permit_problem(Some(&export), now),
-            Some("not an import permit")
-        );
+        assert!(!import_permit_usable(Some(&export), now));
         let used = ImportPermitFound {
             state: PermitState::Used,
             ..good.clone()
         };
-        assert_eq!(import_permit_problem(Some(&used), now), Some("not valid"));
+        assert!(!import_permit_usable(Some(&used), now));
         let old = ImportPermitFound {
             valid_until: "2026-05-31".into(),
             ..good
         };
-        assert_eq!(import_permit_problem(Some(&old), now), Some("expired"));
+        assert!(!import_permit_usable(Some(&old), now));
     }
 }

@@ -46,6 +46,10 @@ pub use openapi::{Access, Api};
 
 /// Largest request body accepted by default (bigger bodies get 413).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// Longest path and query accepted; longer ones get a JSON 414. No route needs more than a
+/// few hundred bytes. (Beyond 64 KiB the HTTP parser itself answers 414, without a body,
+/// before any of this code runs.)
+pub const MAX_URI_BYTES: usize = 8 * 1024;
 /// Requests taking longer than this are answered with 503.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -102,8 +106,8 @@ pub fn app(state: AppState) -> Router {
     security_headers(router).with_state(state)
 }
 
-/// Refuses a request whose path or query, percent-decoded, holds a control character (a NUL,
-/// say): no identifier, code or parameter of the API has one, and PostgreSQL cannot even
+/// Refuses a path and query longer than [`MAX_URI_BYTES`] (414), and a request whose path or
+/// query, percent-decoded, holds a control character (a NUL, say): no identifier, code or parameter of the API has one, and PostgreSQL cannot even
 /// store a NUL, so it is refused here, before any handler, with the same answer on both
 /// databases.
 async fn refuse_control_characters(
@@ -112,6 +116,15 @@ async fn refuse_control_characters(
 ) -> axum::response::Response {
     use axum::response::IntoResponse as _;
     let uri = request.uri();
+    let length = uri.path().len() + uri.query().map_or(0, |q| q.len() + 1);
+    if length > MAX_URI_BYTES {
+        return ApiError::new(
+            StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            format!("the path and query are longer than {MAX_URI_BYTES} bytes"),
+        )
+        .into_response();
+    }
     let decoded = |text: &str| {
         percent_encoding::percent_decode_str(text)
             .collect::<Vec<u8>>()

@@ -333,6 +333,23 @@ pub enum EccLevel {
     H,
 }
 
+/// A permit too long for a code at the asked level is the caller's choice of level: 422 with
+/// the limit. Issuance guarantees the printing level fits.
+fn qr_error(e: qr::QrError, level: Ecc, text: &str) -> ApiError {
+    match e {
+        qr::QrError::TooLong => ApiError::invalid(
+            "qr_too_large",
+            format!(
+                "the permit's QR text has {} characters; a code at error correction {} holds at most {}: ask for a lower level",
+                text.len(),
+                level.letter(),
+                level.max_text_len()
+            ),
+        ),
+        other => ApiError::internal(other),
+    }
+}
+
 fn ecc(text: Option<&str>) -> Result<Ecc, ApiError> {
     match text {
         None => Ok(Ecc::Q),
@@ -359,7 +376,8 @@ async fn qr_png(
         ));
     }
     let row = find(&state, &principal, &authority, &number).await?;
-    let png = qr::render_png(&row.qr_text, level, scale).map_err(ApiError::internal)?;
+    let png =
+        qr::render_png(&row.qr_text, level, scale).map_err(|e| qr_error(e, level, &row.qr_text))?;
     Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response())
 }
 
@@ -390,7 +408,7 @@ async fn qr_svg(
 ) -> Result<Response, ApiError> {
     let level = ecc(q.ecc.as_deref())?;
     let row = find(&state, &principal, &authority, &number).await?;
-    let svg = qr::render_svg(&row.qr_text, level).map_err(ApiError::internal)?;
+    let svg = qr::render_svg(&row.qr_text, level).map_err(|e| qr_error(e, level, &row.qr_text))?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
 }
 
@@ -526,10 +544,29 @@ async fn set_quota(
                 ApiError::invalid("unknown_code", format!("unit: {e}"))
             })?;
     let name = text_field("scientific_name", &body.scientific_name, 255)?;
-    let quantity = body
+    if let Some(problem) =
+        verifier_core::text::check_issuing(verifier_core::text::FieldKind::ScientificName, &name)
+    {
+        return Err(ApiError::invalid(
+            "deceptive_text",
+            format!("scientific_name: {problem}"),
+        ));
+    }
+    let quantity: verifier_core::permit::Quantity = body
         .quantity
         .parse()
         .map_err(|e| ApiError::invalid("invalid_field", format!("quantity: {e}")))?;
+    let quota_micro = micro(quantity)
+        .filter(|_| quantity.within_issuing_bound())
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "invalid_field",
+                format!(
+                    "quantity: is more than {}",
+                    verifier_core::permit::MAX_ISSUED_QUANTITY
+                ),
+            )
+        })?;
     let quota = state
         .db
         .set_quota(
@@ -538,7 +575,7 @@ async fn set_quota(
             body.year,
             &name,
             &unit.to_string(),
-            micro(quantity),
+            quota_micro,
             state.clock.now(),
         )
         .await?;

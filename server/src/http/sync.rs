@@ -93,7 +93,8 @@ pub struct StatusQuery {
 /// The authority's signed status list; with `since`, the signed delta from that version
 #[utoipa::path(get, path = "/api/v1/authorities/{authority}/status", params(AuthorityPath, StatusQuery), responses(
     (status = 200, description = "The signed status list, or with `since` the signed delta", content((crate::http::openapi::Binary = "application/vnd.permitseal.status-list"), (crate::http::openapi::Binary = "application/vnd.permitseal.status-delta")), headers(("etag" = String), ("x-permitseal-version" = i64))),
-    (status = 304, description = "The copy named by If-None-Match is current")))]
+    (status = 304, description = "The copy named by If-None-Match is current"),
+    (status = 422, description = "`since` is ahead of the list's current version (`version_ahead`): the device holds a list from another server; fetch the whole list", body = crate::http::error::ErrorBody)))]
 async fn status_list(
     State(state): State<AppState>,
     Path(AuthorityPath { authority }): Path<AuthorityPath>,

@@ -75,6 +75,15 @@ pub fn parse(name: &str, body: &TaxonDto) -> Result<TaxonRow, ApiError> {
             "scientific_name must not have leading or trailing white space",
         ));
     }
+    if let Some(problem) = verifier_core::text::check_issuing(
+        verifier_core::text::FieldKind::ScientificName,
+        &scientific_name,
+    ) {
+        return Err(ApiError::invalid(
+            "deceptive_text",
+            format!("scientific_name: {problem}"),
+        ));
+    }
     let kingdom: verifier_core::codes::Kingdom =
         body.kingdom
             .parse()

@@ -26,7 +26,7 @@ pub fn api() -> Api {
         .routes(Access::Roles(&[Role::Admin]), routes!(verify))
 }
 
-/// The newest signed tree head (docs/FORMAT.md §11.4)
+/// The newest signed tree head (docs/FORMAT.md §12.4)
 ///
 /// A signed note: origin, size, root (hex) and time, an empty line, then one line per root key
 /// that signed it.

@@ -47,7 +47,9 @@ pub struct VerifyResult {
     /// seen.
     #[schema(value_type = Object)]
     verification: serde_json::Value,
-    /// The server's record: state, reason, time of change; null for a code it did not issue.
+    /// The server's record: state, time of change, and the reason of the change for the
+    /// issuer, the importing country and the admin (null for others); null for a code it did
+    /// not issue.
     #[schema(value_type = Option<Object>)]
     server: serde_json::Value,
     /// Scans and endorsements; only for authorised callers.
@@ -116,12 +118,14 @@ async fn verify(
                     usage = serde_json::to_value(state.db.usage(&authority, index).await?)
                         .map_err(ApiError::internal)?;
                 }
+                // The reason of a state change is the issuer's note (a suspension's grounds,
+                // the endorsement that used the permit): for the parties to the permit only.
                 server = json!({
                     "authority_id": row.authority_id,
                     "number": row.number,
                     "status_index": row.status_index,
                     "state": row.state,
-                    "state_reason": row.state_reason,
+                    "state_reason": if allowed { row.state_reason } else { None },
                     "state_changed_at": format_time(row.state_changed_at),
                     "import_country": row.import_country,
                 });

@@ -111,6 +111,13 @@ pub struct KeyRotation {
     pub active: KeyRow,
 }
 
+/// Most signing keys (generated or rotated in) one authority may make in [`KEY_WINDOW`].
+pub const MAX_NEW_KEYS: i64 = 5;
+/// The window of [`MAX_NEW_KEYS`], in seconds: 24 hours.
+pub const KEY_WINDOW: i64 = 86_400;
+/// How long a retired key stays in the trust list at least, in seconds.
+pub const PRUNE_GRACE: i64 = 3_600;
+
 const COLUMNS: &str =
     "kid, authority_id, public_key, status, created_at, valid_from, valid_until, compromised_since";
 
@@ -194,6 +201,21 @@ where
         authority: &str,
         now: i64,
     ) -> Result<KeyRow, StorageError> {
+        // Every key stays in the trust list (and so in every phone's bundle) until nothing it
+        // signed is valid: a burst of rotations would grow every bundle with it.
+        let (recent,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM signing_keys WHERE authority_id = $1 AND created_at > $2",
+        )
+        .bind(authority)
+        .bind(now - KEY_WINDOW)
+        .fetch_one(&mut **self)
+        .await?;
+        if recent >= MAX_NEW_KEYS {
+            return Err(StorageError::State(
+                "the authority has made 5 signing keys in the last 24 hours, the most allowed; \
+                 a compromised key can still be marked compromised",
+            ));
+        }
         let sql = format!(
             "INSERT INTO signing_keys (kid, authority_id, public_key, sealed_seed, status, \
              created_at, valid_from) VALUES ($1, $2, $3, $4, 'active', $5, $6) RETURNING {COLUMNS}"
@@ -510,6 +532,44 @@ impl Db {
                 retired: old,
                 active: new,
             })
+        })
+    }
+
+    /// Leaves out of the trust list the retired keys of which nothing signed is still valid:
+    /// no permit signed by the key is unrevoked with its last day today or later. A key retired
+    /// less than [`PRUNE_GRACE`] ago stays (an issuance that read it as active may still be
+    /// committing). Compromised keys stay: a phone shows what they signed as compromised, not
+    /// unknown. Bumps the trust list version when it leaves anything out; returns how many.
+    pub async fn prune_retired_keys(&self, now: i64) -> Result<u64, StorageError> {
+        let today = verifier_core::date::Date::from_unix(now).to_string();
+        on_db!(self, write, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let pruned = sqlx::query(
+                "UPDATE signing_keys SET pruned_at = $1 WHERE status = 'retired' \
+                 AND pruned_at IS NULL AND valid_until IS NOT NULL AND valid_until < $2 \
+                 AND NOT EXISTS (SELECT 1 FROM permits p WHERE p.kid = signing_keys.kid \
+                 AND p.state <> $3 AND p.valid_until >= $4)",
+            )
+            .bind(now)
+            .bind(now - PRUNE_GRACE)
+            .bind(crate::domain::PermitState::Revoked)
+            .bind(&today)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if pruned > 0 {
+                tx.bump_trust(now).await?;
+                tx.audit(AuditEvent {
+                    at: now,
+                    actor: "server",
+                    authority: None,
+                    action: "key.prune",
+                    detail: &format!("count={pruned}"),
+                })
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(pruned)
         })
     }
 

@@ -534,6 +534,7 @@ impl Db {
         if placed > 0 {
             tracing::info!(events = placed, "earlier audit events appended to the log");
         }
+        db.fill_name_keys().await?;
         Ok(db)
     }
 

@@ -7,6 +7,7 @@ use verifier_core::date::Date;
 use verifier_core::keys::SecretKey;
 use verifier_core::payload;
 use verifier_core::permit::{IssueContext, Permit, PermitDraft, normalize_number};
+use verifier_core::text::comparison_key;
 
 use super::applications::{ApplicationSteps as _, TransitionRecord};
 use super::{
@@ -15,7 +16,7 @@ use super::{
 use crate::crypto::MasterKey;
 use crate::domain::applications::{ApplicationAction, ApplicationState};
 use crate::domain::issuing::{
-    ImportPermitFound, Listing, format_micro, import_permit_problem, listing_contradiction, micro,
+    ImportPermitFound, Listing, format_micro, import_permit_usable, listing_contradiction, micro,
 };
 use crate::domain::{PermitState, StateAction};
 use crate::model::AuthorityId;
@@ -139,8 +140,13 @@ pub enum IssueRefusal {
         /// Its kingdom and appendices in the table.
         listed: String,
     },
-    /// The referenced import permit is on this deployment but not found or not valid.
-    #[error("permit {index}: import permit {number:?} of {country} is {why}")]
+    /// The referenced import permit's country issues on this deployment, and no valid import
+    /// permit of that number is found. The answer is the same whether such a document does not
+    /// exist, is of another type, is not valid or has expired: the import permit belongs to
+    /// another Party, whose documents the issuer may not probe.
+    #[error(
+        "permit {index}: {number:?} is not a valid import permit of {country} on this deployment"
+    )]
     ImportPermit {
         /// Position in the batch.
         index: usize,
@@ -148,8 +154,6 @@ pub enum IssueRefusal {
         country: String,
         /// Its number.
         number: String,
-        /// What is wrong with it.
-        why: &'static str,
     },
     /// A line would take the quota past its annual total.
     #[error(
@@ -278,14 +282,15 @@ impl Db {
                     .map_err(|_| StorageError::State("draft no longer validates"))?;
                 let data = permit.data();
                 for line in &data.lines {
-                    let listing: Option<Listing> = sqlx::query_as(
-                        "SELECT kingdom, appendices FROM taxa WHERE scientific_name = $1",
-                    )
-                    .bind(&line.scientific_name)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    if let Some(listed) = listing.and_then(|l| {
-                        listing_contradiction(&l, line.kingdom.code(), line.appendix.code())
+                    // By the comparison key (FORMAT.md §11.3): every taxon whose name reads
+                    // the same must agree with the line.
+                    let listings: Vec<Listing> =
+                        sqlx::query_as("SELECT kingdom, appendices FROM taxa WHERE name_key = $1")
+                            .bind(comparison_key(&line.scientific_name))
+                            .fetch_all(&mut *tx)
+                            .await?;
+                    if let Some(listed) = listings.iter().find_map(|l| {
+                        listing_contradiction(l, line.kingdom.code(), line.appendix.code())
                     }) {
                         return Ok(IssueOutcome::Refused(IssueRefusal::TaxonListing {
                             index: i,
@@ -311,12 +316,11 @@ impl Db {
                         .bind(normalize_number(inum))
                         .fetch_optional(&mut *tx)
                         .await?;
-                        if let Some(why) = import_permit_problem(found.as_ref(), now) {
+                        if !import_permit_usable(found.as_ref(), now) {
                             return Ok(IssueOutcome::Refused(IssueRefusal::ImportPermit {
                                 index: i,
                                 country: ic.clone(),
                                 number: inum.clone(),
-                                why,
                             }));
                         }
                     }
@@ -357,24 +361,28 @@ impl Db {
                     Err(e) => return Err(e.into()),
                 };
                 for line in &data.lines {
-                    let q = micro(line.quantity);
+                    let q = micro(line.quantity)
+                        .ok_or(StorageError::State("quantity beyond the issuing bound"))?;
                     let unit = line.unit.to_string();
+                    let key = comparison_key(&line.scientific_name);
                     let quota: Option<(i64, i64, i64)> = sqlx::query_as(
                         "SELECT id, quota_micro, used_micro FROM quotas WHERE authority_id = $1 \
-                         AND year = $2 AND scientific_name = $3 AND unit = $4",
+                         AND year = $2 AND name_key = $3 AND unit = $4 ORDER BY id LIMIT 1",
                     )
                     .bind(authority)
                     .bind(i64::from(year))
-                    .bind(&line.scientific_name)
+                    .bind(&key)
                     .bind(&unit)
                     .fetch_optional(&mut *tx)
                     .await?;
                     let mut quota_id = None;
                     let mut quota_used = None;
                     if let Some((qid, total, _)) = quota {
+                        // `used <= quota - q` cannot overflow (both are at most 10^18, see
+                        // MAX_ISSUED_QUANTITY), where `used + q <= quota` could.
                         let done: Option<(i64,)> = sqlx::query_as(
                             "UPDATE quotas SET used_micro = used_micro + $1 \
-                             WHERE id = $2 AND used_micro + $1 <= quota_micro RETURNING used_micro",
+                             WHERE id = $2 AND used_micro <= quota_micro - $1 RETURNING used_micro",
                         )
                         .bind(q)
                         .bind(qid)
@@ -401,8 +409,8 @@ impl Db {
                     }
                     sqlx::query(
                         "INSERT INTO permit_lines (authority_id, status_index, block, scientific_name, \
-                         appendix, term, unit, quantity_micro, quota_id, quota_used_micro) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                         appendix, term, unit, quantity_micro, quota_id, quota_used_micro, name_key) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                     )
                     .bind(authority)
                     .bind(index)
@@ -414,6 +422,7 @@ impl Db {
                     .bind(q)
                     .bind(quota_id)
                     .bind(quota_used)
+                    .bind(&key)
                     .execute(&mut *tx)
                     .await?;
                 }
@@ -493,15 +502,16 @@ impl Db {
         let end = Date::from_ymd(year + 1, 1, 1)
             .ok_or(StorageError::State("year out of range"))?
             .start_unix();
+        let key = comparison_key(scientific_name);
         on_db!(self, write, |pool| {
             let mut tx = pool.begin_write().await?;
             let existing: Option<(i64,)> = sqlx::query_as(
                 "SELECT id FROM quotas WHERE authority_id = $1 AND year = $2 \
-                 AND scientific_name = $3 AND unit = $4",
+                 AND name_key = $3 AND unit = $4 ORDER BY id LIMIT 1",
             )
             .bind(authority)
             .bind(i64::from(year))
-            .bind(scientific_name)
+            .bind(&key)
             .bind(unit)
             .fetch_optional(&mut *tx)
             .await?;
@@ -516,38 +526,50 @@ impl Db {
                 }
                 None => {
                     let (id,): (i64,) = sqlx::query_as(
-                        "INSERT INTO quotas (authority_id, year, scientific_name, unit, quota_micro) \
-                         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                        "INSERT INTO quotas (authority_id, year, scientific_name, unit, quota_micro, \
+                         name_key) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
                     )
                     .bind(authority)
                     .bind(i64::from(year))
                     .bind(scientific_name)
                     .bind(unit)
                     .bind(quota_micro)
+                    .bind(&key)
                     .fetch_one(&mut *tx)
                     .await?;
                     sqlx::query(
                         "UPDATE permit_lines SET quota_id = $1 WHERE authority_id = $2 \
-                         AND scientific_name = $3 AND unit = $4 AND quota_id IS NULL \
+                         AND name_key = $3 AND unit = $4 AND quota_id IS NULL \
                          AND status_index IN (SELECT status_index FROM permits WHERE authority_id = $2 \
                          AND state <> $7 AND issued_at >= $5 AND issued_at < $6)",
                     )
                     .bind(id)
                     .bind(authority)
-                    .bind(scientific_name)
+                    .bind(&key)
                     .bind(unit)
                     .bind(start)
                     .bind(end)
                     .bind(PermitState::Revoked)
                     .execute(&mut *tx)
                     .await?;
-                    sqlx::query(
-                        "UPDATE quotas SET used_micro = (SELECT COALESCE(SUM(quantity_micro), 0) \
-                         FROM permit_lines WHERE quota_id = $1) WHERE id = $1",
+                    // Summed here, checked: the lines already issued were under no quota,
+                    // so their sum in SQL could overflow 64 bits. Beyond that the quota is
+                    // used up whatever it is, and the count stops at the largest value.
+                    let lines: Vec<(i64,)> = sqlx::query_as(
+                        "SELECT quantity_micro FROM permit_lines WHERE quota_id = $1",
                     )
                     .bind(id)
-                    .execute(&mut *tx)
+                    .fetch_all(&mut *tx)
                     .await?;
+                    let used = lines
+                        .iter()
+                        .try_fold(0i64, |sum, (q,)| sum.checked_add(*q))
+                        .unwrap_or(i64::MAX);
+                    sqlx::query("UPDATE quotas SET used_micro = $1 WHERE id = $2")
+                        .bind(used)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
                     id
                 }
             };
@@ -706,17 +728,33 @@ impl Db {
             })
             .await?;
             if action.releases_quota(row.state) {
-                sqlx::query(
-                    "UPDATE quotas SET used_micro = used_micro - (SELECT COALESCE(SUM(l.quantity_micro), 0) \
-                     FROM permit_lines l WHERE l.quota_id = quotas.id AND l.authority_id = $1 \
-                     AND l.status_index = $2) \
-                     WHERE id IN (SELECT quota_id FROM permit_lines WHERE authority_id = $1 \
-                     AND status_index = $2 AND quota_id IS NOT NULL)",
+                // Summed here, checked (lines counted when a quota was set afterwards were
+                // under no quota, and their sum could overflow 64 bits in SQL).
+                let lines: Vec<(i64, i64)> = sqlx::query_as(
+                    "SELECT quota_id, quantity_micro FROM permit_lines WHERE authority_id = $1 \
+                     AND status_index = $2 AND quota_id IS NOT NULL ORDER BY quota_id",
                 )
                 .bind(authority)
                 .bind(row.status_index)
-                .execute(&mut *tx)
+                .fetch_all(&mut *tx)
                 .await?;
+                let mut released: Vec<(i64, i64)> = Vec::new();
+                for (quota, q) in lines {
+                    match released.last_mut() {
+                        Some((id, sum)) if *id == quota => *sum = sum.saturating_add(q),
+                        _ => released.push((quota, q)),
+                    }
+                }
+                for (quota, sum) in released {
+                    sqlx::query(
+                        "UPDATE quotas SET used_micro = CASE WHEN used_micro > $1 \
+                         THEN used_micro - $1 ELSE 0 END WHERE id = $2",
+                    )
+                    .bind(sum)
+                    .bind(quota)
+                    .execute(&mut *tx)
+                    .await?;
+                }
             }
             tx.audit_about(
                 AuditEvent {

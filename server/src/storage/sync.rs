@@ -78,7 +78,10 @@ impl Db {
     /// Everything the trust list holds, from one snapshot.
     pub async fn trust_snapshot(&self) -> Result<TrustSnapshot, StorageError> {
         let auth_sql = format!("SELECT {AUTH_COLUMNS} FROM authorities ORDER BY trust_id");
-        let key_sql = format!("SELECT {KEY_COLUMNS} FROM signing_keys ORDER BY authority_id, kid");
+        // Retired keys of which nothing signed is still valid are left out (`prune_retired_keys`).
+        let key_sql = format!(
+            "SELECT {KEY_COLUMNS} FROM signing_keys WHERE pruned_at IS NULL ORDER BY authority_id, kid"
+        );
         on_db!(self, read, |pool| {
             let mut tx = pool.begin_snapshot().await?;
             let (version, changed_at): (i64, i64) = sqlx::query_as(

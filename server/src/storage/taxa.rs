@@ -1,5 +1,7 @@
 //! Reference taxa and their CITES listing.
 
+use verifier_core::text::comparison_key;
+
 use super::{AuditEvent, BeginWrite as _, Bookkeeping as _, Db, StorageError, on_db};
 
 /// One listed taxon.
@@ -28,16 +30,18 @@ impl Db {
         on_db!(self, write, |pool| {
             let mut tx = pool.begin_write().await?;
             sqlx::query(
-                "INSERT INTO taxa (scientific_name, kingdom, appendices, common_name, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scientific_name) DO UPDATE SET \
+                "INSERT INTO taxa (scientific_name, kingdom, appendices, common_name, updated_at, \
+                 name_key) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (scientific_name) DO UPDATE SET \
                  kingdom = excluded.kingdom, appendices = excluded.appendices, \
-                 common_name = excluded.common_name, updated_at = excluded.updated_at",
+                 common_name = excluded.common_name, updated_at = excluded.updated_at, \
+                 name_key = excluded.name_key",
             )
             .bind(&t.scientific_name)
             .bind(&t.kingdom)
             .bind(&t.appendices)
             .bind(t.common_name.as_deref())
             .bind(now)
+            .bind(comparison_key(&t.scientific_name))
             .execute(&mut *tx)
             .await?;
             tx.audit(AuditEvent {
@@ -48,6 +52,34 @@ impl Db {
                 detail: &format!("{} {} {}", t.scientific_name, t.kingdom, t.appendices),
             })
             .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Gives the rows written before names had comparison keys (migration 0019) their keys:
+    /// taxa, quotas and permit lines, one distinct name at a time. Run at start-up, before
+    /// anything is issued; a second run finds nothing to do.
+    pub(super) async fn fill_name_keys(&self) -> Result<(), StorageError> {
+        on_db!(self, write, |pool| {
+            let mut tx = pool.begin_write().await?;
+            for table in ["taxa", "quotas", "permit_lines"] {
+                let names: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT DISTINCT scientific_name FROM {table} WHERE name_key IS NULL"
+                )))
+                .fetch_all(&mut *tx)
+                .await?;
+                for (name,) in names {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "UPDATE {table} SET name_key = $1 WHERE scientific_name = $2 \
+                         AND name_key IS NULL"
+                    )))
+                    .bind(comparison_key(&name))
+                    .bind(&name)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
             tx.commit().await?;
             Ok(())
         })

@@ -28,7 +28,7 @@ pub fn permit_subject(authority: &str, number: &str) -> String {
 pub struct SignedHead {
     /// What it says.
     pub checkpoint: Checkpoint,
-    /// The signed note (docs/FORMAT.md §11.4).
+    /// The signed note (docs/FORMAT.md §12.4).
     pub note: String,
 }
 

@@ -51,7 +51,7 @@ fn signed_trust(w: &World, issued_at: i64, authorities: Vec<Authority>) -> Vec<u
 
 /// Permit-number characters in text mode 1 (FORMAT.md §2), to write a field the issuing
 /// code refuses.
-fn mode1(s: &str) -> Vec<u8> {
+pub(crate) fn mode1(s: &str) -> Vec<u8> {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ -./";
     let v: Vec<u16> = s
         .bytes()
@@ -87,7 +87,7 @@ fn mode1(s: &str) -> Vec<u8> {
 
 /// Replaces `from` (once) in the permit's signed bytes and signs again: a well-signed
 /// payload the issuing code would never have produced.
-fn resign(text: &str, from: &[u8], to: &[u8], key: &SecretKey) -> String {
+pub(crate) fn resign(text: &str, from: &[u8], to: &[u8], key: &SecretKey) -> String {
     let bytes = base45_decode(&text[4..]).unwrap_or_else(|e| unreachable!("{e}"));
     let signed = &bytes[..bytes.len() - 64];
     let at = signed

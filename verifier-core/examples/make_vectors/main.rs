@@ -5,9 +5,11 @@
 //! Vectors are append-only: the program refuses to overwrite an existing file unless the
 //! new content is identical (signatures are deterministic, so re-running proves the
 //! generator still agrees with what was published). New cases go into a new file:
-//! `vectors-2.json` beside the first (the errata of FORMAT.md §9, see `errata.rs`).
+//! `vectors-2.json` beside the first (the errata of FORMAT.md §9, see `errata.rs`), and
+//! `vectors-3.json` (text that deceives, FORMAT.md §11, see `text.rs`).
 
 mod errata;
+mod text;
 
 use std::collections::BTreeSet;
 
@@ -111,6 +113,17 @@ pub(crate) struct World {
 }
 
 impl World {
+    /// The test keys by label, as every vector file lists them.
+    pub(crate) fn keys(&self) -> Value {
+        json!({
+            "root-1": hex(&self.roots[0].public().to_bytes()),
+            "za-2026": hex(&self.za.public().to_bytes()),
+            "za-2024": hex(&self.za_old.public().to_bytes()),
+            "ke-2025": hex(&self.ke.public().to_bytes()),
+            "ke-2026": hex(&self.ke_new.public().to_bytes()),
+        })
+    }
+
     pub(crate) fn trust(&self, issued_at: i64) -> Vec<u8> {
         let good = |k: &SecretKey, from: i64, until: Option<i64>| TrustedKey {
             key: k.public().clone(),
@@ -581,19 +594,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "format": "permitseal test vectors, format version 1",
         "note": "Append-only. Keys are test keys: seed = SHA-256(\"permitseal test key: \" + label). Times are Unix seconds. Reasons are sorted. Policy is the default policy with the given checkpoint.",
         "root_public_keys": [hex(&w.roots[0].public().to_bytes())],
-        "keys": {
-            "root-1": hex(&w.roots[0].public().to_bytes()),
-            "za-2026": hex(&w.za.public().to_bytes()),
-            "za-2024": hex(&w.za_old.public().to_bytes()),
-            "ke-2025": hex(&w.ke.public().to_bytes()),
-            "ke-2026": hex(&w.ke_new.public().to_bytes()),
-        },
+        "keys": w.keys(),
         "cases": out_cases,
     });
     publish(&out, &doc, cases.len())?;
     let second = std::path::Path::new(&out).with_file_name("vectors-2.json");
     let (doc, n) = errata::document(&w)?;
-    publish(&second.to_string_lossy(), &doc, n)
+    publish(&second.to_string_lossy(), &doc, n)?;
+    let third = std::path::Path::new(&out).with_file_name("vectors-3.json");
+    let (doc, n) = text::document(&w)?;
+    publish(&third.to_string_lossy(), &doc, n)
 }
 
 /// The verdict's name in the vector files.
