@@ -16,6 +16,7 @@ pub mod http;
 pub mod metrics;
 pub mod model;
 pub mod notify;
+mod parse_errors;
 pub mod startup;
 pub mod state;
 pub mod storage;

@@ -270,7 +270,10 @@ pub async fn launch_with(
         };
         let _ = stream.set_nodelay(true);
         let service = TowerToHyperService::new(app.clone());
-        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        let connection = graceful.watch(builder.serve_connection(
+            TokioIo::new(crate::parse_errors::JsonParseErrors::new(stream)),
+            service,
+        ));
         tokio::spawn(async move {
             // A client that goes away or times out ends its connection: nothing to report.
             let _ = connection.await;

@@ -449,7 +449,54 @@ async fn key_rotations_are_limited(backend: Backend) {
     let (status, body) = s.get(&format!("/api/v1/taxa?x={long}"), None).await;
     assert_eq!(status, StatusCode::URI_TOO_LONG);
     assert_eq!(body["code"], "uri_too_long", "{body}");
+    // Beyond what the HTTP parser holds (64 KiB), and heads it cannot parse: the parser answers
+    // before any handler, still with the JSON error.
+    let huge = format!(
+        "GET /api/v1/taxa?x={} HTTP/1.1\r\nHost: x\r\n\r\n",
+        "a".repeat(70_000)
+    );
+    // More headers than the parser keeps (100): small, so the server reads all of it and the
+    // answer is not lost to a reset.
+    let pads: String = (0..120).map(|i| format!("X-Pad-{i}: b\r\n")).collect();
+    let big_header = format!("GET /healthz HTTP/1.1\r\nHost: x\r\n{pads}\r\n");
+    for (request, status, code) in [
+        (huge.as_str(), 414, "uri_too_long"),
+        (big_header.as_str(), 431, "headers_too_large"),
+        (
+            "GET /healthz HTTP/1.1\r\nHo st: x\r\n\r\n",
+            400,
+            "bad_request",
+        ),
+    ] {
+        let (got, head, body) = raw_exchange(&s, request.as_bytes()).await;
+        assert_eq!(got, status, "{head}");
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("content-type: application/json"),
+            "{head}"
+        );
+        let body: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+        assert_eq!(body["code"], code, "{body}");
+    }
     s.stop().await;
+}
+
+/// Sends `request` on a new connection and reads the answer to its end: status, head, body.
+async fn raw_exchange(s: &TestServer, request: &[u8]) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut conn = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    // The server may answer and close before reading all of it.
+    let _ = conn.write_all(request).await;
+    let mut answer = Vec::new();
+    let _ = conn.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_owned(), body.to_owned())
 }
 
 /// The key ids the phone's trust list holds for the authority of `country`, in order.

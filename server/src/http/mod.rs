@@ -47,8 +47,8 @@ pub use openapi::{Access, Api};
 /// Largest request body accepted by default (bigger bodies get 413).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// Longest path and query accepted; longer ones get a JSON 414. No route needs more than a
-/// few hundred bytes. (Beyond 64 KiB the HTTP parser itself answers 414, without a body,
-/// before any of this code runs.)
+/// few hundred bytes. (Beyond 64 KiB the HTTP parser itself answers 414 before any of this code
+/// runs; `parse_errors` puts the same JSON error into that answer.)
 pub const MAX_URI_BYTES: usize = 8 * 1024;
 /// Requests taking longer than this are answered with 503.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);

@@ -33,8 +33,8 @@ pub mod permits;
 pub mod sync;
 pub mod taxa;
 pub mod tokens;
-pub mod users;
 pub mod trail;
+pub mod users;
 
 /// Runs `$body` with `$pool` bound to the writer (`write`) or a reader (`read`) of the backend.
 /// A `write` body is one transaction, run again while [`after_attempt`] says so (PostgreSQL

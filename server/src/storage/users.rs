@@ -261,11 +261,12 @@ impl Db {
     ) -> Result<Option<OpenedSession>, StorageError> {
         let sql = format!("SELECT {COLUMNS} FROM users WHERE email = $1");
         let email = email.trim().to_lowercase();
-        let row: Option<UserRow> =
-            on_db!(self, read, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
-                .bind(&email)
-                .fetch_optional(pool)
-                .await?);
+        let row: Option<UserRow> = on_db!(self, read, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.as_str()
+        ))
+        .bind(&email)
+        .fetch_optional(pool)
+        .await?);
         let Some(user) = row else {
             // Spend the same time as a real check, so timing does not tell which emails exist.
             let _ = password_matches(password, DUMMY_HASH.to_owned()).await;
@@ -333,12 +334,13 @@ impl Db {
             "SELECT {cols} FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.token_hash = $1 AND s.expires_at > $2"
         );
-        let row: Option<UserRow> =
-            on_db!(self, read, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
-                .bind(hash.as_slice())
-                .bind(now)
-                .fetch_optional(pool)
-                .await?);
+        let row: Option<UserRow> = on_db!(self, read, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.as_str()
+        ))
+        .bind(hash.as_slice())
+        .bind(now)
+        .fetch_optional(pool)
+        .await?);
         let Some(user) = row else { return Ok(None) };
         if user.parsed_status()? != UserStatus::Active {
             return Ok(None);
