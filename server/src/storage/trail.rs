@@ -604,9 +604,13 @@ impl Db {
             for (authority, index, number) in missing {
                 let alert = crate::domain::alerts::unlogged_issuance(&number);
                 sqlx::query(
+                    // Grouped like every alert (one row per kind and permit): a second
+                    // verification that finds the same gap counts it, not a new row.
                     "INSERT INTO alerts (authority_id, kind, status_index, permit_number, source_id, \
-                     detail, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                     ON CONFLICT (kind, source_id) DO NOTHING",
+                     detail, created_at, group_key, occurrences, last_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $7) \
+                     ON CONFLICT (kind, group_key) DO UPDATE SET \
+                     occurrences = alerts.occurrences + 1, last_at = excluded.last_at",
                 )
                 .bind(&authority)
                 .bind(alert.kind)
@@ -615,6 +619,7 @@ impl Db {
                 .bind(format!("log/{authority}/{index}"))
                 .bind(alert.detail)
                 .bind(now)
+                .bind(format!("permit:{authority}:{index}"))
                 .execute(&mut *tx)
                 .await?;
                 subjects.push(permit_subject(&authority, &number));
