@@ -193,7 +193,8 @@ test('the importing authority sees status and usage and its confirmation reaches
   assert.match(await page.textContent('#usage-confirmations'), /none/);
 
   await page.fill('#confirm-lines input[data-block="A"]', '12.5');
-  await page.fill('#received', '2026-11-30');
+  // Received today: a confirmation dated before the permit's issue day is refused.
+  await page.fill('#received', new Date().toISOString().slice(0, 10));
   await page.click('#record-confirmation');
   assert.match(await page.textContent('#notice'), /UN\/LOCODE/, 'no confirmation without its port');
   assert.equal(await page.getAttribute('body', 'data-outbox'), '0');
