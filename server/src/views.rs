@@ -5,7 +5,6 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
-use verifier_core::codes::{Appendix, DocumentType};
 use verifier_core::keys::SecretKey;
 use verifier_core::payload;
 use verifier_core::permit::{
@@ -16,6 +15,7 @@ use verifier_core::text::{self, FieldKind};
 use crate::clock::format_time;
 use crate::document::{PRINTED_ECC, lang_tag, parse_lang};
 use crate::domain::PermitState;
+use crate::domain::issuing::{check_document, needs_import_permit};
 use crate::model::{InvalidValue, Role, text_field};
 use crate::storage::authorities::AuthorityRow;
 use crate::storage::documents::PaperSettings;
@@ -230,6 +230,20 @@ pub struct ImportPermitRef {
     pub number: String,
 }
 
+/// The import permit a permit was issued against, as answered.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ImportPermitLink {
+    /// The importer's country.
+    #[schema(value_type = verifier_core::codes::Country)]
+    pub country: String,
+    /// The import permit's number.
+    pub number: String,
+    /// True when the import permit was found valid on this deployment and covered the lines;
+    /// false for an import permit of a Party that issues elsewhere, taken as declared until it
+    /// can be verified. Absent on permits issued before this was recorded.
+    pub verified: Option<bool>,
+}
+
 /// Body of a batch issuance.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -260,7 +274,7 @@ pub struct PermitView {
     state_changed_at: String,
     /// The signed QR text, `PS1:…`.
     qr_text: String,
-    #[schema(value_type = Option<ImportPermitRef>)]
+    #[schema(value_type = Option<ImportPermitLink>)]
     import_permit: Option<serde_json::Value>,
     /// The draft as submitted.
     #[schema(value_type = PermitDraft)]
@@ -360,14 +374,13 @@ pub fn check_request(
     }
     check_qr_fits(&req.permit, ctx, prefix)?;
     let data = permit.data();
-    let needs_import_permit = data.document_type == DocumentType::Export
-        && data.lines.iter().any(|l| l.appendix == Appendix::I);
-    let import_permit = match (&req.import_permit, needs_import_permit) {
+    check_document(data).map_err(|e| InvalidValue::new(e.code(), format!("{prefix}permit.{e}")))?;
+    let import_permit = match (&req.import_permit, needs_import_permit(data)) {
         (None, true) => {
             return Err(InvalidValue::new(
                 "import_permit_required",
                 format!(
-                    "{prefix}an Appendix-I export needs the import permit it is issued against (import_permit)"
+                    "{prefix}an Appendix-I export, or the re-export of live Appendix-I specimens, needs the import permit it is issued against (import_permit)"
                 ),
             ));
         }

@@ -385,7 +385,7 @@ async fn the_import_permit_check_answers_one_way(backend: Backend) {
     let import = |number: &str| {
         json!({
             "document_type": "import", "number": number, "valid_until": valid_until(),
-            "purpose": "T", "exporter": {"name": "Exporter Ltd", "country": "KE"},
+            "purpose": "Z", "exporter": {"name": "Exporter Ltd", "country": "KE"},
             "importer": {"name": "Zoo Berlin", "country": "DE"},
             "lines": [{"scientific_name": "Crocodylus niloticus", "kingdom": "animal", "term": "SKI",
                        "appendix": "I", "source": "D", "quantity": 2, "unit": "NAR",

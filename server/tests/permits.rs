@@ -192,7 +192,7 @@ async fn issuance_rules_need_the_database(backend: Backend) {
     );
     let import = json!({
         "document_type": "import", "number": "DE/IMP/7", "valid_until": valid_until(),
-        "purpose": "T", "exporter": {"name": "Exporter Ltd", "country": "KE"},
+        "purpose": "Z", "exporter": {"name": "Exporter Ltd", "country": "KE"},
         "importer": {"name": "Zoo Berlin", "country": "DE"},
         "lines": [{"scientific_name": "Crocodylus niloticus", "kingdom": "animal", "term": "SKI",
                    "appendix": "I", "source": "D", "quantity": 2, "unit": "NAR",

@@ -8,7 +8,9 @@ use verifier_core::codes::{Appendix, DocumentType, Kingdom, Source};
 use verifier_core::date::Date;
 use verifier_core::permit::{IssueContext, Permit, PermitDraft, PermitErrorKind};
 
-use super::issuing::{Listing, format_micro, listing_contradiction, micro};
+use super::issuing::{
+    Listing, check_document, format_micro, listing_contradiction, micro, needs_import_permit,
+};
 use crate::model::Role;
 
 /// Where an application is in its workflow.
@@ -545,35 +547,48 @@ pub fn check_application(
         .lines
         .iter()
         .any(|l| l.appendix.parse::<Appendix>() == Ok(Appendix::I));
-    if document_type == Some(DocumentType::Export) && appendix_i && !has_import_permit {
+    let built = issuing_country.parse().ok().map(|issuing_country| {
+        Permit::new(
+            &numbered,
+            IssueContext {
+                issuing_country,
+                issued_at: now,
+                status_index: 0,
+            },
+        )
+    });
+    // Which lines need an import permit is read from the built permit (Art. III(2)(d) and
+    // III(4)(c)); a draft the core refuses is held to the plain Appendix-I export rule.
+    let needs_import = match &built {
+        Some(Ok(p)) => needs_import_permit(p.data()),
+        _ => document_type == Some(DocumentType::Export) && appendix_i,
+    };
+    if needs_import && !has_import_permit {
         out.push(RuleResult::error(
             "import_permit_required",
             "import_permit",
-            "an Appendix-I export needs the import permit it is issued against (Art. III(2)(d))",
+            "an Appendix-I export, or the re-export of live Appendix-I specimens, needs the import permit it is issued against (Art. III(2)(d), III(4)(c))",
         ));
     }
+    if let Some(Ok(p)) = &built
+        && let Err(e) = check_document(p.data())
+    {
+        out.push(RuleResult::error(e.code(), e.field(), e.to_string()));
+    }
     out.extend(quota_rule(draft, &facts.quotas));
-    let country = issuing_country.parse();
-    if let Ok(issuing_country) = country {
-        let ctx = IssueContext {
-            issuing_country,
-            issued_at: now,
-            status_index: 0,
+    if let Some(Err(e)) = built {
+        // Findings of the rules above are not repeated as the core's first error.
+        let repeated = match e.kind {
+            PermitErrorKind::ValidityTooLong(_) => Some("validity_too_long"),
+            PermitErrorKind::SourceNotForKingdom(_) => Some("source_not_for_kingdom"),
+            _ => None,
         };
-        if let Err(e) = Permit::new(&numbered, ctx) {
-            // Findings of the rules above are not repeated as the core's first error.
-            let repeated = match e.kind {
-                PermitErrorKind::ValidityTooLong(_) => Some("validity_too_long"),
-                PermitErrorKind::SourceNotForKingdom(_) => Some("source_not_for_kingdom"),
-                _ => None,
-            };
-            if repeated.is_none_or(|rule| !out.iter().any(|r| r.rule == rule)) {
-                out.push(RuleResult::error(
-                    "invalid_permit",
-                    e.field.clone(),
-                    e.to_string(),
-                ));
-            }
+        if repeated.is_none_or(|rule| !out.iter().any(|r| r.rule == rule)) {
+            out.push(RuleResult::error(
+                "invalid_permit",
+                e.field.clone(),
+                e.to_string(),
+            ));
         }
     }
     out

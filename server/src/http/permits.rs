@@ -109,6 +109,9 @@ pub(crate) fn refusal(r: IssueRefusal) -> ApiError {
         IssueRefusal::ImportPermit { .. } => {
             ApiError::invalid("import_permit_invalid", r.to_string())
         }
+        IssueRefusal::ImportPermitCoverage { .. } => {
+            ApiError::invalid("import_permit_not_covering", r.to_string())
+        }
         IssueRefusal::QuotaExceeded { .. } => ApiError::invalid("quota_exceeded", r.to_string()),
         IssueRefusal::TaxonListing { .. } => {
             ApiError::invalid("taxon_listing_mismatch", r.to_string())

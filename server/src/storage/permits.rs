@@ -16,7 +16,8 @@ use super::{
 use crate::crypto::MasterKey;
 use crate::domain::applications::{ApplicationAction, ApplicationState};
 use crate::domain::issuing::{
-    ImportPermitFound, Listing, format_micro, import_permit_usable, listing_contradiction, micro,
+    CoverageShortfall, ImportPermitFound, Listing, format_micro, import_permit_covers,
+    import_permit_usable, line_needs_import_permit, listing_contradiction, micro,
 };
 use crate::domain::{PermitState, StateAction};
 use crate::model::AuthorityId;
@@ -154,6 +155,20 @@ pub enum IssueRefusal {
         country: String,
         /// Its number.
         number: String,
+    },
+    /// A line that needs the import permit is not covered by it: the import permit has no line
+    /// of the taxon (by comparison key), term and unit, or the exports referencing it would
+    /// together take more than it covers.
+    #[error("permit {index}, block {block}: import permit {number:?} {shortfall}")]
+    ImportPermitCoverage {
+        /// Position in the batch.
+        index: usize,
+        /// Block letter.
+        block: char,
+        /// The import permit's number.
+        number: String,
+        /// What is missing, with the numbers.
+        shortfall: String,
     },
     /// A line would take the quota past its annual total.
     #[error(
@@ -300,6 +315,9 @@ impl Db {
                         }));
                     }
                 }
+                // The import permit's own lines, when it is on this deployment and usable; an
+                // import permit of a Party that issues elsewhere is recorded as unverified.
+                let mut import_found: Option<(String, i64)> = None;
                 if let Some((ic, inum)) = &item.import_permit {
                     let on_deployment: Option<(String,)> =
                         sqlx::query_as("SELECT id FROM authorities WHERE country = $1 LIMIT 1")
@@ -308,7 +326,8 @@ impl Db {
                             .await?;
                     if on_deployment.is_some() {
                         let found: Option<ImportPermitFound> = sqlx::query_as(
-                            "SELECT p.state, p.valid_until, p.document_type FROM permits p \
+                            "SELECT p.authority_id, p.status_index, p.state, p.valid_until, \
+                             p.document_type FROM permits p \
                              JOIN authorities a ON a.id = p.authority_id \
                              WHERE a.country = $1 AND p.number_key = $2 LIMIT 1",
                         )
@@ -323,13 +342,16 @@ impl Db {
                                 number: inum.clone(),
                             }));
                         }
+                        import_found = found.map(|f| (f.authority_id, f.status_index));
                     }
                 }
                 let text = payload::sign(&permit, &signer);
-                let import_json = item
-                    .import_permit
-                    .as_ref()
-                    .map(|(c, num)| serde_json::json!({"country": c, "number": num}).to_string());
+                let import_json = item.import_permit.as_ref().map(|(c, num)| {
+                    serde_json::json!({
+                        "country": c, "number": num, "verified": import_found.is_some()
+                    })
+                    .to_string()
+                });
                 let row: Result<PermitRow, sqlx::Error> =
                     sqlx::query_as(sqlx::AssertSqlSafe(insert.as_str()))
                         .bind(authority)
@@ -406,6 +428,88 @@ impl Db {
                             }));
                         }
                         quota_id = Some(qid);
+                    }
+                    if let Some((ic, inum)) = item
+                        .import_permit
+                        .as_ref()
+                        .filter(|_| line_needs_import_permit(data.document_type, line))
+                    {
+                        let number_key = normalize_number(inum);
+                        let term = line.term.to_string();
+                        if let Some((ia, ii)) = &import_found {
+                            let covered: Vec<(i64,)> = sqlx::query_as(
+                                "SELECT quantity_micro FROM permit_lines WHERE authority_id = $1 \
+                                 AND status_index = $2 AND name_key = $3 AND term = $4 AND unit = $5",
+                            )
+                            .bind(ia)
+                            .bind(ii)
+                            .bind(&key)
+                            .bind(&term)
+                            .bind(&unit)
+                            .fetch_all(&mut *tx)
+                            .await?;
+                            let used: Vec<(i64,)> = sqlx::query_as(
+                                "SELECT l.quantity_micro FROM import_permit_links l \
+                                 JOIN permits p ON p.authority_id = l.authority_id \
+                                 AND p.status_index = l.status_index \
+                                 WHERE l.import_country = $1 AND l.import_number_key = $2 \
+                                 AND l.name_key = $3 AND l.term = $4 AND l.unit = $5 AND p.state <> $6",
+                            )
+                            .bind(ic)
+                            .bind(&number_key)
+                            .bind(&key)
+                            .bind(&term)
+                            .bind(&unit)
+                            .bind(PermitState::Revoked)
+                            .fetch_all(&mut *tx)
+                            .await?;
+                            // Summed saturating: beyond 64 bits nothing more is covered anyway.
+                            let sum =
+                                |v: &[(i64,)]| v.iter().fold(0i64, |a, (q,)| a.saturating_add(*q));
+                            let covered = (!covered.is_empty()).then(|| sum(&covered));
+                            if let Err(short) = import_permit_covers(covered, sum(&used), q) {
+                                let what = format!("{} {term}", line.scientific_name);
+                                let shortfall = match short {
+                                    CoverageShortfall::NoLine => {
+                                        format!("covers no {what} counted in {unit}")
+                                    }
+                                    CoverageShortfall::Quantity {
+                                        covered,
+                                        used,
+                                        requested,
+                                    } => format!(
+                                        "covers {} {unit} of {what}; exports already reference {}, this line asks {}",
+                                        format_micro(covered),
+                                        format_micro(used),
+                                        format_micro(requested)
+                                    ),
+                                };
+                                return Ok(IssueOutcome::Refused(
+                                    IssueRefusal::ImportPermitCoverage {
+                                        index: i,
+                                        block: line.block,
+                                        number: inum.clone(),
+                                        shortfall,
+                                    },
+                                ));
+                            }
+                        }
+                        sqlx::query(
+                            "INSERT INTO import_permit_links (authority_id, status_index, block, \
+                             import_country, import_number_key, name_key, term, unit, quantity_micro) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                        )
+                        .bind(authority)
+                        .bind(index)
+                        .bind(line.block.to_string())
+                        .bind(ic)
+                        .bind(&number_key)
+                        .bind(&key)
+                        .bind(&term)
+                        .bind(&unit)
+                        .bind(q)
+                        .execute(&mut *tx)
+                        .await?;
                     }
                     sqlx::query(
                         "INSERT INTO permit_lines (authority_id, status_index, block, scientific_name, \

@@ -1,0 +1,391 @@
+//! The CITES rules of issuance (docs/RULES.md) against a real server on port 0, on SQLite and
+//! PostgreSQL: each rule with a request that breaks it and one that obeys it.
+
+// Scenarios run as tests through `on_both_backends!`: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::{Backend, TestServer, export_draft, valid_until};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+on_both_backends!(
+    document_types_take_their_appendices_sources_and_purposes,
+    units_must_fit_their_term,
+    appendix_i_import_permits_are_never_commercial,
+    live_appendix_i_re_exports_need_an_import_permit,
+    import_permits_cover_taxon_term_and_summed_quantity,
+);
+
+/// POSTs one permit; returns status and body.
+async fn post(s: &TestServer, token: &str, authority: &str, body: Value) -> (StatusCode, Value) {
+    s.post(
+        &format!("/api/v1/authorities/{authority}/permits"),
+        Some(token),
+        body,
+    )
+    .await
+}
+
+/// Expects a 422 with `code`, whose message names `field`.
+async fn refused(
+    s: &TestServer,
+    token: &str,
+    authority: &str,
+    body: Value,
+    code: &str,
+    field: &str,
+) {
+    let (status, err) = post(s, token, authority, body).await;
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some(code)),
+        "{err}"
+    );
+    let message = err["message"].as_str().unwrap();
+    assert!(message.contains(field), "{field} not in {message}");
+}
+
+/// A one-line draft of `ty` from KE (to DE unless multi-use).
+fn draft(ty: &str, number: &str, purpose: &str, line: Value) -> Value {
+    let mut d = export_draft(number, "KE", "DE");
+    d["document_type"] = json!(ty);
+    d["purpose"] = json!(purpose);
+    d["lines"] = json!([line]);
+    if matches!(
+        ty,
+        "ownership" | "travelling_exhibition" | "musical_instrument"
+    ) {
+        d.as_object_mut().unwrap().remove("importer");
+    }
+    d
+}
+
+fn line(appendix: &str, source: &str, term: &str, unit: &str) -> Value {
+    let mut l = json!({"scientific_name": "Loxodonta africana", "kingdom": "animal",
+        "term": term, "appendix": appendix, "source": source, "quantity": 2, "unit": unit});
+    if source == "O" {
+        l["acquisition_date"] = json!("1970-01-01");
+    }
+    l
+}
+
+async fn document_types_take_their_appendices_sources_and_purposes(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let ke = s.issuing_authority("KE").await;
+    let cases = [
+        // (type, purpose, breaking line, code, field, obeying line)
+        (
+            "certificate_of_origin",
+            "T",
+            line("II", "W", "SKI", "NAR"),
+            "appendix_not_for_document",
+            "lines[0].appendix",
+            line("III", "W", "SKI", "NAR"),
+        ),
+        (
+            "introduction_from_the_sea",
+            "T",
+            line("II", "W", "MEA", "KIL"),
+            "source_not_for_document",
+            "lines[0].source",
+            line("II", "X", "MEA", "KIL"),
+        ),
+        (
+            "export",
+            "T",
+            line("II", "X", "MEA", "KIL"),
+            "source_not_for_document",
+            "lines[0].source",
+            line("II", "W", "MEA", "KIL"),
+        ),
+        (
+            "pre_convention",
+            "T",
+            line("II", "W", "IVC", "NAR"),
+            "source_not_for_document",
+            "lines[0].source",
+            line("II", "O", "IVC", "NAR"),
+        ),
+        (
+            "captive_breeding",
+            "T",
+            line("II", "F", "LIV", "NAR"),
+            "source_not_for_document",
+            "lines[0].source",
+            line("II", "C", "LIV", "NAR"),
+        ),
+        (
+            "ownership",
+            "P",
+            line("II", "C", "SKI", "NAR"),
+            "term_not_for_document",
+            "lines[0].term",
+            line("II", "C", "LIV", "NAR"),
+        ),
+        (
+            "travelling_exhibition",
+            "Q",
+            line("II", "W", "LIV", "NAR"),
+            "source_not_for_document",
+            "lines[0].source",
+            line("II", "C", "LIV", "NAR"),
+        ),
+        (
+            "musical_instrument",
+            "P",
+            line("II", "I", "IVC", "NAR"),
+            "source_not_for_document",
+            "lines[0].source",
+            line("II", "O", "IVC", "NAR"),
+        ),
+    ];
+    for (i, (ty, purpose, bad, code, field, good)) in cases.into_iter().enumerate() {
+        let number = format!("KE/R/{i}");
+        refused(
+            &s,
+            &ke,
+            "KE",
+            json!({"permit": draft(ty, &number, purpose, bad)}),
+            code,
+            field,
+        )
+        .await;
+        let (status, body) = post(
+            &s,
+            &ke,
+            "KE",
+            json!({"permit": draft(ty, &number, purpose, good)}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{ty}: {body}");
+        assert_eq!(body["document_type"], ty);
+    }
+    // Multi-use certificates are for non-commercial movements.
+    refused(
+        &s, &ke, "KE",
+        json!({"permit": draft("musical_instrument", "KE/R/T", "T", line("II", "O", "IVC", "NAR"))}),
+        "purpose_not_for_document", "purpose",
+    )
+    .await;
+    // Up to three years, not more (the core's validity per type).
+    let mut long = draft(
+        "musical_instrument",
+        "KE/R/L",
+        "P",
+        line("II", "O", "IVC", "NAR"),
+    );
+    let now = permitseal_server::clock::Clock::system().now();
+    long["valid_until"] =
+        json!(verifier_core::date::Date::from_unix(now + 1000 * 86_400).to_string());
+    let (status, body) = post(&s, &ke, "KE", json!({"permit": long.clone()})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    long["number"] = json!("KE/R/L2");
+    long["valid_until"] =
+        json!(verifier_core::date::Date::from_unix(now + 1200 * 86_400).to_string());
+    refused(
+        &s,
+        &ke,
+        "KE",
+        json!({"permit": long}),
+        "invalid_permit",
+        "valid_until",
+    )
+    .await;
+    s.stop().await;
+}
+
+async fn units_must_fit_their_term(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let ke = s.issuing_authority("KE").await;
+    let cases = [
+        (line("II", "C", "LIV", "KIL"), line("II", "C", "LIV", "NAR")),
+        (line("II", "C", "SKI", "SHP"), line("II", "C", "SKI", "SQM")),
+        (line("II", "C", "SKI", "CAS"), line("II", "C", "SKI", "NAR")),
+        (line("II", "C", "MEA", "NAR"), line("II", "C", "MEA", "KIL")),
+    ];
+    for (i, (bad, good)) in cases.into_iter().enumerate() {
+        let number = format!("KE/U/{i}");
+        refused(
+            &s,
+            &ke,
+            "KE",
+            json!({"permit": draft("export", &number, "T", bad)}),
+            "unit_not_for_term",
+            "lines[0].unit",
+        )
+        .await;
+        let (status, body) = post(
+            &s,
+            &ke,
+            "KE",
+            json!({"permit": draft("export", &number, "T", good)}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (_, err) = post(
+        &s,
+        &ke,
+        "KE",
+        json!({"permit": draft("export", "KE/U/9", "T", line("II", "C", "LIV", "KIL"))}),
+    )
+    .await;
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("LIV is counted in NAR, not KIL"),
+        "{err}"
+    );
+    s.stop().await;
+}
+
+async fn appendix_i_import_permits_are_never_commercial(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let de = s.issuing_authority("DE").await;
+    let import = |number: &str, purpose: &str, appendix: &str| {
+        json!({"permit": {
+            "document_type": "import", "number": number, "valid_until": valid_until(),
+            "purpose": purpose, "exporter": {"name": "Exporter Ltd", "country": "KE"},
+            "importer": {"name": "Zoo Berlin", "country": "DE"},
+            "lines": [line(appendix, "C", "LIV", "NAR")]}})
+    };
+    refused(
+        &s,
+        &de,
+        "DE",
+        import("DE/I/1", "T", "I"),
+        "commercial_appendix_i_import",
+        "purpose",
+    )
+    .await;
+    let (status, body) = post(&s, &de, "DE", import("DE/I/1", "Z", "I")).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // Appendix II: an import permit only under stricter national measures, commercial allowed.
+    let (status, body) = post(&s, &de, "DE", import("DE/I/2", "T", "II")).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    s.stop().await;
+}
+
+async fn live_appendix_i_re_exports_need_an_import_permit(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let ke = s.issuing_authority("KE").await;
+    let re_export = |number: &str, term: &str| {
+        let mut l = line("I", "C", term, "NAR");
+        l["origin"] = json!({"country": "ZA", "number": "ZA/2025/1", "date": "2025-03-01"});
+        draft("re_export", number, "Z", l)
+    };
+    // Live: needs it (Art. III(4)(c)).
+    refused(
+        &s,
+        &ke,
+        "KE",
+        json!({"permit": re_export("KE/RE/1", "LIV")}),
+        "import_permit_required",
+        "import_permit",
+    )
+    .await;
+    let (status, body) = post(
+        &s,
+        &ke,
+        "KE",
+        json!({"permit": re_export("KE/RE/1", "LIV"),
+        "import_permit": {"country": "DE", "number": "DE/IMP/40"}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["import_permit"]["number"], "DE/IMP/40");
+    // Not live: the Convention asks none.
+    let (status, body) = post(
+        &s,
+        &ke,
+        "KE",
+        json!({"permit": re_export("KE/RE/2", "IVC")}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    s.stop().await;
+}
+
+async fn import_permits_cover_taxon_term_and_summed_quantity(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let ke = s.issuing_authority("KE").await;
+    let de = s.issuing_authority("DE").await;
+    let parrot = |quantity: i64| {
+        json!({"scientific_name": "Psittacus erithacus", "kingdom": "animal", "term": "LIV",
+               "appendix": "I", "source": "C", "quantity": quantity, "unit": "NAR"})
+    };
+    let import = json!({
+        "document_type": "import", "number": "DE/IMP/2", "valid_until": valid_until(),
+        "purpose": "Z", "exporter": {"name": "Exporter Ltd", "country": "KE"},
+        "importer": {"name": "Zoo Berlin", "country": "DE"}, "lines": [parrot(2)]});
+    s.issue(&de, "DE", import).await;
+    let reference = json!({"country": "DE", "number": "de-imp-2"});
+    let export = |number: &str, l: Value| draft("export", number, "Z", l);
+
+    // Forty wild tusks on an import permit for two live parrots.
+    let tusks = json!({"scientific_name": "Loxodonta africana", "kingdom": "animal",
+        "term": "TUS", "appendix": "I", "source": "W", "quantity": 40, "unit": "NAR"});
+    let body = json!({"permit": export("KE/E/1", tusks), "import_permit": reference});
+    let gap = "covers no Loxodonta africana TUS counted in NAR";
+    refused(&s, &ke, "KE", body, "import_permit_not_covering", gap).await;
+    // The same taxon (by comparison key), term and quantity: issued, verified.
+    let mut first = export("KE/E/2", parrot(2));
+    first["lines"][0]["scientific_name"] = json!("PSITTACUS  ERITHACUS");
+    let (status, ok) = post(
+        &s,
+        &ke,
+        "KE",
+        json!({"permit": first, "import_permit": reference}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{ok}");
+    assert_eq!(ok["import_permit"]["verified"], true, "{ok}");
+    // Reused for one more: the sum is past what it covers, and the refusal says the numbers.
+    let body = json!({"permit": export("KE/E/3", parrot(1)), "import_permit": reference});
+    let gap =
+        "covers 2 NAR of Psittacus erithacus LIV; exports already reference 2, this line asks 1";
+    refused(&s, &ke, "KE", body, "import_permit_not_covering", gap).await;
+    // A revoked export no longer holds its share.
+    let (status, _) = s
+        .post(
+            "/api/v1/authorities/KE/permits/KE%2FE%2F2/revoke",
+            Some(&ke),
+            json!({"reason": "issued in error"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, ok) = post(
+        &s,
+        &ke,
+        "KE",
+        json!({"permit": export("KE/E/3", parrot(1)), "import_permit": reference}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{ok}");
+
+    // An import permit of a Party that does not issue here: issued, recorded as unverified,
+    // and shown so in the permit's view.
+    let mut to_us = export("KE/E/4", parrot(2));
+    to_us["importer"]["country"] = json!("US");
+    let (status, ok) = post(
+        &s,
+        &ke,
+        "KE",
+        json!({"permit": to_us, "import_permit": {"country": "US", "number": "US/9"}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{ok}");
+    assert_eq!(
+        ok["import_permit"],
+        json!({"country": "US", "number": "US/9", "verified": false})
+    );
+    let (status, view) = s
+        .get("/api/v1/authorities/KE/permits/KE%2FE%2F4", Some(&ke))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(view["import_permit"]["verified"], false, "{view}");
+    s.stop().await;
+}
