@@ -14,8 +14,8 @@ use verifier_core::text::{self, FieldKind};
 
 use crate::clock::format_time;
 use crate::document::{PRINTED_ECC, lang_tag, parse_lang};
-use crate::domain::PermitState;
 use crate::domain::issuing::{check_document, needs_import_permit};
+use crate::domain::{PermitState, RevocationReason};
 use crate::model::{InvalidValue, Role, text_field};
 use crate::storage::authorities::AuthorityRow;
 use crate::storage::documents::PaperSettings;
@@ -282,6 +282,10 @@ pub struct PermitView {
     /// The application it was issued from (`/api/v1/authorities/{authority}/applications/{id}`),
     /// absent for a permit issued directly.
     application_id: Option<String>,
+    /// Why it was revoked, when the revocation said.
+    revocation_kind: Option<RevocationReason>,
+    /// The permit that replaces it (revoked as `replaced`).
+    replaced_by: Option<String>,
 }
 
 impl From<PermitRow> for PermitView {
@@ -305,6 +309,8 @@ impl From<PermitRow> for PermitView {
                 .and_then(|t| serde_json::from_str(&t).ok()),
             draft: serde_json::from_str(&row.draft).unwrap_or(serde_json::Value::Null),
             application_id: row.application_id,
+            revocation_kind: row.revocation_kind,
+            replaced_by: row.replaced_by,
         }
     }
 }

@@ -16,6 +16,7 @@ on_both_backends!(
     appendix_i_import_permits_are_never_commercial,
     live_appendix_i_re_exports_need_an_import_permit,
     import_permits_cover_taxon_term_and_summed_quantity,
+    revocations_say_why_and_name_the_replacement,
 );
 
 /// POSTs one permit; returns status and body.
@@ -387,5 +388,99 @@ async fn import_permits_cover_taxon_term_and_summed_quantity(backend: Backend) {
         .await;
     assert_eq!(status, StatusCode::OK, "{view}");
     assert_eq!(view["import_permit"]["verified"], false, "{view}");
+    s.stop().await;
+}
+
+async fn revocations_say_why_and_name_the_replacement(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let ke = s.issuing_authority("KE").await;
+    for n in ["KE/V/1", "KE/V/2", "KE/V/3"] {
+        s.issue(&ke, "KE", export_draft(n, "KE", "DE")).await;
+    }
+    let change = |number: &str, action: &str, body: Value| {
+        let s = &s;
+        let ke = ke.clone();
+        let path = format!(
+            "/api/v1/authorities/KE/permits/{}/{action}",
+            common::enc(number)
+        );
+        async move { s.post(&path, Some(&ke), body).await }
+    };
+    let bad = [
+        (
+            "revoke",
+            json!({"reason": "r", "kind": "replaced"}),
+            "invalid_revocation",
+        ),
+        (
+            "revoke",
+            json!({"reason": "r", "kind": "lost", "replacement": "KE/V/2"}),
+            "invalid_revocation",
+        ),
+        (
+            "suspend",
+            json!({"reason": "r", "kind": "fraud"}),
+            "invalid_revocation",
+        ),
+        (
+            "revoke",
+            json!({"reason": "r", "kind": "misplaced"}),
+            "invalid_json",
+        ),
+    ];
+    for (action, body, code) in bad {
+        let (status, err) = change("KE/V/1", action, body.clone()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {err}");
+        if code != "invalid_json" {
+            assert_eq!(err["code"], code, "{body}: {err}");
+        }
+    }
+    // The replacement must be another live permit of the authority.
+    for replacement in ["KE/V/9", "KE/V/1"] {
+        let (status, err) = change(
+            "KE/V/1",
+            "revoke",
+            json!({"reason": "r", "kind": "replaced", "replacement": replacement}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{replacement}: {err}");
+    }
+    let (status, view) = change(
+        "KE/V/1",
+        "revoke",
+        json!({"reason": "replaced after a typing error in box 3", "kind": "replaced",
+               "replacement": "ke-v-2"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(
+        (
+            view["revocation_kind"].as_str(),
+            view["replaced_by"].as_str()
+        ),
+        (Some("replaced"), Some("KE/V/2")),
+        "{view}"
+    );
+    let (_, view) = s
+        .get("/api/v1/authorities/KE/permits/KE%2FV%2F1", Some(&ke))
+        .await;
+    assert_eq!(view["revocation_kind"], "replaced", "{view}");
+    // A revoked permit replaces nothing.
+    let (status, _) = change(
+        "KE/V/3",
+        "revoke",
+        json!({"reason": "r", "kind": "replaced", "replacement": "KE/V/1"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, view) = change(
+        "KE/V/3",
+        "revoke",
+        json!({"reason": "stolen from the courier", "kind": "stolen"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(view["revocation_kind"], "stolen");
+    assert_eq!(view["replaced_by"], Value::Null);
     s.stop().await;
 }

@@ -38,6 +38,77 @@ pub enum PermitState {
     Used,
 }
 
+/// Why a permit was revoked (Res. Conf. 12.3: the Parties concerned are told when a document
+/// is cancelled, lost, stolen or destroyed, and a replacement names what it replaces).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RevocationReason {
+    /// Withdrawn by the authority (the application was withdrawn, the trade did not happen).
+    Cancelled,
+    /// The document was lost.
+    Lost,
+    /// The document was stolen.
+    Stolen,
+    /// The document was destroyed.
+    Destroyed,
+    /// Another permit replaces it (`replaced_by`).
+    Replaced,
+    /// Obtained or used fraudulently.
+    Fraud,
+    /// Issued in error.
+    Error,
+}
+
+impl RevocationReason {
+    /// Every reason.
+    pub const ALL: [Self; 7] = [
+        Self::Cancelled,
+        Self::Lost,
+        Self::Stolen,
+        Self::Destroyed,
+        Self::Replaced,
+        Self::Fraud,
+        Self::Error,
+    ];
+
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cancelled => "cancelled",
+            Self::Lost => "lost",
+            Self::Stolen => "stolen",
+            Self::Destroyed => "destroyed",
+            Self::Replaced => "replaced",
+            Self::Fraud => "fraud",
+            Self::Error => "error",
+        }
+    }
+
+    /// Checks a state change's reason kind and replacement: a kind only on a revocation, a
+    /// replacement exactly when the kind is `replaced`. The message names the field.
+    pub fn check(
+        action: StateAction,
+        kind: Option<Self>,
+        replacement: Option<&str>,
+    ) -> Result<(), &'static str> {
+        match (action, kind, replacement) {
+            (StateAction::Revoke, Some(Self::Replaced), None) => {
+                Err("replacement: a permit revoked as replaced names the permit that replaces it")
+            }
+            (StateAction::Revoke, Some(Self::Replaced), Some(_))
+            | (StateAction::Revoke, _, None)
+            | (_, None, None) => Ok(()),
+            (StateAction::Revoke, _, Some(_)) => {
+                Err("replacement: only a permit revoked as replaced has a replacement")
+            }
+            (_, Some(_), _) => Err("kind: only a revocation has a kind"),
+            (_, None, Some(_)) => Err("replacement: only a revocation has a replacement"),
+        }
+    }
+}
+
+stored_as_text!(RevocationReason, "revocation kind");
+
 impl PermitState {
     /// Every state.
     pub const ALL: [Self; 4] = [Self::Valid, Self::Suspended, Self::Revoked, Self::Used];
@@ -191,5 +262,23 @@ mod tests {
             PermitState::ALL.map(PermitState::to_core),
             verifier_core::status::PermitState::ALL
         );
+    }
+
+    #[test]
+    fn revocation_reasons() {
+        for r in RevocationReason::ALL {
+            assert_eq!(r.as_str().parse::<RevocationReason>(), Ok(r));
+        }
+        assert!("misplaced".parse::<RevocationReason>().is_err());
+        use RevocationReason as R;
+        let check = RevocationReason::check;
+        assert!(check(StateAction::Revoke, Some(R::Replaced), Some("KE/2")).is_ok());
+        assert!(check(StateAction::Revoke, Some(R::Replaced), None).is_err());
+        assert!(check(StateAction::Revoke, Some(R::Lost), Some("KE/2")).is_err());
+        assert!(check(StateAction::Revoke, Some(R::Stolen), None).is_ok());
+        assert!(check(StateAction::Revoke, None, None).is_ok());
+        assert!(check(StateAction::Suspend, Some(R::Fraud), None).is_err());
+        assert!(check(StateAction::Suspend, None, Some("KE/2")).is_err());
+        assert!(check(StateAction::Suspend, None, None).is_ok());
     }
 }

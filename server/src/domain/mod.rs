@@ -15,7 +15,7 @@ pub mod reports;
 pub mod trail;
 
 pub use alerts::AlertKind;
-pub use lifecycle::{PermitState, StateAction};
+pub use lifecycle::{PermitState, RevocationReason, StateAction};
 
 /// A value read from storage that this code does not know: data written by a newer version
 /// or damaged. Operations that meet one fail rather than guess.

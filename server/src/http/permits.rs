@@ -13,7 +13,7 @@ use verifier_core::qr::{self, Ecc};
 use super::params::{AuthorityPath, PermitPath};
 use super::{Access, Api};
 use crate::domain::issuing::{format_micro, micro};
-use crate::domain::{PermitState, StateAction};
+use crate::domain::{PermitState, RevocationReason, StateAction};
 use crate::http::error::{ApiError, Json, Path, Query};
 use crate::model::{AuthorityId, Principal, Role, text_field};
 use crate::state::AppState;
@@ -422,6 +422,12 @@ pub struct StateChange {
     /// Why; kept with the permit and shown to verifiers.
     #[schema(min_length = 1, max_length = 500)]
     reason: String,
+    /// Revocation only: why, as the destination and the Secretariat are told.
+    kind: Option<RevocationReason>,
+    /// Revocation as `replaced` only: the number of the permit of this authority that
+    /// replaces it.
+    #[schema(min_length = 1, max_length = 35)]
+    replacement: Option<String>,
 }
 
 async fn change(
@@ -434,6 +440,14 @@ async fn change(
 ) -> Result<Json<PermitView>, ApiError> {
     let (id, _) = managed(&state, &principal, &authority).await?;
     let reason = text_field("reason", &body.reason, 500)?;
+    let replacement = body
+        .replacement
+        .as_deref()
+        .map(|r| text_field("replacement", r, 35))
+        .transpose()?;
+    RevocationReason::check(action, body.kind, replacement.as_deref())
+        .map_err(|m| ApiError::invalid("invalid_revocation", m))?;
+    let revocation = body.kind.map(|k| (k, replacement.as_deref()));
     let row = state
         .db
         .change_permit_state(
@@ -442,6 +456,7 @@ async fn change(
             &number,
             action,
             &reason,
+            revocation,
             state.clock.now(),
         )
         .await?;

@@ -19,7 +19,7 @@ use crate::domain::issuing::{
     CoverageShortfall, ImportPermitFound, Listing, format_micro, import_permit_covers,
     import_permit_usable, line_needs_import_permit, listing_contradiction, micro,
 };
-use crate::domain::{PermitState, StateAction};
+use crate::domain::{PermitState, RevocationReason, StateAction};
 use crate::model::AuthorityId;
 use sha2::Digest as _;
 
@@ -60,11 +60,15 @@ pub struct PermitRow {
     pub created_by: String,
     /// The application it was issued from, if any.
     pub application_id: Option<String>,
+    /// Why it was revoked, when the revocation said.
+    pub revocation_kind: Option<RevocationReason>,
+    /// The permit that replaces it (revoked as `replaced`).
+    pub replaced_by: Option<String>,
 }
 
 pub(crate) const COLUMNS: &str = "authority_id, status_index, number, document_type, \
     export_country, import_country, issued_at, valid_until, kid, draft, qr_text, import_permit, \
-    state, state_reason, state_changed_at, created_by, application_id";
+    state, state_reason, state_changed_at, created_by, application_id, revocation_kind, replaced_by";
 
 /// A quota and how much of it issued permits use, in millionths of its unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
@@ -241,7 +245,7 @@ impl Db {
         let year = Date::from_unix(now).ymd().0;
         let insert = format!(
             "INSERT INTO permits ({COLUMNS}, number_key) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $15, NULL, $7, $13, $16, $14) \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $15, NULL, $7, $13, $16, NULL, NULL, $14) \
              RETURNING {COLUMNS}"
         );
         on_db!(self, write, |pool| {
@@ -778,6 +782,9 @@ impl Db {
 
     /// Suspends, reinstates or revokes a permit, bumping the status list version.
     /// Revoking an unused permit gives its quantities back to any quota they counted against.
+    /// A revocation records its kind and, when replaced, the replacing permit of the same
+    /// authority (found by number, not the permit itself, not revoked), stored as numbered.
+    #[allow(clippy::too_many_arguments)]
     pub async fn change_permit_state(
         &self,
         actor: &str,
@@ -785,6 +792,7 @@ impl Db {
         number: &str,
         action: StateAction,
         reason: &str,
+        revocation: Option<(RevocationReason, Option<&str>)>,
         now: i64,
     ) -> Result<PermitRow, StorageError> {
         let authority = authority.as_str();
@@ -800,7 +808,9 @@ impl Db {
             "SELECT {COLUMNS} FROM permits WHERE authority_id = $1 AND number_key = $2{lock}"
         );
         let update = format!(
-            "UPDATE permits SET state = $1, state_reason = $2, state_changed_at = $3 \
+            "UPDATE permits SET state = $1, state_reason = $2, state_changed_at = $3, \
+             revocation_kind = CASE WHEN $6 IS NULL THEN revocation_kind ELSE $6 END, \
+             replaced_by = CASE WHEN $6 IS NULL THEN replaced_by ELSE $7 END \
              WHERE authority_id = $4 AND status_index = $5 RETURNING {COLUMNS}"
         );
         on_db!(self, write, |pool| {
@@ -814,6 +824,25 @@ impl Db {
             let target = action
                 .apply(row.state)
                 .map_err(|refused| StorageError::State(refused.message()))?;
+            let mut replaced_by = None;
+            if let Some((_, Some(replacement))) = revocation {
+                let found: Option<(String, i64, PermitState)> = sqlx::query_as(
+                    "SELECT number, status_index, state FROM permits \
+                     WHERE authority_id = $1 AND number_key = $2",
+                )
+                .bind(authority)
+                .bind(normalize_number(replacement))
+                .fetch_optional(&mut *tx)
+                .await?;
+                match found {
+                    Some((n, index, state))
+                        if index != row.status_index && state != PermitState::Revoked =>
+                    {
+                        replaced_by = Some(n);
+                    }
+                    _ => return Err(StorageError::NotFound("replacement permit")),
+                }
+            }
             let version = tx.bump_status(authority, now).await?;
             let updated: PermitRow = sqlx::query_as(sqlx::AssertSqlSafe(update.as_str()))
                 .bind(target)
@@ -821,6 +850,8 @@ impl Db {
                 .bind(now)
                 .bind(authority)
                 .bind(row.status_index)
+                .bind(revocation.map(|(kind, _)| kind))
+                .bind(replaced_by.as_deref())
                 .fetch_one(&mut *tx)
                 .await?;
             tx.record_change(StatusChange {
@@ -867,8 +898,11 @@ impl Db {
                     authority: Some(authority),
                     action: &format!("permit.{}", action.as_str()),
                     detail: &format!(
-                        "number={} index={} version={version} reason={reason}",
-                        row.number, row.status_index
+                        "number={} index={} version={version} kind={} replaced_by={} reason={reason}",
+                        row.number,
+                        row.status_index,
+                        revocation.map_or("-", |(kind, _)| kind.as_str()),
+                        replaced_by.as_deref().unwrap_or("-")
                     ),
                 },
                 &trail::permit_subject(authority, &row.number),
