@@ -5,6 +5,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
+use verifier_core::date::Date;
 use verifier_core::keys::SecretKey;
 use verifier_core::payload;
 use verifier_core::permit::{
@@ -216,6 +217,106 @@ pub struct IssueRequest {
     pub permit: PermitDraft,
     /// The import permit an Appendix-I export is issued against (Art. III(2)(d)).
     pub import_permit: Option<ImportPermitRef>,
+    /// What the form shows beyond the signed payload: stored with the permit and shown in its
+    /// view (not bound by the QR code in format v1; docs/RULES.md).
+    #[serde(default)]
+    pub form: Option<FormContent>,
+}
+
+/// Longest signatory name.
+pub const MAX_SIGNATORY: usize = 100;
+/// Longest reason or statement.
+pub const MAX_STATEMENT: usize = 500;
+
+/// Form content of Res. Conf. 12.3 Annex 1 that the payload does not carry.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FormContent {
+    /// A copy rather than the original (box 1).
+    #[serde(default)]
+    pub copy: bool,
+    /// The document this one replaces.
+    pub replacement_of: Option<ReplacedDocument>,
+    /// Issued after the export took place: the statement and its reason.
+    #[schema(max_length = 500)]
+    pub retrospective: Option<String>,
+    /// Place of issue (box 13).
+    #[schema(max_length = 100)]
+    pub place_of_issue: Option<String>,
+    /// Name of the authorised signatory (box 13; signature on file with the Secretariat).
+    #[schema(max_length = 100)]
+    pub signatory: Option<String>,
+    /// The Management Authority's address as in the CITES Directory (box 6).
+    #[schema(max_length = 300)]
+    pub authority_address: Option<String>,
+}
+
+/// The document a replacement replaces.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplacedDocument {
+    /// Its number.
+    #[schema(min_length = 1, max_length = 35)]
+    pub number: String,
+    /// Its date of issue.
+    #[schema(format = Date)]
+    pub date: String,
+    /// Why it is replaced.
+    #[schema(min_length = 1, max_length = 500)]
+    pub reason: String,
+}
+
+/// Checks form content: lengths, plain text, a replaced document's date not after `today`;
+/// answers it normalised (trimmed).
+pub fn check_form(
+    form: &FormContent,
+    today: Date,
+    prefix: &str,
+) -> Result<FormContent, InvalidValue> {
+    let opt = |field: &'static str, v: &Option<String>, max: usize| {
+        v.as_deref().map(|t| text_field(field, t, max)).transpose()
+    };
+    let replacement_of = match &form.replacement_of {
+        None => None,
+        Some(r) => {
+            let number = text_field("form.replacement_of.number", &r.number, 35)?;
+            if let Some(problem) = text::check_issuing(FieldKind::Number, &number) {
+                return Err(InvalidValue::new(
+                    "deceptive_text",
+                    format!("{prefix}form.replacement_of.number: {problem}"),
+                ));
+            }
+            let date = r.date.parse::<Date>().map_err(|_| {
+                InvalidValue::new(
+                    "invalid_form",
+                    format!("{prefix}form.replacement_of.date: not a date (YYYY-MM-DD)"),
+                )
+            })?;
+            if date > today {
+                return Err(InvalidValue::new(
+                    "invalid_form",
+                    format!("{prefix}form.replacement_of.date: {date} is after the day of issue"),
+                ));
+            }
+            Some(ReplacedDocument {
+                number,
+                date: date.to_string(),
+                reason: text_field("form.replacement_of.reason", &r.reason, MAX_STATEMENT)?,
+            })
+        }
+    };
+    Ok(FormContent {
+        copy: form.copy,
+        replacement_of,
+        retrospective: opt("form.retrospective", &form.retrospective, MAX_STATEMENT)?,
+        place_of_issue: opt("form.place_of_issue", &form.place_of_issue, MAX_PLACE)?,
+        signatory: opt("form.signatory", &form.signatory, MAX_SIGNATORY)?,
+        authority_address: opt(
+            "form.authority_address",
+            &form.authority_address,
+            MAX_ADDRESS,
+        )?,
+    })
 }
 
 /// Reference to an import permit.
@@ -286,6 +387,9 @@ pub struct PermitView {
     revocation_kind: Option<RevocationReason>,
     /// The permit that replaces it (revoked as `replaced`).
     replaced_by: Option<String>,
+    /// Original/copy, replacement of, retrospective statement, place, signatory, address.
+    #[schema(value_type = Option<FormContent>)]
+    form: Option<serde_json::Value>,
 }
 
 impl From<PermitRow> for PermitView {
@@ -311,6 +415,7 @@ impl From<PermitRow> for PermitView {
             application_id: row.application_id,
             revocation_kind: row.revocation_kind,
             replaced_by: row.replaced_by,
+            form: row.form_content.and_then(|t| serde_json::from_str(&t).ok()),
         }
     }
 }
@@ -410,7 +515,17 @@ pub fn check_request(
         }
         (None, false) => None,
     };
+    let form = req
+        .form
+        .as_ref()
+        .map(|f| check_form(f, Date::from_unix(now), prefix))
+        .transpose()?
+        .filter(|f| *f != FormContent::default())
+        .map(|f| serde_json::to_string(&f))
+        .transpose()
+        .map_err(|e| InvalidValue::new("invalid_form", e.to_string()))?;
     Ok(IssueItem {
+        form,
         draft: req.permit.clone(),
         // Plain strings, options and numbers: serialising the draft cannot fail, and if it
         // ever did the issuance is refused rather than stored without its draft.

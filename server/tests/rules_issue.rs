@@ -17,6 +17,7 @@ on_both_backends!(
     live_appendix_i_re_exports_need_an_import_permit,
     import_permits_cover_taxon_term_and_summed_quantity,
     revocations_say_why_and_name_the_replacement,
+    form_content_is_stored_and_shown,
 );
 
 /// POSTs one permit; returns status and body.
@@ -482,5 +483,51 @@ async fn revocations_say_why_and_name_the_replacement(backend: Backend) {
     assert_eq!(status, StatusCode::OK, "{view}");
     assert_eq!(view["revocation_kind"], "stolen");
     assert_eq!(view["replaced_by"], Value::Null);
+    s.stop().await;
+}
+
+async fn form_content_is_stored_and_shown(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let ke = s.issuing_authority("KE").await;
+    let form = json!({
+        "copy": true,
+        "replacement_of": {"number": "KE/F/0", "date": "2026-01-05", "reason": "lost by the carrier"},
+        "retrospective": "Issued after export: the exporter's permit was destroyed in transit; agreed with DE",
+        "place_of_issue": "Nairobi",
+        "signatory": "J. Mwangi, Director",
+        "authority_address": "Kenya Wildlife Service, P.O. Box 40241-00100, Nairobi"
+    });
+    let with = |number: &str, form: Value| json!({"permit": export_draft(number, "KE", "DE"), "form": form});
+    let mut future = form.clone();
+    future["replacement_of"]["date"] = json!("2999-01-01");
+    refused(
+        &s,
+        &ke,
+        "KE",
+        with("KE/F/1", future),
+        "invalid_form",
+        "form.replacement_of.date",
+    )
+    .await;
+    let mut empty = form.clone();
+    empty["signatory"] = json!("  ");
+    let (status, _) = post(&s, &ke, "KE", with("KE/F/1", empty)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let mut unknown = form.clone();
+    unknown["stamp"] = json!("x");
+    let (status, _) = post(&s, &ke, "KE", with("KE/F/1", unknown)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let (status, ok) = post(&s, &ke, "KE", with("KE/F/1", form.clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "{ok}");
+    assert_eq!(ok["form"], form);
+    let (_, view) = s
+        .get("/api/v1/authorities/KE/permits/KE%2FF%2F1", Some(&ke))
+        .await;
+    assert_eq!(view["form"], form, "{view}");
+    // Without any: nothing stored.
+    let (status, ok) = post(&s, &ke, "KE", with("KE/F/2", json!({}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{ok}");
+    assert_eq!(ok["form"], Value::Null);
     s.stop().await;
 }

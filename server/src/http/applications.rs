@@ -812,6 +812,7 @@ async fn issue_from(
     let request = IssueRequest {
         permit: draft,
         import_permit: stored_import(&row)?,
+        form: None,
     };
     let now = state.clock.now();
     let mut item = check_request(&request, &country, now, "")?;

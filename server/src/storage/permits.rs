@@ -64,11 +64,14 @@ pub struct PermitRow {
     pub revocation_kind: Option<RevocationReason>,
     /// The permit that replaces it (revoked as `replaced`).
     pub replaced_by: Option<String>,
+    /// Form content beyond the payload (JSON, `views::FormContent`).
+    pub form_content: Option<String>,
 }
 
 pub(crate) const COLUMNS: &str = "authority_id, status_index, number, document_type, \
     export_country, import_country, issued_at, valid_until, kid, draft, qr_text, import_permit, \
-    state, state_reason, state_changed_at, created_by, application_id, revocation_kind, replaced_by";
+    state, state_reason, state_changed_at, created_by, application_id, revocation_kind, replaced_by, \
+    form_content";
 
 /// A quota and how much of it issued permits use, in millionths of its unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
@@ -102,6 +105,8 @@ pub struct IssueItem {
     pub draft_json: String,
     /// The import permit an Appendix-I export references: (country, number).
     pub import_permit: Option<(String, String)>,
+    /// Form content beyond the payload (JSON), stored as given.
+    pub form: Option<String>,
     /// The approved application this permit is issued from: its `issue` transition is
     /// recorded in the issuing transaction, or nothing is issued.
     pub application: Option<ApplicationIssue>,
@@ -245,7 +250,7 @@ impl Db {
         let year = Date::from_unix(now).ymd().0;
         let insert = format!(
             "INSERT INTO permits ({COLUMNS}, number_key) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $15, NULL, $7, $13, $16, NULL, NULL, $14) \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $15, NULL, $7, $13, $16, NULL, NULL, $17, $14) \
              RETURNING {COLUMNS}"
         );
         on_db!(self, write, |pool| {
@@ -374,6 +379,7 @@ impl Db {
                         .bind(normalize_number(&data.number))
                         .bind(PermitState::Valid)
                         .bind(item.application.as_ref().map(|a| a.id.as_str()))
+                        .bind(item.form.as_deref())
                         .fetch_one(&mut *tx)
                         .await;
                 let row = match row {
