@@ -18,6 +18,7 @@ on_both_backends!(
     import_permits_cover_taxon_term_and_summed_quantity,
     revocations_say_why_and_name_the_replacement,
     form_content_is_stored_and_shown,
+    only_exports_of_unseized_specimens_count_against_a_quota,
 );
 
 /// POSTs one permit; returns status and body.
@@ -529,5 +530,31 @@ async fn form_content_is_stored_and_shown(backend: Backend) {
     let (status, ok) = post(&s, &ke, "KE", with("KE/F/2", json!({}))).await;
     assert_eq!(status, StatusCode::CREATED, "{ok}");
     assert_eq!(ok["form"], Value::Null);
+    s.stop().await;
+}
+
+async fn only_exports_of_unseized_specimens_count_against_a_quota(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let ke = s.issuing_authority("KE").await;
+    let now = permitseal_server::clock::Clock::system().now();
+    let year = verifier_core::date::Date::from_unix(now).ymd().0;
+    let (status, q) = s
+        .call(reqwest::Method::PUT, "/api/v1/authorities/KE/quotas", Some(&ke),
+            Some(json!({"year": year, "scientific_name": "Aloe ferox", "unit": "KIL", "quantity": "20"})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{q}");
+    s.issue(&ke, "KE", export_draft("KE/Q/1", "KE", "DE")).await;
+    // An import permit of KE and an export of seized specimens move nothing out of the quota.
+    let mut import = export_draft("KE/Q/2", "DE", "KE");
+    import["document_type"] = json!("import");
+    s.issue(&ke, "KE", import).await;
+    let mut seized = export_draft("KE/Q/3", "KE", "DE");
+    seized["lines"][0]["source"] = json!("I");
+    s.issue(&ke, "KE", seized).await;
+    let (_, quotas) = s.get("/api/v1/authorities/KE/quotas", Some(&ke)).await;
+    assert_eq!(quotas["quotas"][0]["used"], "12.5", "{quotas}");
+    // A second export does count, and is refused with the numbers.
+    let body = json!({"permit": export_draft("KE/Q/4", "KE", "DE")});
+    refused(&s, &ke, "KE", body, "quota_exceeded", "12.5 used of 20").await;
     s.stop().await;
 }

@@ -9,7 +9,8 @@ use verifier_core::date::Date;
 use verifier_core::permit::{IssueContext, Permit, PermitDraft, PermitErrorKind};
 
 use super::issuing::{
-    Listing, check_document, format_micro, listing_contradiction, micro, needs_import_permit,
+    Listing, check_document, counts_against_quota, format_micro, listing_contradiction, micro,
+    needs_import_permit,
 };
 use crate::model::Role;
 
@@ -627,6 +628,9 @@ pub fn source_rule(line: usize, kingdom: Kingdom, source: Source) -> Option<Rule
 /// Lines that would take a quota past its total (several lines of one taxon and unit add up).
 pub fn quota_rule(draft: &PermitDraft, quotas: &[QuotaFact]) -> Vec<RuleResult> {
     let mut out = Vec::new();
+    let Ok(ty) = draft.document_type.parse::<DocumentType>() else {
+        return out;
+    };
     for q in quotas {
         let quota_key = verifier_core::text::comparison_key(&q.scientific_name);
         let mut asked = 0i64;
@@ -634,7 +638,12 @@ pub fn quota_rule(draft: &PermitDraft, quotas: &[QuotaFact]) -> Vec<RuleResult> 
         for (i, line) in draft.lines.iter().enumerate() {
             let unit = line.unit.as_deref().unwrap_or("NAR");
             // Names by their comparison key (FORMAT.md §11.3), as issuing matches them.
-            if verifier_core::text::comparison_key(&line.scientific_name) != quota_key
+            let counts = line
+                .source
+                .parse()
+                .is_ok_and(|source| counts_against_quota(ty, source));
+            if !counts
+                || verifier_core::text::comparison_key(&line.scientific_name) != quota_key
                 || unit != q.unit
             {
                 continue;

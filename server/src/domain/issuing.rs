@@ -457,6 +457,13 @@ pub fn check_document(data: &PermitData) -> Result<(), DocumentRefusal> {
     Ok(())
 }
 
+/// Whether a line counts against an annual export quota: only exports and re-exports do (an
+/// import permit or a certificate moves nothing out of the quota), and never confiscated or
+/// seized specimens (source I), which were not taken under the quota.
+pub fn counts_against_quota(ty: DocumentType, source: Source) -> bool {
+    matches!(ty, DocumentType::Export | DocumentType::ReExport) && source != Source::I
+}
+
 /// Why an export's line is not covered by the import permit it references.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CoverageShortfall {
@@ -786,5 +793,17 @@ mod tests {
             import_permit_covers(Some(1), 3, 0).is_err(),
             "already beyond"
         );
+    }
+
+    #[test]
+    fn what_counts_against_a_quota() {
+        assert!(counts_against_quota(DocumentType::Export, Source::W));
+        assert!(counts_against_quota(DocumentType::ReExport, Source::C));
+        assert!(!counts_against_quota(DocumentType::Import, Source::W));
+        assert!(!counts_against_quota(DocumentType::Export, Source::I));
+        assert!(!counts_against_quota(
+            DocumentType::CertificateOfOrigin,
+            Source::W
+        ));
     }
 }

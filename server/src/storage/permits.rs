@@ -16,8 +16,9 @@ use super::{
 use crate::crypto::MasterKey;
 use crate::domain::applications::{ApplicationAction, ApplicationState};
 use crate::domain::issuing::{
-    CoverageShortfall, ImportPermitFound, Listing, format_micro, import_permit_covers,
-    import_permit_usable, line_needs_import_permit, listing_contradiction, micro,
+    CoverageShortfall, ImportPermitFound, Listing, counts_against_quota, format_micro,
+    import_permit_covers, import_permit_usable, line_needs_import_permit, listing_contradiction,
+    micro,
 };
 use crate::domain::{PermitState, RevocationReason, StateAction};
 use crate::model::AuthorityId;
@@ -397,7 +398,13 @@ impl Db {
                         .ok_or(StorageError::State("quantity beyond the issuing bound"))?;
                     let unit = line.unit.to_string();
                     let key = comparison_key(&line.scientific_name);
-                    let quota: Option<(i64, i64, i64)> = sqlx::query_as(
+                    // Only exports and re-exports of specimens other than seized ones count
+                    // (`counts_against_quota`); the line is then stored under no quota.
+                    let counts = counts_against_quota(data.document_type, line.source);
+                    let quota: Option<(i64, i64, i64)> = if !counts {
+                        None
+                    } else {
+                        sqlx::query_as(
                         "SELECT id, quota_micro, used_micro FROM quotas WHERE authority_id = $1 \
                          AND year = $2 AND name_key = $3 AND unit = $4 ORDER BY id LIMIT 1",
                     )
@@ -406,7 +413,8 @@ impl Db {
                     .bind(&key)
                     .bind(&unit)
                     .fetch_optional(&mut *tx)
-                    .await?;
+                    .await?
+                    };
                     let mut quota_id = None;
                     let mut quota_used = None;
                     if let Some((qid, total, _)) = quota {
@@ -655,7 +663,8 @@ impl Db {
                         "UPDATE permit_lines SET quota_id = $1 WHERE authority_id = $2 \
                          AND name_key = $3 AND unit = $4 AND quota_id IS NULL \
                          AND status_index IN (SELECT status_index FROM permits WHERE authority_id = $2 \
-                         AND state <> $7 AND issued_at >= $5 AND issued_at < $6)",
+                         AND state <> $7 AND issued_at >= $5 AND issued_at < $6 \
+                         AND document_type IN ('export', 're_export'))",
                     )
                     .bind(id)
                     .bind(authority)
