@@ -46,6 +46,7 @@ fn loaded(doc: &Value, case: &Value, at: &str) -> (std::sync::Arc<Verifier>, Che
     let checkpoint = match case["checkpoint"].as_str().unwrap() {
         "export" => CheckpointKind::Export,
         "import" => CheckpointKind::Import,
+        "inspection" => CheckpointKind::Inspection,
         other => panic!("{at}: {other}"),
     };
     (v, checkpoint)
@@ -115,6 +116,7 @@ fn check_case(doc: &Value, case: &Value, at: &str) -> String {
     let checkpoint = match case["checkpoint"].as_str().unwrap() {
         "export" => CheckpointKind::Export,
         "import" => CheckpointKind::Import,
+        "inspection" => CheckpointKind::Inspection,
         other => panic!("{at}: {other}"),
     };
     let r = v

@@ -62,6 +62,7 @@ fn check(case: &Value, roots: &[PublicKey], at: &str) {
     let checkpoint = match case["checkpoint"].as_str().unwrap() {
         "export" => Checkpoint::Export,
         "import" => Checkpoint::Import,
+        "inspection" => Checkpoint::Inspection,
         other => panic!("{at}: checkpoint {other}"),
     };
     let policy = Policy {

@@ -230,7 +230,7 @@ impl Case {
             "description": self.description,
             "qr": self.qr,
             "now": self.now,
-            "checkpoint": match self.checkpoint { Checkpoint::Export => "export", Checkpoint::Import => "import" },
+            "checkpoint": match self.checkpoint { Checkpoint::Export => "export", Checkpoint::Import => "import", Checkpoint::Inspection => "inspection" },
             "time_floor": self.time_floor,
             "bundle": hex(&self.bundle),
             "expected": expected,
