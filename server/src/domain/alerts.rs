@@ -52,11 +52,16 @@ pub enum AlertKind {
     PlaceOutsideCountry,
     /// An issued permit whose issuance event is not in the transparency log.
     UnloggedIssuance,
+    /// An export endorsement dated after the permit's last day of validity (refused).
+    EndorsedAfterValidity,
+    /// An export endorsement by an officer of a country other than the exporting Party
+    /// (refused).
+    EndorsedByAnotherParty,
 }
 
 impl AlertKind {
     /// Every kind.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 12] = [
         Self::SecondEndorsement,
         Self::UsedPermitScanned,
         Self::QuantityExceeded,
@@ -67,6 +72,8 @@ impl AlertKind {
         Self::ImportWithoutEndorsement,
         Self::PlaceOutsideCountry,
         Self::UnloggedIssuance,
+        Self::EndorsedAfterValidity,
+        Self::EndorsedByAnotherParty,
     ];
 
     /// The stored and wire name.
@@ -82,6 +89,8 @@ impl AlertKind {
             Self::ImportWithoutEndorsement => "import_without_endorsement",
             Self::PlaceOutsideCountry => "place_outside_country",
             Self::UnloggedIssuance => "unlogged_issuance",
+            Self::EndorsedAfterValidity => "endorsed_after_validity",
+            Self::EndorsedByAnotherParty => "endorsed_by_another_party",
         }
     }
 }
