@@ -18,6 +18,7 @@ on_both_backends!(
     only_the_exporting_party_endorses,
     endorsement_after_validity_is_refused,
     import_permit_and_inspection_checkpoints,
+    import_confirmation_rules,
 );
 
 fn now() -> i64 {
@@ -35,8 +36,21 @@ fn endorsement(id: &str, qr: &str, locode: &str, t: i64) -> Value {
 }
 
 fn confirmation(id: &str, qr: &str, locode: &str) -> Value {
-    json!({"id": id, "received_at": at(now() - 30), "place": {"locode": locode},
-           "lines": [{"block": "A", "quantity": "10"}], "qr": qr})
+    confirmation_at(id, qr, locode, now() - 30, "10")
+}
+
+fn confirmation_at(id: &str, qr: &str, locode: &str, t: i64, quantity: &str) -> Value {
+    json!({"id": id, "received_at": at(t), "place": {"locode": locode},
+           "lines": [{"block": "A", "quantity": quantity}], "qr": qr})
+}
+
+async fn confirm(s: &TestServer, token: &str, c: Value) -> (StatusCode, Value) {
+    s.post(
+        "/api/v1/confirmations",
+        Some(token),
+        json!({"confirmations": [c]}),
+    )
+    .await
 }
 
 fn kinds(r: &Value) -> Vec<String> {
@@ -248,5 +262,47 @@ async fn import_permit_and_inspection_checkpoints(backend: Backend) {
     assert_eq!((v.verdict, v.codes()), (Verdict::Valid, vec!["ENDORSED"]));
     let v = phone_at(&s, export, Checkpoint::Export).await;
     assert_eq!(v.codes(), ["USED"]);
+    s.stop().await;
+}
+
+/// On import: a confirmation by a country the permit is not bound for is refused and an alert;
+/// one received after the last valid day, or above the endorsed quantity, is stored with an
+/// alert; the destination's timely confirmation of what was endorsed raises nothing.
+async fn import_confirmation_rules(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let ke = s.issuing_authority("KE").await;
+    let officer = s.token("officer", None, Some("KE")).await;
+    let de = s.token("importer", None, Some("DE")).await;
+    let us = s.token("importer", None, Some("US")).await;
+    let today = Date::from_unix(now());
+    let mut draft = export_draft("KE/1", "KE", "DE");
+    draft["valid_until"] = json!(today.to_string());
+    let p = s.issue(&ke, "KE", draft).await;
+    let qr = p["qr_text"].as_str().unwrap();
+    let (status, r) = endorse(&s, &officer, endorsement("e-1", qr, "KEMBA", now() - 60)).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+
+    let (status, r) = confirm(&s, &us, confirmation("c-1", qr, "USJFK")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{r}");
+    assert_eq!(stored_kinds(&s, "KE", &ke).await, ["import_not_destined"]);
+
+    let late = confirmation_at("c-2", qr, "DEHAM", today.end_unix(), "10");
+    let (status, r) = confirm(&s, &de, late).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!(kinds(&r), ["imported_after_validity"], "{r}");
+
+    // Another permit: received on time, first what was endorsed, then more than that.
+    let p = s.issue(&ke, "KE", export_draft("KE/2", "KE", "DE")).await;
+    let qr = p["qr_text"].as_str().unwrap();
+    endorse(&s, &officer, endorsement("e-2", qr, "KEMBA", now() - 60)).await;
+    let (status, r) = confirm(&s, &de, confirmation("c-3", qr, "DEHAM")).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!(kinds(&r), Vec::<String>::new(), "{r}");
+    let p = s.issue(&ke, "KE", export_draft("KE/3", "KE", "DE")).await;
+    let qr = p["qr_text"].as_str().unwrap();
+    endorse(&s, &officer, endorsement("e-3", qr, "KEMBA", now() - 60)).await;
+    let more = confirmation_at("c-4", qr, "DEHAM", now() - 30, "12");
+    let (_, r) = confirm(&s, &de, more).await;
+    assert_eq!(kinds(&r), ["quantity_exceeded"], "{r}");
     s.stop().await;
 }

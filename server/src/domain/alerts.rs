@@ -57,11 +57,15 @@ pub enum AlertKind {
     /// An export endorsement by an officer of a country other than the exporting Party
     /// (refused).
     EndorsedByAnotherParty,
+    /// An import confirmed after the permit's last day of validity.
+    ImportedAfterValidity,
+    /// An import confirmation by a country the permit is not bound for (refused).
+    ImportNotDestined,
 }
 
 impl AlertKind {
     /// Every kind.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 14] = [
         Self::SecondEndorsement,
         Self::UsedPermitScanned,
         Self::QuantityExceeded,
@@ -74,6 +78,8 @@ impl AlertKind {
         Self::UnloggedIssuance,
         Self::EndorsedAfterValidity,
         Self::EndorsedByAnotherParty,
+        Self::ImportedAfterValidity,
+        Self::ImportNotDestined,
     ];
 
     /// The stored and wire name.
@@ -91,6 +97,8 @@ impl AlertKind {
             Self::UnloggedIssuance => "unlogged_issuance",
             Self::EndorsedAfterValidity => "endorsed_after_validity",
             Self::EndorsedByAnotherParty => "endorsed_by_another_party",
+            Self::ImportedAfterValidity => "imported_after_validity",
+            Self::ImportNotDestined => "import_not_destined",
         }
     }
 }

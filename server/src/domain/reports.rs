@@ -53,6 +53,31 @@ impl EndorsementFault {
     }
 }
 
+/// The alert detail for an import confirmed (received) at `at` after the last day of the
+/// permit's validity: the document had to be presented for import before it expired (Art. VI;
+/// 50 CFR 23.54). A multi-use certificate enters countries as often as it crosses, under the
+/// same rule.
+pub fn imported_after_validity(at: i64, permit: &BorderFacts) -> Option<String> {
+    (at >= permit.valid_until.end_unix()).then(|| {
+        format!(
+            "import confirmed after the permit's last valid day ({})",
+            permit.valid_until
+        )
+    })
+}
+
+/// The alert detail for a confirmation by `country` of a permit bound for another country
+/// (refused).
+pub fn not_destined(permit: &BorderFacts, country: &str) -> String {
+    format!(
+        "import confirmation by {country} of a permit bound for {}",
+        permit
+            .import_country
+            .as_deref()
+            .unwrap_or("no named country")
+    )
+}
+
 /// The fault of an endorsement dated `at` by an officer of `endorser`, if any (the issue day
 /// is [`dated_before_issue`]'s).
 pub fn endorsement_fault(
@@ -100,6 +125,22 @@ mod tests {
         assert_eq!(
             endorsement_fault(over, &p, "ZA"),
             Some(EndorsementFault::AfterValidity(p.valid_until))
+        );
+    }
+
+    #[test]
+    fn an_import_after_validity_is_noted() {
+        let p = facts(DocumentType::Export);
+        let over = p.valid_until.end_unix();
+        assert_eq!(imported_after_validity(over - 1, &p), None);
+        assert!(
+            imported_after_validity(over, &p)
+                .unwrap()
+                .contains("2027-05-28")
+        );
+        assert_eq!(
+            not_destined(&p, "US"),
+            "import confirmation by US of a permit bound for FR"
         );
     }
 

@@ -26,7 +26,8 @@ use crate::domain::alerts::{
 };
 use crate::domain::rates::{Budget, Limit, Window, spend};
 use crate::domain::reports::{
-    BorderFacts, EndorsementFault, dated_before_issue, endorsement_fault,
+    BorderFacts, EndorsementFault, dated_before_issue, endorsement_fault, imported_after_validity,
+    not_destined,
 };
 use crate::domain::{AlertKind, PermitState};
 
@@ -619,6 +620,22 @@ where
         Ok(())
     }
 
+    /// Records, in a transaction of its own, the alert of a refused report of the code `qr`
+    /// and commits it. Past the token's alert budget the alert is dropped with the rest: the
+    /// refusal stands either way.
+    async fn record_refusal(
+        mut self,
+        qr: &str,
+        kind: AlertKind,
+        source: &str,
+        detail: impl FnOnce(&Resolved) -> String,
+    ) -> Result<(), StorageError> {
+        let r = self.resolve(&[qr]).await?.remove(0);
+        let detail = detail(&r);
+        self.raise(&r, kind, source, detail).await?;
+        self.commit().await.map(|_| ())
+    }
+
     /// Stores one scan; raises what it shows.
     async fn scan(
         &mut self,
@@ -954,6 +971,19 @@ where
         let Some((authority, index)) = self.lines_report(kind, &c.id, &r).await? else {
             return Ok(None);
         };
+        if let Some(detail) = r
+            .facts
+            .as_ref()
+            .and_then(|f| imported_after_validity(c.received_at, f))
+        {
+            self.raise(
+                &r,
+                AlertKind::ImportedAfterValidity,
+                &kind.source(&c.id),
+                detail,
+            )
+            .await?;
+        }
         let endorsed: Option<(String,)> = sqlx::query_as(
             "SELECT lines FROM endorsements WHERE authority_id = $1 AND status_index = $2 \
              AND outside_country = 0 ORDER BY endorsed_at, id LIMIT 1",
@@ -1049,8 +1079,6 @@ impl Db {
                     // endorsement itself is then recorded as an alert on its own.
                     drop(ingest);
                     if let Refusal::Endorsement(fault) = &why {
-                        let mut record = Ingest::new(pool.begin_write().await?, now, uploader);
-                        let r = record.resolve(&[e.qr.as_str()]).await?.remove(0);
                         let kind = match fault {
                             EndorsementFault::AfterValidity(_) => AlertKind::EndorsedAfterValidity,
                             EndorsementFault::NotExportingParty(_) => {
@@ -1058,12 +1086,11 @@ impl Db {
                             }
                         };
                         let source = LinesReport::Endorsement.source(&e.id);
-                        record
-                            .raise(&r, kind, &source, fault.detail(uploader.country))
+                        Ingest::new(pool.begin_write().await?, now, uploader)
+                            .record_refusal(&e.qr, kind, &source, |_| {
+                                fault.detail(uploader.country)
+                            })
                             .await?;
-                        // Past the token's alert budget the alert is dropped with the rest:
-                        // the refusal stands either way.
-                        record.commit().await?;
                     }
                     return Ok(UploadOutcome::Refused { position, why });
                 }
@@ -1092,7 +1119,20 @@ impl Db {
             ingest.lock_permits(&texts).await?;
             for (position, c) in items.iter().enumerate() {
                 if let Some(why) = ingest.confirmation(c).await? {
-                    // Dropping the transaction rolls the upload back.
+                    // Dropping the transaction rolls the upload back; a confirmation by a
+                    // country the permit is not bound for is then recorded as an alert.
+                    drop(ingest);
+                    if why == Refusal::NotForThisCountry {
+                        let source = LinesReport::Confirmation.source(&c.id);
+                        Ingest::new(pool.begin_write().await?, now, uploader)
+                            .record_refusal(&c.qr, AlertKind::ImportNotDestined, &source, |r| {
+                                r.facts.as_ref().map_or_else(
+                                    || "import confirmation of a permit bound elsewhere".into(),
+                                    |f| not_destined(f, uploader.country),
+                                )
+                            })
+                            .await?;
+                    }
                     return Ok(UploadOutcome::Refused { position, why });
                 }
             }
