@@ -62,6 +62,7 @@ fn every_v1_vector_through_the_sdk() {
         ("vectors.json", 30),
         ("vectors-2.json", 33),
         ("vectors-3.json", 16),
+        ("vectors-4.json", 6),
     ] {
         let doc = vectors_file(file);
         let cases = doc["cases"].as_array().unwrap();
