@@ -72,6 +72,8 @@ pub enum CheckpointKind {
     Export,
     /// At import: the export endorsement is expected.
     Import,
+    /// A ranger's or an inland check: status and validity only.
+    Inspection,
 }
 
 impl From<CheckpointKind> for Checkpoint {
@@ -79,6 +81,7 @@ impl From<CheckpointKind> for Checkpoint {
         match c {
             CheckpointKind::Export => Checkpoint::Export,
             CheckpointKind::Import => Checkpoint::Import,
+            CheckpointKind::Inspection => Checkpoint::Inspection,
         }
     }
 }

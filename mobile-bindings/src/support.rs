@@ -131,6 +131,7 @@ pub(crate) fn report(
         checkpoint: match checkpoint {
             Checkpoint::Export => "export",
             Checkpoint::Import => "import",
+            Checkpoint::Inspection => "inspection",
         },
         clock_floor: floor.map(format_unix),
         code_format: payload::PREFIX.trim_end_matches(':'),

@@ -461,3 +461,47 @@ fn note(told: &mut HashMap<String, State>, line: &str) -> bool {
         false
     }
 }
+
+/// An endorsement after the last valid day that the code itself states is refused at record
+/// time, as the server would refuse it; one within the dates is queued.
+#[test]
+fn endorsements_outside_the_permits_dates_are_refused() {
+    use verifier_core::keys::SecretKey;
+    use verifier_core::payload;
+    use verifier_core::permit::{IssueContext, Permit, PermitDraft};
+    let code = |valid_until: &str| {
+        let draft: PermitDraft = serde_json::from_value(serde_json::json!({
+            "document_type": "export", "number": "KE/2026/0001", "valid_until": valid_until,
+            "purpose": "T", "exporter": {"name": "Exporter Ltd", "country": "KE"},
+            "importer": {"name": "Importer GmbH", "country": "DE"},
+            "lines": [{"scientific_name": "Aloe ferox", "kingdom": "plant", "term": "EXT",
+                       "appendix": "II", "source": "A", "quantity": "12.50", "unit": "KIL"}]}))
+        .unwrap();
+        let ctx = IssueContext {
+            issuing_country: "KE".parse().unwrap(),
+            // 2026-06-01: months before `T`.
+            issued_at: 1_780_272_000,
+            status_index: 0,
+        };
+        payload::sign(
+            &Permit::new(&draft, ctx).unwrap(),
+            &SecretKey::from_seed(&[4; 32]),
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ob = Outbox::open(dir.path().to_str().unwrap().into()).unwrap();
+    let mut e = endorsement();
+    e.lines.truncate(1);
+    e.qr_text = code("2026-11-01");
+    match ob.enqueue_endorsement(e.clone()).unwrap_err() {
+        SdkFailure::InvalidInput { field, reason } => {
+            assert_eq!(field, "endorsed_at");
+            assert!(reason.contains("2026-11-01"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(ob.pending_count(), 0);
+    e.qr_text = code("2026-11-30");
+    ob.enqueue_endorsement(e).unwrap();
+    assert_eq!(ob.pending_count(), 1);
+}

@@ -46,6 +46,7 @@ fn loaded(doc: &Value, case: &Value, at: &str) -> (std::sync::Arc<Verifier>, Che
     let checkpoint = match case["checkpoint"].as_str().unwrap() {
         "export" => CheckpointKind::Export,
         "import" => CheckpointKind::Import,
+        "inspection" => CheckpointKind::Inspection,
         other => panic!("{at}: {other}"),
     };
     (v, checkpoint)
@@ -61,6 +62,7 @@ fn every_v1_vector_through_the_sdk() {
         ("vectors.json", 30),
         ("vectors-2.json", 33),
         ("vectors-3.json", 16),
+        ("vectors-4.json", 6),
     ] {
         let doc = vectors_file(file);
         let cases = doc["cases"].as_array().unwrap();
@@ -115,6 +117,7 @@ fn check_case(doc: &Value, case: &Value, at: &str) -> String {
     let checkpoint = match case["checkpoint"].as_str().unwrap() {
         "export" => CheckpointKind::Export,
         "import" => CheckpointKind::Import,
+        "inspection" => CheckpointKind::Inspection,
         other => panic!("{at}: {other}"),
     };
     let r = v

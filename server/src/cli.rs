@@ -789,7 +789,8 @@ fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     let checkpoint = match args.checkpoint.as_str() {
         "export" => verifier_core::verify::Checkpoint::Export,
         "import" => verifier_core::verify::Checkpoint::Import,
-        other => anyhow::bail!("--checkpoint must be export or import, not {other}"),
+        "inspection" => verifier_core::verify::Checkpoint::Inspection,
+        other => anyhow::bail!("--checkpoint must be export, import or inspection, not {other}"),
     };
     let policy = verifier_core::Policy {
         checkpoint,

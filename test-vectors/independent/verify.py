@@ -9,6 +9,7 @@ outcomes). The code lists come from docs/FORMAT-codes.md, as an outside reader t
     python3 test-vectors/independent/verify.py test-vectors/v1/vectors.json
     python3 test-vectors/independent/verify.py test-vectors/v1/vectors-2.json
     python3 test-vectors/independent/verify.py test-vectors/v1/vectors-3.json  (§11)
+    python3 test-vectors/independent/verify.py test-vectors/v1/vectors-4.json  (§7 step 8)
     python3 test-vectors/independent/verify.py test-vectors/v1/device-reports.json  (§10)
     python3 test-vectors/independent/verify.py --annotate 'PS1:...'
 
@@ -52,6 +53,8 @@ NS = {
 DOC_TYPES = [None, "export", "re_export", "import", "certificate_of_origin",
              "introduction_from_the_sea", "pre_convention", "captive_breeding", "ownership",
              "travelling_exhibition", "musical_instrument", "sample_collection", "scientific_exchange"]
+NO_ENDORSEMENT_AT_IMPORT = {"import", "ownership", "travelling_exhibition", "musical_instrument",
+                            "sample_collection"}
 VALIDITY_MONTHS = {"export": 6, "re_export": 6, "pre_convention": 6, "captive_breeding": 6,
                    "import": 12, "certificate_of_origin": 12, "introduction_from_the_sea": 12,
                    "sample_collection": 12, "scientific_exchange": 12, "ownership": 36,
@@ -640,7 +643,9 @@ def verify(text, now, trust, statuses, checkpoint="export", floor=None):
             (warnings if newer else errors).append("STATUS_OLDER_THAN_PERMIT" if newer else "NOT_ISSUED")
         else:
             state = s["exceptions"].get(p["index"], s["default"])
-            if state == 0 and checkpoint == "import":
+            # An import permit and the multi-use certificates (types 3, 8-11) carry no export
+            # endorsement in the status list (FORMAT.md §7 step 8).
+            if state == 0 and checkpoint == "import" and p["type"] not in NO_ENDORSEMENT_AT_IMPORT:
                 warnings.append("NOT_ENDORSED")
             elif state == 1:
                 errors.append("SUSPENDED")
@@ -648,7 +653,7 @@ def verify(text, now, trust, statuses, checkpoint="export", floor=None):
                 errors.append("REVOKED")
             elif state == 3:
                 (errors if checkpoint == "export" else infos).append(
-                    "USED" if checkpoint == "export" else "ENDORSED")
+                    "USED" if checkpoint == "export" else "ENDORSED")  # import or inspection
         limit = 24 * 3600 if any(line["appendix"] == 1 for line in p["lines"]) else 72 * 3600
         if at - s["issued_at"] > limit:
             warnings.append("STALE_STATUS")

@@ -377,6 +377,10 @@ pub enum Problem {
     /// Not a device key id (32 hex digits) with a signature (128 hex digits, low `s`), or
     /// one without the other.
     BadSignature,
+    /// An endorsement dated before its permit's issue day (given).
+    BeforeIssueDay(crate::date::Date),
+    /// An endorsement dated after its permit's last day of validity (given).
+    AfterValidity(crate::date::Date),
 }
 
 impl fmt::Display for Problem {
@@ -397,6 +401,14 @@ impl fmt::Display for Problem {
                 "is more than 24 hours ahead of the clock: check the device's date and time",
             ),
             Problem::TooEarly => f.write_str("is before 2000: check the device's date and time"),
+            Problem::BeforeIssueDay(d) => write!(
+                f,
+                "is before the permit's issue day ({d}): check the device's date and time"
+            ),
+            Problem::AfterValidity(d) => write!(
+                f,
+                "is after the permit's last valid day ({d}): an expired permit cannot be endorsed"
+            ),
             Problem::BadLocode => {
                 f.write_str("must be a UN/LOCODE: an ISO country code and 3 letters or digits 2-9")
             }
@@ -466,6 +478,8 @@ impl ReportError {
     pub fn code(&self) -> &'static str {
         match self.problem {
             Problem::NotATime | Problem::InTheFuture | Problem::TooEarly => "invalid_time",
+            Problem::BeforeIssueDay(_) => "before_issue_day",
+            Problem::AfterValidity(_) => "after_validity",
             Problem::BadLocode
             | Problem::OutOfRange
             | Problem::HalfCoordinates
@@ -745,6 +759,27 @@ impl Endorsement {
     }
 }
 
+impl Endorsement {
+    /// The permit's dates that a phone can hold an endorsement to at record time, from the
+    /// code itself: the endorsement lies within issue day … valid until (FORMAT.md §7; the
+    /// server refuses the rest too and raises an alert). A code that does not decode is left
+    /// to the verifier, which shows it invalid.
+    pub fn within_validity(&self) -> Result<(), ReportError> {
+        let Ok(env) = crate::payload::decode(&self.qr) else {
+            return Ok(());
+        };
+        let fail = |p| Err(ReportError::new(ReportKind::Endorsement, Field::Time, p));
+        let issue_day = crate::date::Date::from_unix(env.data.issued_at);
+        if self.endorsed_at < issue_day.start_unix() {
+            return fail(Problem::BeforeIssueDay(issue_day));
+        }
+        if self.endorsed_at >= env.data.valid_until.end_unix() {
+            return fail(Problem::AfterValidity(env.data.valid_until));
+        }
+        Ok(())
+    }
+}
+
 impl Confirmation {
     /// Checks an import confirmation against the clock `now` (Unix seconds). Its place is the
     /// port of entry.
@@ -832,6 +867,39 @@ mod tests {
             device_key_id: None,
             signature: None,
         }
+    }
+
+    /// A real permit (issued 2026-11-29, valid until 2027-05-28) endorsed at `at`, checked
+    /// against its dates.
+    fn endorsed_within(at: &str) -> Result<(), ReportError> {
+        let key = crate::keys::SecretKey::from_seed(&[3; 32]);
+        let permit = crate::permit::Permit::new(
+            &crate::permit::tests::croc_draft(),
+            crate::permit::tests::ctx(),
+        )
+        .unwrap();
+        let mut w = endorsement();
+        w.qr = crate::payload::sign(&permit, &key);
+        w.endorsed_at = at.into();
+        let now = crate::date::parse_unix("2027-05-29T12:00:00Z").unwrap();
+        Endorsement::check(&w, Form::Recorded, now)
+            .unwrap()
+            .within_validity()
+    }
+
+    #[test]
+    fn an_endorsement_lies_within_its_permits_dates() {
+        assert_eq!(endorsed_within("2026-11-29T00:00:00Z"), Ok(()));
+        assert_eq!(endorsed_within("2027-05-28T23:59:59Z"), Ok(()));
+        let e = endorsed_within("2027-05-29T00:00:00Z").unwrap_err();
+        assert_eq!((e.field, e.code()), (Field::Time, "after_validity"));
+        assert!(e.to_string().contains("2027-05-28"), "{e}");
+        let e = endorsed_within("2026-11-28T23:59:59Z").unwrap_err();
+        assert_eq!(e.code(), "before_issue_day");
+        // A code that does not decode is the verifier's to judge, not this rule's.
+        let w = endorsement();
+        let e = Endorsement::check(&w, Form::Recorded, NOW).unwrap();
+        assert_eq!(e.within_validity(), Ok(()));
     }
 
     fn refused(w: &ScanWire, form: Form) -> (String, &'static str) {

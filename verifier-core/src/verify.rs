@@ -43,8 +43,12 @@ pub enum Checkpoint {
     /// At export (or a ranger's check before export): a used permit is being re-used.
     #[default]
     Export,
-    /// At import: the export endorsement is expected; its absence is the warning.
+    /// At import: the export endorsement is expected; its absence is the warning (except on
+    /// an import permit, which the importing country issued and no export office endorses).
     Import,
+    /// A ranger's or an inland check: status and validity only, no export or import
+    /// expectation (a used permit is shown as endorsed, a valid one as it is).
+    Inspection,
 }
 
 /// Machine-readable reason codes. Their strings are stable: apps and vectors match them.
@@ -451,7 +455,13 @@ pub fn verify_with(
                     ));
                 }
                 (None, _) => reasons.push(Reason::new(ReasonCode::NotIssued, Severity::Error)),
-                (Some(PermitState::Valid), Checkpoint::Export) => {}
+                (Some(PermitState::Valid), Checkpoint::Export | Checkpoint::Inspection) => {}
+                // An import permit is the importing country's own document and a multi-use
+                // certificate records its crossings instead of being used up (FORMAT.md §7.9):
+                // neither carries an export endorsement in the status list.
+                (Some(PermitState::Valid), Checkpoint::Import)
+                    if data.document_type.issuer_is_importer()
+                        || data.document_type.is_multi_use() => {}
                 (Some(PermitState::Valid), Checkpoint::Import) => {
                     reasons.push(Reason::new(ReasonCode::NotEndorsed, Severity::Warning));
                 }
@@ -464,7 +474,7 @@ pub fn verify_with(
                 (Some(PermitState::Used), Checkpoint::Export) => {
                     reasons.push(Reason::new(ReasonCode::Used, Severity::Error));
                 }
-                (Some(PermitState::Used), Checkpoint::Import) => {
+                (Some(PermitState::Used), Checkpoint::Import | Checkpoint::Inspection) => {
                     reasons.push(Reason::new(ReasonCode::Endorsed, Severity::Info));
                 }
             }
@@ -597,5 +607,108 @@ mod tests {
             &status,
         );
         assert_eq!(v.codes(), ["KEY_COMPROMISED"]);
+    }
+
+    /// A permit of `draft` issued by ZA, checked at `checkpoint` against a status list that
+    /// gives it `state`.
+    fn checked(
+        draft: &crate::permit::PermitDraft,
+        country: &str,
+        state: PermitState,
+        checkpoint: Checkpoint,
+    ) -> Verification {
+        let at = crate::date::parse_unix("2026-11-29T10:00:00Z").unwrap();
+        let key = SecretKey::from_seed(&[9; 32]);
+        let ctx = IssueContext {
+            issuing_country: country.parse().unwrap(),
+            issued_at: at,
+            status_index: 0,
+        };
+        let text = crate::payload::sign(&Permit::new(draft, ctx).unwrap(), &key);
+        let authority = Authority {
+            id: 1,
+            country: country.parse().unwrap(),
+            name: "MA".into(),
+            keys: vec![TrustedKey {
+                key: key.public().clone(),
+                valid_from: at - 60,
+                valid_until: None,
+                status: KeyStatus::Good,
+            }],
+        };
+        let trust = TrustList::new(1, at + 60, vec![authority]).unwrap();
+        let mut list = StatusList::new(1, 1, at + 60);
+        list.set(0, state);
+        let mut status = StatusSet::new();
+        status.insert(list);
+        let policy = Policy {
+            checkpoint,
+            ..Policy::default()
+        };
+        verify_with(&text, at + 120, &trust, &status, &policy, None)
+    }
+
+    fn draft_of(document_type: &str) -> crate::permit::PermitDraft {
+        let mut d = crate::permit::tests::croc_draft();
+        d.document_type = document_type.into();
+        d
+    }
+
+    #[test]
+    fn an_export_permit_at_import_is_expected_endorsed() {
+        let v = checked(
+            &draft_of("export"),
+            "ZA",
+            PermitState::Valid,
+            Checkpoint::Import,
+        );
+        assert_eq!(v.codes(), ["NOT_ENDORSED"]);
+        let v = checked(
+            &draft_of("export"),
+            "ZA",
+            PermitState::Used,
+            Checkpoint::Import,
+        );
+        assert_eq!(v.codes(), ["ENDORSED"]);
+        assert_eq!(v.verdict, Verdict::Valid);
+    }
+
+    /// The importing country issues an import permit; no export office endorses it.
+    #[test]
+    fn an_import_permit_at_import_is_not_missing_an_endorsement() {
+        let v = checked(
+            &draft_of("import"),
+            "FR",
+            PermitState::Valid,
+            Checkpoint::Import,
+        );
+        assert_eq!(v.verdict, Verdict::Valid, "{:?}", v.codes());
+        assert!(v.codes().is_empty());
+    }
+
+    #[test]
+    fn a_multi_use_certificate_at_import_is_not_missing_an_endorsement() {
+        let v = checked(
+            &draft_of("musical_instrument"),
+            "ZA",
+            PermitState::Valid,
+            Checkpoint::Import,
+        );
+        assert_eq!(v.verdict, Verdict::Valid, "{:?}", v.codes());
+    }
+
+    /// Inland, neither the export nor the import expectation holds: a valid permit is valid,
+    /// a used one is shown as endorsed, withdrawn ones stay refused.
+    #[test]
+    fn an_inspection_checks_status_and_validity_only() {
+        let d = draft_of("export");
+        let v = checked(&d, "ZA", PermitState::Valid, Checkpoint::Inspection);
+        assert_eq!(v.verdict, Verdict::Valid, "{:?}", v.codes());
+        let v = checked(&d, "ZA", PermitState::Used, Checkpoint::Inspection);
+        assert_eq!((v.verdict, v.codes()), (Verdict::Valid, vec!["ENDORSED"]));
+        let v = checked(&d, "ZA", PermitState::Revoked, Checkpoint::Inspection);
+        assert_eq!(v.codes(), ["REVOKED"]);
+        let v = checked(&d, "ZA", PermitState::Used, Checkpoint::Export);
+        assert_eq!(v.codes(), ["USED"]);
     }
 }

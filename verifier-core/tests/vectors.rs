@@ -62,6 +62,7 @@ fn check(case: &Value, roots: &[PublicKey], at: &str) {
     let checkpoint = match case["checkpoint"].as_str().unwrap() {
         "export" => Checkpoint::Export,
         "import" => Checkpoint::Import,
+        "inspection" => Checkpoint::Inspection,
         other => panic!("{at}: checkpoint {other}"),
     };
     let policy = Policy {
@@ -126,12 +127,22 @@ fn every_deceptive_text_vector_gets_its_expected_verdict_and_reasons() {
     check_file("vectors-3.json", 16);
 }
 
+#[test]
+fn every_border_checkpoint_vector_gets_its_expected_verdict_and_reasons() {
+    check_file("vectors-4.json", 6);
+}
+
 /// Each reason code of FORMAT.md §7 is named there and is the expected reason of at least
 /// one vector; and each code the spec names is one the core knows.
 #[test]
 fn every_reason_code_of_section_7_has_a_vector() {
     let mut seen = std::collections::BTreeSet::new();
-    for file in ["vectors.json", "vectors-2.json", "vectors-3.json"] {
+    for file in [
+        "vectors.json",
+        "vectors-2.json",
+        "vectors-3.json",
+        "vectors-4.json",
+    ] {
         for case in load(file)["cases"].as_array().unwrap() {
             for r in case["expected"]["reasons"].as_array().unwrap() {
                 seen.insert(r.as_str().unwrap().to_owned());

@@ -213,10 +213,13 @@ impl Verifier {
         let checkpoint = match checkpoint {
             "export" => Checkpoint::Export,
             "import" => Checkpoint::Import,
+            "inspection" => Checkpoint::Inspection,
             _ => {
-                return Err(
-                    Refusal::new("bad_checkpoint", "checkpoint must be export or import").into(),
-                );
+                return Err(Refusal::new(
+                    "bad_checkpoint",
+                    "checkpoint must be export, import or inspection",
+                )
+                .into());
             }
         };
         let lang = Lang::from_tag(lang).unwrap_or_default();

@@ -39,6 +39,7 @@ fn checkpoint(c: &Value) -> Checkpoint {
     match c["checkpoint"].as_str().unwrap() {
         "export" => Checkpoint::Export,
         "import" => Checkpoint::Import,
+        "inspection" => Checkpoint::Inspection,
         other => panic!("{other}"),
     }
 }

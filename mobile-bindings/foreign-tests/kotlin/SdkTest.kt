@@ -142,7 +142,11 @@ private fun checkCase(roots: List<ByteArray>, c: Map<String, Any?>): String {
         }
         expect(deltas == (want["deltas"]?.arr() ?: emptyList<Any?>())) { "deltas $deltas" }
         (c["time_floor"] as Long?)?.let { v.setTimeFloor(it) }
-        val checkpoint = if (c["checkpoint"] == "import") CheckpointKind.IMPORT else CheckpointKind.EXPORT
+        val checkpoint = when (c["checkpoint"]) {
+            "import" -> CheckpointKind.IMPORT
+            "inspection" -> CheckpointKind.INSPECTION
+            else -> CheckpointKind.EXPORT
+        }
         val r = v.verifyAt(c["qr"] as String, c["now"] as Long, checkpoint, Language.EN)
         val codes = r.reasons.map { it.code }.sorted()
         expect(verdictName(r.verdict) == want["verdict"]) { "verdict ${r.verdict} != ${want["verdict"]}" }

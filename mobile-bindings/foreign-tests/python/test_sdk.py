@@ -62,7 +62,8 @@ def check_case(test, roots, case):
     test.assertEqual(deltas, want.get("deltas", []))
     if case["time_floor"] is not None:
         v.set_time_floor(case["time_floor"])
-    checkpoint = ps.CheckpointKind.IMPORT if case["checkpoint"] == "import" else ps.CheckpointKind.EXPORT
+    checkpoint = {"import": ps.CheckpointKind.IMPORT, "inspection": ps.CheckpointKind.INSPECTION}.get(
+        case["checkpoint"], ps.CheckpointKind.EXPORT)
     r = v.verify_at(case["qr"], case["now"], checkpoint, ps.Language.ES)
     codes = sorted(x.code for x in r.reasons)
     test.assertEqual(VERDICTS[r.verdict], want["verdict"])

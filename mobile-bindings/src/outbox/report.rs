@@ -95,6 +95,7 @@ pub fn check_endorsement(
     report::check_time(ReportKind::Endorsement, e.endorsed_at, now).map_err(|e| refusal(&e))?;
     let checked = report::Endorsement::check(&endorsement_wire(id, &e, None), Form::Recorded, now)
         .map_err(|e| refusal(&e))?;
+    checked.within_validity().map_err(|e| refusal(&e))?;
     for (line, ok) in e.lines.iter_mut().zip(&checked.lines) {
         line.quantity = ok.quantity.to_string();
     }
@@ -152,6 +153,8 @@ fn refusal(e: &ReportError) -> SdkFailure {
         | Problem::BadBlock
         | Problem::RepeatedBlock
         | Problem::BadQuantity
+        | Problem::BeforeIssueDay(_)
+        | Problem::AfterValidity(_)
         // The outbox builds signatures itself; a bad one is a programming error.
         | Problem::BadSignature => SdkFailure::invalid(field, reason),
     }

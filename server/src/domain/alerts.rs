@@ -52,11 +52,20 @@ pub enum AlertKind {
     PlaceOutsideCountry,
     /// An issued permit whose issuance event is not in the transparency log.
     UnloggedIssuance,
+    /// An export endorsement dated after the permit's last day of validity (refused).
+    EndorsedAfterValidity,
+    /// An export endorsement by an officer of a country other than the exporting Party
+    /// (refused).
+    EndorsedByAnotherParty,
+    /// An import confirmed after the permit's last day of validity.
+    ImportedAfterValidity,
+    /// An import confirmation by a country the permit is not bound for (refused).
+    ImportNotDestined,
 }
 
 impl AlertKind {
     /// Every kind.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 14] = [
         Self::SecondEndorsement,
         Self::UsedPermitScanned,
         Self::QuantityExceeded,
@@ -67,6 +76,10 @@ impl AlertKind {
         Self::ImportWithoutEndorsement,
         Self::PlaceOutsideCountry,
         Self::UnloggedIssuance,
+        Self::EndorsedAfterValidity,
+        Self::EndorsedByAnotherParty,
+        Self::ImportedAfterValidity,
+        Self::ImportNotDestined,
     ];
 
     /// The stored and wire name.
@@ -82,6 +95,10 @@ impl AlertKind {
             Self::ImportWithoutEndorsement => "import_without_endorsement",
             Self::PlaceOutsideCountry => "place_outside_country",
             Self::UnloggedIssuance => "unlogged_issuance",
+            Self::EndorsedAfterValidity => "endorsed_after_validity",
+            Self::EndorsedByAnotherParty => "endorsed_by_another_party",
+            Self::ImportedAfterValidity => "imported_after_validity",
+            Self::ImportNotDestined => "import_not_destined",
         }
     }
 }

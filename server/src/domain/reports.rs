@@ -1,7 +1,100 @@
 //! Rules a field report must meet against stored facts before it is stored: its date against
-//! its permit's issue day.
+//! its permit's issue day and last day of validity, and who may endorse.
 
+use verifier_core::codes::DocumentType;
 use verifier_core::date::Date;
+
+/// What the border rules need of a stored permit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BorderFacts {
+    /// Its document type.
+    pub document_type: DocumentType,
+    /// The exporter's (or re-exporter's, or owner's) country, box 4.
+    pub export_country: String,
+    /// The country of import, box 3a (none on a multi-use certificate).
+    pub import_country: Option<String>,
+    /// Its last day of validity.
+    pub valid_until: Date,
+}
+
+impl BorderFacts {
+    /// Whether an export endorsement records one crossing of several rather than using the
+    /// document up: the multi-use certificates (ownership, travelling exhibition, musical
+    /// instrument, sample collection) cross as often as their validity allows (Res. Conf.
+    /// 16.8 §2, Res. Conf. 12.3 Annex on multi-use certificates).
+    pub fn records_crossings(&self) -> bool {
+        self.document_type.is_multi_use()
+    }
+}
+
+/// Why an endorsement is refused against its permit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndorsementFault {
+    /// Dated after the permit's last day of validity (given): an expired document is void
+    /// and cannot be endorsed for export (Art. VI(2), Res. Conf. 12.3).
+    AfterValidity(Date),
+    /// Endorsed by an officer of another country than the exporting (or re-exporting) Party
+    /// (given): box 14 is the exporting Party's inspection. A multi-use certificate is
+    /// endorsed at each crossing by the country it leaves, so any country may.
+    NotExportingParty(String),
+}
+
+impl EndorsementFault {
+    /// The officer-facing phrase of the alert that records the refusal.
+    pub fn detail(&self, endorser: &str) -> String {
+        match self {
+            Self::AfterValidity(until) => {
+                format!("export endorsement dated after the permit's last valid day ({until})")
+            }
+            Self::NotExportingParty(exporting) => format!(
+                "export endorsement by an officer of {endorser}; only {exporting}, the exporting                  Party, endorses this permit"
+            ),
+        }
+    }
+}
+
+/// The alert detail for an import confirmed (received) at `at` after the last day of the
+/// permit's validity: the document had to be presented for import before it expired (Art. VI;
+/// 50 CFR 23.54). A multi-use certificate enters countries as often as it crosses, under the
+/// same rule.
+pub fn imported_after_validity(at: i64, permit: &BorderFacts) -> Option<String> {
+    (at >= permit.valid_until.end_unix()).then(|| {
+        format!(
+            "import confirmed after the permit's last valid day ({})",
+            permit.valid_until
+        )
+    })
+}
+
+/// The alert detail for a confirmation by `country` of a permit bound for another country
+/// (refused).
+pub fn not_destined(permit: &BorderFacts, country: &str) -> String {
+    format!(
+        "import confirmation by {country} of a permit bound for {}",
+        permit
+            .import_country
+            .as_deref()
+            .unwrap_or("no named country")
+    )
+}
+
+/// The fault of an endorsement dated `at` by an officer of `endorser`, if any (the issue day
+/// is [`dated_before_issue`]'s).
+pub fn endorsement_fault(
+    at: i64,
+    permit: &BorderFacts,
+    endorser: &str,
+) -> Option<EndorsementFault> {
+    if at >= permit.valid_until.end_unix() {
+        return Some(EndorsementFault::AfterValidity(permit.valid_until));
+    }
+    if !permit.records_crossings() && permit.export_country != endorser {
+        return Some(EndorsementFault::NotExportingParty(
+            permit.export_country.clone(),
+        ));
+    }
+    None
+}
 
 /// The issue day (UTC) of a permit issued at `issued_at`, when a report of it dated `at` is
 /// earlier than that day: an endorsement or an import confirmation cannot precede the permit
@@ -14,6 +107,62 @@ pub fn dated_before_issue(at: i64, issued_at: i64) -> Option<Date> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn facts(document_type: DocumentType) -> BorderFacts {
+        BorderFacts {
+            document_type,
+            export_country: "ZA".into(),
+            import_country: Some("FR".into()),
+            valid_until: Date::from_ymd(2027, 5, 28).unwrap(),
+        }
+    }
+
+    #[test]
+    fn an_endorsement_lies_within_validity() {
+        let p = facts(DocumentType::Export);
+        let over = p.valid_until.end_unix();
+        assert_eq!(endorsement_fault(over - 1, &p, "ZA"), None);
+        assert_eq!(
+            endorsement_fault(over, &p, "ZA"),
+            Some(EndorsementFault::AfterValidity(p.valid_until))
+        );
+    }
+
+    #[test]
+    fn an_import_after_validity_is_noted() {
+        let p = facts(DocumentType::Export);
+        let over = p.valid_until.end_unix();
+        assert_eq!(imported_after_validity(over - 1, &p), None);
+        assert!(
+            imported_after_validity(over, &p)
+                .unwrap()
+                .contains("2027-05-28")
+        );
+        assert_eq!(
+            not_destined(&p, "US"),
+            "import confirmation by US of a permit bound for FR"
+        );
+    }
+
+    #[test]
+    fn only_the_exporting_party_endorses_a_single_use_document() {
+        for ty in [
+            DocumentType::Export,
+            DocumentType::ReExport,
+            DocumentType::Import,
+        ] {
+            let p = facts(ty);
+            assert_eq!(endorsement_fault(ISSUED, &p, "ZA"), None);
+            assert_eq!(
+                endorsement_fault(ISSUED, &p, "FR"),
+                Some(EndorsementFault::NotExportingParty("ZA".into()))
+            );
+        }
+        let p = facts(DocumentType::MusicalInstrument);
+        assert!(p.records_crossings());
+        assert_eq!(endorsement_fault(ISSUED, &p, "FR"), None);
+        assert!(!facts(DocumentType::Export).records_crossings());
+    }
 
     // 2026-12-02T10:00:00Z.
     const ISSUED: i64 = 1_796_205_600;

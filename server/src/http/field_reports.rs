@@ -18,6 +18,7 @@ use super::params::AuthorityPath;
 use super::{Access, Api, format_time};
 use crate::crypto::verify_device_signature;
 use crate::domain::AlertKind;
+use crate::domain::reports::EndorsementFault;
 use crate::http::error::{ApiError, Json, Path, Query};
 use crate::model::{AuthorityId, Principal, Role, text_field};
 use crate::state::AppState;
@@ -360,6 +361,27 @@ fn outcome_answer(
                  check the device's date; nothing was stored"
             ),
         )),
+        UploadOutcome::Refused {
+            position,
+            why: Refusal::Endorsement(fault),
+        } => Err(match fault {
+            EndorsementFault::AfterValidity(until) => ApiError::invalid(
+                "after_validity",
+                format!(
+                    "{list}[{position}].{time_field} is after the permit's last valid day \
+                     ({until}): an expired permit cannot be endorsed; nothing was stored, \
+                     an alert was raised"
+                ),
+            ),
+            EndorsementFault::NotExportingParty(exporting) => ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "not_exporting_party",
+                format!(
+                    "{list}[{position}]: only an officer of {exporting}, the exporting Party, \
+                     endorses this permit; nothing was stored, an alert was raised"
+                ),
+            ),
+        }),
     }
 }
 

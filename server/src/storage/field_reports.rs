@@ -25,7 +25,10 @@ use crate::domain::alerts::{
     implausible_travel, place_outside_country, used_permit_rescanned,
 };
 use crate::domain::rates::{Budget, Limit, Window, spend};
-use crate::domain::reports::dated_before_issue;
+use crate::domain::reports::{
+    BorderFacts, EndorsementFault, dated_before_issue, endorsement_fault, imported_after_validity,
+    not_destined,
+};
 use crate::domain::{AlertKind, PermitState};
 
 /// What an endorsement or confirmation upload did, or the first report refused against stored
@@ -54,12 +57,15 @@ pub enum UploadOutcome {
 }
 
 /// Why a report was refused against what is stored of its permit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
     /// A confirmation of a permit bound for another country.
     NotForThisCountry,
     /// Dated before the permit's issue day (given).
     BeforeIssue(Date),
+    /// An endorsement dated after the permit's validity, or by an officer of a country that
+    /// is not the exporting Party; recorded as an alert of the same report.
+    Endorsement(EndorsementFault),
 }
 
 /// Who uploads a batch of reports: the token and the country it holds.
@@ -143,6 +149,8 @@ struct Resolved {
     state: Option<PermitState>,
     /// Issue time of the permit, when the code is genuine.
     issued_at: Option<i64>,
+    /// What the border rules need of the permit, when the code is genuine.
+    facts: Option<BorderFacts>,
     /// [`qr_digest`] of the code.
     digest: String,
     genuine: bool,
@@ -182,6 +190,30 @@ struct StoredCode {
     state: PermitState,
     number: String,
     issued_at: i64,
+    document_type: String,
+    export_country: String,
+    import_country: Option<String>,
+    valid_until: String,
+}
+
+impl StoredCode {
+    /// The border facts, read strictly: a document type or date this code does not know is
+    /// an error, never a default.
+    fn facts(&self) -> Result<BorderFacts, StorageError> {
+        let document_type = self.document_type.parse().map_err(|_| {
+            StorageError::Corrupt(format!("document type {:?}", self.document_type))
+        })?;
+        let valid_until = self
+            .valid_until
+            .parse()
+            .map_err(|_| StorageError::Corrupt(format!("valid_until {:?}", self.valid_until)))?;
+        Ok(BorderFacts {
+            document_type,
+            export_country: self.export_country.clone(),
+            import_country: self.import_country.clone(),
+            valid_until,
+        })
+    }
 }
 
 /// A scan of the same permit with coordinates, for the travel check.
@@ -433,7 +465,8 @@ where
             let indexes: Vec<i64> = indexes.iter().copied().collect();
             for chunk in indexes.chunks(IN_CHUNK) {
                 let sql = format!(
-                    "SELECT status_index, qr_text, state, number, issued_at FROM permits \
+                    "SELECT status_index, qr_text, state, number, issued_at, document_type, \
+                     export_country, import_country, valid_until FROM permits \
                      WHERE authority_id = $1 AND status_index IN ({})",
                     placeholders(2, chunk.len())
                 );
@@ -445,7 +478,7 @@ where
                 permits.extend(rows.into_iter().map(|p| ((*authority, p.status_index), p)));
             }
         }
-        Ok(texts
+        texts
             .iter()
             .zip(&decoded)
             .map(|(text, env)| {
@@ -455,14 +488,14 @@ where
                 };
                 let Some(env) = env else {
                     r.why_unknown = "not a readable permitseal code";
-                    return r;
+                    return Ok(r);
                 };
                 let index = i64::from(env.data.status_index);
                 r.number = Some(env.data.number.clone());
                 r.index = Some(index);
                 let Some(authority) = keys.get(&env.key_id.to_string()) else {
                     r.why_unknown = "signed with a key this deployment does not know";
-                    return r;
+                    return Ok(r);
                 };
                 r.authority = Some(authority.clone());
                 match permits.get(&(authority.as_str(), index)) {
@@ -471,13 +504,14 @@ where
                         r.state = Some(p.state);
                         r.number = Some(p.number.clone());
                         r.issued_at = Some(p.issued_at);
+                        r.facts = Some(p.facts()?);
                     }
                     Some(_) => r.why_unknown = "differs from the permit issued under this number",
                     None => r.why_unknown = "no permit was issued under this index",
                 }
-                r
+                Ok(r)
             })
-            .collect())
+            .collect()
     }
 
     /// Locks the rows of the permits that a batch of endorsements or confirmations names, in
@@ -584,6 +618,22 @@ where
         self.result.alerts.retain(|a| a.id != row.id);
         self.result.alerts.push(row);
         Ok(())
+    }
+
+    /// Records, in a transaction of its own, the alert of a refused report of the code `qr`
+    /// and commits it. Past the token's alert budget the alert is dropped with the rest: the
+    /// refusal stands either way.
+    async fn record_refusal(
+        mut self,
+        qr: &str,
+        kind: AlertKind,
+        source: &str,
+        detail: impl FnOnce(&Resolved) -> String,
+    ) -> Result<(), StorageError> {
+        let r = self.resolve(&[qr]).await?.remove(0);
+        let detail = detail(&r);
+        self.raise(&r, kind, source, detail).await?;
+        self.commit().await.map(|_| ())
     }
 
     /// Stores one scan; raises what it shows.
@@ -735,7 +785,9 @@ where
             .bind(self.uploader.token_id)
             .fetch_optional(&mut *self.tx)
             .await?;
-        if let Some((first,)) = earlier {
+        // A multi-use certificate is endorsed (and received) once per crossing.
+        let crossings = r.facts.as_ref().is_some_and(BorderFacts::records_crossings);
+        if let Some((first,)) = earlier.filter(|_| !crossings) {
             let (alert, detail) = kind.second(&first);
             self.raise(r, alert, &source, detail).await?;
         }
@@ -768,6 +820,16 @@ where
             return Ok(Some(Refusal::BeforeIssue(day)));
         }
         let outside = place_outside_country(e.place.locode.as_deref(), self.uploader.country);
+        // A claim of a place outside the uploader's country is kept as a report that changes
+        // nothing (its own alert); any other endorsement must fit its permit or is refused.
+        if let Some(fault) = r
+            .facts
+            .as_ref()
+            .filter(|_| outside.is_none())
+            .and_then(|f| endorsement_fault(e.endorsed_at, f, self.uploader.country))
+        {
+            return Ok(Some(Refusal::Endorsement(fault)));
+        }
         let coords = self.locate(&[&e.place]).await?.remove(0);
         let lines: Vec<EndorsedLine> = e.lines.iter().map(EndorsedLine::from).collect();
         let json = serde_json::to_string(&lines)
@@ -828,7 +890,14 @@ where
         .await?;
         self.excess(kind, &e.id, &r, endorsement_excess(&issued, &lines))
             .await?;
-        if let Some(next) = r.state.and_then(PermitState::after_endorsement) {
+        // A crossing of a multi-use certificate leaves it valid for the next one; the
+        // endorsements stored are its list of crossings.
+        let crossing = r.facts.as_ref().is_some_and(BorderFacts::records_crossings);
+        if let Some(next) = r
+            .state
+            .filter(|_| !crossing)
+            .and_then(PermitState::after_endorsement)
+        {
             let version = self.tx.bump_status(authority, self.now).await?;
             sqlx::query(
                 "UPDATE permits SET state = $1, state_reason = $2, state_changed_at = $3 \
@@ -861,17 +930,11 @@ where
         let country = self.uploader.country;
         let kind = LinesReport::Confirmation;
         let r = self.resolve(&[c.qr.as_str()]).await?.remove(0);
-        if let Some((authority, index)) = r.issued() {
-            let (dest,): (Option<String>,) = sqlx::query_as(
-                "SELECT import_country FROM permits WHERE authority_id = $1 AND status_index = $2",
-            )
-            .bind(authority)
-            .bind(index)
-            .fetch_one(&mut *self.tx)
-            .await?;
-            if dest.as_deref() != Some(country) {
-                return Ok(Some(Refusal::NotForThisCountry));
-            }
+        // A multi-use certificate names no importer: each country it enters receives it.
+        if let Some(f) = r.facts.as_ref().filter(|f| !f.records_crossings())
+            && f.import_country.as_deref() != Some(country)
+        {
+            return Ok(Some(Refusal::NotForThisCountry));
         }
         if let Some(day) = r.before_issue(c.received_at) {
             return Ok(Some(Refusal::BeforeIssue(day)));
@@ -908,6 +971,19 @@ where
         let Some((authority, index)) = self.lines_report(kind, &c.id, &r).await? else {
             return Ok(None);
         };
+        if let Some(detail) = r
+            .facts
+            .as_ref()
+            .and_then(|f| imported_after_validity(c.received_at, f))
+        {
+            self.raise(
+                &r,
+                AlertKind::ImportedAfterValidity,
+                &kind.source(&c.id),
+                detail,
+            )
+            .await?;
+        }
         let endorsed: Option<(String,)> = sqlx::query_as(
             "SELECT lines FROM endorsements WHERE authority_id = $1 AND status_index = $2 \
              AND outside_country = 0 ORDER BY endorsed_at, id LIMIT 1",
@@ -999,7 +1075,23 @@ impl Db {
             ingest.lock_permits(&texts).await?;
             for (position, e) in items.iter().enumerate() {
                 if let Some(why) = ingest.endorsement(e).await? {
-                    // Dropping the transaction rolls the upload back.
+                    // Dropping the transaction rolls the upload back; a fault of the
+                    // endorsement itself is then recorded as an alert on its own.
+                    drop(ingest);
+                    if let Refusal::Endorsement(fault) = &why {
+                        let kind = match fault {
+                            EndorsementFault::AfterValidity(_) => AlertKind::EndorsedAfterValidity,
+                            EndorsementFault::NotExportingParty(_) => {
+                                AlertKind::EndorsedByAnotherParty
+                            }
+                        };
+                        let source = LinesReport::Endorsement.source(&e.id);
+                        Ingest::new(pool.begin_write().await?, now, uploader)
+                            .record_refusal(&e.qr, kind, &source, |_| {
+                                fault.detail(uploader.country)
+                            })
+                            .await?;
+                    }
                     return Ok(UploadOutcome::Refused { position, why });
                 }
             }
@@ -1027,7 +1119,20 @@ impl Db {
             ingest.lock_permits(&texts).await?;
             for (position, c) in items.iter().enumerate() {
                 if let Some(why) = ingest.confirmation(c).await? {
-                    // Dropping the transaction rolls the upload back.
+                    // Dropping the transaction rolls the upload back; a confirmation by a
+                    // country the permit is not bound for is then recorded as an alert.
+                    drop(ingest);
+                    if why == Refusal::NotForThisCountry {
+                        let source = LinesReport::Confirmation.source(&c.id);
+                        Ingest::new(pool.begin_write().await?, now, uploader)
+                            .record_refusal(&c.qr, AlertKind::ImportNotDestined, &source, |r| {
+                                r.facts.as_ref().map_or_else(
+                                    || "import confirmation of a permit bound elsewhere".into(),
+                                    |f| not_destined(f, uploader.country),
+                                )
+                            })
+                            .await?;
+                    }
                     return Ok(UploadOutcome::Refused { position, why });
                 }
             }

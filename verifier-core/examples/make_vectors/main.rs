@@ -6,8 +6,10 @@
 //! new content is identical (signatures are deterministic, so re-running proves the
 //! generator still agrees with what was published). New cases go into a new file:
 //! `vectors-2.json` beside the first (the errata of FORMAT.md §9, see `errata.rs`), and
-//! `vectors-3.json` (text that deceives, FORMAT.md §11, see `text.rs`).
+//! `vectors-3.json` (text that deceives, FORMAT.md §11, see `text.rs`), and `vectors-4.json`
+//! (checkpoints at the border, FORMAT.md §7, see `border.rs`).
 
+mod border;
 mod errata;
 mod text;
 
@@ -198,6 +200,26 @@ pub(crate) struct Case {
 }
 
 impl Case {
+    /// A case checked at `T` with `bundle`, no deltas and no time floor.
+    pub(crate) fn at_t(
+        name: &'static str,
+        description: &'static str,
+        qr: String,
+        bundle: &[u8],
+        checkpoint: Checkpoint,
+    ) -> Case {
+        Case {
+            name,
+            description,
+            qr,
+            now: T,
+            bundle: bundle.to_vec(),
+            deltas: vec![],
+            checkpoint,
+            time_floor: None,
+        }
+    }
+
     /// The case's verdict, reasons and number, after checking that its name's first word
     /// (`valid`, `warning`, `invalid`) says the verdict it got.
     pub(crate) fn expected(&self, trust: &TrustList, status: &StatusSet) -> Value {
@@ -230,7 +252,7 @@ impl Case {
             "description": self.description,
             "qr": self.qr,
             "now": self.now,
-            "checkpoint": match self.checkpoint { Checkpoint::Export => "export", Checkpoint::Import => "import" },
+            "checkpoint": match self.checkpoint { Checkpoint::Export => "export", Checkpoint::Import => "import", Checkpoint::Inspection => "inspection" },
             "time_floor": self.time_floor,
             "bundle": hex(&self.bundle),
             "expected": expected,
@@ -603,7 +625,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     publish(&second.to_string_lossy(), &doc, n)?;
     let third = std::path::Path::new(&out).with_file_name("vectors-3.json");
     let (doc, n) = text::document(&w)?;
-    publish(&third.to_string_lossy(), &doc, n)
+    publish(&third.to_string_lossy(), &doc, n)?;
+    let fourth = std::path::Path::new(&out).with_file_name("vectors-4.json");
+    let (doc, n) = border::document(&w)?;
+    publish(&fourth.to_string_lossy(), &doc, n)
 }
 
 /// The verdict's name in the vector files.

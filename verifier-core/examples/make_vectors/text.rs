@@ -91,16 +91,13 @@ fn cases(w: &World) -> Vec<Case> {
     };
     let mut cases = vec![];
     let mut case = |name, description, qr: String| {
-        cases.push(Case {
+        cases.push(Case::at_t(
             name,
             description,
             qr,
-            now: T,
-            bundle: fresh.clone(),
-            deltas: vec![],
-            checkpoint: Checkpoint::Export,
-            time_floor: None,
-        });
+            &fresh,
+            Checkpoint::Export,
+        ));
     };
     case(
         "warning-number-zero-width-space",

@@ -3865,6 +3865,10 @@ public enum CheckpointKind: Equatable, Hashable {
      * At import: the export endorsement is expected.
      */
     case `import`
+    /**
+     * A ranger's or an inland check: status and validity only.
+     */
+    case inspection
 
 
 
@@ -3890,6 +3894,8 @@ public struct FfiConverterTypeCheckpointKind: FfiConverterRustBuffer {
         
         case 2: return .`import`
         
+        case 3: return .inspection
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -3904,6 +3910,10 @@ public struct FfiConverterTypeCheckpointKind: FfiConverterRustBuffer {
         
         case .`import`:
             writeInt(&buf, Int32(2))
+        
+        
+        case .inspection:
+            writeInt(&buf, Int32(3))
         
         }
     }

@@ -5026,7 +5026,11 @@ enum class CheckpointKind {
     /**
      * At import: the export endorsement is expected.
      */
-    IMPORT;
+    IMPORT,
+    /**
+     * A ranger's or an inland check: status and validity only.
+     */
+    INSPECTION;
 
     
 
