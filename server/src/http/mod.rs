@@ -24,6 +24,7 @@ pub mod annual_report;
 pub mod applications;
 pub mod auth;
 pub mod authorities;
+pub mod customs;
 pub mod devices;
 pub mod documents;
 pub mod error;
@@ -71,6 +72,7 @@ pub fn api() -> Api {
         .merge(annual_report::api())
         .merge(trail::api())
         .merge(verify::api())
+        .merge(customs::api())
         .merge(web::api())
         .merge(openapi::api())
 }

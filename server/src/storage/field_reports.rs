@@ -25,7 +25,9 @@ use crate::domain::alerts::{
     implausible_travel, place_outside_country, used_permit_rescanned,
 };
 use crate::domain::rates::{Budget, Limit, Window, spend};
-use crate::domain::reports::dated_before_issue;
+use crate::domain::reports::{
+    CustomsRefusal, EndorsedPermit, customs_endorsement, dated_before_issue,
+};
 use crate::domain::{AlertKind, PermitState};
 
 /// What an endorsement or confirmation upload did, or the first report refused against stored
@@ -54,12 +56,16 @@ pub enum UploadOutcome {
 }
 
 /// Why a report was refused against what is stored of its permit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
     /// A confirmation of a permit bound for another country.
     NotForThisCountry,
     /// Dated before the permit's issue day (given).
     BeforeIssue(Date),
+    /// A customs endorsement of a code this deployment did not issue.
+    UnknownPermit,
+    /// A customs endorsement the permit does not allow ([`customs_endorsement`]).
+    Customs(CustomsRefusal),
 }
 
 /// Who uploads a batch of reports: the token and the country it holds.
@@ -742,6 +748,22 @@ where
         Ok(Some((authority, index)))
     }
 
+    /// The lines of a permit as issued.
+    async fn issued_lines(
+        &mut self,
+        authority: &str,
+        index: i64,
+    ) -> Result<Vec<IssuedLine>, StorageError> {
+        Ok(sqlx::query_as(
+            "SELECT block, quantity_micro, unit FROM permit_lines \
+             WHERE authority_id = $1 AND status_index = $2",
+        )
+        .bind(authority)
+        .bind(index)
+        .fetch_all(&mut *self.tx)
+        .await?)
+    }
+
     /// Raises a quantity alert for the report `id` of `kind` if `excess` says so.
     async fn excess(
         &mut self,
@@ -818,14 +840,7 @@ where
         let Some((authority, index)) = self.lines_report(kind, &e.id, &r).await? else {
             return Ok(None);
         };
-        let issued: Vec<IssuedLine> = sqlx::query_as(
-            "SELECT block, quantity_micro, unit FROM permit_lines \
-             WHERE authority_id = $1 AND status_index = $2",
-        )
-        .bind(authority)
-        .bind(index)
-        .fetch_all(&mut *self.tx)
-        .await?;
+        let issued = self.issued_lines(authority, index).await?;
         self.excess(kind, &e.id, &r, endorsement_excess(&issued, &lines))
             .await?;
         if let Some(next) = r.state.and_then(PermitState::after_endorsement) {
@@ -852,6 +867,55 @@ where
                 .await?;
         }
         Ok(None)
+    }
+
+    /// Checks a customs declaration's endorsement against its stored permit
+    /// ([`customs_endorsement`]) and then stores it as [`Ingest::endorsement`] stores a phone's.
+    /// The declaration sent again (its id already stored for this token) is a duplicate, as
+    /// for a phone.
+    async fn customs_endorsement(
+        &mut self,
+        e: &Endorsement,
+    ) -> Result<Option<Refusal>, StorageError> {
+        let again: Option<(String,)> =
+            sqlx::query_as("SELECT id FROM endorsements WHERE token_id = $1 AND id = $2")
+                .bind(self.uploader.token_id)
+                .bind(e.id.as_str())
+                .fetch_optional(&mut *self.tx)
+                .await?;
+        if again.is_none() {
+            let r = self.resolve(&[e.qr.as_str()]).await?.remove(0);
+            let (Some((authority, index)), Some(state)) = (r.issued(), r.state) else {
+                return Ok(Some(Refusal::UnknownPermit));
+            };
+            let (export_country,): (String,) = sqlx::query_as(
+                "SELECT export_country FROM permits WHERE authority_id = $1 AND status_index = $2",
+            )
+            .bind(authority)
+            .bind(index)
+            .fetch_one(&mut *self.tx)
+            .await?;
+            let endorsed_before: Option<(String,)> = sqlx::query_as(
+                "SELECT id FROM endorsements WHERE authority_id = $1 AND status_index = $2 \
+                 AND outside_country = 0 LIMIT 1",
+            )
+            .bind(authority)
+            .bind(index)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+            let issued = self.issued_lines(authority, index).await?;
+            let permit = EndorsedPermit {
+                export_country: &export_country,
+                state,
+                endorsed_before: endorsed_before.is_some(),
+                issued: &issued,
+            };
+            let lines: Vec<EndorsedLine> = e.lines.iter().map(EndorsedLine::from).collect();
+            if let Some(why) = customs_endorsement(self.uploader.country, permit, &lines) {
+                return Ok(Some(Refusal::Customs(why)));
+            }
+        }
+        self.endorsement(e).await
     }
 
     /// Stores one confirmation of `country`'s authority; raises what it shows. Refuses, with
@@ -1002,6 +1066,31 @@ impl Db {
                     // Dropping the transaction rolls the upload back.
                     return Ok(UploadOutcome::Refused { position, why });
                 }
+            }
+            ingest.commit().await
+        })
+    }
+
+    /// Records the export endorsement of a customs declaration through the ingest of a
+    /// phone's endorsement (the permit becomes used, its status list moves), after the
+    /// customs rules: a permit this deployment issued, exported from the customs token's
+    /// country, not withdrawn, endorsed once and within its issued quantities
+    /// ([`customs_endorsement`]); otherwise refused with nothing stored.
+    pub async fn record_customs_endorsement(
+        &self,
+        uploader: Uploader<'_>,
+        endorsement: &Endorsement,
+        now: i64,
+    ) -> Result<UploadOutcome, StorageError> {
+        let texts = [endorsement.qr.as_str()];
+        on_db!(self, write, |pool| {
+            let mut ingest = Ingest::new(pool.begin_write().await?, now, uploader);
+            if let Some(limited) = ingest.spend(Budget::Uploads, 1).await? {
+                return Ok(limited);
+            }
+            ingest.lock_permits(&texts).await?;
+            if let Some(why) = ingest.customs_endorsement(endorsement).await? {
+                return Ok(UploadOutcome::Refused { position: 0, why });
             }
             ingest.commit().await
         })
