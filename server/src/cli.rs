@@ -330,13 +330,13 @@ enum TokenCommand {
     Create {
         #[command(flatten)]
         data: DataArgs,
-        /// admin, issuer, officer or importer.
+        /// admin, issuer, officer, importer or customs.
         #[arg(long)]
         role: String,
         /// Authority of an issuer token.
         #[arg(long)]
         authority: Option<String>,
-        /// Country of an officer or importer token.
+        /// Country of an officer, importer or customs token.
         #[arg(long)]
         country: Option<String>,
         /// Who or which device holds it.
