@@ -873,6 +873,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     for line in &notes.lines {
         println!("{line}");
     }
+    tokio::spawn(crate::webhooks::run(
+        crate::webhooks::Deliverer::new(state.db.clone(), state.master.clone())?,
+        state.clock.clone(),
+        std::time::Duration::from_secs(1),
+    ));
     if let Some(url) = &args.smtp_url {
         let sender = crate::notify::SmtpSender::new(url, &args.smtp_from)?;
         tokio::spawn(crate::notify::run(

@@ -111,7 +111,7 @@ fn customs_country(principal: &Principal) -> Result<&CountryCode, ApiError> {
 }
 
 /// The one permit numbered `number` by an authority of `country`.
-async fn permit_by_country_number(
+pub(crate) async fn permit_by_country_number(
     state: &AppState,
     country: &str,
     number: &str,

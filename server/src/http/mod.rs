@@ -42,6 +42,7 @@ pub mod tokens;
 pub mod trail;
 pub mod verify;
 pub mod web;
+pub mod webhooks;
 
 pub use openapi::{Access, Api};
 
@@ -73,6 +74,7 @@ pub fn api() -> Api {
         .merge(trail::api())
         .merge(verify::api())
         .merge(customs::api())
+        .merge(webhooks::api())
         .merge(web::api())
         .merge(openapi::api())
 }

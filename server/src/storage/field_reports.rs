@@ -28,6 +28,7 @@ use crate::domain::rates::{Budget, Limit, Window, spend};
 use crate::domain::reports::{
     CustomsRefusal, EndorsedPermit, customs_endorsement, dated_before_issue,
 };
+use crate::domain::webhooks::PermitEvent;
 use crate::domain::{AlertKind, PermitState};
 
 /// What an endorsement or confirmation upload did, or the first report refused against stored
@@ -843,6 +844,9 @@ where
         let issued = self.issued_lines(authority, index).await?;
         self.excess(kind, &e.id, &r, endorsement_excess(&issued, &lines))
             .await?;
+        self.tx
+            .webhook_event(authority, index, PermitEvent::Endorsed, self.now)
+            .await?;
         if let Some(next) = r.state.and_then(PermitState::after_endorsement) {
             let version = self.tx.bump_status(authority, self.now).await?;
             sqlx::query(
@@ -972,6 +976,9 @@ where
         let Some((authority, index)) = self.lines_report(kind, &c.id, &r).await? else {
             return Ok(None);
         };
+        self.tx
+            .webhook_event(authority, index, PermitEvent::Confirmed, self.now)
+            .await?;
         let endorsed: Option<(String,)> = sqlx::query_as(
             "SELECT lines FROM endorsements WHERE authority_id = $1 AND status_index = $2 \
              AND outside_country = 0 ORDER BY endorsed_at, id LIMIT 1",
