@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use axum::http::HeaderMap;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use common::{Backend, TestServer, export_draft};
+use common::{Backend, TestDb, TestServer, clock_offset_file, export_draft};
 use hmac::{KeyInit as _, Mac as _};
 use permitseal_server::storage::Db;
 use permitseal_server::webhooks::{Deliverer, LEASE_SECONDS};
@@ -21,6 +21,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 on_both_backends!(
+    a_server_killed_mid_delivery_resends_on_restart,
     events_arrive_signed_once_and_in_order_after_failures,
     endorsements_and_confirmations_are_events,
     an_expired_lease_is_taken_again,
@@ -276,6 +277,64 @@ async fn an_expired_lease_is_taken_again(backend: Backend) {
             .webhook_attempted("dead", &dead[0].id, t, None)
             .await
             .unwrap()
+    );
+}
+
+/// A `permitseal serve` process is killed while its delivery hangs at the receiver; the next
+/// process (its clock past the lease) sends the same event again, and the receiver, deduping by
+/// `webhook-id`, keeps it once.
+async fn a_server_killed_mid_delivery_resends_on_restart(backend: Backend) {
+    // Every request is seen; the first one is never answered.
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let (arrived_tx, mut arrived) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let seen2 = seen.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap| {
+            let (seen, arrived_tx) = (seen2.clone(), arrived_tx.clone());
+            async move {
+                let id = headers["webhook-id"].to_str().unwrap().to_owned();
+                let first = {
+                    let mut seen = seen.lock().unwrap();
+                    seen.push(id.clone());
+                    seen.len() == 1
+                };
+                arrived_tx.send(id).unwrap();
+                if first {
+                    std::future::pending::<()>().await;
+                }
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let s = TestServer::start_process(backend, TestDb::create(backend).await).await;
+    let ke = s.issuing_authority("KE").await;
+    s.issue(&ke, "KE", export_draft("KE-9", "KE", "DE")).await;
+    subscribe(&s, &ke, "KE-9", &url).await;
+    change(&s, &ke, "KE-9", "suspend").await;
+    let first = tokio::time::timeout(std::time::Duration::from_secs(30), arrived.recv())
+        .await
+        .expect("the serving process delivers")
+        .unwrap();
+    // Killed (SIGKILL) with the delivery in flight: it is recorded nowhere.
+    let db = s.stop().await;
+    std::fs::write(clock_offset_file(&db), (LEASE_SECONDS + 1).to_string()).unwrap();
+    let _s = TestServer::start_process(backend, db).await;
+    let again = tokio::time::timeout(std::time::Duration::from_secs(30), arrived.recv())
+        .await
+        .expect("the restarted process resends")
+        .unwrap();
+    assert_eq!(again, first, "the same event, by its webhook-id");
+    let mut kept = seen.lock().unwrap().clone();
+    kept.dedup();
+    assert_eq!(
+        kept,
+        [first],
+        "deduped by webhook-id, the receiver has it once"
     );
 }
 
