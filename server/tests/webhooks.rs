@@ -278,6 +278,20 @@ async fn an_expired_lease_is_taken_again(backend: Backend) {
             .await
             .unwrap()
     );
+
+    // A revoked token's subscriptions get nothing more.
+    let (_, me) = s.get("/api/v1/whoami", Some(&ke)).await;
+    let (status, _) = s
+        .delete(
+            &format!("/api/v1/tokens/{}", me["token_id"].as_str().unwrap()),
+            Some(&s.admin),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let issuer = s.token("issuer", Some("KE"), None).await;
+    change(&s, &issuer, "KE-3", "reinstate").await;
+    assert_eq!(deliverer.deliver_due(t + 8 * 3600).await.unwrap(), 0);
+    assert_eq!(types(&got), ["permit.suspended"]);
 }
 
 /// A `permitseal serve` process is killed while its delivery hangs at the receiver; the next

@@ -81,7 +81,8 @@ impl Db {
 
     /// Leases up to `limit` messages due at `now` to `replica` until `lease_until`: of each
     /// subscription only the oldest undelivered message, and only if no other replica holds an
-    /// unexpired lease on it. On PostgreSQL the candidates are locked `FOR UPDATE SKIP
+    /// unexpired lease on it. The subscriptions of a revoked token get nothing more (their
+    /// messages stay in the outbox). On PostgreSQL the candidates are locked `FOR UPDATE SKIP
     /// LOCKED`, so replicas leasing at once take different messages; SQLite has one writer.
     pub async fn lease_webhooks(
         &self,
@@ -96,6 +97,9 @@ impl Db {
             let select = format!(
                 "SELECT o.id FROM webhook_outbox o WHERE o.delivered_at IS NULL \
                  AND o.next_attempt_at <= $1 AND (o.lease_until IS NULL OR o.lease_until <= $1) \
+                 AND EXISTS (SELECT 1 FROM webhook_subscriptions s \
+                   JOIN tokens k ON k.id = s.token_id \
+                   WHERE s.id = o.subscription_id AND k.revoked_at IS NULL) \
                  AND NOT EXISTS (SELECT 1 FROM webhook_outbox e \
                    WHERE e.subscription_id = o.subscription_id AND e.seq < o.seq \
                    AND e.delivered_at IS NULL) \
