@@ -330,13 +330,13 @@ enum TokenCommand {
     Create {
         #[command(flatten)]
         data: DataArgs,
-        /// admin, issuer, officer or importer.
+        /// admin, issuer, officer, importer or customs.
         #[arg(long)]
         role: String,
         /// Authority of an issuer token.
         #[arg(long)]
         authority: Option<String>,
-        /// Country of an officer or importer token.
+        /// Country of an officer, importer or customs token.
         #[arg(long)]
         country: Option<String>,
         /// Who or which device holds it.
@@ -874,6 +874,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     for line in &notes.lines {
         println!("{line}");
     }
+    tokio::spawn(crate::webhooks::run(
+        crate::webhooks::Deliverer::new(state.db.clone(), state.master.clone())?,
+        state.clock.clone(),
+        std::time::Duration::from_secs(1),
+    ));
     if let Some(url) = &args.smtp_url {
         let sender = crate::notify::SmtpSender::new(url, &args.smtp_from)?;
         tokio::spawn(crate::notify::run(

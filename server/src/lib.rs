@@ -22,6 +22,7 @@ pub mod state;
 pub mod storage;
 pub mod sync_cache;
 pub mod views;
+pub mod webhooks;
 
 pub use startup::{ServeConfig, launch, open_state};
 pub use state::AppState;

@@ -47,6 +47,9 @@ pub enum Role {
     Signatory,
     /// Manages an authority's users and application settings.
     AuthorityAdmin,
+    /// A country's customs administration (an ASYCUDA-style system): looks permits up,
+    /// records export endorsements from customs declarations, subscribes to permits' events.
+    Customs,
 }
 
 impl Role {
@@ -62,6 +65,7 @@ impl Role {
             Self::ScientificAuthority => "scientific_authority",
             Self::Signatory => "signatory",
             Self::AuthorityAdmin => "authority_admin",
+            Self::Customs => "customs",
         }
     }
 
@@ -77,11 +81,12 @@ impl Role {
             "scientific_authority" => Ok(Self::ScientificAuthority),
             "signatory" => Ok(Self::Signatory),
             "authority_admin" => Ok(Self::AuthorityAdmin),
+            "customs" => Ok(Self::Customs),
             other => Err(InvalidValue::new(
                 "unknown_role",
                 format!(
                     "unknown role {other:?}: expected admin, issuer, officer, importer, \
-                     applicant, clerk, scientific_authority, signatory or authority_admin"
+                     applicant, clerk, scientific_authority, signatory, authority_admin or customs"
                 ),
             )),
         }
@@ -209,7 +214,7 @@ pub struct Principal {
     pub role: Role,
     /// For issuers: their authority.
     pub authority: Option<AuthorityId>,
-    /// For officers and importers: their country.
+    /// For officers, importers and customs: their country.
     pub country: Option<CountryCode>,
     /// For a user's session: the user and every role they hold (`role` is the first).
     pub user: Option<SessionUser>,
@@ -236,7 +241,8 @@ impl Principal {
             | Role::Clerk
             | Role::ScientificAuthority
             | Role::Signatory
-            | Role::AuthorityAdmin => false,
+            | Role::AuthorityAdmin
+            | Role::Customs => false,
         }
     }
 

@@ -293,6 +293,7 @@ async fn documented_roles_are_enforced(backend: Backend) {
             Role::Importer,
             s.direct_token(Role::Importer, None, Some("DE")).await,
         ),
+        (Role::Customs, s.token("customs", None, Some("KE")).await),
     ];
     // A session of a user holding only that role, for each role of the application workflow.
     for role in Role::USER_ROLES {

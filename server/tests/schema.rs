@@ -264,3 +264,95 @@ async fn sqlite_and_postgres_migrations_give_the_same_schema() {
     lite.close().await;
     pg.close().await;
 }
+
+/// The migrations up to (not including) `version`, for a database as an older release left it.
+async fn migrator_before(backend: &str, version: i64) -> sqlx::migrate::Migrator {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(backend);
+    let mut migrator = sqlx::migrate::Migrator::new(dir).await.unwrap();
+    let older: Vec<_> = migrator
+        .migrations
+        .iter()
+        .filter(|m| m.version < version)
+        .cloned()
+        .collect();
+    migrator.migrations = older.into();
+    migrator
+}
+
+/// Rows of an older release: an authority, an issuer and an officer token, the officer's bound
+/// device key (which refers to its token).
+const OLD_ROWS: [&str; 4] = [
+    "INSERT INTO authorities (id, country, name, created_at) VALUES ('KE', 'KE', 'KWS', 0)",
+    "INSERT INTO tokens (id, token_hash, role, authority_id, label, created_at) \
+     VALUES ('tok_issuer', 'h1', 'issuer', 'KE', 'issuer', 0)",
+    "INSERT INTO tokens (id, token_hash, role, country, label, created_at) \
+     VALUES ('tok_officer', 'h2', 'officer', 'KE', 'phone', 0)",
+    "INSERT INTO device_keys (token_id, key_id, public_key, bound_at) \
+     VALUES ('tok_officer', 'k1', 'pk', 0)",
+];
+
+/// The customs role's migration (0025) over a database that holds tokens and rows that refer
+/// to them: every token stays, the references still hold (a referred token cannot be
+/// deleted), customs tokens need a country like officers.
+#[tokio::test]
+async fn the_customs_role_migration_keeps_tokens_and_their_references() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let test_db = TestDb::create(backend).await;
+        let after = [
+            "SELECT COUNT(*) FROM tokens",
+            "INSERT INTO tokens (id, token_hash, role, country, label, created_at) \
+             VALUES ('tok_customs', 'h3', 'customs', 'KE', 'KRA', 0)",
+            "INSERT INTO tokens (id, token_hash, role, label, created_at) \
+             VALUES ('tok_bad', 'h4', 'customs', 'KRA', 0)",
+            "DELETE FROM tokens WHERE id = 'tok_officer'",
+        ];
+        // `$connect` opens a pool on the test database (twice: before and after the server's
+        // own migration).
+        macro_rules! check {
+            ($connect:expr, $name:literal) => {{
+                let pool = $connect;
+                migrator_before($name, 25).await.run(&pool).await.unwrap();
+                for sql in OLD_ROWS {
+                    sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .execute(&pool)
+                        .await
+                        .unwrap();
+                }
+                pool.close().await;
+                drop(Db::open(&test_db.target).await.unwrap());
+                let pool = $connect;
+                let (n,): (i64,) = sqlx::query_as(after[0]).fetch_one(&pool).await.unwrap();
+                assert_eq!(n, 2, "{backend:?}: every token is kept");
+                sqlx::query(after[1]).execute(&pool).await.unwrap();
+                assert!(
+                    sqlx::query(after[2]).execute(&pool).await.is_err(),
+                    "{backend:?}: a customs token names a country"
+                );
+                assert!(
+                    sqlx::query(after[3]).execute(&pool).await.is_err(),
+                    "{backend:?}: the device key still refers to its token"
+                );
+                pool.close().await;
+            }};
+        }
+        match &test_db.target {
+            permitseal_server::storage::DatabaseTarget::Sqlite(path) => {
+                let options = sqlx::sqlite::SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .foreign_keys(true);
+                check!(
+                    sqlx::SqlitePool::connect_with(options.clone())
+                        .await
+                        .unwrap(),
+                    "sqlite"
+                );
+            }
+            permitseal_server::storage::DatabaseTarget::Postgres(url) => {
+                check!(sqlx::PgPool::connect(url).await.unwrap(), "postgres");
+            }
+        }
+    }
+}

@@ -13,6 +13,7 @@ pub mod lifecycle;
 pub mod rates;
 pub mod reports;
 pub mod trail;
+pub mod webhooks;
 
 pub use alerts::AlertKind;
 pub use lifecycle::{PermitState, RevocationReason, StateAction};

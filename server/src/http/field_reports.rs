@@ -1,6 +1,7 @@
 //! Scan reports and export endorsements from field devices, and the alerts they raise.
 
 use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::UtoipaMethodRouterExt as _;
 use utoipa_axum::routes;
@@ -18,6 +19,7 @@ use super::params::AuthorityPath;
 use super::{Access, Api, format_time};
 use crate::crypto::verify_device_signature;
 use crate::domain::AlertKind;
+use crate::domain::reports::CustomsRefusal;
 use crate::domain::reports::EndorsementFault;
 use crate::http::error::{ApiError, Json, Path, Query};
 use crate::model::{AuthorityId, Principal, Role, text_field};
@@ -174,7 +176,7 @@ fn check_signed(
     })
 }
 
-fn answer(result: UploadResult) -> Json<UploadAnswer> {
+pub(crate) fn answer(result: UploadResult) -> Json<UploadAnswer> {
     Json(UploadAnswer {
         accepted: result.accepted as u64,
         duplicates: result.duplicates as u64,
@@ -199,8 +201,8 @@ fn alert_view(a: AlertRow) -> Alert {
     }
 }
 
-/// The uploading token and its country: officer and importer tokens always have one.
-fn uploader(principal: &Principal) -> Result<Uploader<'_>, ApiError> {
+/// The uploading token and its country: officer, importer and customs tokens always have one.
+pub(crate) fn uploader(principal: &Principal) -> Result<Uploader<'_>, ApiError> {
     let country = principal
         .country
         .as_ref()
@@ -322,7 +324,7 @@ async fn upload_confirmations(
 
 /// The answer of an endorsement or confirmation upload: what it stored, or the report that
 /// refused it under its position (`endorsements[2].endorsed_at …`).
-fn outcome_answer(
+pub(crate) fn outcome_answer(
     outcome: UploadOutcome,
     list: &str,
     time_field: &str,
@@ -382,6 +384,39 @@ fn outcome_answer(
                 ),
             ),
         }),
+        UploadOutcome::Refused {
+            why: Refusal::UnknownPermit,
+            ..
+        } => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_permit",
+            "this deployment did not issue that permit; nothing was stored",
+        )),
+        UploadOutcome::Refused {
+            why: Refusal::Customs(why),
+            ..
+        } => Err(customs_refusal(why, country)),
+    }
+}
+
+/// The answer to a customs endorsement the permit does not allow.
+fn customs_refusal(why: CustomsRefusal, country: Option<&str>) -> ApiError {
+    match why {
+        CustomsRefusal::NotExportedFromHere => ApiError::forbidden(format!(
+            "the permit is not exported from {}; nothing was stored",
+            country.unwrap_or("this country")
+        )),
+        CustomsRefusal::Withdrawn(state) => ApiError::conflict(
+            "permit_withdrawn",
+            format!("the permit is {state}: it cannot be endorsed; nothing was stored"),
+        ),
+        CustomsRefusal::AlreadyEndorsed => ApiError::conflict(
+            "already_endorsed",
+            "the permit's export was endorsed before: one permit, one shipment; nothing was stored",
+        ),
+        CustomsRefusal::ExceedsIssued(detail) => {
+            ApiError::invalid("quantity_exceeded", format!("{detail}; nothing was stored"))
+        }
     }
 }
 

@@ -24,6 +24,7 @@ pub mod annual_report;
 pub mod applications;
 pub mod auth;
 pub mod authorities;
+pub mod customs;
 pub mod devices;
 pub mod documents;
 pub mod error;
@@ -41,6 +42,7 @@ pub mod tokens;
 pub mod trail;
 pub mod verify;
 pub mod web;
+pub mod webhooks;
 
 pub use openapi::{Access, Api};
 
@@ -71,6 +73,8 @@ pub fn api() -> Api {
         .merge(annual_report::api())
         .merge(trail::api())
         .merge(verify::api())
+        .merge(customs::api())
+        .merge(webhooks::api())
         .merge(web::api())
         .merge(openapi::api())
 }

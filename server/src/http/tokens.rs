@@ -13,7 +13,13 @@ use crate::state::AppState;
 use crate::storage::tokens::TokenScope;
 use crate::views::Token;
 
-const ALL_ROLES: &[Role] = &[Role::Admin, Role::Issuer, Role::Officer, Role::Importer];
+const ALL_ROLES: &[Role] = &[
+    Role::Admin,
+    Role::Issuer,
+    Role::Officer,
+    Role::Importer,
+    Role::Customs,
+];
 
 /// Routes of this module.
 pub fn api() -> Api {
@@ -33,7 +39,7 @@ pub struct CreateToken {
     /// Required for issuer tokens.
     #[schema(pattern = "^[A-Za-z][A-Za-z0-9-]{1,15}$")]
     authority_id: Option<String>,
-    /// Required for officer and importer tokens (ISO 3166-1 alpha-2).
+    /// Required for officer, importer and customs tokens (ISO 3166-1 alpha-2).
     #[schema(value_type = Option<verifier_core::codes::Country>)]
     country: Option<String>,
     /// Who or which device holds the token.

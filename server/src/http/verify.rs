@@ -66,19 +66,36 @@ async fn verify(
     principal: Option<Principal>,
     Json(body): Json<VerifyRequest>,
 ) -> Result<Json<VerifyResult>, ApiError> {
+    let checkpoint = parse_checkpoint(body.checkpoint.as_deref())?;
+    verify_text(&state, principal.as_ref(), &body.qr, checkpoint)
+        .await
+        .map(Json)
+}
+
+/// The checkpoint named in a request (default export).
+pub(crate) fn parse_checkpoint(name: Option<&str>) -> Result<Checkpoint, ApiError> {
+    match name {
+        None | Some("export") => Ok(Checkpoint::Export),
+        Some("import") => Ok(Checkpoint::Import),
+        Some(_) => Err(ApiError::invalid(
+            "invalid_field",
+            "checkpoint must be export or import",
+        )),
+    }
+}
+
+/// The verification of scanned `text` at `checkpoint` as the public endpoint answers it: the
+/// core's verdict over the server's current data, the server's record, and the usage history
+/// for the parties to the permit (the customs lookup answers the same).
+pub(crate) async fn verify_text(
+    state: &AppState,
+    principal: Option<&Principal>,
+    text: &str,
+    checkpoint: Checkpoint,
+) -> Result<VerifyResult, ApiError> {
     // The core's reading of the text (FORMAT.md §3.1): surrounding white space is not part
     // of it, and past the length limit it is MALFORMED, as on the phone and the desk CLI.
-    let qr = verifier_core::payload::scanned_text(&body.qr);
-    let checkpoint = match body.checkpoint.as_deref() {
-        None | Some("export") => Checkpoint::Export,
-        Some("import") => Checkpoint::Import,
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "invalid_field",
-                "checkpoint must be export or import",
-            ));
-        }
-    };
+    let qr = verifier_core::payload::scanned_text(text);
     let t = state.clock.now();
     let (trust, statuses) = state.sync_cache.verification_data(t).await?;
     let policy = Policy {
@@ -97,7 +114,7 @@ async fn verify(
             if let Some(row) = state.db.permit_by_index(&authority, index).await?
                 && row.qr_text == qr
             {
-                let allowed = principal.as_ref().is_some_and(|p| match p.role {
+                let allowed = principal.is_some_and(|p| match p.role {
                     Role::Admin => true,
                     Role::Issuer => {
                         p.authority.as_ref().map(|a| a.as_str()) == Some(authority.as_str())
@@ -112,6 +129,11 @@ async fn verify(
                     | Role::AuthorityAdmin => {
                         p.authority.as_ref().map(|a| a.as_str()) == Some(authority.as_str())
                     }
+                    // Customs of the country the permit leaves or enters.
+                    Role::Customs => p.country.as_ref().is_some_and(|c| {
+                        c.as_str() == row.export_country
+                            || Some(c.as_str()) == row.import_country.as_deref()
+                    }),
                     Role::Officer | Role::Applicant => false,
                 });
                 if allowed {
@@ -132,9 +154,9 @@ async fn verify(
             }
         }
     }
-    Ok(Json(VerifyResult {
+    Ok(VerifyResult {
         verification: serde_json::to_value(verification).map_err(ApiError::internal)?,
         server,
         usage,
-    }))
+    })
 }

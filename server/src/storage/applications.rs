@@ -197,6 +197,7 @@ where
     for<'a, 'q> &'a str: sqlx::Encode<'q, DB>,
     for<'q> Option<&'q str>: sqlx::Encode<'q, DB>,
     for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
     // What the transparency log's leaf append needs (`Bookkeeping::audit`).
     for<'a, 'q> &'a [u8]: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     for<'q> Vec<u8>: sqlx::Decode<'q, DB>,

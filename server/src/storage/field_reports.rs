@@ -26,9 +26,10 @@ use crate::domain::alerts::{
 };
 use crate::domain::rates::{Budget, Limit, Window, spend};
 use crate::domain::reports::{
-    BorderFacts, EndorsementFault, dated_before_issue, endorsement_fault, imported_after_validity,
-    not_destined,
+    BorderFacts, CustomsRefusal, EndorsedPermit, EndorsementFault, customs_endorsement,
+    dated_before_issue, endorsement_fault, imported_after_validity, not_destined,
 };
+use crate::domain::webhooks::PermitEvent;
 use crate::domain::{AlertKind, PermitState};
 
 /// What an endorsement or confirmation upload did, or the first report refused against stored
@@ -66,6 +67,10 @@ pub enum Refusal {
     /// An endorsement dated after the permit's validity, or by an officer of a country that
     /// is not the exporting Party; recorded as an alert of the same report.
     Endorsement(EndorsementFault),
+    /// A customs endorsement of a code this deployment did not issue.
+    UnknownPermit,
+    /// A customs endorsement the permit does not allow ([`customs_endorsement`]).
+    Customs(CustomsRefusal),
 }
 
 /// Who uploads a batch of reports: the token and the country it holds.
@@ -794,6 +799,22 @@ where
         Ok(Some((authority, index)))
     }
 
+    /// The lines of a permit as issued.
+    async fn issued_lines(
+        &mut self,
+        authority: &str,
+        index: i64,
+    ) -> Result<Vec<IssuedLine>, StorageError> {
+        Ok(sqlx::query_as(
+            "SELECT block, quantity_micro, unit FROM permit_lines \
+             WHERE authority_id = $1 AND status_index = $2",
+        )
+        .bind(authority)
+        .bind(index)
+        .fetch_all(&mut *self.tx)
+        .await?)
+    }
+
     /// Raises a quantity alert for the report `id` of `kind` if `excess` says so.
     async fn excess(
         &mut self,
@@ -880,15 +901,11 @@ where
         let Some((authority, index)) = self.lines_report(kind, &e.id, &r).await? else {
             return Ok(None);
         };
-        let issued: Vec<IssuedLine> = sqlx::query_as(
-            "SELECT block, quantity_micro, unit FROM permit_lines \
-             WHERE authority_id = $1 AND status_index = $2",
-        )
-        .bind(authority)
-        .bind(index)
-        .fetch_all(&mut *self.tx)
-        .await?;
+        let issued = self.issued_lines(authority, index).await?;
         self.excess(kind, &e.id, &r, endorsement_excess(&issued, &lines))
+            .await?;
+        self.tx
+            .webhook_event(authority, index, PermitEvent::Endorsed, self.now)
             .await?;
         // A crossing of a multi-use certificate leaves it valid for the next one; the
         // endorsements stored are its list of crossings.
@@ -921,6 +938,55 @@ where
                 .await?;
         }
         Ok(None)
+    }
+
+    /// Checks a customs declaration's endorsement against its stored permit
+    /// ([`customs_endorsement`]) and then stores it as [`Ingest::endorsement`] stores a phone's.
+    /// The declaration sent again (its id already stored for this token) is a duplicate, as
+    /// for a phone.
+    async fn customs_endorsement(
+        &mut self,
+        e: &Endorsement,
+    ) -> Result<Option<Refusal>, StorageError> {
+        let again: Option<(String,)> =
+            sqlx::query_as("SELECT id FROM endorsements WHERE token_id = $1 AND id = $2")
+                .bind(self.uploader.token_id)
+                .bind(e.id.as_str())
+                .fetch_optional(&mut *self.tx)
+                .await?;
+        if again.is_none() {
+            let r = self.resolve(&[e.qr.as_str()]).await?.remove(0);
+            let (Some((authority, index)), Some(state)) = (r.issued(), r.state) else {
+                return Ok(Some(Refusal::UnknownPermit));
+            };
+            let (export_country,): (String,) = sqlx::query_as(
+                "SELECT export_country FROM permits WHERE authority_id = $1 AND status_index = $2",
+            )
+            .bind(authority)
+            .bind(index)
+            .fetch_one(&mut *self.tx)
+            .await?;
+            let endorsed_before: Option<(String,)> = sqlx::query_as(
+                "SELECT id FROM endorsements WHERE authority_id = $1 AND status_index = $2 \
+                 AND outside_country = 0 LIMIT 1",
+            )
+            .bind(authority)
+            .bind(index)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+            let issued = self.issued_lines(authority, index).await?;
+            let permit = EndorsedPermit {
+                export_country: &export_country,
+                state,
+                endorsed_before: endorsed_before.is_some(),
+                issued: &issued,
+            };
+            let lines: Vec<EndorsedLine> = e.lines.iter().map(EndorsedLine::from).collect();
+            if let Some(why) = customs_endorsement(self.uploader.country, permit, &lines) {
+                return Ok(Some(Refusal::Customs(why)));
+            }
+        }
+        self.endorsement(e).await
     }
 
     /// Stores one confirmation of `country`'s authority; raises what it shows. Refuses, with
@@ -971,6 +1037,9 @@ where
         let Some((authority, index)) = self.lines_report(kind, &c.id, &r).await? else {
             return Ok(None);
         };
+        self.tx
+            .webhook_event(authority, index, PermitEvent::Confirmed, self.now)
+            .await?;
         if let Some(detail) = r
             .facts
             .as_ref()
@@ -1094,6 +1163,31 @@ impl Db {
                     }
                     return Ok(UploadOutcome::Refused { position, why });
                 }
+            }
+            ingest.commit().await
+        })
+    }
+
+    /// Records the export endorsement of a customs declaration through the ingest of a
+    /// phone's endorsement (the permit becomes used, its status list moves), after the
+    /// customs rules: a permit this deployment issued, exported from the customs token's
+    /// country, not withdrawn, endorsed once and within its issued quantities
+    /// ([`customs_endorsement`]); otherwise refused with nothing stored.
+    pub async fn record_customs_endorsement(
+        &self,
+        uploader: Uploader<'_>,
+        endorsement: &Endorsement,
+        now: i64,
+    ) -> Result<UploadOutcome, StorageError> {
+        let texts = [endorsement.qr.as_str()];
+        on_db!(self, write, |pool| {
+            let mut ingest = Ingest::new(pool.begin_write().await?, now, uploader);
+            if let Some(limited) = ingest.spend(Budget::Uploads, 1).await? {
+                return Ok(limited);
+            }
+            ingest.lock_permits(&texts).await?;
+            if let Some(why) = ingest.customs_endorsement(endorsement).await? {
+                return Ok(UploadOutcome::Refused { position: 0, why });
             }
             ingest.commit().await
         })

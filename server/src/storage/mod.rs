@@ -35,6 +35,7 @@ pub mod taxa;
 pub mod tokens;
 pub mod trail;
 pub mod users;
+pub mod webhooks;
 
 /// Runs `$body` with `$pool` bound to the writer (`write`) or a reader (`read`) of the backend.
 /// A `write` body is one transaction, run again while [`after_attempt`] says so (PostgreSQL
@@ -91,8 +92,18 @@ pub(crate) trait Bookkeeping {
     async fn bump_trust(&mut self, now: i64) -> Result<(), sqlx::Error>;
     /// Bumps an authority's status version (and its change time); returns the new version.
     async fn bump_status(&mut self, authority: &str, now: i64) -> Result<i64, sqlx::Error>;
-    /// Records that a permit took `state` in status list `version`, for deltas.
+    /// Records that a permit took `state` in status list `version`, for deltas; its
+    /// subscribers get the event (`webhooks.rs`).
     async fn record_change(&mut self, change: StatusChange<'_>) -> Result<(), sqlx::Error>;
+    /// Writes `event` of a permit into the webhook outbox, one message per subscription, in
+    /// this transaction: the event is delivered if and only if the change commits.
+    async fn webhook_event(
+        &mut self,
+        authority: &str,
+        index: i64,
+        event: crate::domain::webhooks::PermitEvent,
+        at: i64,
+    ) -> Result<(), sqlx::Error>;
 }
 
 /// One line of the audit trail.
@@ -139,6 +150,7 @@ where
     for<'q> Vec<u8>: sqlx::Decode<'q, DB> + sqlx::Type<DB>,
     for<'q> Option<&'q str>: sqlx::Encode<'q, DB>,
     for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
     usize: sqlx::ColumnIndex<DB::Row>,
 {
     async fn audit_about(&mut self, e: AuditEvent<'_>, subject: &str) -> Result<(), sqlx::Error> {
@@ -180,6 +192,63 @@ where
         .bind(c.index)
         .bind(c.state)
         .bind(c.at)
+        .execute(&mut **self)
+        .await?;
+        self.webhook_event(
+            c.authority,
+            c.index,
+            crate::domain::webhooks::PermitEvent::of_state(c.state),
+            c.at,
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn webhook_event(
+        &mut self,
+        authority: &str,
+        index: i64,
+        event: crate::domain::webhooks::PermitEvent,
+        at: i64,
+    ) -> Result<(), sqlx::Error> {
+        let permit: Option<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT number, state, state_reason FROM permits \
+             WHERE authority_id = $1 AND status_index = $2",
+        )
+        .bind(authority)
+        .bind(index)
+        .fetch_optional(&mut **self)
+        .await?;
+        let Some((number, state, reason)) = permit else {
+            return Ok(());
+        };
+        let body = serde_json::json!({
+            "type": event.as_str(),
+            "timestamp": crate::clock::format_time(at),
+            "data": {
+                "authority_id": authority,
+                "number": number,
+                "status_index": index,
+                "state": state,
+                "state_reason": reason,
+            },
+        })
+        .to_string();
+        sqlx::query(
+            "INSERT INTO webhook_outbox (id, subscription_id, seq, event, body, created_at, \
+             next_attempt_at) \
+             SELECT s.id || '.' || CAST(n.seq AS TEXT), s.id, n.seq, $3, $4, $5, $5 \
+             FROM webhook_subscriptions s, (SELECT w.id AS sid, \
+               (SELECT COALESCE(MAX(o.seq), 0) + 1 FROM webhook_outbox o \
+                WHERE o.subscription_id = w.id) AS seq \
+               FROM webhook_subscriptions w) n \
+             WHERE n.sid = s.id AND s.authority_id = $1 AND s.status_index = $2",
+        )
+        .bind(authority)
+        .bind(index)
+        .bind(event.as_str())
+        .bind(body)
+        .bind(at)
         .execute(&mut **self)
         .await?;
         Ok(())

@@ -748,6 +748,27 @@ impl Db {
         .await?))
     }
 
+    /// The permits numbered `number` (compared in normalised form) of the authorities of
+    /// `country`: a number is unique per authority, and a country may have several.
+    pub async fn permits_by_country_number(
+        &self,
+        country: &str,
+        number: &str,
+    ) -> Result<Vec<PermitRow>, StorageError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM permits WHERE number_key = $2 \
+             AND authority_id IN (SELECT id FROM authorities WHERE country = $1) \
+             ORDER BY authority_id"
+        );
+        on_db!(self, read, |pool| Ok(sqlx::query_as(sqlx::AssertSqlSafe(
+            sql
+        ))
+        .bind(country)
+        .bind(normalize_number(number))
+        .fetch_all(pool)
+        .await?))
+    }
+
     /// A permit by its status index.
     pub async fn permit_by_index(
         &self,

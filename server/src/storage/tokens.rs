@@ -15,7 +15,7 @@ pub struct TokenRow {
     pub role: String,
     /// Authority of an issuer token.
     pub authority_id: Option<String>,
-    /// Country of an officer or importer token.
+    /// Country of an officer, importer or customs token.
     pub country: Option<String>,
     /// Free-text label (who or which device holds it).
     pub label: String,
@@ -53,12 +53,12 @@ impl TokenScope {
             Role::Issuer if country.is_some() => {
                 bad("an issuer token takes its country from its authority")
             }
-            Role::Officer | Role::Importer if country.is_none() => {
-                bad("officer and importer tokens need a country")
+            Role::Officer | Role::Importer | Role::Customs if country.is_none() => {
+                bad("officer, importer and customs tokens need a country")
             }
-            Role::Officer | Role::Importer if authority.is_some() => {
-                bad("officer and importer tokens are scoped to a country, not an authority")
-            }
+            Role::Officer | Role::Importer | Role::Customs if authority.is_some() => bad(
+                "officer, importer and customs tokens are scoped to a country, not an authority",
+            ),
             _ => Ok(Self {
                 role,
                 authority,
@@ -235,5 +235,8 @@ mod tests {
         assert!(TokenScope::new(Role::Officer, None, c()).is_ok());
         assert!(TokenScope::new(Role::Officer, None, None).is_err());
         assert!(TokenScope::new(Role::Importer, ke(), c()).is_err());
+        assert!(TokenScope::new(Role::Customs, None, c()).is_ok());
+        assert!(TokenScope::new(Role::Customs, None, None).is_err());
+        assert!(TokenScope::new(Role::Customs, ke(), c()).is_err());
     }
 }

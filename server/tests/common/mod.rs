@@ -206,6 +206,11 @@ impl Drop for ServeProcess {
     }
 }
 
+/// The file whose whole seconds shift the clock of `start_process` servers over `db`.
+pub fn clock_offset_file(db: &TestDb) -> std::path::PathBuf {
+    db.dir.path().join("clock-offset")
+}
+
 pub fn master_key_text() -> String {
     // A fixed test key: base64 of 32 bytes 0x2a.
     "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=".to_owned()
@@ -259,6 +264,8 @@ impl TestServer {
             .env("PERMITSEAL_MASTER_KEY", master_key_text())
             .env_remove("PERMITSEAL_MASTER_KEY_FILE")
             .env_remove("PERMITSEAL_LISTEN")
+            // Absent, it reads as no shift; a test writes it to move the process's clock.
+            .env("PERMITSEAL_CLOCK_OFFSET_FILE", clock_offset_file(&db))
             .env("RUST_LOG", "warn")
             .stdout(std::process::Stdio::null())
             .stderr(log)

@@ -1,0 +1,385 @@
+//! Webhooks against a real server and a real HTTP receiver on 127.0.0.1, on SQLite and
+//! PostgreSQL: events written in the transaction of their change, delivered signed per Standard
+//! Webhooks (checked here with an HMAC of the test's own, not the server's function), retried
+//! on the injected clock's schedule and in order per permit, retaken when a replica's lease
+//! expires, and sent by one replica of two.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use axum::http::HeaderMap;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use common::{Backend, TestDb, TestServer, clock_offset_file, export_draft};
+use hmac::{KeyInit as _, Mac as _};
+use permitseal_server::storage::Db;
+use permitseal_server::webhooks::{Deliverer, LEASE_SECONDS};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+on_both_backends!(
+    a_server_killed_mid_delivery_resends_on_restart,
+    events_arrive_signed_once_and_in_order_after_failures,
+    endorsements_and_confirmations_are_events,
+    an_expired_lease_is_taken_again,
+);
+
+/// What a receiver got: (webhook-id, webhook-timestamp, webhook-signature, body) of every
+/// request it answered 2xx.
+type Received = Arc<Mutex<Vec<(String, String, String, String)>>>;
+
+/// A receiver on 127.0.0.1 that fails the first `failures` requests with 503; its URL.
+async fn receiver(failures: usize) -> (String, Received) {
+    let got: Received = Arc::default();
+    let left = Arc::new(Mutex::new(failures));
+    let (g, l) = (got.clone(), left.clone());
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: String| {
+            let (g, l) = (g.clone(), l.clone());
+            async move {
+                let mut left = l.lock().unwrap();
+                if *left > 0 {
+                    *left -= 1;
+                    return axum::http::StatusCode::SERVICE_UNAVAILABLE;
+                }
+                let h = |n: &str| headers[n].to_str().unwrap().to_owned();
+                g.lock().unwrap().push((
+                    h("webhook-id"),
+                    h("webhook-timestamp"),
+                    h("webhook-signature"),
+                    body,
+                ));
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}/hook"), got)
+}
+
+/// Checks a delivery's signature as a receiver would, with its own HMAC.
+fn verify(secret: &str, (id, ts, sig, body): &(String, String, String, String)) {
+    let key = STANDARD
+        .decode(secret.strip_prefix("whsec_").unwrap())
+        .unwrap();
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
+    mac.update(format!("{id}.{ts}.{body}").as_bytes());
+    let want = format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()));
+    assert_eq!(sig, &want, "signature of {id}");
+}
+
+async fn subscribe(s: &TestServer, token: &str, number: &str, url: &str) -> Value {
+    let (status, body) = s
+        .post(
+            "/api/v1/webhooks/subscriptions",
+            Some(token),
+            json!({"issuing_country": "KE", "number": number, "url": url}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body
+}
+
+async fn change(s: &TestServer, issuer: &str, number: &str, action: &str) {
+    let (status, body) = s
+        .post(
+            &format!("/api/v1/authorities/KE/permits/{number}/{action}"),
+            Some(issuer),
+            json!({"reason": format!("{action} for the test")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+fn now() -> i64 {
+    permitseal_server::clock::Clock::system().now()
+}
+
+fn types(got: &Received) -> Vec<String> {
+    got.lock()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            serde_json::from_str::<Value>(&r.3).unwrap()["type"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+async fn events_arrive_signed_once_and_in_order_after_failures(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let ke = s.issuing_authority("KE").await;
+    s.issue(&ke, "KE", export_draft("KE-1", "KE", "DE")).await;
+    let customs = s.token("customs", None, Some("KE")).await;
+    let (url, got) = receiver(3).await;
+
+    // Only http(s) URLs, only permits of the token's country.
+    for bad in [
+        "file:///etc/passwd",
+        "gopher://x/",
+        "not a url",
+        "https://u:p@x.example/",
+    ] {
+        let (status, body) = s
+            .post(
+                "/api/v1/webhooks/subscriptions",
+                Some(&customs),
+                json!({"issuing_country": "KE", "number": "KE-1", "url": bad}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
+        assert_eq!(body["code"], "invalid_url");
+    }
+    let fr = s.token("customs", None, Some("FR")).await;
+    let (status, _) = s
+        .post(
+            "/api/v1/webhooks/subscriptions",
+            Some(&fr),
+            json!({"issuing_country": "KE", "number": "KE-1", "url": url}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let sub = subscribe(&s, &customs, "KE-1", &url).await;
+    let secret = sub["secret"].as_str().unwrap();
+    assert!(secret.starts_with("whsec_"));
+    change(&s, &ke, "KE-1", "suspend").await;
+    change(&s, &ke, "KE-1", "reinstate").await;
+    change(&s, &ke, "KE-1", "revoke").await;
+
+    // The receiver fails three times: the first event waits out its back-off (on the clock the
+    // deliverer is given, no sleeping), the later ones wait behind it.
+    let deliverer = Deliverer::new(s.state.db.clone(), s.state.master.clone()).unwrap();
+    let mut t = now();
+    for _ in 0..3 {
+        assert_eq!(deliverer.deliver_due(t).await.unwrap(), 0);
+        assert_eq!(
+            deliverer.deliver_due(t).await.unwrap(),
+            0,
+            "not due again yet"
+        );
+        t += 8 * 3600;
+    }
+    assert!(got.lock().unwrap().is_empty());
+    let mut delivered = 0;
+    for _ in 0..3 {
+        delivered += deliverer.deliver_due(t).await.unwrap();
+    }
+    assert_eq!(delivered, 3);
+    assert_eq!(
+        deliverer.deliver_due(t + 8 * 3600).await.unwrap(),
+        0,
+        "nothing twice"
+    );
+    assert_eq!(
+        types(&got),
+        ["permit.suspended", "permit.reinstated", "permit.revoked"]
+    );
+    let got = got.lock().unwrap();
+    let ids: Vec<&str> = got.iter().map(|r| r.0.as_str()).collect();
+    let sub_id = sub["id"].as_str().unwrap();
+    assert_eq!(
+        ids,
+        [1, 2, 3].map(|n| format!("{sub_id}.{n}")),
+        "each event once, in order"
+    );
+    for r in got.iter() {
+        verify(secret, r);
+        assert_eq!(r.1, t.to_string(), "the attempt's time");
+    }
+    let last: Value = serde_json::from_str(&got[2].3).unwrap();
+    assert_eq!(last["data"]["number"], "KE-1");
+    assert_eq!(last["data"]["state"], "revoked");
+    assert_eq!(last["data"]["state_reason"], "revoke for the test");
+}
+
+async fn endorsements_and_confirmations_are_events(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let ke = s.issuing_authority("KE").await;
+    let permit = s.issue(&ke, "KE", export_draft("KE-2", "KE", "DE")).await;
+    let customs = s.token("customs", None, Some("KE")).await;
+    let (url, got) = receiver(0).await;
+    let sub = subscribe(&s, &ke, "KE-2", &url).await;
+    let (status, body) = s
+        .post(
+            "/api/v1/customs/endorsements",
+            Some(&customs),
+            json!({"declaration": "C-1", "qr": permit["qr_text"], "place": {"locode": "KEMBA"},
+                   "lines": [{"block": "A", "quantity": "12.5"}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let importer = s
+        .direct_token(permitseal_server::model::Role::Importer, None, Some("DE"))
+        .await;
+    let (status, body) = s
+        .post(
+            "/api/v1/confirmations",
+            Some(&importer),
+            json!({"confirmations": [{"id": "i-1",
+                "received_at": permitseal_server::http::format_time(now()),
+                "place": {"locode": "DEHAM"}, "lines": [{"block": "A", "quantity": "12.5"}],
+                "qr": permit["qr_text"]}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let deliverer = Deliverer::new(s.state.db.clone(), s.state.master.clone()).unwrap();
+    let mut delivered = 0;
+    for _ in 0..4 {
+        delivered += deliverer.deliver_due(now()).await.unwrap();
+    }
+    assert_eq!(delivered, 3);
+    assert_eq!(
+        types(&got),
+        ["permit.endorsed", "permit.used", "permit.confirmed"]
+    );
+    let secret = sub["secret"].as_str().unwrap();
+    for r in got.lock().unwrap().iter() {
+        verify(secret, r);
+    }
+}
+
+async fn an_expired_lease_is_taken_again(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let ke = s.issuing_authority("KE").await;
+    s.issue(&ke, "KE", export_draft("KE-3", "KE", "DE")).await;
+    let (url, got) = receiver(0).await;
+    subscribe(&s, &ke, "KE-3", &url).await;
+    change(&s, &ke, "KE-3", "suspend").await;
+    let t = now();
+    // A replica leases the event and dies before sending it.
+    let dead = s
+        .state
+        .db
+        .lease_webhooks("dead", t, t + LEASE_SECONDS, 10)
+        .await
+        .unwrap();
+    assert_eq!(dead.len(), 1);
+    let deliverer = Deliverer::new(s.state.db.clone(), s.state.master.clone()).unwrap();
+    assert_eq!(
+        deliverer.deliver_due(t + LEASE_SECONDS - 1).await.unwrap(),
+        0
+    );
+    assert_eq!(deliverer.deliver_due(t + LEASE_SECONDS).await.unwrap(), 1);
+    assert_eq!(types(&got), ["permit.suspended"]);
+    // The dead replica's late report changes nothing.
+    assert!(
+        !s.state
+            .db
+            .webhook_attempted("dead", &dead[0].id, t, None)
+            .await
+            .unwrap()
+    );
+
+    // A revoked token's subscriptions get nothing more.
+    let (_, me) = s.get("/api/v1/whoami", Some(&ke)).await;
+    let (status, _) = s
+        .delete(
+            &format!("/api/v1/tokens/{}", me["token_id"].as_str().unwrap()),
+            Some(&s.admin),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let issuer = s.token("issuer", Some("KE"), None).await;
+    change(&s, &issuer, "KE-3", "reinstate").await;
+    assert_eq!(deliverer.deliver_due(t + 8 * 3600).await.unwrap(), 0);
+    assert_eq!(types(&got), ["permit.suspended"]);
+}
+
+/// A `permitseal serve` process is killed while its delivery hangs at the receiver; the next
+/// process (its clock past the lease) sends the same event again, and the receiver, deduping by
+/// `webhook-id`, keeps it once.
+async fn a_server_killed_mid_delivery_resends_on_restart(backend: Backend) {
+    // Every request is seen; the first one is never answered.
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let (arrived_tx, mut arrived) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let seen2 = seen.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap| {
+            let (seen, arrived_tx) = (seen2.clone(), arrived_tx.clone());
+            async move {
+                let id = headers["webhook-id"].to_str().unwrap().to_owned();
+                let first = {
+                    let mut seen = seen.lock().unwrap();
+                    seen.push(id.clone());
+                    seen.len() == 1
+                };
+                arrived_tx.send(id).unwrap();
+                if first {
+                    std::future::pending::<()>().await;
+                }
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let s = TestServer::start_process(backend, TestDb::create(backend).await).await;
+    let ke = s.issuing_authority("KE").await;
+    s.issue(&ke, "KE", export_draft("KE-9", "KE", "DE")).await;
+    subscribe(&s, &ke, "KE-9", &url).await;
+    change(&s, &ke, "KE-9", "suspend").await;
+    let first = tokio::time::timeout(std::time::Duration::from_secs(30), arrived.recv())
+        .await
+        .expect("the serving process delivers")
+        .unwrap();
+    // Killed (SIGKILL) with the delivery in flight: it is recorded nowhere.
+    let db = s.stop().await;
+    std::fs::write(clock_offset_file(&db), (LEASE_SECONDS + 1).to_string()).unwrap();
+    let _s = TestServer::start_process(backend, db).await;
+    let again = tokio::time::timeout(std::time::Duration::from_secs(30), arrived.recv())
+        .await
+        .expect("the restarted process resends")
+        .unwrap();
+    assert_eq!(again, first, "the same event, by its webhook-id");
+    let mut kept = seen.lock().unwrap().clone();
+    kept.dedup();
+    assert_eq!(
+        kept,
+        [first],
+        "deduped by webhook-id, the receiver has it once"
+    );
+}
+
+/// Two replicas (two connection pools on one PostgreSQL) delivering at once: every event
+/// reaches the receiver exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_on_postgres_deliver_each_event_once() {
+    let s = TestServer::start(Backend::Postgres).await;
+    let ke = s.issuing_authority("KE").await;
+    let (url, got) = receiver(0).await;
+    for n in 0..12 {
+        let number = format!("KE-R{n}");
+        s.issue(&ke, "KE", export_draft(&number, "KE", "DE")).await;
+        subscribe(&s, &ke, &number, &url).await;
+        change(&s, &ke, &number, "suspend").await;
+        change(&s, &ke, &number, "reinstate").await;
+    }
+    let other = Db::open(&s.db.target).await.unwrap();
+    let a = Deliverer::new(s.state.db.clone(), s.state.master.clone()).unwrap();
+    let b = Deliverer::new(other, s.state.master.clone()).unwrap();
+    let t = now();
+    let mut delivered = 0;
+    for _ in 0..4 {
+        let (x, y) = tokio::join!(a.deliver_due(t), b.deliver_due(t));
+        delivered += x.unwrap() + y.unwrap();
+    }
+    assert_eq!(delivered, 24);
+    let got = got.lock().unwrap();
+    let mut ids: Vec<&str> = got.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(ids.len(), 24, "no event twice");
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 24);
+}
