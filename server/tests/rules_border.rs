@@ -1,5 +1,5 @@
 //! The CITES rules at the border, against a real server on port 0, on SQLite and PostgreSQL
-//! (docs/RULES-border.md): each rule with a report that breaks it and one that obeys it.
+//! (docs/RULES.md, rows B1–B8): each rule with a report that breaks it and one that obeys it.
 
 // Scenarios run as tests through `on_both_backends!`: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
