@@ -7,7 +7,7 @@ const T = {
   en: {
     title: 'Verify a CITES permit', language: 'Language', loading: 'Loading…',
     scan_title: 'Scan', checkpoint: 'Checkpoint', checkpoint_export: 'Export (or a check before export)',
-    checkpoint_import: 'Import', camera: 'Scan with the camera', camera_stop: 'Stop the camera',
+    checkpoint_import: 'Import', checkpoint_inspection: 'Inspection (ranger, inland check)', camera: 'Scan with the camera', camera_stop: 'Stop the camera',
     photo: 'Read a photo', paste: 'Or paste the QR text (PS1:…)', verify: 'Verify',
     account: 'Sign in (officers, importing authorities)', token: 'Device or authority token',
     sign_in: 'Sign in', sign_out: 'Sign out', outbox: 'Waiting to upload:',
@@ -44,7 +44,7 @@ const T = {
   fr: {
     title: 'Vérifier un permis CITES', language: 'Langue', loading: 'Chargement…',
     scan_title: 'Lecture', checkpoint: 'Point de contrôle', checkpoint_export: 'Exportation (ou contrôle avant exportation)',
-    checkpoint_import: 'Importation', camera: 'Lire avec la caméra', camera_stop: 'Arrêter la caméra',
+    checkpoint_import: 'Importation', checkpoint_inspection: 'Inspection (garde, contrôle intérieur)', camera: 'Lire avec la caméra', camera_stop: 'Arrêter la caméra',
     photo: 'Lire une photo', paste: 'Ou collez le texte du QR (PS1:…)', verify: 'Vérifier',
     account: 'Connexion (agents, autorités d\'importation)', token: 'Jeton de l\'appareil ou de l\'autorité',
     sign_in: 'Se connecter', sign_out: 'Se déconnecter', outbox: 'En attente d\'envoi :',
@@ -81,7 +81,7 @@ const T = {
   es: {
     title: 'Verificar un permiso CITES', language: 'Idioma', loading: 'Cargando…',
     scan_title: 'Lectura', checkpoint: 'Punto de control', checkpoint_export: 'Exportación (o control antes de exportar)',
-    checkpoint_import: 'Importación', camera: 'Leer con la cámara', camera_stop: 'Detener la cámara',
+    checkpoint_import: 'Importación', checkpoint_inspection: 'Inspección (guardabosques, control interior)', camera: 'Leer con la cámara', camera_stop: 'Detener la cámara',
     photo: 'Leer una foto', paste: 'O pegue el texto del QR (PS1:…)', verify: 'Verificar',
     account: 'Iniciar sesión (funcionarios, autoridades de importación)', token: 'Token del dispositivo o de la autoridad',
     sign_in: 'Iniciar sesión', sign_out: 'Cerrar sesión', outbox: 'Pendiente de envío:',
