@@ -63,6 +63,7 @@ fn every_v1_vector_through_the_sdk() {
         ("vectors-2.json", 33),
         ("vectors-3.json", 16),
         ("vectors-4.json", 6),
+        ("vectors-5.json", 5),
     ] {
         let doc = vectors_file(file);
         let cases = doc["cases"].as_array().unwrap();

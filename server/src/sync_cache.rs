@@ -53,6 +53,16 @@ pub enum SyncError {
     Corrupt(String),
 }
 
+/// Which status format a reader takes (FORMAT.md §5): readers that did not ask for format 2
+/// are told a cancelled-on-import permit as used, the state they know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StatusFormat {
+    /// Format 1 only (the default: every reader knows it).
+    V1,
+    /// Format 2 where a list or delta needs it, format 1 otherwise.
+    V2,
+}
+
 /// A signed object ready to serve.
 #[derive(Debug, Clone)]
 pub struct SignedBlob {
@@ -76,15 +86,46 @@ struct TrustEntry {
 #[derive(Debug)]
 struct StatusEntry {
     key: (i64, i64, String),
+    /// The list as format 2 readers take it.
     blob: SignedBlob,
+    /// The list as format 1 readers take it (the same bytes when it needs no format 2).
+    blob_v1: SignedBlob,
     list: StatusList,
     /// Permits per state (wire order), to keep the default state right when applying changes.
-    counts: [u64; 4],
+    counts: [u64; STATES],
+}
+
+impl StatusEntry {
+    fn blob(&self, format: StatusFormat) -> &SignedBlob {
+        match format {
+            StatusFormat::V1 => &self.blob_v1,
+            StatusFormat::V2 => &self.blob,
+        }
+    }
+}
+
+const STATES: usize = PermitState::ALL.len();
+
+/// Signs a list for both kinds of reader.
+fn signed_lists(list: &StatusList, signer: &SecretKey, version: i64) -> (SignedBlob, SignedBlob) {
+    let blob = |bytes: Vec<u8>| SignedBlob {
+        etag: etag(&[&bytes]),
+        bytes: Bytes::from(bytes),
+        version,
+        issued_at: list.issued_at,
+    };
+    let current = blob(list.sign(signer));
+    let v1 = if list.format() == verifier_core::status::STATUS_FORMAT {
+        current.clone()
+    } else {
+        blob(list.in_format_1().sign(signer))
+    };
+    (current, v1)
 }
 
 /// The state a list leaves implicit: the most common one, ties to the lower wire value (as the
 /// database snapshot chooses it, so both ways of building give the same bytes).
-fn default_state(counts: &[u64; 4]) -> PermitState {
+fn default_state(counts: &[u64; STATES]) -> PermitState {
     PermitState::ALL
         .iter()
         .copied()
@@ -93,7 +134,7 @@ fn default_state(counts: &[u64; 4]) -> PermitState {
 }
 
 /// The cached bundle: the versions and re-signing period it was built for.
-type BundleEntry = (Arc<Versions>, i64, Arc<SignedBlob>);
+type BundleEntry = (Arc<Versions>, i64, StatusFormat, Arc<SignedBlob>);
 
 /// Per-process cache of signed lists, keyed by database versions.
 #[derive(Debug)]
@@ -103,7 +144,7 @@ pub struct SyncCache {
     versions: Mutex<Option<(Instant, Arc<Versions>)>>,
     trust: Mutex<Option<Arc<TrustEntry>>>,
     status: Mutex<HashMap<String, Arc<StatusEntry>>>,
-    bundle: Mutex<Option<BundleEntry>>,
+    bundle: Mutex<HashMap<StatusFormat, BundleEntry>>,
     /// Held while (re)building, one per kind of object (the bundle's builder takes the other
     /// two in turn, never the reverse): a burst of requests that miss the cache builds once
     /// instead of once per request.
@@ -277,10 +318,12 @@ impl SyncCache {
         Ok((blob, list))
     }
 
-    /// The signed status list of an authority and its parsed form.
+    /// The signed status list of an authority, in the format the reader takes, and its
+    /// parsed form.
     pub async fn status(
         &self,
         authority: &str,
+        format: StatusFormat,
         now: i64,
     ) -> Result<(SignedBlob, StatusList), SyncError> {
         let v = self.versions().await?;
@@ -291,7 +334,7 @@ impl SyncCache {
             lock(&self.status)
                 .get(authority)
                 .filter(|e| e.key == wanted)
-                .map(|e| (e.blob.clone(), e.list.clone()))
+                .map(|e| (e.blob(format).clone(), e.list.clone()))
         };
         if let Some(hit) = cached() {
             return Ok(hit);
@@ -310,7 +353,7 @@ impl SyncCache {
         if let Some(prev) = previous
             && let Some(hit) = self.advance(authority, &prev, &key, &signer, now).await?
         {
-            return Ok(hit);
+            return Ok((hit.blob(format).clone(), hit.list.clone()));
         }
         let snap = self.db.status_snapshot(authority).await?;
         let a = &snap.authority;
@@ -327,25 +370,21 @@ impl SyncCache {
                 .filter_map(|(i, s)| u32::try_from(*i).ok().map(|i| (i, s.to_core())))
                 .collect(),
         };
-        let bytes = list.sign(&signer);
-        let blob = SignedBlob {
-            etag: etag(&[&bytes]),
-            bytes: Bytes::from(bytes),
-            version: a.status_version,
-            issued_at,
-        };
-        let mut counts = [0u64; 4];
+        let (blob, blob_v1) = signed_lists(&list, &signer, a.status_version);
+        let mut counts = [0u64; STATES];
         for (permit_state, n) in &snap.counts {
             counts[usize::from(permit_state.to_core().wire())] = u64::try_from(*n).unwrap_or(0);
         }
         let entry = Arc::new(StatusEntry {
             key: (a.status_version, issued_at, key.kid.clone()),
-            blob: blob.clone(),
+            blob,
+            blob_v1,
             list: list.clone(),
             counts,
         });
+        let served = entry.blob(format).clone();
         lock(&self.status).insert(authority.to_owned(), entry);
-        Ok((blob, list))
+        Ok((served, list))
     }
 
     /// Applies the changes recorded since `prev` to it. `None` when that would change which
@@ -357,7 +396,7 @@ impl SyncCache {
         key: &crate::storage::keys::KeyRow,
         signer: &SecretKey,
         now: i64,
-    ) -> Result<Option<(SignedBlob, StatusList)>, SyncError> {
+    ) -> Result<Option<Arc<StatusEntry>>, SyncError> {
         let from = i64::try_from(prev.list.version).unwrap_or(i64::MAX);
         let ch = self.db.status_changes_since(authority, from).await?;
         let a = &ch.authority;
@@ -379,28 +418,25 @@ impl SyncCache {
         list.size = to_u32(a.next_status_index, "status list size")?;
         list.version = to_u64(a.status_version, "status version")?;
         list.issued_at = signing_time(a.status_changed_at, key.valid_from, now);
-        let bytes = list.sign(signer);
-        let blob = SignedBlob {
-            etag: etag(&[&bytes]),
-            bytes: Bytes::from(bytes),
-            version: a.status_version,
-            issued_at: list.issued_at,
-        };
+        let (blob, blob_v1) = signed_lists(&list, signer, a.status_version);
         let entry = Arc::new(StatusEntry {
             key: (a.status_version, list.issued_at, key.kid.clone()),
-            blob: blob.clone(),
-            list: list.clone(),
+            blob,
+            blob_v1,
+            list,
             counts,
         });
-        lock(&self.status).insert(authority.to_owned(), entry);
-        Ok(Some((blob, list)))
+        lock(&self.status).insert(authority.to_owned(), entry.clone());
+        Ok(Some(entry))
     }
 
-    /// A signed delta from version `since` to the current version of an authority's list.
+    /// A signed delta from version `since` to the current version of an authority's list,
+    /// in the format the reader takes.
     pub async fn delta(
         &self,
         authority: &str,
         since: i64,
+        format: StatusFormat,
         now: i64,
     ) -> Result<SignedBlob, SyncError> {
         let (key, signer) = self.authority_signer(authority).await?;
@@ -427,7 +463,10 @@ impl SyncCache {
             size: to_u32(a.next_status_index, "status list size")?,
             changes,
         };
-        let bytes = delta.sign(&signer);
+        let bytes = match format {
+            StatusFormat::V1 => delta.in_format_1().sign(&signer),
+            StatusFormat::V2 => delta.sign(&signer),
+        };
         Ok(SignedBlob {
             etag: etag(&[&bytes]),
             bytes: Bytes::from(bytes),
@@ -437,15 +476,19 @@ impl SyncCache {
     }
 
     /// The offline bundle: the trust list and the status list of every authority with an
-    /// active key.
-    pub async fn bundle(&self, now: i64) -> Result<Arc<SignedBlob>, SyncError> {
+    /// active key, each list in the format the reader takes.
+    pub async fn bundle(
+        &self,
+        format: StatusFormat,
+        now: i64,
+    ) -> Result<Arc<SignedBlob>, SyncError> {
         let v = self.versions().await?;
         let period = now - now.rem_euclid(RESIGN_PERIOD);
         let cached = || {
             lock(&self.bundle)
-                .as_ref()
-                .filter(|(cv, cp, _)| **cv == *v && *cp == period)
-                .map(|(_, _, blob)| blob.clone())
+                .get(&format)
+                .filter(|(cv, cp, _, _)| **cv == *v && *cp == period)
+                .map(|(_, _, _, blob)| blob.clone())
         };
         if let Some(hit) = cached() {
             return Ok(hit);
@@ -457,7 +500,7 @@ impl SyncCache {
         let (trust, _) = self.trust(now).await?;
         let mut lists = Vec::with_capacity(v.authorities.len());
         for (id, ..) in &v.authorities {
-            match self.status(id, now).await {
+            match self.status(id, format, now).await {
                 Ok((blob, _)) => lists.push(blob),
                 // Rotated away between the version check and now: leave it out this time.
                 Err(SyncError::NoActiveKey) => {}
@@ -472,7 +515,7 @@ impl SyncCache {
             version: trust.version,
             issued_at: trust.issued_at,
         });
-        *lock(&self.bundle) = Some((v, period, blob.clone()));
+        lock(&self.bundle).insert(format, (v, period, format, blob.clone()));
         Ok(blob)
     }
 
@@ -482,7 +525,7 @@ impl SyncCache {
         let v = self.versions().await?;
         let mut set = StatusSet::new();
         for (id, ..) in &v.authorities {
-            match self.status(id, now).await {
+            match self.status(id, StatusFormat::V2, now).await {
                 Ok((_, list)) => set.insert(list),
                 Err(SyncError::NoActiveKey) => {}
                 Err(e) => return Err(e),
@@ -499,11 +542,13 @@ mod tests {
     #[test]
     fn default_state_matches_the_core() {
         for counts in [
-            [0, 0, 0, 0],
-            [5, 1, 1, 9],
-            [3, 3, 0, 0],
-            [0, 2, 2, 1],
-            [1, 0, 0, 1],
+            [0, 0, 0, 0, 0],
+            [5, 1, 1, 9, 0],
+            [3, 3, 0, 0, 0],
+            [0, 2, 2, 1, 0],
+            [1, 0, 0, 1, 0],
+            [1, 0, 0, 2, 4],
+            [4, 0, 0, 1, 4],
         ] {
             let states: Vec<PermitState> = PermitState::ALL
                 .iter()

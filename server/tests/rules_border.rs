@@ -19,6 +19,7 @@ on_both_backends!(
     endorsement_after_validity_is_refused,
     import_permit_and_inspection_checkpoints,
     import_confirmation_rules,
+    confirmation_cancels_a_single_use_document,
 );
 
 fn now() -> i64 {
@@ -304,5 +305,131 @@ async fn import_confirmation_rules(backend: Backend) {
     let more = confirmation_at("c-4", qr, "DEHAM", now() - 30, "12");
     let (_, r) = confirm(&s, &de, more).await;
     assert_eq!(kinds(&r), ["quantity_exceeded"], "{r}");
+    s.stop().await;
+}
+
+/// The state a phone that syncs from `path` holds for a permit.
+async fn synced_state(
+    s: &TestServer,
+    path: &str,
+    qr: &str,
+) -> Option<verifier_core::status::PermitState> {
+    let (trust, status) = s.phone_sync_from(path).await;
+    let v = verify_with(qr, now(), &trust, &status, &Policy::default(), None);
+    v.status.and_then(|seen| seen.state)
+}
+
+/// The importing authority's confirmation cancels a single-use document (Res. Conf. 12.3; Art.
+/// VI): the permit's state becomes `cancelled_on_import`, the status list of format 2 carries
+/// it, phones refuse the permit at any border (`CANCELLED_ON_IMPORT`) and only warn inland;
+/// readers of format 1 are told it is used. A revoked permit is not revived by a confirmation,
+/// and a multi-use certificate stays valid after entering a country.
+async fn confirmation_cancels_a_single_use_document(backend: Backend) {
+    use verifier_core::status::PermitState;
+    let s = TestServer::start(backend).await;
+    let ke = s.issuing_authority("KE").await;
+    let officer = s.token("officer", None, Some("KE")).await;
+    let de = s.token("importer", None, Some("DE")).await;
+    let p = s.issue(&ke, "KE", export_draft("KE/1", "KE", "DE")).await;
+    let qr = p["qr_text"].as_str().unwrap();
+    endorse(&s, &officer, endorsement("e-1", qr, "KEMBA", now() - 60)).await;
+    let v = phone_at(&s, qr, Checkpoint::Import).await;
+    assert_eq!((v.verdict, v.codes()), (Verdict::Valid, vec!["ENDORSED"]));
+
+    let (status, r) = confirm(&s, &de, confirmation("c-1", qr, "DEHAM")).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    let (_, view) = s.get("/api/v1/authorities/KE/permits/KE1", Some(&ke)).await;
+    assert_eq!(view["state"], "cancelled_on_import", "{view}");
+    for (checkpoint, verdict) in [
+        (Checkpoint::Import, Verdict::Invalid),
+        (Checkpoint::Export, Verdict::Invalid),
+        (Checkpoint::Inspection, Verdict::ValidWithWarnings),
+    ] {
+        let v = phone_at(&s, qr, checkpoint).await;
+        assert_eq!(
+            (v.verdict, v.codes()),
+            (verdict, vec!["CANCELLED_ON_IMPORT"]),
+            "{checkpoint:?}"
+        );
+    }
+    let (status, body) = s.post("/api/v1/verify", Some(&ke), json!({"qr": qr})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["server"]["state"], "cancelled_on_import", "{body}");
+    assert_eq!(
+        body["verification"]["reasons"][0]["code"], "CANCELLED_ON_IMPORT",
+        "{body}"
+    );
+    // The wire: format 2 when asked (list and delta), used for a reader of format 1.
+    let (status, _, list) = s
+        .get_bytes("/api/v1/authorities/KE/status?format=2", None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list[verifier_core::keys::KEY_ID_LEN], 2);
+    let (_, _, old) = s
+        .get_bytes("/api/v1/authorities/KE/status", None, None)
+        .await;
+    assert_eq!(old[verifier_core::keys::KEY_ID_LEN], 1);
+    let (_, _, delta) = s
+        .get_bytes("/api/v1/authorities/KE/status?since=0&format=2", None, None)
+        .await;
+    assert_eq!(delta[verifier_core::keys::KEY_ID_LEN], 2);
+    assert_eq!(
+        synced_state(&s, "/api/v1/bundle", qr).await,
+        Some(PermitState::Used)
+    );
+    assert_eq!(
+        synced_state(&s, "/api/v1/bundle?format=2", qr).await,
+        Some(PermitState::CancelledOnImport)
+    );
+    let (status, body) = s.get("/api/v1/bundle?format=3", None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_query"))
+    );
+
+    // Confirmed without an endorsement: cancelled as well (and an alert, as before).
+    let p = s.issue(&ke, "KE", export_draft("KE/2", "KE", "DE")).await;
+    let qr2 = p["qr_text"].as_str().unwrap();
+    let (_, r) = confirm(&s, &de, confirmation("c-2", qr2, "DEHAM")).await;
+    assert_eq!(kinds(&r), ["import_without_endorsement"], "{r}");
+    let (_, view) = s.get("/api/v1/authorities/KE/permits/KE2", Some(&ke)).await;
+    assert_eq!(view["state"], "cancelled_on_import", "{view}");
+
+    // A revoked permit stays revoked; the authority may still revoke a cancelled one.
+    let p = s.issue(&ke, "KE", export_draft("KE/3", "KE", "DE")).await;
+    let qr3 = p["qr_text"].as_str().unwrap();
+    let (status, body) = s
+        .post(
+            "/api/v1/authorities/KE/permits/KE3/revoke",
+            Some(&ke),
+            json!({"reason": "fraud"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    confirm(&s, &de, confirmation("c-3", qr3, "DEHAM")).await;
+    let (_, view) = s.get("/api/v1/authorities/KE/permits/KE3", Some(&ke)).await;
+    assert_eq!(view["state"], "revoked", "{view}");
+    let (status, body) = s
+        .post(
+            "/api/v1/authorities/KE/permits/KE1/revoke",
+            Some(&ke),
+            json!({"reason": "found forged after import"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        synced_state(&s, "/api/v1/bundle?format=2", qr).await,
+        Some(PermitState::Revoked)
+    );
+
+    // A multi-use certificate entering a country is one crossing: it stays valid.
+    let cert = s.issue(&ke, "KE", instrument_draft("KE/MI/1")).await;
+    let cqr = cert["qr_text"].as_str().unwrap();
+    let (status, r) = confirm(&s, &de, confirmation("c-4", cqr, "DEFRA")).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!(
+        synced_state(&s, "/api/v1/bundle?format=2", cqr).await,
+        Some(PermitState::Valid)
+    );
     s.stop().await;
 }

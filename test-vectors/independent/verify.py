@@ -10,6 +10,7 @@ outcomes). The code lists come from docs/FORMAT-codes.md, as an outside reader t
     python3 test-vectors/independent/verify.py test-vectors/v1/vectors-2.json
     python3 test-vectors/independent/verify.py test-vectors/v1/vectors-3.json  (§11)
     python3 test-vectors/independent/verify.py test-vectors/v1/vectors-4.json  (§7 step 8)
+    python3 test-vectors/independent/verify.py test-vectors/v1/vectors-5.json  (§5 format 2)
     python3 test-vectors/independent/verify.py test-vectors/v1/device-reports.json  (§10)
     python3 test-vectors/independent/verify.py --annotate 'PS1:...'
 
@@ -49,6 +50,9 @@ NS = {
     "trust": b"permitseal/v1/trust-list",
     "status": b"permitseal/v1/status-list",
     "delta": b"permitseal/v1/status-delta",
+    # FORMAT.md §5: a body of format 2 (five states) is signed under its own namespaces.
+    "status2": b"permitseal/v2/status-list",
+    "delta2": b"permitseal/v2/status-delta",
 }
 DOC_TYPES = [None, "export", "re_export", "import", "certificate_of_origin",
              "introduction_from_the_sea", "pre_convention", "captive_breeding", "ownership",
@@ -496,13 +500,17 @@ def parse_status(data, trust):
     body, sig = data[:-64], data[-64:]
     r = Reader(body)
     kid = r.fixed(6, "kid")
-    if r.u8("format") != 1:
+    fmt = r.u8("format")
+    if fmt not in (1, 2):
         raise Bad("STATUS", "format")
     s = {"authority": r.varint("authority"), "version": r.varint("version"),
          "issued_at": r.varint("issued_at"), "size": r.varint("size")}
     s["default"] = r.u8("default")
+    states = 4 if fmt == 1 else 5  # format 2 adds state 4, cancelled on import
+    if s["default"] >= states:
+        raise Bad("STATUS", "default state")
     s["exceptions"] = {}
-    for state in range(4):
+    for state in range(states):
         if state == s["default"]:
             continue
         n = r.varint("count")
@@ -515,7 +523,7 @@ def parse_status(data, trust):
     for key in trust["keys"].get(kid, []):
         if key["authority"] != s["authority"]:
             continue
-        if not ed25519_ok(key["pk"], NS["status"] + b"\x00" + body, sig):
+        if not ed25519_ok(key["pk"], NS["status" if fmt == 1 else "status2"] + b"\x00" + body, sig):
             continue
         t = s["issued_at"]
         if t < key["from"] or (key["until"] is not None and t > key["until"]) or \
@@ -556,8 +564,10 @@ def apply_delta(data, trust, statuses):
     body, sig = data[:-64], data[-64:]
     r = Reader(body)
     kid = r.fixed(6, "kid")
-    if r.u8("format") != 1:
+    fmt = r.u8("format")
+    if fmt not in (1, 2):
         raise Bad("DELTA", "format")
+    bits = 2 if fmt == 1 else 3
     authority, frm, to = r.varint("authority"), r.varint("from"), r.varint("to")
     issued_at, size, n = r.varint("issued_at"), r.varint("size"), r.varint("changes")
     if to < frm or (to == frm and n) or n > size:
@@ -565,14 +575,14 @@ def apply_delta(data, trust, statuses):
     changes, nxt = {}, 0
     for _ in range(n):
         v = r.varint("change")
-        i = nxt + (v >> 2)
-        if i >= size:
-            raise Bad("DELTA", "index")
-        changes[i] = v & 3
+        i = nxt + (v >> bits)
+        if i >= size or (v & ((1 << bits) - 1)) > 4:
+            raise Bad("DELTA", "index or state")
+        changes[i] = v & ((1 << bits) - 1)
         nxt = i + 1
     if r.left() or len(data) < 70:
         raise Bad("DELTA", "trailing")
-    if not signer_ok(trust, kid, authority, NS["delta"], body, sig, issued_at):
+    if not signer_ok(trust, kid, authority, NS["delta" if fmt == 1 else "delta2"], body, sig, issued_at):
         raise Bad("DELTA", "signer")
     s = statuses.get(authority)
     if s is None or s["version"] != frm or size < s["size"] or issued_at < s["issued_at"] \
@@ -654,6 +664,8 @@ def verify(text, now, trust, statuses, checkpoint="export", floor=None):
             elif state == 3:
                 (errors if checkpoint == "export" else infos).append(
                     "USED" if checkpoint == "export" else "ENDORSED")  # import or inspection
+            elif state == 4:  # cancelled on import: re-use at a border, a warning inland
+                (warnings if checkpoint == "inspection" else errors).append("CANCELLED_ON_IMPORT")
         limit = 24 * 3600 if any(line["appendix"] == 1 for line in p["lines"]) else 72 * 3600
         if at - s["issued_at"] > limit:
             warnings.append("STALE_STATUS")

@@ -139,6 +139,11 @@ fn texts(code: ReasonCode) -> [&'static str; 3] {
             "Aucun visa d'exportation enregistré à la dernière synchronisation : interrogez l'autorité d'exportation.",
             "No consta endoso de exportación en la última sincronización: consulte a la autoridad exportadora.",
         ],
+        R::CancelledOnImport => [
+            "The importing authority has cancelled this document on import: it cannot be used again.",
+            "L'autorité d'importation a annulé ce document à l'importation : il ne peut plus servir.",
+            "La autoridad de importación anuló este documento en la importación: no puede volver a usarse.",
+        ],
         R::NotIssued => [
             "The issuing authority never issued this permit: treat as forged.",
             "L'autorité émettrice n'a jamais délivré ce permis : à traiter comme un faux.",

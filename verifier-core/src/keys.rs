@@ -27,6 +27,10 @@ pub enum Namespace {
     StatusList,
     /// A status list delta, signed by a Management Authority key.
     StatusDelta,
+    /// A status list of format 2 (five states, FORMAT.md §5), signed by a Management Authority key.
+    StatusListV2,
+    /// A status list delta of format 2, signed by a Management Authority key.
+    StatusDeltaV2,
     /// A transparency log checkpoint (signed tree head), signed by a root key.
     LogCheckpoint,
 }
@@ -39,6 +43,8 @@ impl Namespace {
             Namespace::TrustList => b"permitseal/v1/trust-list",
             Namespace::StatusList => b"permitseal/v1/status-list",
             Namespace::StatusDelta => b"permitseal/v1/status-delta",
+            Namespace::StatusListV2 => b"permitseal/v2/status-list",
+            Namespace::StatusDeltaV2 => b"permitseal/v2/status-delta",
             Namespace::LogCheckpoint => b"permitseal/v1/log-checkpoint",
         }
     }

@@ -10,8 +10,11 @@ use crate::keys::{KEY_ID_LEN, KeyId, Namespace, SecretKey};
 use crate::trust::{KeyStatus, TrustList};
 use crate::wire::{Problem, Reader, WireError, Writer, err};
 
-/// Format number of status list and delta bodies.
+/// Format number of status list and delta bodies that hold states 0–3 only.
 pub const STATUS_FORMAT: u8 = 1;
+/// Format number of bodies that hold state 4 (cancelled on import); written only when needed,
+/// so a list without that state has the same bytes as before (FORMAT.md §5).
+pub const STATUS_FORMAT_V2: u8 = 2;
 /// Most indexes one list may cover.
 pub const MAX_SIZE: u32 = 1 << 26;
 
@@ -27,18 +30,22 @@ pub enum PermitState {
     Revoked = 2,
     /// Its export endorsement is recorded: it has served its one shipment.
     Used = 3,
+    /// The importing Party's authority confirmed the import and cancelled the document: it can
+    /// serve no further crossing (format 2 only; format 1 writes it as `Used`).
+    CancelledOnImport = 4,
 }
 
 impl PermitState {
     /// All states in wire order.
-    pub const ALL: [PermitState; 4] = [
+    pub const ALL: [PermitState; 5] = [
         PermitState::Valid,
         PermitState::Suspended,
         PermitState::Revoked,
         PermitState::Used,
+        PermitState::CancelledOnImport,
     ];
 
-    /// The wire value, 0–3.
+    /// The wire value, 0–4 (4 only in format 2).
     pub fn wire(self) -> u8 {
         self as u8
     }
@@ -55,7 +62,43 @@ impl PermitState {
             PermitState::Suspended => "suspended",
             PermitState::Revoked => "revoked",
             PermitState::Used => "used",
+            PermitState::CancelledOnImport => "cancelled_on_import",
         }
+    }
+
+    /// The state a format-1 reader is told: cancelled on import is written as used, the
+    /// nearest state it knows (the document has served its shipment).
+    pub fn in_format_1(self) -> PermitState {
+        match self {
+            PermitState::CancelledOnImport => PermitState::Used,
+            s => s,
+        }
+    }
+
+    /// The states a body of this format holds.
+    fn of_format(format: u8) -> &'static [PermitState] {
+        if format == STATUS_FORMAT {
+            &PermitState::ALL[..4]
+        } else {
+            &PermitState::ALL
+        }
+    }
+}
+
+/// The format a body needs: 1 unless a state of format 2 appears.
+fn format_for(mut states: impl Iterator<Item = PermitState>) -> u8 {
+    if states.any(|s| s == PermitState::CancelledOnImport) {
+        STATUS_FORMAT_V2
+    } else {
+        STATUS_FORMAT
+    }
+}
+
+fn namespaces(format: u8) -> (Namespace, Namespace) {
+    if format == STATUS_FORMAT {
+        (Namespace::StatusList, Namespace::StatusDelta)
+    } else {
+        (Namespace::StatusListV2, Namespace::StatusDeltaV2)
     }
 }
 
@@ -133,7 +176,7 @@ impl StatusList {
         issued_at: i64,
         states: &[PermitState],
     ) -> StatusList {
-        let mut counts = [0usize; 4];
+        let mut counts = [0usize; PermitState::ALL.len()];
         for s in states {
             counts[usize::from(s.wire())] += 1;
         }
@@ -185,16 +228,64 @@ impl StatusList {
         }
     }
 
+    /// The format this list is written in: 1 unless it holds a state of format 2.
+    pub fn format(&self) -> u8 {
+        format_for(std::iter::once(self.default_state).chain(self.exceptions.values().copied()))
+    }
+
+    /// The same list as a format-1 reader must be told it: states beyond format 1 written as
+    /// their nearest format-1 state ([`PermitState::in_format_1`]), the default state kept the
+    /// commonest. What the server serves to readers that did not ask for format 2.
+    pub fn in_format_1(&self) -> StatusList {
+        let mut counts = [0u64; 4];
+        let listed = self.exceptions.len() as u64;
+        counts[usize::from(self.default_state.in_format_1().wire())] +=
+            u64::from(self.size).saturating_sub(listed);
+        for s in self.exceptions.values() {
+            counts[usize::from(s.in_format_1().wire())] += 1;
+        }
+        let default_state = PermitState::ALL[..4]
+            .iter()
+            .copied()
+            .max_by_key(|s| (counts[usize::from(s.wire())], std::cmp::Reverse(s.wire())))
+            .unwrap_or(PermitState::Valid);
+        let state_of = |i: u32| {
+            self.exceptions
+                .get(&i)
+                .copied()
+                .unwrap_or(self.default_state)
+                .in_format_1()
+        };
+        let exceptions = if default_state == self.default_state.in_format_1() {
+            self.exceptions
+                .keys()
+                .map(|&i| (i, state_of(i)))
+                .filter(|(_, s)| *s != default_state)
+                .collect()
+        } else {
+            (0..self.size)
+                .map(|i| (i, state_of(i)))
+                .filter(|(_, s)| *s != default_state)
+                .collect()
+        };
+        StatusList {
+            default_state,
+            exceptions,
+            ..self.clone()
+        }
+    }
+
     fn encode_body(&self, key: KeyId) -> Vec<u8> {
+        let format = self.format();
         let mut w = Writer::default();
         w.bytes(&key.0);
-        w.u8(STATUS_FORMAT);
+        w.u8(format);
         w.varint(u64::from(self.authority));
         w.varint(self.version);
         w.varint(self.issued_at.max(0) as u64);
         w.varint(u64::from(self.size));
         w.u8(self.default_state.wire());
-        for state in PermitState::ALL
+        for state in PermitState::of_format(format)
             .iter()
             .filter(|s| **s != self.default_state)
         {
@@ -219,7 +310,7 @@ impl StatusList {
     /// Signs the list with an authority key: `kid ‖ body ‖ signature`.
     pub fn sign(&self, key: &SecretKey) -> Vec<u8> {
         let mut buf = self.encode_body(key.id());
-        let sig = key.sign(Namespace::StatusList, &[&buf]);
+        let sig = key.sign(namespaces(self.format()).0, &[&buf]);
         buf.extend_from_slice(&sig);
         buf
     }
@@ -230,14 +321,14 @@ impl StatusList {
         let (kid, body, sig) = split_signed(bytes)?;
         let mut r = Reader::new(body);
         r.take(KEY_ID_LEN, "key_id")?;
-        let list = decode_list(&mut r)?;
+        let (format, list) = decode_list(&mut r)?;
         r.finish("status_list")?;
         check_signer(
             trust,
             kid,
             list.authority,
             list.issued_at,
-            Namespace::StatusList,
+            namespaces(format).0,
             body,
             &sig,
         )?;
@@ -328,11 +419,33 @@ impl StatusDelta {
         }
     }
 
+    /// The format this delta is written in: 1 unless a change is to a state of format 2.
+    pub fn format(&self) -> u8 {
+        format_for(self.changes.values().copied())
+    }
+
+    /// The same delta for a format-1 reader (states as [`PermitState::in_format_1`]). A change
+    /// that format 1 cannot tell apart (used to cancelled on import) stays in it, harmless: it
+    /// sets the state the reader already holds.
+    pub fn in_format_1(&self) -> StatusDelta {
+        StatusDelta {
+            changes: self
+                .changes
+                .iter()
+                .map(|(&i, s)| (i, s.in_format_1()))
+                .collect(),
+            ..self.clone()
+        }
+    }
+
     /// Signs the delta with an authority key: `kid ‖ body ‖ signature`.
     pub fn sign(&self, key: &SecretKey) -> Vec<u8> {
+        let format = self.format();
+        // Format 1 has two bits of state per change, format 2 three.
+        let bits = if format == STATUS_FORMAT { 2 } else { 3 };
         let mut w = Writer::default();
         w.bytes(&key.id().0);
-        w.u8(STATUS_FORMAT);
+        w.u8(format);
         w.varint(u64::from(self.authority));
         w.varint(self.from_version);
         w.varint(self.to_version);
@@ -345,10 +458,10 @@ impl StatusDelta {
                 None => i,
                 Some(p) => i - p - 1,
             };
-            w.varint((u64::from(gap) << 2) | u64::from(s.wire()));
+            w.varint((u64::from(gap) << bits) | u64::from(s.wire()));
             prev = Some(i);
         }
-        let sig = key.sign(Namespace::StatusDelta, &[&w.buf]);
+        let sig = key.sign(namespaces(format).1, &[&w.buf]);
         w.bytes(&sig);
         w.buf
     }
@@ -358,9 +471,11 @@ impl StatusDelta {
         let (kid, body, sig) = split_signed(bytes)?;
         let mut r = Reader::new(body);
         r.take(KEY_ID_LEN, "key_id")?;
-        if r.u8("format")? != STATUS_FORMAT {
+        let format = r.u8("format")?;
+        if format != STATUS_FORMAT && format != STATUS_FORMAT_V2 {
             return Err(err("format", Problem::Reserved).into());
         }
+        let bits = if format == STATUS_FORMAT { 2 } else { 3 };
         let authority = r.varint_max("authority", u64::from(u32::MAX))? as u32;
         let from_version = r.varint("from_version")?;
         let to_version = r.varint("to_version")?;
@@ -380,11 +495,14 @@ impl StatusDelta {
         let mut next: u64 = 0;
         for c in 0..n {
             let v = r.varint(&format!("changes[{c}]"))?;
-            let index = next + (v >> 2);
+            let index = next + (v >> bits);
             if index >= u64::from(size) {
                 return Err(err(format!("changes[{c}]"), Problem::BadValue).into());
             }
-            let state = PermitState::from_wire((v & 3) as u8).unwrap_or(PermitState::Valid);
+            // Format 2's three bits name states 0–4; 5–7 are refused. Format 1's two bits name
+            // every state it has.
+            let state = PermitState::from_wire((v & ((1 << bits) - 1)) as u8)
+                .ok_or_else(|| err(format!("changes[{c}]"), Problem::BadValue))?;
             changes.insert(index as u32, state);
             next = index + 1;
         }
@@ -394,7 +512,7 @@ impl StatusDelta {
             kid,
             authority,
             issued_at,
-            Namespace::StatusDelta,
+            namespaces(format).1,
             body,
             &sig,
         )?;
@@ -451,18 +569,21 @@ fn check_signer(
     })
 }
 
-fn decode_list(r: &mut Reader<'_>) -> Result<StatusList, StatusError> {
-    if r.u8("format")? != STATUS_FORMAT {
+fn decode_list(r: &mut Reader<'_>) -> Result<(u8, StatusList), StatusError> {
+    let format = r.u8("format")?;
+    if format != STATUS_FORMAT && format != STATUS_FORMAT_V2 {
         return Err(err("format", Problem::Reserved).into());
     }
+    let states = PermitState::of_format(format);
     let authority = r.varint_max("authority", u64::from(u32::MAX))? as u32;
     let version = r.varint("version")?;
     let issued_at = r.varint_max("issued_at", i64::MAX as u64)? as i64;
     let size = r.varint_max("size", u64::from(MAX_SIZE))? as u32;
     let default_state = PermitState::from_wire(r.u8("default_state")?)
+        .filter(|s| states.contains(s))
         .ok_or_else(|| err("default_state", Problem::BadValue))?;
     let mut exceptions = BTreeMap::new();
-    for state in PermitState::ALL.iter().filter(|s| **s != default_state) {
+    for state in states.iter().filter(|s| **s != default_state) {
         let field = format!("{}_indexes", state.name());
         let n = r.varint_max(&field, u64::from(size))? as usize;
         if n == 0 {
@@ -482,14 +603,17 @@ fn decode_list(r: &mut Reader<'_>) -> Result<StatusList, StatusError> {
             }
         }
     }
-    Ok(StatusList {
-        authority,
-        version,
-        issued_at,
-        size,
-        default_state,
-        exceptions,
-    })
+    Ok((
+        format,
+        StatusList {
+            authority,
+            version,
+            issued_at,
+            size,
+            default_state,
+            exceptions,
+        },
+    ))
 }
 
 /// The Rice parameter close to optimal for these gaps: ⌊log2(mean gap · ln 2)⌋.
@@ -690,6 +814,88 @@ mod tests {
         assert!(matches!(
             v2.apply(&delta),
             Err(StatusError::VersionMismatch { .. })
+        ));
+    }
+
+    /// State 4 needs format 2 (three bits per delta change, the v2 namespaces); a list or
+    /// delta without it keeps format 1's bytes; a format-1 reader is served state 4 as used.
+    #[test]
+    fn cancelled_on_import_is_written_in_format_2_and_folded_for_format_1() {
+        let (key, trust) = setup();
+        let mut v1 = StatusList::new(7, 1, 200);
+        for i in 0..50 {
+            v1.set(i, PermitState::Valid);
+        }
+        v1.set(20, PermitState::Used);
+        assert_eq!(v1.format(), STATUS_FORMAT);
+        assert_eq!(v1.sign(&key)[KEY_ID_LEN], 1);
+        let mut v2 = v1.clone();
+        v2.version = 2;
+        v2.issued_at = 300;
+        v2.set(20, PermitState::CancelledOnImport);
+        v2.set(21, PermitState::Used);
+        let signed = v2.sign(&key);
+        assert_eq!(signed[KEY_ID_LEN], STATUS_FORMAT_V2);
+        assert_eq!(StatusList::from_signed(&signed, &trust).unwrap(), v2);
+        // The v2 body under the v1 namespace does not verify.
+        let mut forged = signed[..signed.len() - 64].to_vec();
+        let sig = key.sign(Namespace::StatusList, &[&forged]);
+        forged.extend_from_slice(&sig);
+        assert_eq!(
+            StatusList::from_signed(&forged, &trust),
+            Err(StatusError::NotSigned)
+        );
+
+        let delta = StatusDelta::between(&v1, &v2);
+        assert_eq!(delta.format(), STATUS_FORMAT_V2);
+        let back = StatusDelta::from_signed(&delta.sign(&key), &trust).unwrap();
+        assert_eq!(v1.apply(&back).unwrap(), v2);
+
+        let old = v2.in_format_1();
+        assert_eq!(old.format(), STATUS_FORMAT);
+        assert_eq!(old.get(20), IndexStatus::Issued(PermitState::Used));
+        let old_delta = delta.in_format_1();
+        let back = StatusDelta::from_signed(&old_delta.sign(&key), &trust).unwrap();
+        assert_eq!(back.sign(&key)[KEY_ID_LEN], STATUS_FORMAT);
+        assert_eq!(v1.apply(&back).unwrap(), old);
+
+        // Mostly cancelled: the folded default becomes used and the exceptions follow.
+        let mut many = StatusList::new(7, 3, 400);
+        for i in 0..10 {
+            many.set(i, PermitState::CancelledOnImport);
+        }
+        many.set(3, PermitState::Valid);
+        let folded = many.in_format_1();
+        assert_eq!(folded.default_state, PermitState::Used);
+        assert_eq!(folded.exceptions.len(), 1);
+        assert_eq!(folded.get(3), IndexStatus::Issued(PermitState::Valid));
+    }
+
+    /// A format-1 body cannot name state 4; a format-2 delta cannot name states 5–7.
+    #[test]
+    fn states_beyond_the_format_are_refused() {
+        let (key, trust) = setup();
+        let mut list = StatusList::new(7, 1, 200);
+        list.set(0, PermitState::Valid);
+        let mut body = list.encode_body(key.id());
+        // default_state, after format, authority, version, issued_at (two bytes) and size
+        body[KEY_ID_LEN + 6] = 4;
+        let sig = key.sign(Namespace::StatusList, &[&body]);
+        body.extend_from_slice(&sig);
+        assert!(matches!(
+            StatusList::from_signed(&body, &trust),
+            Err(StatusError::Malformed(_))
+        ));
+        let mut w = Writer::default();
+        w.bytes(&key.id().0);
+        for v in [2u64, 7, 1, 2, 300, 1, 1, 5] {
+            w.varint(v); // format 2, authority 7, versions 1→2, time, size 1, one change: state 5
+        }
+        let sig = key.sign(Namespace::StatusDeltaV2, &[&w.buf]);
+        w.bytes(&sig);
+        assert!(matches!(
+            StatusDelta::from_signed(&w.buf, &trust),
+            Err(StatusError::Malformed(_))
         ));
     }
 

@@ -92,6 +92,9 @@ pub enum ReasonCode {
     Endorsed,
     /// At import, no export endorsement recorded as of the last sync.
     NotEndorsed,
+    /// The importing Party's authority confirmed the import and cancelled the document: it
+    /// serves no further crossing (FORMAT.md §7 step 8).
+    CancelledOnImport,
     /// The issuer's status list says this index was never issued.
     NotIssued,
     /// The status list is older than the permit: its state is unknown.
@@ -132,6 +135,7 @@ impl ReasonCode {
         ReasonCode::Used,
         ReasonCode::Endorsed,
         ReasonCode::NotEndorsed,
+        ReasonCode::CancelledOnImport,
         ReasonCode::NotIssued,
         ReasonCode::StatusOlderThanPermit,
         ReasonCode::StatusUnavailable,
@@ -163,6 +167,7 @@ impl ReasonCode {
             ReasonCode::Used => "USED",
             ReasonCode::Endorsed => "ENDORSED",
             ReasonCode::NotEndorsed => "NOT_ENDORSED",
+            ReasonCode::CancelledOnImport => "CANCELLED_ON_IMPORT",
             ReasonCode::NotIssued => "NOT_ISSUED",
             ReasonCode::StatusOlderThanPermit => "STATUS_OLDER_THAN_PERMIT",
             ReasonCode::StatusUnavailable => "STATUS_UNAVAILABLE",
@@ -477,6 +482,18 @@ pub fn verify_with(
                 (Some(PermitState::Used), Checkpoint::Import | Checkpoint::Inspection) => {
                     reasons.push(Reason::new(ReasonCode::Endorsed, Severity::Info));
                 }
+                // Cancelled by the importing authority: presented again at a border it is
+                // re-use; inland, the specimen it covered was imported and the document is
+                // only evidence of that, so the officer is warned, not refused.
+                (Some(PermitState::CancelledOnImport), Checkpoint::Export | Checkpoint::Import) => {
+                    reasons.push(Reason::new(ReasonCode::CancelledOnImport, Severity::Error));
+                }
+                (Some(PermitState::CancelledOnImport), Checkpoint::Inspection) => {
+                    reasons.push(Reason::new(
+                        ReasonCode::CancelledOnImport,
+                        Severity::Warning,
+                    ));
+                }
             }
             let limit = if permit.has_appendix_i() {
                 policy.max_status_age_appendix_i
@@ -710,5 +727,28 @@ mod tests {
         assert_eq!(v.codes(), ["REVOKED"]);
         let v = checked(&d, "ZA", PermitState::Used, Checkpoint::Export);
         assert_eq!(v.codes(), ["USED"]);
+    }
+
+    /// Cancelled by the importing authority: refused at any border, a warning inland.
+    #[test]
+    fn a_document_cancelled_on_import_serves_no_further_crossing() {
+        let d = draft_of("export");
+        for checkpoint in [Checkpoint::Export, Checkpoint::Import] {
+            let v = checked(&d, "ZA", PermitState::CancelledOnImport, checkpoint);
+            assert_eq!(
+                (v.verdict, v.codes()),
+                (Verdict::Invalid, vec!["CANCELLED_ON_IMPORT"])
+            );
+        }
+        let v = checked(
+            &d,
+            "ZA",
+            PermitState::CancelledOnImport,
+            Checkpoint::Inspection,
+        );
+        assert_eq!(
+            (v.verdict, v.codes()),
+            (Verdict::ValidWithWarnings, vec!["CANCELLED_ON_IMPORT"])
+        );
     }
 }

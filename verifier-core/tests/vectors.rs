@@ -132,6 +132,11 @@ fn every_border_checkpoint_vector_gets_its_expected_verdict_and_reasons() {
     check_file("vectors-4.json", 6);
 }
 
+#[test]
+fn every_cancelled_on_import_vector_gets_its_expected_verdict_and_reasons() {
+    check_file("vectors-5.json", 5);
+}
+
 /// Each reason code of FORMAT.md §7 is named there and is the expected reason of at least
 /// one vector; and each code the spec names is one the core knows.
 #[test]
@@ -142,6 +147,7 @@ fn every_reason_code_of_section_7_has_a_vector() {
         "vectors-2.json",
         "vectors-3.json",
         "vectors-4.json",
+        "vectors-5.json",
     ] {
         for case in load(file)["cases"].as_array().unwrap() {
             for r in case["expected"]["reasons"].as_array().unwrap() {

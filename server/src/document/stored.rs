@@ -64,7 +64,7 @@ pub fn render_stored(
     };
     let revoked = match permit.state.as_str() {
         "revoked" => true,
-        "valid" | "suspended" | "used" => false,
+        "valid" | "suspended" | "used" | "cancelled_on_import" => false,
         other => return Err(stored(format!("unknown state {other:?}"))),
     };
     let (_, signed) = payload::decode_permit(&permit.qr_text)

@@ -1,11 +1,11 @@
-//! A permit's lifecycle: four states and the actions that move between them.
+//! A permit's lifecycle: five states and the actions that move between them.
 //!
 //! ```text
-//!            suspend            endorse (export)
-//!   valid ──────────▶ suspended       valid ──▶ used
+//!            suspend            endorse (export)      confirm (import, single-use documents)
+//!   valid ──────────▶ suspended       valid ──▶ used          valid | used ──▶ cancelled_on_import
 //!   valid ◀────────── suspended
 //!            reinstate
-//!   valid | suspended | used ──revoke──▶ revoked (final)
+//!   valid | suspended | used | cancelled_on_import ──revoke──▶ revoked (final)
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -36,6 +36,10 @@ pub enum PermitState {
     Revoked,
     /// Its export was endorsed: one permit, one shipment.
     Used,
+    /// The importing Party's authority confirmed the import: the document is cancelled and
+    /// serves no further crossing (single-use documents only; a multi-use certificate stays
+    /// valid).
+    CancelledOnImport,
 }
 
 /// Why a permit was revoked (Res. Conf. 12.3: the Parties concerned are told when a document
@@ -111,7 +115,13 @@ stored_as_text!(RevocationReason, "revocation kind");
 
 impl PermitState {
     /// Every state.
-    pub const ALL: [Self; 4] = [Self::Valid, Self::Suspended, Self::Revoked, Self::Used];
+    pub const ALL: [Self; 5] = [
+        Self::Valid,
+        Self::Suspended,
+        Self::Revoked,
+        Self::Used,
+        Self::CancelledOnImport,
+    ];
 
     /// The stored and wire name.
     pub fn as_str(self) -> &'static str {
@@ -120,6 +130,7 @@ impl PermitState {
             Self::Suspended => "suspended",
             Self::Revoked => "revoked",
             Self::Used => "used",
+            Self::CancelledOnImport => "cancelled_on_import",
         }
     }
 
@@ -131,6 +142,7 @@ impl PermitState {
             Self::Suspended => Core::Suspended,
             Self::Revoked => Core::Revoked,
             Self::Used => Core::Used,
+            Self::CancelledOnImport => Core::CancelledOnImport,
         }
     }
 
@@ -145,6 +157,18 @@ impl PermitState {
     pub fn after_endorsement(self) -> Option<Self> {
         (self == Self::Valid).then_some(Self::Used)
     }
+
+    /// The state after the importing authority's confirmation of a single-use document: valid
+    /// (imported without a recorded endorsement, itself an alert) or used becomes cancelled on
+    /// import; a withdrawn or already cancelled document stays as it is.
+    pub fn after_import_confirmation(self) -> Option<Self> {
+        matches!(self, Self::Valid | Self::Used).then_some(Self::CancelledOnImport)
+    }
+
+    /// True when the document has served its shipment (endorsed for export, or imported).
+    pub fn is_used_up(self) -> bool {
+        matches!(self, Self::Used | Self::CancelledOnImport)
+    }
 }
 
 stored_as_text!(PermitState, "permit state");
@@ -156,7 +180,7 @@ pub enum StateAction {
     Suspend,
     /// suspended → valid.
     Reinstate,
-    /// valid, suspended or used → revoked (final).
+    /// valid, suspended, used or cancelled on import → revoked (final).
     Revoke,
 }
 
@@ -193,11 +217,11 @@ impl StateAction {
 
     /// The state this action leads to from `from`, or why it does not apply.
     pub fn apply(self, from: PermitState) -> Result<PermitState, TransitionRefused> {
-        use PermitState::{Revoked, Suspended, Used, Valid};
+        use PermitState::{CancelledOnImport, Revoked, Suspended, Used, Valid};
         match (self, from) {
             (Self::Suspend, Valid) => Ok(Suspended),
             (Self::Reinstate, Suspended) => Ok(Valid),
-            (Self::Revoke, Valid | Suspended | Used) => Ok(Revoked),
+            (Self::Revoke, Valid | Suspended | Used | CancelledOnImport) => Ok(Revoked),
             _ => Err(TransitionRefused { action: self, from }),
         }
     }
@@ -205,7 +229,7 @@ impl StateAction {
     /// True when revoking from `from` gives the permit's quantities back to its quotas: a used
     /// permit's goods were exported, so they stay counted.
     pub fn releases_quota(self, from: PermitState) -> bool {
-        self == Self::Revoke && from != PermitState::Used
+        self == Self::Revoke && !from.is_used_up()
     }
 }
 
@@ -242,6 +266,27 @@ mod tests {
         assert!(StateAction::Revoke.releases_quota(Valid));
         assert!(StateAction::Revoke.releases_quota(Suspended));
         assert!(!StateAction::Revoke.releases_quota(Used));
+        assert!(!StateAction::Revoke.releases_quota(PermitState::CancelledOnImport));
+        assert_eq!(
+            Valid.after_import_confirmation(),
+            Some(PermitState::CancelledOnImport)
+        );
+        assert_eq!(
+            Used.after_import_confirmation(),
+            Some(PermitState::CancelledOnImport)
+        );
+        for s in [Suspended, Revoked, PermitState::CancelledOnImport] {
+            assert_eq!(s.after_import_confirmation(), None, "{s}");
+        }
+        assert_eq!(
+            StateAction::Revoke.apply(PermitState::CancelledOnImport),
+            Ok(Revoked)
+        );
+        assert!(
+            StateAction::Suspend
+                .apply(PermitState::CancelledOnImport)
+                .is_err()
+        );
         assert!(!StateAction::Suspend.releases_quota(Valid));
     }
 

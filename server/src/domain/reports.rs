@@ -150,7 +150,7 @@ pub fn customs_endorsement(
     if permit.state.is_withdrawn() {
         return Some(CustomsRefusal::Withdrawn(permit.state));
     }
-    if permit.endorsed_before || permit.state == PermitState::Used {
+    if permit.endorsed_before || permit.state.is_used_up() {
         return Some(CustomsRefusal::AlreadyEndorsed);
     }
     endorsement_excess(permit.issued, endorsed).map(CustomsRefusal::ExceedsIssued)

@@ -45,6 +45,8 @@ impl PermitEvent {
             PermitState::Suspended => Self::Suspended,
             PermitState::Revoked => Self::Revoked,
             PermitState::Used => Self::Used,
+            // The change comes with the importing authority's confirmation, its own event.
+            PermitState::CancelledOnImport => Self::Confirmed,
         }
     }
 }

@@ -314,6 +314,8 @@ async fn upload_confirmations(
         .db
         .upload_confirmations(uploader(&principal)?, &items, t)
         .await?;
+    // A confirmation cancels a single-use document: its status list has changed.
+    state.sync_cache.invalidate();
     outcome_answer(
         outcome,
         "confirmations",

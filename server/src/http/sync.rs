@@ -12,7 +12,7 @@ use super::{Access, Api};
 use crate::http::error::{ApiError, Json, Path, Query};
 use crate::model::AuthorityId;
 use crate::state::AppState;
-use crate::sync_cache::SignedBlob;
+use crate::sync_cache::{SignedBlob, StatusFormat};
 
 /// Media type of the signed trust list.
 pub const TRUST_LIST_TYPE: &str = "application/vnd.permitseal.trust-list";
@@ -88,12 +88,38 @@ pub struct StatusQuery {
     /// Version the device holds: answer with the signed delta from it.
     #[param(minimum = 0)]
     since: Option<i64>,
+    /// Highest status format the reader knows (FORMAT.md §5): 1 (the default) or 2. A reader
+    /// of format 1 is told a permit cancelled on import as used.
+    #[param(minimum = 1, maximum = 2)]
+    format: Option<i64>,
+}
+
+/// Query of the bundle endpoint.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct BundleQuery {
+    /// Highest status format the reader knows, as for the status endpoint.
+    #[param(minimum = 1, maximum = 2)]
+    format: Option<i64>,
+}
+
+fn status_format(format: Option<i64>) -> Result<StatusFormat, ApiError> {
+    match format {
+        None | Some(1) => Ok(StatusFormat::V1),
+        Some(2) => Ok(StatusFormat::V2),
+        Some(_) => Err(ApiError::bad_request(
+            "invalid_query",
+            "format must be 1 or 2",
+        )),
+    }
 }
 
 /// The authority's signed status list; with `since`, the signed delta from that version
 #[utoipa::path(get, path = "/api/v1/authorities/{authority}/status", params(AuthorityPath, StatusQuery), responses(
     (status = 200, description = "The signed status list, or with `since` the signed delta", content((crate::http::openapi::Binary = "application/vnd.permitseal.status-list"), (crate::http::openapi::Binary = "application/vnd.permitseal.status-delta")), headers(("etag" = String), ("x-permitseal-version" = i64))),
     (status = 304, description = "The copy named by If-None-Match is current"),
+    (status = 400, description = "`since` is negative or `format` is neither 1 nor 2 (`invalid_query`)", body = crate::http::error::ErrorBody),
     (status = 422, description = "`since` is ahead of the list's current version (`version_ahead`): the device holds a list from another server; fetch the whole list", body = crate::http::error::ErrorBody)))]
 async fn status_list(
     State(state): State<AppState>,
@@ -102,6 +128,7 @@ async fn status_list(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = AuthorityId::parse(&authority)?;
+    let format = status_format(query.format)?;
     // Authorities with an active key are in the (briefly cached) version stamps; only others
     // need a database look-up to tell "no such authority" from "no key to sign with".
     let known = state
@@ -122,14 +149,14 @@ async fn status_list(
         Some(since) => {
             let blob = state
                 .sync_cache
-                .delta(id.as_str(), since, state.clock.now())
+                .delta(id.as_str(), since, format, state.clock.now())
                 .await?;
             Ok(serve_blob(&blob, STATUS_DELTA_TYPE, &headers))
         }
         None => {
             let (blob, _) = state
                 .sync_cache
-                .status(id.as_str(), state.clock.now())
+                .status(id.as_str(), format, state.clock.now())
                 .await?;
             Ok(serve_blob(&blob, STATUS_LIST_TYPE, &headers))
         }
@@ -137,10 +164,16 @@ async fn status_list(
 }
 
 /// The offline bundle: trust list and every status list in one download
-#[utoipa::path(get, path = "/api/v1/bundle", responses(
+#[utoipa::path(get, path = "/api/v1/bundle", params(BundleQuery), responses(
     (status = 200, description = "The bundle", content_type = "application/vnd.permitseal.bundle", body = crate::http::openapi::Binary, headers(("etag" = String))),
-    (status = 304, description = "The copy named by If-None-Match is current")))]
-async fn bundle(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let blob = state.sync_cache.bundle(state.clock.now()).await?;
+    (status = 304, description = "The copy named by If-None-Match is current"),
+    (status = 400, description = "`format` is neither 1 nor 2 (`invalid_query`)", body = crate::http::error::ErrorBody)))]
+async fn bundle(
+    State(state): State<AppState>,
+    Query(query): Query<BundleQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let format = status_format(query.format)?;
+    let blob = state.sync_cache.bundle(format, state.clock.now()).await?;
     Ok(serve_blob(&blob, BUNDLE_TYPE, &headers))
 }

@@ -915,27 +915,8 @@ where
             .filter(|_| !crossing)
             .and_then(PermitState::after_endorsement)
         {
-            let version = self.tx.bump_status(authority, self.now).await?;
-            sqlx::query(
-                "UPDATE permits SET state = $1, state_reason = $2, state_changed_at = $3 \
-                 WHERE authority_id = $4 AND status_index = $5",
-            )
-            .bind(next)
-            .bind(format!("export endorsed ({})", e.id))
-            .bind(self.now)
-            .bind(authority)
-            .bind(index)
-            .execute(&mut *self.tx)
-            .await?;
-            self.tx
-                .record_change(StatusChange {
-                    authority,
-                    version,
-                    index,
-                    state: next,
-                    at: self.now,
-                })
-                .await?;
+            let why = format!("export endorsed ({})", e.id);
+            self.move_state(authority, index, next, &why).await?;
         }
         Ok(None)
     }
@@ -989,6 +970,39 @@ where
         self.endorsement(e).await
     }
 
+    /// Moves a permit to the state a field report leads to, with a new status list version
+    /// and its recorded change (what deltas are read from).
+    async fn move_state(
+        &mut self,
+        authority: &str,
+        index: i64,
+        next: PermitState,
+        why: &str,
+    ) -> Result<(), StorageError> {
+        let version = self.tx.bump_status(authority, self.now).await?;
+        sqlx::query(
+            "UPDATE permits SET state = $1, state_reason = $2, state_changed_at = $3 \
+             WHERE authority_id = $4 AND status_index = $5",
+        )
+        .bind(next)
+        .bind(why)
+        .bind(self.now)
+        .bind(authority)
+        .bind(index)
+        .execute(&mut *self.tx)
+        .await?;
+        self.tx
+            .record_change(StatusChange {
+                authority,
+                version,
+                index,
+                state: next,
+                at: self.now,
+            })
+            .await?;
+        Ok(())
+    }
+
     /// Stores one confirmation of `country`'s authority; raises what it shows. Refuses, with
     /// nothing stored, one of a permit bound for another country or dated before its permit's
     /// issue day.
@@ -1040,6 +1054,18 @@ where
         self.tx
             .webhook_event(authority, index, PermitEvent::Confirmed, self.now)
             .await?;
+        // The importing authority cancels a single-use document on import (Res. Conf. 12.3;
+        // Art. VI): phones learn it at sync (status state 4). A multi-use certificate's entry
+        // is one crossing among many and leaves it valid.
+        let crossing = r.facts.as_ref().is_some_and(BorderFacts::records_crossings);
+        if let Some(next) = r
+            .state
+            .filter(|_| !crossing)
+            .and_then(PermitState::after_import_confirmation)
+        {
+            let why = format!("cancelled on import by {country} ({})", c.id);
+            self.move_state(authority, index, next, &why).await?;
+        }
         if let Some(detail) = r
             .facts
             .as_ref()

@@ -599,9 +599,21 @@ impl TestServer {
     }
 
     /// The pinned root key, the verified trust list and every status list, as a phone would
-    /// have them after a sync (through the bundle endpoint).
+    /// have them after a sync (through the bundle endpoint, status format 2 as the SDK asks).
     pub async fn phone_sync(
         &self,
+    ) -> (
+        verifier_core::trust::TrustList,
+        verifier_core::status::StatusSet,
+    ) {
+        self.phone_sync_from("/api/v1/bundle?format=2").await
+    }
+
+    /// As [`TestServer::phone_sync`], from a given bundle path (`/api/v1/bundle` is what a
+    /// reader of status format 1 fetches).
+    pub async fn phone_sync_from(
+        &self,
+        path: &str,
     ) -> (
         verifier_core::trust::TrustList,
         verifier_core::status::StatusSet,
@@ -612,7 +624,7 @@ impl TestServer {
             .decode(root["public_key"].as_str().unwrap())
             .unwrap();
         let root = verifier_core::keys::PublicKey::from_bytes(&raw.try_into().unwrap()).unwrap();
-        let (status, _, bytes) = self.get_bytes("/api/v1/bundle", None, None).await;
+        let (status, _, bytes) = self.get_bytes(path, None, None).await;
         assert_eq!(status, StatusCode::OK);
         let bundle = verifier_core::bundle::Bundle::from_bytes(&bytes, &[root]).unwrap();
         (bundle.trust, bundle.status)

@@ -7,10 +7,12 @@
 //! generator still agrees with what was published). New cases go into a new file:
 //! `vectors-2.json` beside the first (the errata of FORMAT.md §9, see `errata.rs`), and
 //! `vectors-3.json` (text that deceives, FORMAT.md §11, see `text.rs`), and `vectors-4.json`
-//! (checkpoints at the border, FORMAT.md §7, see `border.rs`).
+//! (checkpoints at the border, FORMAT.md §7, see `border.rs`), and `vectors-5.json` (cancelled
+//! on import, status format 2, see `imports.rs`).
 
 mod border;
 mod errata;
+mod imports;
 mod text;
 
 use std::collections::BTreeSet;
@@ -628,7 +630,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     publish(&third.to_string_lossy(), &doc, n)?;
     let fourth = std::path::Path::new(&out).with_file_name("vectors-4.json");
     let (doc, n) = border::document(&w)?;
-    publish(&fourth.to_string_lossy(), &doc, n)
+    publish(&fourth.to_string_lossy(), &doc, n)?;
+    let fifth = std::path::Path::new(&out).with_file_name("vectors-5.json");
+    let (doc, n) = imports::document(&w)?;
+    publish(&fifth.to_string_lossy(), &doc, n)
 }
 
 /// The verdict's name in the vector files.
