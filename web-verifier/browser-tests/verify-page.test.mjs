@@ -4,7 +4,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { ROOT, startServer, launch, launchProfile, openPage, verifyIn, shown, cameraVideo } from './harness.mjs';
@@ -28,31 +28,54 @@ after(async () => {
 const freshContext = () => browser.newContext();
 
 test('every conformance vector gives the Rust core\'s verdict and reasons in the page', async () => {
-  const doc = JSON.parse(readFileSync(join(ROOT, 'test-vectors/v1/vectors.json'), 'utf8'));
+  // Every vector file of test-vectors/v1 (vectors.json, vectors-2.json, …): bundles refused or
+  // accepted, status deltas applied or refused, then the verdict, as the Rust core gives them.
+  const dir = join(ROOT, 'test-vectors/v1');
+  const files = readdirSync(dir).filter((f) => /^vectors(-\d+)?\.json$/.test(f)).sort();
+  assert.ok(files.length >= 5, `vector files: ${files}`);
   const context = await freshContext();
   const page = await openPage(context, server.base);
-  const results = await page.evaluate(async ({ cases, roots }) => {
-    const m = await import('/verify/permitseal_web.js');
-    await m.default();
-    const bytes = (hex) => Uint8Array.from(hex.match(/../g) || [], (h) => parseInt(h, 16));
-    return cases.map((c) => {
-      const v = new m.Verifier(roots.join(','));
-      v.loadBundle(bytes(c.bundle));
-      if (c.time_floor !== null) v.setTimeFloor(c.time_floor);
-      const r = JSON.parse(v.verify(c.qr, c.now, c.checkpoint, 'en'));
-      return {
-        name: c.name,
-        verdict: r.verdict,
-        reasons: r.reasons.map((x) => x.code).sort(),
-        permit_number: r.permit ? r.permit.number : null,
-      };
-    });
-  }, { cases: doc.cases, roots: doc.root_public_keys });
-  assert.equal(results.length, doc.cases.length);
-  assert.ok(results.length >= 30, 'the vector file holds the whole suite');
-  for (const [i, c] of doc.cases.entries()) {
-    assert.deepEqual(results[i], { name: c.name, ...c.expected }, `vector ${c.name}`);
+  let total = 0;
+  for (const file of files) {
+    const doc = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+    const results = await page.evaluate(async ({ cases, roots }) => {
+      const m = await import('/verify/permitseal_web.js');
+      await m.default();
+      const bytes = (hex) => Uint8Array.from(hex.match(/../g) || [], (h) => parseInt(h, 16));
+      return cases.map((c) => {
+        const v = new m.Verifier(roots.join(','));
+        const out = { name: c.name };
+        try {
+          v.loadBundle(bytes(c.bundle));
+          out.bundle = 'accepted';
+        } catch {
+          return { ...out, bundle: 'refused', deltas: [], permit_number: null, reasons: [], verdict: null };
+        }
+        out.deltas = (c.deltas || []).map((d) => {
+          try {
+            v.applyStatusDelta(bytes(d));
+            return 'applied';
+          } catch {
+            return 'refused';
+          }
+        });
+        if (c.time_floor !== null) v.setTimeFloor(c.time_floor);
+        const r = JSON.parse(v.verify(c.qr, c.now, c.checkpoint, 'en'));
+        out.verdict = r.verdict;
+        out.reasons = r.reasons.map((x) => x.code).sort();
+        out.permit_number = r.permit ? r.permit.number : null;
+        return out;
+      });
+    }, { cases: doc.cases, roots: doc.root_public_keys });
+    assert.equal(results.length, doc.cases.length, file);
+    for (const [i, c] of doc.cases.entries()) {
+      // Files without deltas leave `bundle` and `deltas` out of what they expect.
+      const want = { name: c.name, bundle: 'accepted', deltas: [], ...c.expected };
+      assert.deepEqual(results[i], want, `${file}: vector ${c.name}`);
+    }
+    total += results.length;
   }
+  assert.ok(total >= 90, `the vector files hold the whole suite (${total} cases)`);
   await context.close();
 });
 
@@ -214,7 +237,7 @@ test('the importing authority sees status and usage and its confirmation reaches
 test('a tampered bundle is refused and never used', async () => {
   const permit = await server.issue(nextNumber());
   const context = await freshContext();
-  await context.route('**/api/v1/bundle', async (route) => {
+  await context.route('**/api/v1/bundle?format=2', async (route) => {
     const answer = await route.fetch();
     const body = Buffer.from(await answer.body());
     body[body.length - 10] ^= 0x01; // inside the last status list's signature

@@ -122,6 +122,25 @@ impl Verifier {
         Ok("installed")
     }
 
+    /// Applies a signed status delta to the bundle in use (FORMAT.md §5): answers the status
+    /// list's new version. A delta that does not verify or does not follow the list in use
+    /// changes nothing.
+    pub fn apply_delta(&mut self, bytes: &[u8]) -> Result<u64, Refusal> {
+        let have = self
+            .bundle
+            .as_ref()
+            .ok_or_else(|| Refusal::new("no_bundle", "no bundle is installed"))?;
+        let mut next = have.clone();
+        let list = next
+            .status
+            .apply_delta(bytes, &next.trust)
+            .map_err(|e| Refusal::new("delta_refused", e.to_string()))?;
+        let (version, issued_at) = (list.version, list.issued_at);
+        self.bundle = Some(next);
+        self.raise_floor(issued_at);
+        Ok(version)
+    }
+
     fn raise_floor(&mut self, t: i64) {
         self.floor = Some(self.floor.map_or(t, |f| f.max(t)));
     }
@@ -168,6 +187,12 @@ impl Verifier {
     #[wasm_bindgen(js_name = loadBundle)]
     pub fn load_bundle(&mut self, bytes: &[u8]) -> Result<String, wasm_bindgen::JsError> {
         Ok(self.install(bytes)?.to_string())
+    }
+
+    /// See [`Verifier::apply_delta`]: the status list's new version.
+    #[wasm_bindgen(js_name = applyStatusDelta)]
+    pub fn apply_status_delta(&mut self, bytes: &[u8]) -> Result<f64, wasm_bindgen::JsError> {
+        Ok(self.apply_delta(bytes)? as f64)
     }
 
     /// True once a bundle is installed.

@@ -13,6 +13,20 @@ export class Verifier {
         wasm.__wbg_verifier_free(ptr, 0);
     }
     /**
+     * See [`Verifier::apply_delta`]: the status list's new version.
+     * @param {Uint8Array} bytes
+     * @returns {number}
+     */
+    applyStatusDelta(bytes) {
+        const ptr0 = passArray8ToWasm0(bytes, wasm.__wbindgen_malloc);
+        const len0 = WASM_VECTOR_LEN;
+        const ret = wasm.verifier_applyStatusDelta(this.__wbg_ptr, ptr0, len0);
+        if (ret[2]) {
+            throw takeFromExternrefTable0(ret[1]);
+        }
+        return ret[0];
+    }
+    /**
      * Seconds between `now` and the bundle's oldest signed part; absent without a bundle.
      * @param {number} now
      * @returns {number | undefined}
