@@ -73,11 +73,15 @@ struct TrustEntry {
     list: TrustList,
 }
 
+/// An authority's cached status list: handed out shared, so a GET that hits the cache copies
+/// neither the signed bytes' metadata nor the parsed list.
 #[derive(Debug)]
-struct StatusEntry {
+pub struct StatusEntry {
     key: (i64, i64, String),
-    blob: SignedBlob,
-    list: StatusList,
+    /// The signed list.
+    pub blob: SignedBlob,
+    /// The same list, parsed.
+    pub list: StatusList,
     /// Permits per state (wire order), to keep the default state right when applying changes.
     counts: [u64; 4],
 }
@@ -278,20 +282,16 @@ impl SyncCache {
     }
 
     /// The signed status list of an authority and its parsed form.
-    pub async fn status(
-        &self,
-        authority: &str,
-        now: i64,
-    ) -> Result<(SignedBlob, StatusList), SyncError> {
+    pub async fn status(&self, authority: &str, now: i64) -> Result<Arc<StatusEntry>, SyncError> {
         let v = self.versions().await?;
         let cached = || {
             let (_, version, changed, kid, from) =
                 v.authorities.iter().find(|a| a.0 == authority)?;
-            let wanted = (*version, signing_time(*changed, *from, now), kid.clone());
+            let signed = signing_time(*changed, *from, now);
             lock(&self.status)
                 .get(authority)
-                .filter(|e| e.key == wanted)
-                .map(|e| (e.blob.clone(), e.list.clone()))
+                .filter(|e| e.key.0 == *version && e.key.1 == signed && e.key.2 == *kid)
+                .cloned()
         };
         if let Some(hit) = cached() {
             return Ok(hit);
@@ -340,12 +340,12 @@ impl SyncCache {
         }
         let entry = Arc::new(StatusEntry {
             key: (a.status_version, issued_at, key.kid.clone()),
-            blob: blob.clone(),
-            list: list.clone(),
+            blob,
+            list,
             counts,
         });
-        lock(&self.status).insert(authority.to_owned(), entry);
-        Ok((blob, list))
+        lock(&self.status).insert(authority.to_owned(), entry.clone());
+        Ok(entry)
     }
 
     /// Applies the changes recorded since `prev` to it. `None` when that would change which
@@ -357,7 +357,7 @@ impl SyncCache {
         key: &crate::storage::keys::KeyRow,
         signer: &SecretKey,
         now: i64,
-    ) -> Result<Option<(SignedBlob, StatusList)>, SyncError> {
+    ) -> Result<Option<Arc<StatusEntry>>, SyncError> {
         let from = i64::try_from(prev.list.version).unwrap_or(i64::MAX);
         let ch = self.db.status_changes_since(authority, from).await?;
         let a = &ch.authority;
@@ -388,12 +388,12 @@ impl SyncCache {
         };
         let entry = Arc::new(StatusEntry {
             key: (a.status_version, list.issued_at, key.kid.clone()),
-            blob: blob.clone(),
-            list: list.clone(),
+            blob,
+            list,
             counts,
         });
-        lock(&self.status).insert(authority.to_owned(), entry);
-        Ok(Some((blob, list)))
+        lock(&self.status).insert(authority.to_owned(), entry.clone());
+        Ok(Some(entry))
     }
 
     /// A signed delta from version `since` to the current version of an authority's list.
@@ -458,7 +458,7 @@ impl SyncCache {
         let mut lists = Vec::with_capacity(v.authorities.len());
         for (id, ..) in &v.authorities {
             match self.status(id, now).await {
-                Ok((blob, _)) => lists.push(blob),
+                Ok(entry) => lists.push(entry.blob.clone()),
                 // Rotated away between the version check and now: leave it out this time.
                 Err(SyncError::NoActiveKey) => {}
                 Err(e) => return Err(e),
@@ -483,7 +483,7 @@ impl SyncCache {
         let mut set = StatusSet::new();
         for (id, ..) in &v.authorities {
             match self.status(id, now).await {
-                Ok((_, list)) => set.insert(list),
+                Ok(entry) => set.insert(entry.list.clone()),
                 Err(SyncError::NoActiveKey) => {}
                 Err(e) => return Err(e),
             }

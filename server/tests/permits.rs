@@ -428,11 +428,11 @@ async fn state_changes_bump_status_and_deltas(backend: Backend) {
     };
     let (other, _) = permitseal_server::open_state(&config).await.unwrap();
     let now = permitseal_server::clock::Clock::system().now();
-    let (fresh, _) = other.sync_cache.status("KE", now).await.unwrap();
+    let fresh = other.sync_cache.status("KE", now).await.unwrap();
     let (_, _, served) = s
         .get_bytes("/api/v1/authorities/KE/status", None, None)
         .await;
-    assert_eq!(fresh.bytes.as_ref(), served.as_slice());
+    assert_eq!(fresh.blob.bytes.as_ref(), served.as_slice());
     let (fresh_bundle, served_bundle) = (
         other.sync_cache.bundle(now).await.unwrap(),
         s.get_bytes("/api/v1/bundle", None, None).await.2,
