@@ -162,7 +162,7 @@ where
         };
         let mut response = json_errors(response);
         this.metrics.observe(
-            *this.method,
+            this.method,
             this.route.as_ref().map_or("unmatched", MatchedPath::as_str),
             response.status().as_u16(),
             this.started.elapsed().as_secs_f64(),
