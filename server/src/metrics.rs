@@ -1,11 +1,14 @@
 //! Prometheus metrics of this process: request counts and latencies per route, kept and
 //! encoded by `prometheus-client` (Prometheus text format 0.0.4). The HTTP middleware that
-//! records requests is `http::metrics`; this registry knows nothing of HTTP types, so the
+//! records requests is `http::edge`; this registry knows nothing of HTTP types, so the
 //! application state can hold it without importing the HTTP layer.
 //!
 //! Per-process by design: Prometheus scrapes each server process and sums across them, so nothing
 //! here needs to be shared between processes. A request updates atomics under a shared read
 //! lock; only the first request of a new (method, route, status) takes a write lock.
+
+use std::collections::HashSet;
+use std::sync::{PoisonError, RwLock};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::prometheus_text;
@@ -26,16 +29,16 @@ const BUCKETS: [f64; 12] = [
 /// never the raw path, which would blow up the label set.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    method: String,
-    route: String,
+    method: &'static str,
+    route: &'static str,
     status: u16,
 }
 
 /// Labels of the latency histogram.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
-    method: String,
-    route: String,
+    method: &'static str,
+    route: &'static str,
 }
 
 fn latency_histogram() -> Histogram {
@@ -49,6 +52,10 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
     refused_connections: Counter,
+    /// Every route label seen, kept for the life of the process so that a request's labels
+    /// borrow them instead of allocating. Routes are the router's templates (a fixed set, a few
+    /// dozen), never raw paths, so this cannot grow beyond the routes the server has.
+    routes: RwLock<HashSet<&'static str>>,
 }
 
 impl Default for Metrics {
@@ -79,26 +86,46 @@ impl Default for Metrics {
             requests,
             latency,
             refused_connections,
+            routes: RwLock::default(),
         }
     }
 }
 
 impl Metrics {
-    /// Records one finished request.
-    pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+    /// Records one finished request. `route` is a route template (`/api/v1/authorities/{authority}`),
+    /// never a raw path: each distinct one is kept for the life of the process.
+    pub fn observe(&self, method: &'static str, route: &str, status: u16, seconds: f64) {
+        let route = self.route_label(route);
         self.requests
             .get_or_create(&RequestLabels {
-                method: method.to_owned(),
-                route: route.to_owned(),
+                method,
+                route,
                 status,
             })
             .inc();
         self.latency
-            .get_or_create(&RouteLabels {
-                method: method.to_owned(),
-                route: route.to_owned(),
-            })
+            .get_or_create(&RouteLabels { method, route })
             .observe(seconds);
+    }
+
+    /// The kept copy of a route label, made on its first request.
+    fn route_label(&self, route: &str) -> &'static str {
+        // A poisoned lock still holds a valid set: the only writer inserts whole entries.
+        if let Some(kept) = self
+            .routes
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(route)
+        {
+            return kept;
+        }
+        let mut routes = self.routes.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(kept) = routes.get(route) {
+            return kept;
+        }
+        let kept: &'static str = Box::leak(route.into());
+        routes.insert(kept);
+        kept
     }
 
     /// Records a connection closed at accept for lack of a free slot.

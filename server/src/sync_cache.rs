@@ -83,20 +83,24 @@ struct TrustEntry {
     list: TrustList,
 }
 
+/// An authority's cached status list: handed out shared, so a GET that hits the cache copies
+/// neither the signed bytes' metadata nor the parsed list.
 #[derive(Debug)]
-struct StatusEntry {
+pub struct StatusEntry {
     key: (i64, i64, String),
     /// The list as format 2 readers take it.
     blob: SignedBlob,
     /// The list as format 1 readers take it (the same bytes when it needs no format 2).
     blob_v1: SignedBlob,
-    list: StatusList,
+    /// The same list, parsed.
+    pub list: StatusList,
     /// Permits per state (wire order), to keep the default state right when applying changes.
     counts: [u64; STATES],
 }
 
 impl StatusEntry {
-    fn blob(&self, format: StatusFormat) -> &SignedBlob {
+    /// The signed list in the format the reader takes.
+    pub fn blob(&self, format: StatusFormat) -> &SignedBlob {
         match format {
             StatusFormat::V1 => &self.blob_v1,
             StatusFormat::V2 => &self.blob,
@@ -318,23 +322,18 @@ impl SyncCache {
         Ok((blob, list))
     }
 
-    /// The signed status list of an authority, in the format the reader takes, and its
-    /// parsed form.
-    pub async fn status(
-        &self,
-        authority: &str,
-        format: StatusFormat,
-        now: i64,
-    ) -> Result<(SignedBlob, StatusList), SyncError> {
+    /// The signed status list of an authority, shared: `blob(format)` is the list in the
+    /// format the reader takes, `list` its parsed form.
+    pub async fn status(&self, authority: &str, now: i64) -> Result<Arc<StatusEntry>, SyncError> {
         let v = self.versions().await?;
         let cached = || {
             let (_, version, changed, kid, from) =
                 v.authorities.iter().find(|a| a.0 == authority)?;
-            let wanted = (*version, signing_time(*changed, *from, now), kid.clone());
+            let signed = signing_time(*changed, *from, now);
             lock(&self.status)
                 .get(authority)
-                .filter(|e| e.key == wanted)
-                .map(|e| (e.blob(format).clone(), e.list.clone()))
+                .filter(|e| e.key.0 == *version && e.key.1 == signed && e.key.2 == *kid)
+                .cloned()
         };
         if let Some(hit) = cached() {
             return Ok(hit);
@@ -353,7 +352,7 @@ impl SyncCache {
         if let Some(prev) = previous
             && let Some(hit) = self.advance(authority, &prev, &key, &signer, now).await?
         {
-            return Ok((hit.blob(format).clone(), hit.list.clone()));
+            return Ok(hit);
         }
         let snap = self.db.status_snapshot(authority).await?;
         let a = &snap.authority;
@@ -379,12 +378,11 @@ impl SyncCache {
             key: (a.status_version, issued_at, key.kid.clone()),
             blob,
             blob_v1,
-            list: list.clone(),
+            list,
             counts,
         });
-        let served = entry.blob(format).clone();
-        lock(&self.status).insert(authority.to_owned(), entry);
-        Ok((served, list))
+        lock(&self.status).insert(authority.to_owned(), entry.clone());
+        Ok(entry)
     }
 
     /// Applies the changes recorded since `prev` to it. `None` when that would change which
@@ -500,8 +498,8 @@ impl SyncCache {
         let (trust, _) = self.trust(now).await?;
         let mut lists = Vec::with_capacity(v.authorities.len());
         for (id, ..) in &v.authorities {
-            match self.status(id, format, now).await {
-                Ok((blob, _)) => lists.push(blob),
+            match self.status(id, now).await {
+                Ok(entry) => lists.push(entry.blob(format).clone()),
                 // Rotated away between the version check and now: leave it out this time.
                 Err(SyncError::NoActiveKey) => {}
                 Err(e) => return Err(e),
@@ -525,8 +523,8 @@ impl SyncCache {
         let v = self.versions().await?;
         let mut set = StatusSet::new();
         for (id, ..) in &v.authorities {
-            match self.status(id, StatusFormat::V2, now).await {
-                Ok((_, list)) => set.insert(list),
+            match self.status(id, now).await {
+                Ok(entry) => set.insert(entry.list.clone()),
                 Err(SyncError::NoActiveKey) => {}
                 Err(e) => return Err(e),
             }

@@ -428,15 +428,17 @@ async fn state_changes_bump_status_and_deltas(backend: Backend) {
     };
     let (other, _) = permitseal_server::open_state(&config).await.unwrap();
     let now = permitseal_server::clock::Clock::system().now();
-    let (fresh, _) = other
-        .sync_cache
-        .status("KE", permitseal_server::sync_cache::StatusFormat::V1, now)
-        .await
-        .unwrap();
+    let fresh = other.sync_cache.status("KE", now).await.unwrap();
     let (_, _, served) = s
         .get_bytes("/api/v1/authorities/KE/status", None, None)
         .await;
-    assert_eq!(fresh.bytes.as_ref(), served.as_slice());
+    assert_eq!(
+        fresh
+            .blob(permitseal_server::sync_cache::StatusFormat::V1)
+            .bytes
+            .as_ref(),
+        served.as_slice()
+    );
     let (fresh_bundle, served_bundle) = (
         other
             .sync_cache

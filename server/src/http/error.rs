@@ -353,7 +353,7 @@ where
 
 /// Safety net: turns any error response without a JSON body (axum's 405, a timeout, a caught
 /// panic) into a `{code, message}` body with the same status.
-pub async fn json_errors(mut response: Response) -> Response {
+pub fn json_errors(mut response: Response) -> Response {
     let status = response.status();
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         // The unread rest of the body is still on the wire: do not reuse this connection.

@@ -7,9 +7,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::set_header::SetResponseHeaderLayer;
+use axum::http::StatusCode;
+use tower::ServiceBuilder;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -27,11 +26,11 @@ pub mod authorities;
 pub mod customs;
 pub mod devices;
 pub mod documents;
+pub mod edge;
 pub mod error;
 pub mod field_reports;
 pub mod health;
 pub mod keys;
-pub mod metrics;
 pub mod openapi;
 pub mod params;
 pub mod permits;
@@ -80,20 +79,12 @@ pub fn api() -> Api {
 }
 
 /// The complete application: routes, fallbacks and service layers.
+///
+/// The layers are one stack applied once: axum boxes a route again for each `Router::layer`, and
+/// each box costs an allocation and a clone of the service below it on every request.
 pub fn app(state: AppState) -> Router {
-    let router = api()
-        .into_router(&state)
-        .fallback(fallback)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            metrics::record,
-        ))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            REQUEST_TIMEOUT,
-        ))
+    let layers = ServiceBuilder::new()
+        .layer(edge::EdgeLayer::new(state.metrics.clone()))
         .layer(
             // One line per request at DEBUG (RUST_LOG=tower_http=debug): at the default INFO
             // filter the callsites are disabled and cost next to nothing on the sync GETs that
@@ -102,70 +93,17 @@ pub fn app(state: AppState) -> Router {
                 .make_span_with(DefaultMakeSpan::new().level(Level::DEBUG))
                 .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
         )
-        .layer(CatchPanicLayer::new())
-        .layer(axum::middleware::from_fn(refuse_control_characters))
-        .layer(axum::middleware::map_response(
-            crate::http::error::json_errors,
-        ));
-    security_headers(router).with_state(state)
-}
-
-/// Refuses a path and query longer than [`MAX_URI_BYTES`] (414), and a request whose path or
-/// query, percent-decoded, holds a control character (a NUL, say): no identifier, code or parameter of the API has one, and PostgreSQL cannot even
-/// store a NUL, so it is refused here, before any handler, with the same answer on both
-/// databases.
-async fn refuse_control_characters(
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    use axum::response::IntoResponse as _;
-    let uri = request.uri();
-    let length = uri.path().len() + uri.query().map_or(0, |q| q.len() + 1);
-    if length > MAX_URI_BYTES {
-        return ApiError::new(
-            StatusCode::URI_TOO_LONG,
-            "uri_too_long",
-            format!("the path and query are longer than {MAX_URI_BYTES} bytes"),
-        )
-        .into_response();
-    }
-    let decoded = |text: &str| {
-        percent_encoding::percent_decode_str(text)
-            .collect::<Vec<u8>>()
-            .into_iter()
-            // `+` is a space in a query; control bytes are the same in any decoding.
-            .any(|b| b < 0x20 || b == 0x7f)
-    };
-    if decoded(uri.path()) || uri.query().is_some_and(decoded) {
-        return ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "control_character",
-            "the path or query contains a control character",
-        )
-        .into_response();
-    }
-    next.run(request).await
-}
-
-/// The content security policy of every answer that does not set its own (the verify page
-/// does): JSON, CSV and PDF run nothing and may not be framed.
-const API_CSP: &str =
-    "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
-
-/// Headers on every answer, errors included. A handler's own value wins (`if_not_present`): the
-/// verify page has its own policy, and the public sync lists are `no-cache` with an ETag.
-/// Everything else defaults to `no-store`: answers carry permits, tokens and alerts, which no
-/// shared cache or browser history may keep.
-fn security_headers(router: Router<AppState>) -> Router<AppState> {
-    let fixed = |name: HeaderName, value: &'static str| {
-        SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
-    };
-    router
-        .layer(fixed(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .layer(fixed(header::CONTENT_SECURITY_POLICY, API_CSP))
-        .layer(fixed(header::X_FRAME_OPTIONS, "DENY"))
-        .layer(fixed(header::REFERRER_POLICY, "no-referrer"))
-        .layer(fixed(header::CACHE_CONTROL, "no-store"))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+    api()
+        .into_router(&state)
+        .fallback(fallback)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(layers)
+        .with_state(state)
 }
 
 async fn fallback() -> ApiError {

@@ -2,7 +2,7 @@
 //! Public and cacheable: answers carry a strong ETag and `If-None-Match` gets 304.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa_axum::routes;
@@ -32,19 +32,10 @@ pub fn api() -> Api {
         .routes(Access::Public, routes!(bundle))
 }
 
+const VERSION_HEADER: HeaderName = HeaderName::from_static("x-permitseal-version");
+const ISSUED_AT_HEADER: HeaderName = HeaderName::from_static("x-permitseal-issued-at");
+
 fn serve_blob(blob: &SignedBlob, media: &'static str, headers: &HeaderMap) -> Response {
-    let mut out_headers = HeaderMap::new();
-    if let Ok(v) = HeaderValue::from_str(&blob.etag) {
-        out_headers.insert(header::ETAG, v);
-    }
-    // Devices must revalidate (lists change on every revocation) but may keep a copy.
-    out_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    if let Ok(v) = HeaderValue::from_str(&blob.version.to_string()) {
-        out_headers.insert("x-permitseal-version", v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&blob.issued_at.to_string()) {
-        out_headers.insert("x-permitseal-issued-at", v);
-    }
     let matches = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -52,11 +43,24 @@ fn serve_blob(blob: &SignedBlob, media: &'static str, headers: &HeaderMap) -> Re
             v.split(',')
                 .any(|t| t.trim() == blob.etag || t.trim() == "*")
         });
-    if matches {
-        return (StatusCode::NOT_MODIFIED, out_headers).into_response();
+    let mut response = if matches {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let mut response = blob.bytes.clone().into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
+        response
+    };
+    let out_headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&blob.etag) {
+        out_headers.insert(header::ETAG, v);
     }
-    out_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
-    (StatusCode::OK, out_headers, blob.bytes.clone()).into_response()
+    // Devices must revalidate (lists change on every revocation) but may keep a copy.
+    out_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    out_headers.insert(VERSION_HEADER, HeaderValue::from(blob.version));
+    out_headers.insert(ISSUED_AT_HEADER, HeaderValue::from(blob.issued_at));
+    response
 }
 
 /// The trust list: authorities and their keys, signed by the root key (binary, see docs/FORMAT.md)
@@ -154,11 +158,11 @@ async fn status_list(
             Ok(serve_blob(&blob, STATUS_DELTA_TYPE, &headers))
         }
         None => {
-            let (blob, _) = state
+            let entry = state
                 .sync_cache
-                .status(id.as_str(), format, state.clock.now())
+                .status(id.as_str(), state.clock.now())
                 .await?;
-            Ok(serve_blob(&blob, STATUS_LIST_TYPE, &headers))
+            Ok(serve_blob(entry.blob(format), STATUS_LIST_TYPE, &headers))
         }
     }
 }
