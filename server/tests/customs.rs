@@ -16,6 +16,7 @@ on_both_backends!(
     customs_looks_permits_up_like_the_verify_endpoint,
     customs_endorses_once_within_the_issued_quantities,
     customs_endorses_only_its_own_countrys_valid_exports,
+    customs_endorses_every_crossing_of_a_multi_use_certificate,
 );
 
 async fn endorse(s: &TestServer, token: Option<&str>, body: Value) -> (StatusCode, Value) {
@@ -344,4 +345,63 @@ async fn customs_endorses_only_its_own_countrys_valid_exports(backend: Backend) 
         .post("/api/v1/endorsements", c, json!({"endorsements": []}))
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+/// A musical instrument certificate (Res. Conf. 16.8) crosses as often as its validity
+/// allows: customs of each country it leaves endorses it, every time, within the quantities
+/// issued, and it stays valid; an export permit is refused at its second shipment.
+async fn customs_endorses_every_crossing_of_a_multi_use_certificate(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let ke = s.issuing_authority("KE").await;
+    let mut draft = export_draft("KE/MI/9", "KE", "DE");
+    draft["document_type"] = json!("musical_instrument");
+    draft["purpose"] = json!("Q");
+    draft.as_object_mut().unwrap().remove("importer");
+    let cert = s.issue(&ke, "KE", draft).await;
+    let qr = cert["qr_text"].as_str().unwrap();
+    let customs_ke = s.token("customs", None, Some("KE")).await;
+    let customs_de = s.token("customs", None, Some("DE")).await;
+
+    let at_hamburg = |id: &str, quantity: &str| {
+        let mut d = declaration(id, qr, quantity);
+        d["place"] = json!({"locode": "DEHAM"});
+        d
+    };
+    for (token, body) in [
+        (&customs_ke, declaration("MI-1", qr, "1")),
+        (&customs_de, at_hamburg("MI-2", "1")),
+        (&customs_ke, declaration("MI-3", qr, "12.5")),
+    ] {
+        let (status, answer) = endorse(&s, Some(token), body.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{body}: {answer}");
+        assert_eq!(answer["accepted"].as_u64(), Some(1), "{answer}");
+        assert_eq!(answer["alerts"], json!([]), "{answer}");
+    }
+    // Each crossing stays within what was issued.
+    let (status, body) = endorse(&s, Some(&customs_de), at_hamburg("MI-4", "12.6")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["code"], "quantity_exceeded");
+    assert_eq!(count_rows(&s.state.db, "endorsements").await, 3);
+
+    let (_, p) = s
+        .get("/api/v1/authorities/KE/permits/KE%2FMI%2F9", Some(&ke))
+        .await;
+    assert_eq!(p["state"], "valid", "{p}");
+    let (_, v) = s.post("/api/v1/verify", Some(&ke), json!({"qr": qr})).await;
+    let crossings = v["usage"]["endorsements"].as_array().unwrap();
+    assert_eq!(crossings.len(), 3, "{v}");
+    assert_eq!(
+        s.phone_verify(qr).await.verdict,
+        verifier_core::Verdict::Valid,
+        "a multi-use certificate passes again at its next crossing"
+    );
+
+    // Revoked, it crosses no more.
+    assert_eq!(
+        change(&s, &ke, "KE%2FMI%2F9", "revoke").await,
+        StatusCode::OK
+    );
+    let (status, body) = endorse(&s, Some(&customs_de), at_hamburg("MI-5", "1")).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["code"], "permit_withdrawn");
 }

@@ -116,6 +116,9 @@ pub struct EndorsedPermit<'a> {
     pub state: PermitState,
     /// Whether an export endorsement of it is stored already (from a phone or customs).
     pub endorsed_before: bool,
+    /// Whether it is a multi-use certificate ([`BorderFacts::records_crossings`]): each
+    /// endorsement records one crossing, by the customs of the country it leaves.
+    pub records_crossings: bool,
     /// Its lines as issued.
     pub issued: &'a [IssuedLine],
 }
@@ -138,19 +141,21 @@ pub enum CustomsRefusal {
 
 /// The rules of a customs endorsement against the stored permit, in the order a customs
 /// officer would act on them: the wrong country, a withdrawn permit, a second shipment, then
-/// the quantities.
+/// the quantities. A multi-use certificate is endorsed at every crossing by the customs of
+/// the country it leaves, as a phone's endorsement of it is ([`endorsement_fault`]), each
+/// crossing within the quantities issued.
 pub fn customs_endorsement(
     customs_country: &str,
     permit: EndorsedPermit<'_>,
     endorsed: &[EndorsedLine],
 ) -> Option<CustomsRefusal> {
-    if permit.export_country != customs_country {
+    if !permit.records_crossings && permit.export_country != customs_country {
         return Some(CustomsRefusal::NotExportedFromHere);
     }
     if permit.state.is_withdrawn() {
         return Some(CustomsRefusal::Withdrawn(permit.state));
     }
-    if permit.endorsed_before || permit.state.is_used_up() {
+    if !permit.records_crossings && (permit.endorsed_before || permit.state.is_used_up()) {
         return Some(CustomsRefusal::AlreadyEndorsed);
     }
     endorsement_excess(permit.issued, endorsed).map(CustomsRefusal::ExceedsIssued)
@@ -227,6 +232,7 @@ mod tests {
             export_country: "KE",
             state: PermitState::Valid,
             endorsed_before: false,
+            records_crossings: false,
             issued: &issued,
         };
         let line = |block: &str, quantity_micro| EndorsedLine {
@@ -273,6 +279,44 @@ mod tests {
                 Some(CustomsRefusal::Withdrawn(state))
             );
         }
+    }
+
+    #[test]
+    fn customs_endorses_every_crossing_of_a_multi_use_certificate() {
+        let issued = [IssuedLine {
+            block: "A".to_owned(),
+            quantity_micro: 1_000_000,
+            unit: "NAR".to_owned(),
+        }];
+        let crossed = EndorsedPermit {
+            export_country: "KE",
+            state: PermitState::Valid,
+            endorsed_before: true,
+            records_crossings: true,
+            issued: &issued,
+        };
+        let one = [EndorsedLine {
+            block: "A".to_owned(),
+            quantity_micro: 1_000_000,
+        }];
+        assert_eq!(customs_endorsement("KE", crossed, &one), None);
+        assert_eq!(customs_endorsement("DE", crossed, &one), None);
+        let two = [EndorsedLine {
+            quantity_micro: 2_000_000,
+            ..one[0].clone()
+        }];
+        assert!(matches!(
+            customs_endorsement("DE", crossed, &two),
+            Some(CustomsRefusal::ExceedsIssued(_))
+        ));
+        let revoked = EndorsedPermit {
+            state: PermitState::Revoked,
+            ..crossed
+        };
+        assert_eq!(
+            customs_endorsement("DE", revoked, &one),
+            Some(CustomsRefusal::Withdrawn(PermitState::Revoked))
+        );
     }
 
     // 2026-12-02T10:00:00Z.

@@ -960,6 +960,7 @@ where
                 export_country: &export_country,
                 state,
                 endorsed_before: endorsed_before.is_some(),
+                records_crossings: r.facts.as_ref().is_some_and(BorderFacts::records_crossings),
                 issued: &issued,
             };
             let lines: Vec<EndorsedLine> = e.lines.iter().map(EndorsedLine::from).collect();
