@@ -406,9 +406,28 @@ impl HttpTransport for RustTransport {
         authorization: String,
     ) -> Result<HttpResponse, TransportError> {
         let deadline = Instant::now() + Duration::from_millis(request.timeout_millis);
-        let origin = Origin::parse(&request.url).map_err(|why| TransportError::Offline {
+        // The route may carry a query (`/api/v1/bundle?format=2`); the origin takes the rest.
+        let (base, query) = match request.url.split_once('?') {
+            Some((base, query)) => (base, Some(query)),
+            None => (request.url.as_str(), None),
+        };
+        let origin = Origin::parse(base).map_err(|why| TransportError::Offline {
             reason: format!("the URL {why}"),
         })?;
+        if let Some(q) = query {
+            if !q.bytes().all(|c| c.is_ascii_graphic() && c != b'#') {
+                return Err(TransportError::Offline {
+                    reason: "the URL query may hold only printable ASCII, without a fragment"
+                        .to_string(),
+                });
+            }
+        }
+        let path = match (origin.prefix.is_empty(), query) {
+            (true, None) => "/".to_string(),
+            (true, Some(q)) => format!("/?{q}"),
+            (false, None) => origin.prefix.clone(),
+            (false, Some(q)) => format!("{}?{q}", origin.prefix),
+        };
         let headers: Vec<(&str, &str)> = std::iter::once(("Authorization", authorization.as_str()))
             .chain(
                 request
@@ -419,11 +438,7 @@ impl HttpTransport for RustTransport {
             .collect();
         let req = Request {
             method: request.method.as_str(),
-            path: if origin.prefix.is_empty() {
-                "/"
-            } else {
-                &origin.prefix
-            },
+            path: &path,
             headers: &headers,
             body: match request.method {
                 HttpMethod::Get => None,
@@ -901,5 +916,52 @@ mod tests {
             "{head}"
         );
         assert!(head.ends_with("If-None-Match: \"a\"\r\n\r\n"), "{head}");
+    }
+
+    #[test]
+    fn a_route_with_a_query_keeps_it_in_the_request_line() {
+        use std::io::{BufRead as _, Write as _};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = io::BufReader::new(stream);
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            let mut rest = String::new();
+            while reader.read_line(&mut rest).unwrap() > 2 {
+                rest.clear();
+            }
+            reader
+                .get_mut()
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                .unwrap();
+            line
+        });
+        let transport = RustTransport::with_config(tls_config(RootCertStore::empty()).unwrap());
+        let request = |url: String| HttpRequest {
+            method: HttpMethod::Get,
+            url,
+            headers: Vec::new(),
+            body: Vec::new(),
+            timeout_millis: 5_000,
+            max_response_bytes: 100,
+        };
+        let answer = transport
+            .send(
+                request(format!("http://127.0.0.1:{port}/api/v1/bundle?format=2")),
+                "Bearer x".into(),
+            )
+            .unwrap();
+        assert_eq!(answer.status, 200);
+        assert_eq!(
+            server.join().unwrap(),
+            "GET /api/v1/bundle?format=2 HTTP/1.1\r\n"
+        );
+        let refused = transport.send(
+            request(format!("http://127.0.0.1:{port}/x?a#b")),
+            "Bearer x".into(),
+        );
+        assert!(matches!(refused, Err(TransportError::Offline { .. })));
     }
 }
