@@ -293,6 +293,11 @@ pub fn new_session() -> Result<NewSession, CryptoError> {
     })
 }
 
+/// Compares two secrets in time that depends on their length only.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// The CSRF token a session's forms carry: SHA-256 over a domain string and the session's
 /// secret, which never leaves the server, so only the server can make it.
 pub fn csrf_token(csrf_secret: &[u8]) -> String {

@@ -54,6 +54,8 @@ pub struct ServeConfig {
     pub verify_url: String,
     /// Where the service reads the time.
     pub clock: Clock,
+    /// Mark the portal's cookies `Secure` (served over TLS, at the load balancer or here).
+    pub secure_cookies: bool,
 }
 
 /// Why the service could not start.
@@ -182,7 +184,9 @@ pub async fn open_state(config: &ServeConfig) -> Result<(AppState, StartNotes), 
         restrict_sqlite_files(path)?;
     }
     db.init_deployment(&master, config.clock.now()).await?;
-    let state = AppState::new(db, master, config.clock.clone()).with_verify_url(&config.verify_url);
+    let mut state =
+        AppState::new(db, master, config.clock.clone()).with_verify_url(&config.verify_url);
+    state.portal.secure_cookies = config.secure_cookies;
     if config.demo {
         let demo = crate::demo::ensure(&state, &config.data_dir).await?;
         notes.lines.extend(demo);
@@ -251,7 +255,7 @@ pub async fn launch_with(
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -269,7 +273,17 @@ pub async fn launch_with(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(app.clone());
+        // The peer's address, for throttling logins per address (`ConnectInfo`); behind a load
+        // balancer it is the balancer's.
+        let service = TowerToHyperService::new(tower::util::MapRequest::new(
+            app.clone(),
+            move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                request
+            },
+        ));
         let connection = graceful.watch(builder.serve_connection(
             TokioIo::new(crate::parse_errors::JsonParseErrors::new(stream)),
             service,
@@ -338,6 +352,7 @@ mod tests {
             )),
             demo: false,
             verify_url: crate::state::DEFAULT_VERIFY_URL.to_owned(),
+            secure_cookies: false,
             clock: Clock::system(),
         };
         let text = format!("{config:?}");

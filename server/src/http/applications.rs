@@ -1163,3 +1163,198 @@ async fn put_settings(
         .await?;
     Ok(Json(body))
 }
+
+/// What the portal's pages call: the routes' own functions, with the caller's session, so a
+/// page and the API take the same decisions.
+pub(crate) mod pages {
+    use super::*;
+
+    /// Drafts an application.
+    pub(crate) async fn create(
+        state: &AppState,
+        principal: &Principal,
+        authority: &str,
+        permit: serde_json::Value,
+    ) -> Result<ApplicationView, ApiError> {
+        let (_, Json(view)) = super::create(
+            State(state.clone()),
+            principal.clone(),
+            Path(AuthorityPath {
+                authority: authority.to_owned(),
+            }),
+            Json(NewApplication {
+                permit,
+                import_permit: None,
+            }),
+        )
+        .await?;
+        Ok(view)
+    }
+
+    /// Changes a draft.
+    pub(crate) async fn update(
+        state: &AppState,
+        principal: &Principal,
+        authority: &str,
+        id: &str,
+        version: i64,
+        permit: serde_json::Value,
+        import_permit: Option<ImportPermitRef>,
+    ) -> Result<ApplicationView, ApiError> {
+        let Json(view) = super::update(
+            State(state.clone()),
+            principal.clone(),
+            Path(ApplicationPath {
+                authority: authority.to_owned(),
+                id: id.to_owned(),
+            }),
+            Json(ChangedApplication {
+                version,
+                permit,
+                import_permit,
+            }),
+        )
+        .await?;
+        Ok(view)
+    }
+
+    /// One application, if the caller may see it.
+    pub(crate) async fn fetch(
+        state: &AppState,
+        principal: &Principal,
+        authority: &str,
+        id: &str,
+    ) -> Result<ApplicationView, ApiError> {
+        let (_, row) = visible(state, principal, authority, id).await?;
+        view(state, row, true).await
+    }
+
+    /// The caller's applications (a trader's own; staff: the authority's), newest first.
+    pub(crate) async fn list(
+        state: &AppState,
+        principal: &Principal,
+        authority: &str,
+        wanted: Option<ApplicationState>,
+        limit: i64,
+    ) -> Result<Vec<ApplicationView>, ApiError> {
+        let Json(list) = super::list(
+            State(state.clone()),
+            principal.clone(),
+            Path(AuthorityPath {
+                authority: authority.to_owned(),
+            }),
+            Query(ListQuery {
+                state: wanted.map(|s| s.as_str().to_owned()),
+                applicant: None,
+                taxon: None,
+                from: None,
+                until: None,
+                after: None,
+                limit: Some(limit),
+            }),
+        )
+        .await?;
+        Ok(list.applications)
+    }
+
+    /// Takes a step of the workflow (submission re-runs the rules, as its route does).
+    pub(crate) async fn act(
+        state: &AppState,
+        principal: &Principal,
+        authority: &str,
+        id: &str,
+        action: ApplicationAction,
+        version: i64,
+        comment: Option<&str>,
+    ) -> Result<ApplicationView, ApiError> {
+        let path = ApplicationPath {
+            authority: authority.to_owned(),
+            id: id.to_owned(),
+        };
+        let Json(view) = match action {
+            ApplicationAction::Submit => {
+                super::submit(
+                    State(state.clone()),
+                    principal.clone(),
+                    Path(path),
+                    Json(Act {
+                        version,
+                        comment: comment.map(str::to_owned),
+                    }),
+                )
+                .await?
+            }
+            ApplicationAction::GiveAdvice => {
+                return Err(ApiError::invalid(
+                    "advice_needs_opinion",
+                    "advice is given with an opinion and its text",
+                ));
+            }
+            other => super::act(state, principal, path, other, version, comment, None).await?,
+        };
+        Ok(view)
+    }
+
+    /// Gives the Scientific Authority's advice.
+    pub(crate) async fn advise(
+        state: &AppState,
+        principal: &Principal,
+        authority: &str,
+        id: &str,
+        version: i64,
+        opinion: AdviceOpinion,
+        text: &str,
+    ) -> Result<ApplicationView, ApiError> {
+        let Json(view) = super::give_advice(
+            State(state.clone()),
+            principal.clone(),
+            Path(ApplicationPath {
+                authority: authority.to_owned(),
+                id: id.to_owned(),
+            }),
+            Json(Advice {
+                version,
+                opinion,
+                text: text.to_owned(),
+            }),
+        )
+        .await?;
+        Ok(view)
+    }
+
+    /// The steps the caller may take on an application now (reasons and comments aside).
+    pub(crate) async fn actions(
+        state: &AppState,
+        principal: &Principal,
+        authority: &str,
+        id: &str,
+    ) -> Result<Vec<ApplicationAction>, ApiError> {
+        let (authority, row) = visible(state, principal, authority, id).await?;
+        let Some(actor) = principal.user.as_ref().map(|u| u.id.as_str()) else {
+            return Ok(Vec::new());
+        };
+        let events = state.db.application_events(&row.id).await?;
+        let settings = state.db.application_settings(&authority).await?;
+        let draft = stored_draft(&row)?;
+        let roles = roles_of(principal);
+        let advice = row
+            .advice
+            .as_deref()
+            .map(str::parse::<AdviceOpinion>)
+            .transpose()
+            .map_err(ApiError::internal)?;
+        let facts = TransitionFacts {
+            state: row.state,
+            actor_is_applicant: row.applicant_id == actor,
+            actor_roles: &roles,
+            actor_reviewed: reviewers(&events).iter().any(|r| r == actor),
+            advice_required: advice_required(settings.advice_policy, &draft),
+            advice,
+            has_comment: true,
+        };
+        Ok(ApplicationAction::ALL
+            .into_iter()
+            .filter(|a| transition(*a, &facts).is_ok())
+            .collect())
+    }
+}

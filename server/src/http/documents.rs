@@ -23,7 +23,10 @@ const MANAGERS: &[Role] = &[Role::Admin, Role::Issuer];
 /// Routes of this module.
 pub fn api() -> Api {
     Api::new("documents")
-        .routes(Access::Roles(MANAGERS), routes!(document))
+        .routes(
+            Access::Roles(crate::http::permits::READERS),
+            routes!(document),
+        )
         .routes(Access::Roles(MANAGERS), routes!(set_paper))
 }
 
@@ -103,15 +106,46 @@ async fn document(
         })
         .transpose()?;
     let id = AuthorityId::parse(&authority)?;
-    principal.require_manages(&id)?;
+    crate::http::permits::staff_of(
+        &state,
+        &principal,
+        &authority,
+        crate::http::permits::READERS,
+    )
+    .await?;
+    render(&state, &id, &number, lang).await
+}
+
+/// The stored permit `number` of `id` as its PDF answer (the caller checked who may have it).
+pub(crate) async fn pdf(
+    state: &AppState,
+    id: &AuthorityId,
+    number: &str,
+    lang: Option<&str>,
+) -> Result<Response, ApiError> {
+    let lang = lang
+        .map(|t| {
+            parse_lang(t)
+                .ok_or_else(|| ApiError::bad_request("invalid_query", "lang must be en, fr or es"))
+        })
+        .transpose()?;
+    render(state, id, number, lang).await
+}
+
+async fn render(
+    state: &AppState,
+    id: &AuthorityId,
+    number: &str,
+    lang: Option<verifier_core::i18n::Lang>,
+) -> Result<Response, ApiError> {
     let row = state
         .db
-        .authority(&id)
+        .authority(id)
         .await?
         .ok_or_else(|| ApiError::not_found("authority"))?;
     let permit = state
         .db
-        .permit_by_number(&id, &number)
+        .permit_by_number(id, number)
         .await?
         .ok_or_else(|| ApiError::not_found("permit"))?;
     let quotas = state

@@ -21,6 +21,17 @@ use crate::storage::permits::{IssueOutcome, IssueRefusal, PermitFilter, PermitRo
 use crate::views::{IssueBatch, IssueRequest, PermitView, check_request};
 
 const MANAGERS: &[Role] = &[Role::Admin, Role::Issuer];
+/// Who may look permits up: the platform admin, the authority's issuer tokens, and its staff
+/// users (who do not issue directly: issuance by users goes through the application workflow).
+pub(crate) const READERS: &[Role] = &[
+    Role::Admin,
+    Role::Issuer,
+    Role::Clerk,
+    Role::Signatory,
+    Role::AuthorityAdmin,
+];
+/// Who may suspend, reinstate and revoke: the same, but the authority's administrator.
+pub(crate) const CHANGERS: &[Role] = &[Role::Admin, Role::Issuer, Role::Clerk, Role::Signatory];
 /// Most permits in one batch.
 pub const MAX_BATCH: usize = 1000;
 /// Largest batch body.
@@ -29,18 +40,19 @@ pub const MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
 /// Routes of this module.
 pub fn api() -> Api {
     Api::new("permits")
-        .routes(Access::Roles(MANAGERS), routes!(issue, list))
+        .routes(Access::Roles(MANAGERS), routes!(issue))
+        .routes(Access::Roles(READERS), routes!(list))
         .routes(
             Access::Roles(MANAGERS),
             routes!(issue_batch).layer(axum::extract::DefaultBodyLimit::max(MAX_BATCH_BYTES)),
         )
-        .routes(Access::Roles(MANAGERS), routes!(fetch))
-        .routes(Access::Roles(MANAGERS), routes!(qr_png))
-        .routes(Access::Roles(MANAGERS), routes!(qr_txt))
-        .routes(Access::Roles(MANAGERS), routes!(qr_svg))
-        .routes(Access::Roles(MANAGERS), routes!(suspend))
-        .routes(Access::Roles(MANAGERS), routes!(reinstate))
-        .routes(Access::Roles(MANAGERS), routes!(revoke))
+        .routes(Access::Roles(READERS), routes!(fetch))
+        .routes(Access::Roles(READERS), routes!(qr_png))
+        .routes(Access::Roles(READERS), routes!(qr_txt))
+        .routes(Access::Roles(READERS), routes!(qr_svg))
+        .routes(Access::Roles(CHANGERS), routes!(suspend))
+        .routes(Access::Roles(CHANGERS), routes!(reinstate))
+        .routes(Access::Roles(CHANGERS), routes!(revoke))
         .routes(Access::Roles(MANAGERS), routes!(list_quotas, set_quota))
 }
 
@@ -93,6 +105,31 @@ async fn managed(
 ) -> Result<(AuthorityId, String), ApiError> {
     let id = AuthorityId::parse(authority)?;
     principal.require_manages(&id)?;
+    let row = state
+        .db
+        .authority(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("authority"))?;
+    Ok((id, row.country))
+}
+
+/// The authority of a path, if the caller may act on its permits with `roles`: the platform
+/// admin, an issuer token of the authority, or a user of the authority holding one of them.
+pub(crate) async fn staff_of(
+    state: &AppState,
+    principal: &Principal,
+    authority: &str,
+    roles: &[Role],
+) -> Result<(AuthorityId, String), ApiError> {
+    let id = AuthorityId::parse(authority)?;
+    let user_of_it = principal.user.is_some()
+        && principal.authority.as_ref() == Some(&id)
+        && roles
+            .iter()
+            .any(|r| r.is_user_role() && principal.holds(*r));
+    if !user_of_it {
+        principal.require_manages(&id)?;
+    }
     let row = state
         .db
         .authority(&id)
@@ -230,7 +267,39 @@ async fn list(
     Path(AuthorityPath { authority }): Path<AuthorityPath>,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<PermitList>, ApiError> {
-    let (id, _) = managed(&state, &principal, &authority).await?;
+    let limit = q.limit.unwrap_or(100);
+    let rows = list_rows(&state, &principal, &authority, q).await?;
+    let next_after = (rows.len() as i64 == limit)
+        .then(|| rows.last().map(|r| r.status_index))
+        .flatten();
+    let permits: Vec<PermitView> = rows.into_iter().map(PermitView::from).collect();
+    Ok(Json(PermitList {
+        permits,
+        next_after,
+    }))
+}
+
+impl ListQuery {
+    /// A page's search: by number prefix and state, the newest hundred.
+    pub(crate) fn for_pages(number: Option<String>, state: Option<String>) -> ListQuery {
+        ListQuery {
+            state,
+            number,
+            import_country: None,
+            after: None,
+            limit: Some(100),
+        }
+    }
+}
+
+/// The permits a list asks for, if the caller may see them.
+pub(crate) async fn list_rows(
+    state: &AppState,
+    principal: &Principal,
+    authority: &str,
+    q: ListQuery,
+) -> Result<Vec<PermitRow>, ApiError> {
+    let (id, _) = staff_of(state, principal, authority, READERS).await?;
     let wanted = q
         .state
         .as_deref()
@@ -261,24 +330,16 @@ async fn list(
         after: q.after,
         limit,
     };
-    let rows = state.db.list_permits(&id, &filter).await?;
-    let next_after = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|r| r.status_index))
-        .flatten();
-    let permits: Vec<PermitView> = rows.into_iter().map(PermitView::from).collect();
-    Ok(Json(PermitList {
-        permits,
-        next_after,
-    }))
+    Ok(state.db.list_permits(&id, &filter).await?)
 }
 
-async fn find(
+pub(crate) async fn find(
     state: &AppState,
     principal: &Principal,
     authority: &str,
     number: &str,
 ) -> Result<PermitRow, ApiError> {
-    let (id, _) = managed(state, principal, authority).await?;
+    let (id, _) = staff_of(state, principal, authority, READERS).await?;
     state
         .db
         .permit_by_number(&id, number)
@@ -421,16 +482,16 @@ async fn qr_svg(
 pub struct StateChange {
     /// Why; kept with the permit and shown to verifiers.
     #[schema(min_length = 1, max_length = 500)]
-    reason: String,
+    pub(crate) reason: String,
     /// Revocation only: why, as the destination and the Secretariat are told.
-    kind: Option<RevocationReason>,
+    pub(crate) kind: Option<RevocationReason>,
     /// Revocation as `replaced` only: the number of the permit of this authority that
     /// replaces it.
     #[schema(min_length = 1, max_length = 35)]
-    replacement: Option<String>,
+    pub(crate) replacement: Option<String>,
 }
 
-async fn change(
+pub(crate) async fn change(
     state: AppState,
     principal: Principal,
     authority: String,
@@ -438,7 +499,7 @@ async fn change(
     body: StateChange,
     action: StateAction,
 ) -> Result<Json<PermitView>, ApiError> {
-    let (id, _) = managed(&state, &principal, &authority).await?;
+    let (id, _) = staff_of(&state, &principal, &authority, CHANGERS).await?;
     let reason = text_field("reason", &body.reason, 500)?;
     let replacement = body
         .replacement

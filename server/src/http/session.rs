@@ -16,7 +16,7 @@ use crate::http::params::AuthorityPath;
 use crate::model::{AuthorityId, CountryCode, Principal, Role, text_field};
 use crate::state::AppState;
 use crate::storage::StorageError;
-use crate::storage::users::{NewUser, UserRow, UserStatus};
+use crate::storage::users::{NewUser, OpenedSession, ThrottleKey, UserRow, UserStatus};
 
 /// How long a session lasts.
 pub const SESSION_LIFETIME_SECS: i64 = 8 * 3600;
@@ -103,25 +103,25 @@ impl TryFrom<UserRow> for User {
 pub struct Registration {
     /// Login name.
     #[schema(format = Email, max_length = 254)]
-    email: String,
+    pub(crate) email: String,
     /// At least 12 characters.
     #[schema(min_length = 12, max_length = 256)]
-    password: String,
+    pub(crate) password: String,
     /// Contact person.
     #[schema(min_length = 1, max_length = 200)]
-    name: String,
+    pub(crate) name: String,
     /// The registered company.
     #[schema(min_length = 1, max_length = 200)]
-    company: String,
+    pub(crate) company: String,
     /// Its address.
     #[schema(min_length = 1, max_length = 300)]
-    address: String,
+    pub(crate) address: String,
     /// Its country: the authority's.
     #[schema(value_type = verifier_core::codes::Country)]
-    country: String,
+    pub(crate) country: String,
     /// A phone number.
     #[schema(max_length = 50)]
-    phone: Option<String>,
+    pub(crate) phone: Option<String>,
 }
 
 /// Body of a staff account.
@@ -245,7 +245,7 @@ pub fn require_member(principal: &Principal, authority: &AuthorityId) -> Result<
 /// Register as a trader with an authority (waits for the authority's approval)
 #[utoipa::path(post, path = "/api/v1/authorities/{authority}/registrations", params(AuthorityPath),
     request_body = Registration, responses((status = 201, body = User)))]
-async fn register(
+pub(crate) async fn register(
     State(state): State<AppState>,
     Path(AuthorityPath { authority: a }): Path<AuthorityPath>,
     Json(body): Json<Registration>,
@@ -383,29 +383,16 @@ async fn approve(
     responses((status = 201, body = Session)))]
 async fn login(
     State(state): State<AppState>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     Json(body): Json<Login>,
 ) -> Result<(StatusCode, Json<Session>), ApiError> {
-    if body.password.chars().count() > MAX_PASSWORD || body.email.chars().count() > 254 {
-        return Err(ApiError::unauthorized("wrong email or password"));
-    }
-    let minted = crypto::new_session().map_err(ApiError::internal)?;
-    let now = state.clock.now();
-    let opened = state
-        .db
-        .login(
-            &body.email,
-            &body.password,
-            &minted,
-            SESSION_LIFETIME_SECS,
-            now,
-        )
-        .await
-        .map_err(|e| match e {
-            StorageError::State(why) => ApiError::forbidden(why),
-            other => other.into(),
-        })?
-        .ok_or_else(|| ApiError::unauthorized("wrong email or password"))?;
-    tracing::info!(user = %opened.user.id, "session opened");
+    let (minted, opened) = open_session(
+        &state,
+        &body.email,
+        &body.password,
+        peer.map(|p| p.0.0.ip()),
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(Session {
@@ -415,6 +402,64 @@ async fn login(
             user: opened.user.try_into()?,
         }),
     ))
+}
+
+/// Failed logins an account may have in the window before it must wait.
+pub const ACCOUNT_FAILURES: i64 = 5;
+/// Failed logins one address may have in the window (a clerks' office shares one address).
+pub const ADDRESS_FAILURES: i64 = 50;
+
+/// Checks a password and opens a session, for the API and the portal alike: 429 while the
+/// account or the address has failed too often in the window, 401 on a wrong email or
+/// password (counted), 403 for an account that may not log in.
+pub(crate) async fn open_session(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    address: Option<std::net::IpAddr>,
+) -> Result<(crypto::NewSession, OpenedSession), ApiError> {
+    if password.chars().count() > MAX_PASSWORD || email.chars().count() > 254 {
+        return Err(ApiError::unauthorized("wrong email or password"));
+    }
+    let account = format!("account:{}", email.trim().to_lowercase());
+    let address = address.map(|a| format!("address:{a}"));
+    let mut keys = vec![ThrottleKey {
+        key: &account,
+        limit: ACCOUNT_FAILURES,
+    }];
+    if let Some(a) = &address {
+        keys.push(ThrottleKey {
+            key: a,
+            limit: ADDRESS_FAILURES,
+        });
+    }
+    let now = state.clock.now();
+    if let Some(wait) = state.db.login_wait(&keys, now).await? {
+        return Err(ApiError::too_many_requests(
+            "too_many_logins",
+            format!(
+                "too many failed logins for this account or address; try again in {} minutes",
+                (wait + 59) / 60
+            ),
+            u64::try_from(wait).unwrap_or(1),
+        ));
+    }
+    let minted = crypto::new_session().map_err(ApiError::internal)?;
+    let opened = state
+        .db
+        .login(email, password, &minted, SESSION_LIFETIME_SECS, now)
+        .await
+        .map_err(|e| match e {
+            StorageError::State(why) => ApiError::forbidden(why),
+            other => other.into(),
+        })?;
+    let Some(opened) = opened else {
+        state.db.record_login_failure(&keys, now).await?;
+        return Err(ApiError::unauthorized("wrong email or password"));
+    };
+    state.db.clear_login_failures(&account).await?;
+    tracing::info!(user = %opened.user.id, "session opened");
+    Ok((minted, opened))
 }
 
 /// The user of the current session

@@ -1332,6 +1332,27 @@ impl Db {
         .await?))
     }
 
+    /// An authority's alerts, newest first (of one permit, by its status index, if given).
+    pub async fn newest_alerts(
+        &self,
+        authority: &str,
+        status_index: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<AlertRow>, StorageError> {
+        let sql = format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE authority_id = $1 \
+             AND ($2 IS NULL OR status_index = $2) ORDER BY last_at DESC, id DESC LIMIT $3"
+        );
+        on_db!(self, read, |pool| Ok(sqlx::query_as(sqlx::AssertSqlSafe(
+            sql
+        ))
+        .bind(authority)
+        .bind(status_index)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?))
+    }
+
     /// Every alert (platform view), after the cursor.
     pub async fn list_all_alerts(
         &self,

@@ -415,6 +415,82 @@ impl Db {
     }
 }
 
+/// Failed logins within this many seconds count against an account or an address.
+pub const LOGIN_WINDOW_SECS: i64 = 15 * 60;
+
+/// What a failed login counts against, and how many failures in the window it may have.
+#[derive(Debug, Clone, Copy)]
+pub struct ThrottleKey<'a> {
+    /// `account:<email>` or `address:<ip>`.
+    pub key: &'a str,
+    /// Failures allowed in [`LOGIN_WINDOW_SECS`] before the next attempt must wait.
+    pub limit: i64,
+}
+
+impl Db {
+    /// Seconds until a login for `keys` may be tried again: `None` while every key is under
+    /// its limit. Counted in the database, so every replica throttles alike.
+    pub async fn login_wait(
+        &self,
+        keys: &[ThrottleKey<'_>],
+        now: i64,
+    ) -> Result<Option<i64>, StorageError> {
+        let since = now.saturating_sub(LOGIN_WINDOW_SECS);
+        let mut wait: Option<i64> = None;
+        for k in keys {
+            let (count, oldest): (i64, Option<i64>) = on_db!(self, read, |pool| sqlx::query_as(
+                "SELECT COUNT(*), MIN(at) FROM login_failures WHERE key = $1 AND at > $2"
+            )
+            .bind(k.key)
+            .bind(since)
+            .fetch_one(pool)
+            .await?);
+            if count >= k.limit {
+                let until = oldest.unwrap_or(now).saturating_add(LOGIN_WINDOW_SECS);
+                let secs = until.saturating_sub(now).max(1);
+                wait = Some(wait.map_or(secs, |w| w.max(secs)));
+            }
+        }
+        Ok(wait)
+    }
+
+    /// Counts a failed login against each key (and forgets failures older than the window).
+    pub async fn record_login_failure(
+        &self,
+        keys: &[ThrottleKey<'_>],
+        now: i64,
+    ) -> Result<(), StorageError> {
+        let since = now.saturating_sub(LOGIN_WINDOW_SECS);
+        on_db!(self, write, |pool| {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query("DELETE FROM login_failures WHERE at <= $1")
+                .bind(since)
+                .execute(&mut *tx)
+                .await?;
+            for k in keys {
+                sqlx::query("INSERT INTO login_failures (key, at) VALUES ($1, $2)")
+                    .bind(k.key)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Forgets an account's failures after it logged in.
+    pub async fn clear_login_failures(&self, key: &str) -> Result<(), StorageError> {
+        on_db!(self, write, |pool| {
+            sqlx::query("DELETE FROM login_failures WHERE key = $1")
+                .bind(key)
+                .execute(pool)
+                .await?;
+            Ok(())
+        })
+    }
+}
+
 /// An Argon2id hash of a random password no one knows: checked against when the email is
 /// unknown, so a login takes as long either way.
 /// Argon2 spends tens of milliseconds of CPU on purpose: the check runs on the blocking pool so
