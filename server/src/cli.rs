@@ -283,6 +283,10 @@ struct ServeArgs {
     /// (messages wait in the outbox table without one).
     #[arg(long, env = "PERMITSEAL_SMTP_URL")]
     smtp_url: Option<String>,
+    /// Mark the portal's session cookies `Secure`: set it whenever browsers reach the
+    /// deployment over HTTPS (at a TLS-terminating load balancer).
+    #[arg(long, env = "PERMITSEAL_SECURE_COOKIES")]
+    secure_cookies: bool,
     /// Sender address of notifications.
     #[arg(
         long,
@@ -865,6 +869,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         demo: args.demo,
         verify_url: args.urls.verify_url(&format!("http://{}", args.listen)),
         clock,
+        secure_cookies: args.secure_cookies,
     };
     tracing::info!(?config, "starting");
     if config.clock.is_shifted() {

@@ -220,6 +220,10 @@ pub async fn ensure(state: &AppState, data_dir: &Path) -> Result<Vec<String>, De
             Ok(_) => {
                 text.push_str(&format!("export {var}_EMAIL={email}\n"));
                 text.push_str(&format!("export {var}_PASSWORD={password}\n"));
+                lines.push(format!(
+                    "demo mode: portal user {email} password {password} ({})",
+                    role.as_str()
+                ));
             }
             Err(StorageError::Conflict(_)) => {}
             Err(e) => return Err(e.into()),

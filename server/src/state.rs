@@ -11,6 +11,13 @@ use crate::sync_cache::SyncCache;
 /// The verify page of a server on its default address (`serve` without `--public-url`).
 pub const DEFAULT_VERIFY_URL: &str = "http://127.0.0.1:8080/verify";
 
+/// The portal's settings.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PortalSettings {
+    /// Mark cookies `Secure` (the deployment is served over TLS).
+    pub secure_cookies: bool,
+}
+
 /// Shared state: cheap to clone.
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -26,6 +33,8 @@ pub struct AppState {
     pub sync_cache: Arc<SyncCache>,
     /// The deployment's verify page, printed on every permit document.
     pub verify_url: Arc<str>,
+    /// The portal's settings.
+    pub portal: PortalSettings,
 }
 
 impl AppState {
@@ -39,6 +48,7 @@ impl AppState {
             clock,
             metrics: Arc::new(Metrics::default()),
             verify_url: Arc::from(DEFAULT_VERIFY_URL),
+            portal: PortalSettings::default(),
         }
     }
 

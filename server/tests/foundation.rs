@@ -1009,6 +1009,7 @@ async fn wrong_master_key_is_refused(backend: Backend) {
         )),
         demo: false,
         verify_url: permitseal_server::state::DEFAULT_VERIFY_URL.to_owned(),
+        secure_cookies: false,
         clock: permitseal_server::clock::Clock::system(),
     };
     let err = permitseal_server::open_state(&config).await.unwrap_err();
@@ -1039,6 +1040,7 @@ async fn concurrent_servers_share_one_database(backend: Backend) {
         )),
         demo: false,
         verify_url: permitseal_server::state::DEFAULT_VERIFY_URL.to_owned(),
+        secure_cookies: false,
         clock: permitseal_server::clock::Clock::system(),
     };
     let (b_state, _) = permitseal_server::open_state(&config).await.unwrap();

@@ -424,6 +424,7 @@ async fn state_changes_bump_status_and_deltas(backend: Backend) {
         )),
         demo: false,
         verify_url: permitseal_server::state::DEFAULT_VERIFY_URL.to_owned(),
+        secure_cookies: false,
         clock: permitseal_server::clock::Clock::system(),
     };
     let (other, _) = permitseal_server::open_state(&config).await.unwrap();

@@ -28,13 +28,33 @@ function freePort() {
   });
 }
 
-/** Starts `permitseal serve --demo` in a new directory; `stop()` ends it and removes it. */
-export async function startServer() {
+const PG = process.env.PERMITSEAL_TEST_PG || 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** Runs SQL on the PostgreSQL server of the tests (its maintenance database). */
+function psql(sql) {
+  execFileSync('psql', [PG, '-q', '-v', 'ON_ERROR_STOP=1', '-c', sql], { stdio: 'pipe' });
+}
+
+/**
+ * Starts `permitseal serve --demo` in a new directory; `stop()` ends it and removes it. With
+ * `{ postgres: true }` its database is a new PostgreSQL database, dropped at `stop()`.
+ */
+export async function startServer(options = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'permitseal-web-'));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
+  const env = { ...process.env, RUST_LOG: 'warn' };
+  delete env.DATABASE_URL;
+  let database = null;
+  if (options.postgres) {
+    database = `portal_${process.pid}_${port}`;
+    psql(`CREATE DATABASE ${database}`);
+    const url = new URL(PG);
+    url.pathname = `/${database}`;
+    env.DATABASE_URL = url.toString();
+  }
   const child = spawn(BIN, ['serve', '--demo', '--listen', `127.0.0.1:${port}`],
-    { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' } });
+    { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env });
   let log = '';
   child.stderr.on('data', (d) => { log += d; });
   const tokensFile = join(dir, 'data/demo-tokens.env');
@@ -89,6 +109,7 @@ export async function startServer() {
       child.kill('SIGTERM');
       await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
       rmSync(dir, { recursive: true, force: true });
+      if (database) psql(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
     },
   };
   return server;

@@ -34,6 +34,7 @@ pub mod keys;
 pub mod openapi;
 pub mod params;
 pub mod permits;
+pub mod portal;
 pub mod session;
 pub mod sync;
 pub mod taxa;
@@ -100,6 +101,7 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     api()
         .into_router(&state)
+        .merge(portal::router())
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(layers)

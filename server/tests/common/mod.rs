@@ -173,6 +173,7 @@ async fn open_with_admin(db: &TestDb) -> (AppState, String) {
         master_key: MasterKeySource::Text(zeroize::Zeroizing::new(master_key_text())),
         demo: false,
         verify_url: "https://permits.example.org/verify".to_owned(),
+        secure_cookies: false,
         clock: permitseal_server::clock::Clock::shifted(0),
     };
     let (state, _notes) = open_state(&config).await.unwrap();

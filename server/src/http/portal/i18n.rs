@@ -1,0 +1,414 @@
+//! The portal's labels and messages in English, French and Spanish. Every label is one field
+//! of [`Text`], given in all three languages where it is declared, so a missing translation
+//! does not compile; templates hold no words of their own (a test reads them to be sure).
+
+use verifier_core::codes::DocumentType;
+
+use crate::domain::applications::{ApplicationAction, ApplicationState};
+use crate::model::Role;
+
+/// A language of the portal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// English.
+    En,
+    /// French.
+    Fr,
+    /// Spanish.
+    Es,
+}
+
+impl Lang {
+    /// Every language.
+    pub const ALL: [Lang; 3] = [Lang::En, Lang::Fr, Lang::Es];
+
+    /// `en`, `fr` or `es`.
+    pub fn parse(code: &str) -> Option<Lang> {
+        match code {
+            "en" => Some(Lang::En),
+            "fr" => Some(Lang::Fr),
+            "es" => Some(Lang::Es),
+            _ => None,
+        }
+    }
+
+    /// The first of the three a browser's `Accept-Language` names.
+    pub fn from_accept_language(header: &str) -> Option<Lang> {
+        header
+            .split(',')
+            .filter_map(|part| part.split(';').next())
+            .map(|tag| tag.trim().get(..2).unwrap_or("").to_ascii_lowercase())
+            .find_map(|p| Lang::parse(&p))
+    }
+
+    /// The code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Fr => "fr",
+            Lang::Es => "es",
+        }
+    }
+
+    /// The labels.
+    pub fn text(self) -> &'static Text {
+        match self {
+            Lang::En => &EN,
+            Lang::Fr => &FR,
+            Lang::Es => &ES,
+        }
+    }
+}
+
+macro_rules! catalogue {
+    ($( $field:ident : $en:literal, $fr:literal, $es:literal; )+) => {
+        /// The labels of one language.
+        #[derive(Debug)]
+        pub struct Text {
+            /// The language.
+            pub lang: Lang,
+            $( #[doc = $en] pub $field: &'static str, )+
+        }
+
+        /// English.
+        pub static EN: Text = Text { lang: Lang::En, $( $field: $en, )+ };
+        /// French.
+        pub static FR: Text = Text { lang: Lang::Fr, $( $field: $fr, )+ };
+        /// Spanish.
+        pub static ES: Text = Text { lang: Lang::Es, $( $field: $es, )+ };
+
+        /// Every label: its name and its text in English, French and Spanish.
+        pub const ENTRIES: &[(&str, &str, &str, &str)] = &[ $( (stringify!($field), $en, $fr, $es), )+ ];
+    };
+}
+
+catalogue! {
+    nav_label: "Main", "Principal", "Principal";
+    nav_home: "Home", "Accueil", "Inicio";
+    nav_my_applications: "My applications", "Mes demandes", "Mis solicitudes";
+    nav_queue: "Applications", "Demandes", "Solicitudes";
+    nav_permits: "Permits", "Permis", "Permisos";
+    nav_alerts: "Alerts", "Alertes", "Alertas";
+    nav_users: "Users", "Utilisateurs", "Usuarios";
+    logout: "Log out", "Se déconnecter", "Cerrar sesión";
+    language: "Language", "Langue", "Idioma";
+    error_title: "Something went wrong", "Une erreur s'est produite", "Algo salió mal";
+    back_home: "Back to the start", "Retour à l'accueil", "Volver al inicio";
+    login_title: "Sign in", "Connexion", "Iniciar sesión";
+    login: "Sign in", "Se connecter", "Entrar";
+    email: "Email", "Adresse électronique", "Correo electrónico";
+    password: "Password", "Mot de passe", "Contraseña";
+    password_new: "Password (at least 12 characters)", "Mot de passe (12 caractères au moins)", "Contraseña (12 caracteres como mínimo)";
+    no_account: "A trader without an account?", "Commerçant sans compte ?", "¿Comerciante sin cuenta?";
+    register_link: "Register with your authority", "Inscrivez-vous auprès de votre autorité", "Regístrese ante su autoridad";
+    verify_link: "Check a permit's QR code", "Vérifier le code QR d'un permis", "Verificar el código QR de un permiso";
+    register_title: "Register as a trader", "Inscription d'un commerçant", "Registro de comerciante";
+    register_intro: "Your Management Authority approves your registration before you can apply.", "Votre organe de gestion approuve votre inscription avant que vous puissiez déposer une demande.", "Su autoridad administrativa aprueba su registro antes de que pueda presentar solicitudes.";
+    register: "Register", "S'inscrire", "Registrarse";
+    register_done_title: "Registration received", "Inscription reçue", "Registro recibido";
+    register_done: "Your authority will review it; you can sign in once it is approved.", "Votre autorité va l'examiner ; vous pourrez vous connecter une fois qu'elle l'aura approuvée.", "Su autoridad lo revisará; podrá iniciar sesión cuando lo apruebe.";
+    authority: "Management Authority", "Organe de gestion", "Autoridad administrativa";
+    contact_name: "Your name", "Votre nom", "Su nombre";
+    company: "Company", "Entreprise", "Empresa";
+    address: "Address", "Adresse", "Dirección";
+    country: "Country (two letters)", "Pays (deux lettres)", "País (dos letras)";
+    phone: "Phone (optional)", "Téléphone (facultatif)", "Teléfono (opcional)";
+    name: "Name", "Nom", "Nombre";
+    home_title: "Home", "Accueil", "Inicio";
+    signed_in_as: "Signed in as", "Connecté en tant que", "Sesión iniciada como";
+    new_application: "New application", "Nouvelle demande", "Nueva solicitud";
+    edit_application: "Change the application", "Modifier la demande", "Modificar la solicitud";
+    state: "State", "État", "Estado";
+    all_states: "All", "Tous", "Todos";
+    filter: "Show", "Afficher", "Mostrar";
+    none_yet: "Nothing here yet.", "Rien pour l'instant.", "Nada por ahora.";
+    application: "Application", "Demande", "Solicitud";
+    document: "Document", "Document", "Documento";
+    document_type: "Document type", "Type de document", "Tipo de documento";
+    species: "Species (scientific name)", "Espèce (nom scientifique)", "Especie (nombre científico)";
+    common_name: "Common name (optional)", "Nom commun (facultatif)", "Nombre común (opcional)";
+    updated: "Last change", "Dernière modification", "Último cambio";
+    purpose: "Purpose of the transaction", "But de la transaction", "Propósito de la transacción";
+    valid_until: "Valid until", "Valable jusqu'au", "Válido hasta";
+    exporter: "Exporter", "Exportateur", "Exportador";
+    importer: "Importer", "Importateur", "Importador";
+    specimens: "Specimens", "Spécimens", "Especímenes";
+    appendix: "Appendix", "Annexe", "Apéndice";
+    source: "Source", "Source", "Origen";
+    term: "Description (term)", "Description (terme)", "Descripción (término)";
+    quantity: "Quantity", "Quantité", "Cantidad";
+    unit: "Unit", "Unité", "Unidad";
+    save_draft: "Save the draft", "Enregistrer le brouillon", "Guardar el borrador";
+    permit_number: "Permit number", "Numéro du permis", "Número del permiso";
+    download_pdf: "Download the permit (PDF)", "Télécharger le permis (PDF)", "Descargar el permiso (PDF)";
+    permit_page: "The permit's page", "La page du permis", "La página del permiso";
+    what_is_asked: "What is asked for", "Ce qui est demandé", "Lo que se solicita";
+    rule_results: "What the rules found", "Ce que les règles ont relevé", "Lo que señalan las reglas";
+    advice: "Scientific Authority's advice", "Avis de l'autorité scientifique", "Dictamen de la autoridad científica";
+    reviewed_by: "Reviewed by", "Examinée par", "Revisada por";
+    duties_note: "Whoever reviewed an application may not approve or issue it.", "Qui a examiné une demande ne peut ni l'approuver ni délivrer le permis.", "Quien revisó una solicitud no puede aprobarla ni expedir el permiso.";
+    you_reviewed: "You reviewed this application, so another signatory approves and issues it.", "Vous avez examiné cette demande : un autre signataire l'approuve et délivre le permis.", "Usted revisó esta solicitud: otro firmante la aprueba y expide el permiso.";
+    edit: "Change", "Modifier", "Modificar";
+    next_steps: "What you can do", "Ce que vous pouvez faire", "Lo que puede hacer";
+    reason_required: "Reason (required)", "Motif (obligatoire)", "Motivo (obligatorio)";
+    comment_optional: "Comment (optional)", "Commentaire (facultatif)", "Comentario (opcional)";
+    give_advice: "Give the advice", "Rendre l'avis", "Emitir el dictamen";
+    opinion: "Opinion", "Avis", "Dictamen";
+    opinion_positive: "Not detrimental", "Non préjudiciable", "No perjudicial";
+    opinion_conditional: "Not detrimental, with conditions", "Non préjudiciable, sous conditions", "No perjudicial, con condiciones";
+    opinion_negative: "Detrimental", "Préjudiciable", "Perjudicial";
+    advice_text: "Findings and conditions", "Constatations et conditions", "Conclusiones y condiciones";
+    history: "History", "Historique", "Historial";
+    act_submit: "Submit", "Soumettre", "Presentar";
+    act_review: "Start the review", "Commencer l'examen", "Empezar la revisión";
+    act_request_changes: "Ask the trader for changes", "Demander des modifications", "Pedir cambios al comerciante";
+    act_request_advice: "Ask the Scientific Authority", "Consulter l'autorité scientifique", "Consultar a la autoridad científica";
+    act_give_advice: "Advice given", "Avis rendu", "Dictamen emitido";
+    act_approve: "Approve", "Approuver", "Aprobar";
+    act_issue: "Issue the permit", "Délivrer le permis", "Expedir el permiso";
+    act_refuse: "Refuse", "Refuser", "Denegar";
+    act_withdraw: "Withdraw", "Retirer", "Retirar";
+    st_draft: "Draft", "Brouillon", "Borrador";
+    st_submitted: "Submitted", "Soumise", "Presentada";
+    st_under_review: "Under review", "En examen", "En revisión";
+    st_changes_requested: "Changes requested", "Modifications demandées", "Cambios solicitados";
+    st_resubmitted: "Resubmitted", "Soumise à nouveau", "Presentada de nuevo";
+    st_advice_requested: "Advice requested", "Avis demandé", "Dictamen solicitado";
+    st_advice_given: "Advice given", "Avis rendu", "Dictamen emitido";
+    st_approved: "Approved", "Approuvée", "Aprobada";
+    st_issued: "Issued", "Délivrée", "Expedida";
+    st_refused: "Refused", "Refusée", "Denegada";
+    st_withdrawn: "Withdrawn", "Retirée", "Retirada";
+    role_applicant: "trader", "commerçant", "comerciante";
+    role_clerk: "clerk", "agent instructeur", "tramitador";
+    role_scientific: "Scientific Authority", "autorité scientifique", "autoridad científica";
+    role_signatory: "signatory", "signataire", "firmante";
+    role_authority_admin: "authority administrator", "administrateur de l'autorité", "administrador de la autoridad";
+    role_other: "other", "autre", "otro";
+    doc_export: "Export permit", "Permis d'exportation", "Permiso de exportación";
+    doc_re_export: "Re-export certificate", "Certificat de réexportation", "Certificado de reexportación";
+    doc_import: "Import permit", "Permis d'importation", "Permiso de importación";
+    doc_other: "Certificate", "Certificat", "Certificado";
+    permits_title: "Permits", "Permis", "Permisos";
+    number: "Number", "Numéro", "Número";
+    number_prefix: "Number begins with", "Le numéro commence par", "El número empieza por";
+    issued_at: "Issued", "Délivré le", "Expedido el";
+    pst_valid: "Valid", "Valable", "Válido";
+    pst_suspended: "Suspended", "Suspendu", "Suspendido";
+    pst_revoked: "Revoked", "Révoqué", "Revocado";
+    pst_used: "Used", "Utilisé", "Utilizado";
+    pst_cancelled_on_import: "Cancelled on import", "Annulé à l'importation", "Anulado en la importación";
+    permit_title: "Permit", "Permis", "Permiso";
+    reason: "Reason", "Motif", "Motivo";
+    qr_alt: "The permit's signed QR code", "Le code QR signé du permis", "El código QR firmado del permiso";
+    scans: "Scans at the border", "Contrôles à la frontière", "Controles en la frontera";
+    endorsements: "Export endorsements (box 14)", "Visas d'exportation (case 14)", "Refrendos de exportación (casilla 14)";
+    confirmations: "Import confirmations", "Confirmations d'importation", "Confirmaciones de importación";
+    when: "When", "Quand", "Cuándo";
+    place: "Place", "Lieu", "Lugar";
+    verdict: "Verdict", "Résultat", "Resultado";
+    quantities: "Quantities", "Quantités", "Cantidades";
+    no_reports: "None reported.", "Aucun signalé.", "Ninguno notificado.";
+    suspend: "Suspend", "Suspendre", "Suspender";
+    reinstate: "Reinstate", "Rétablir", "Restablecer";
+    revoke: "Revoke", "Révoquer", "Revocar";
+    change_title: "Change the permit's state", "Changer l'état du permis", "Cambiar el estado del permiso";
+    confirm_suspend: "A suspended permit shows as suspended on every phone after its next sync; you can reinstate it.", "Un permis suspendu apparaît comme tel sur chaque téléphone après sa prochaine synchronisation ; vous pouvez le rétablir.", "Un permiso suspendido aparece como tal en cada teléfono tras su próxima sincronización; puede restablecerlo.";
+    confirm_reinstate: "The permit becomes valid again on every phone after its next sync.", "Le permis redevient valable sur chaque téléphone après sa prochaine synchronisation.", "El permiso vuelve a ser válido en cada teléfono tras su próxima sincronización.";
+    confirm_revoke: "Revocation is final: the permit shows as revoked on every phone after its next sync, and cannot be reinstated.", "La révocation est définitive : le permis apparaît comme révoqué sur chaque téléphone après sa prochaine synchronisation et ne peut être rétabli.", "La revocación es definitiva: el permiso aparece como revocado en cada teléfono tras su próxima sincronización y no puede restablecerse.";
+    revocation_kind: "Kind of revocation", "Nature de la révocation", "Tipo de revocación";
+    kind_cancelled: "Cancelled", "Annulé", "Anulado";
+    kind_lost: "Lost", "Perdu", "Perdido";
+    kind_stolen: "Stolen", "Volé", "Robado";
+    kind_destroyed: "Destroyed", "Détruit", "Destruido";
+    kind_replaced: "Replaced", "Remplacé", "Sustituido";
+    kind_fraud: "Fraud", "Fraude", "Fraude";
+    kind_error: "Issued in error", "Délivré par erreur", "Expedido por error";
+    replacement: "Replacement permit's number (when replaced)", "Numéro du permis de remplacement (en cas de remplacement)", "Número del permiso sustitutivo (si se sustituye)";
+    confirm: "Confirm", "Confirmer", "Confirmar";
+    cancel: "Cancel", "Annuler", "Cancelar";
+    alerts_title: "Alerts from the border", "Alertes de la frontière", "Alertas de la frontera";
+    alert_kind: "Kind", "Nature", "Tipo";
+    detail: "Detail", "Détail", "Detalle";
+    users_title: "Users", "Utilisateurs", "Usuarios";
+    pending_registrations: "Registrations waiting for approval", "Inscriptions en attente d'approbation", "Registros pendientes de aprobación";
+    approve_registration: "Approve", "Approuver", "Aprobar";
+    roles: "Roles", "Rôles", "Funciones";
+    user_state: "Account", "Compte", "Cuenta";
+    us_active: "Active", "Actif", "Activa";
+    us_pending: "Waiting for approval", "En attente d'approbation", "Pendiente de aprobación";
+    us_disabled: "Disabled", "Désactivé", "Desactivada";
+    al_second_endorsement: "Endorsed twice (re-use)", "Visé deux fois (réutilisation)", "Refrendado dos veces (reutilización)";
+    al_used_permit_scanned: "Used permit presented again", "Permis utilisé présenté à nouveau", "Permiso utilizado presentado de nuevo";
+    al_quantity_exceeded: "More than issued", "Plus que la quantité délivrée", "Más de lo expedido";
+    al_impossible_travel: "Impossible travel between scans", "Trajet impossible entre deux contrôles", "Viaje imposible entre controles";
+    al_revoked_permit: "Revoked permit presented", "Permis révoqué présenté", "Permiso revocado presentado";
+    al_unknown_permit: "Unknown permit", "Permis inconnu", "Permiso desconocido";
+    al_second_import_confirmation: "Imported twice", "Importé deux fois", "Importado dos veces";
+    al_import_without_endorsement: "Imported without export endorsement", "Importé sans visa d'exportation", "Importado sin refrendo de exportación";
+    al_place_outside_country: "Reported from outside the reporter's country", "Signalé hors du pays de l'agent", "Notificado fuera del país del agente";
+    al_unlogged_issuance: "Issued without a log entry", "Délivré sans entrée au journal", "Expedido sin entrada en el registro";
+    al_endorsed_after_validity: "Endorsed after its validity", "Visé après sa validité", "Refrendado después de su validez";
+    al_endorsed_by_another_party: "Endorsed by another Party", "Visé par une autre Partie", "Refrendado por otra Parte";
+    al_imported_after_validity: "Imported after its validity", "Importé après sa validité", "Importado después de su validez";
+    al_import_not_destined: "Imported by a country it was not issued for", "Importé par un pays non destinataire", "Importado por un país que no era el destino";
+    err_role: "Your account may not open this page.", "Votre compte ne peut pas ouvrir cette page.", "Su cuenta no puede abrir esta página.";
+    err_other_authority: "This page belongs to another authority.", "Cette page appartient à une autre autorité.", "Esta página pertenece a otra autoridad.";
+    err_not_found: "There is no such page.", "Cette page n'existe pas.", "Esa página no existe.";
+    err_csrf: "This form is out of date or did not come from this site. Open the page again and send it from there.", "Ce formulaire est périmé ou ne vient pas de ce site. Rouvrez la page et envoyez-le depuis celle-ci.", "Este formulario está caducado o no procede de este sitio. Vuelva a abrir la página y envíelo desde ella.";
+    err_form: "The form could not be read.", "Le formulaire n'a pas pu être lu.", "No se pudo leer el formulario.";
+    err_internal: "The server could not do this; it has logged why. Try again later.", "Le serveur n'a pas pu le faire ; il en a consigné la raison. Réessayez plus tard.", "El servidor no pudo hacerlo; ha registrado el motivo. Inténtelo más tarde.";
+    err_login: "Wrong email or password.", "Adresse ou mot de passe incorrect.", "Correo o contraseña incorrectos.";
+    err_required: "Required.", "Obligatoire.", "Obligatorio.";
+    err_not_a_taxon: "Not one of the reference species: pick a name from the list.", "Ce n'est pas une espèce de référence : choisissez un nom dans la liste.", "No es una especie de referencia: elija un nombre de la lista.";
+    err_reason_required: "Give the reason: the trader sees it.", "Indiquez le motif : le commerçant le verra.", "Indique el motivo: el comerciante lo verá.";
+    err_not_editable: "This application can no longer be changed.", "Cette demande ne peut plus être modifiée.", "Esta solicitud ya no puede modificarse.";
+    err_not_issued: "No permit has been issued for this application.", "Aucun permis n'a été délivré pour cette demande.", "No se ha expedido ningún permiso para esta solicitud.";
+}
+
+impl Text {
+    /// A document type's name.
+    pub fn document_name(&self, d: DocumentType) -> &'static str {
+        match (d, self.lang) {
+            (DocumentType::Export, _) => self.doc_export,
+            (DocumentType::ReExport, _) => self.doc_re_export,
+            (DocumentType::Import, _) => self.doc_import,
+            (other, Lang::En) => other.name_en(),
+            (other, Lang::Fr) => other.name_fr(),
+            (other, Lang::Es) => other.name_es(),
+        }
+    }
+}
+
+/// An application state's label.
+pub fn state_label(t: &Text, s: ApplicationState) -> &'static str {
+    use ApplicationState as S;
+    match s {
+        S::Draft => t.st_draft,
+        S::Submitted => t.st_submitted,
+        S::UnderReview => t.st_under_review,
+        S::ChangesRequested => t.st_changes_requested,
+        S::Resubmitted => t.st_resubmitted,
+        S::AdviceRequested => t.st_advice_requested,
+        S::AdviceGiven => t.st_advice_given,
+        S::Approved => t.st_approved,
+        S::Issued => t.st_issued,
+        S::Refused => t.st_refused,
+        S::Withdrawn => t.st_withdrawn,
+    }
+}
+
+/// A workflow step's label.
+pub fn action_label(t: &Text, a: ApplicationAction) -> &'static str {
+    use ApplicationAction as A;
+    match a {
+        A::Submit => t.act_submit,
+        A::Review => t.act_review,
+        A::RequestChanges => t.act_request_changes,
+        A::RequestAdvice => t.act_request_advice,
+        A::GiveAdvice => t.act_give_advice,
+        A::Approve => t.act_approve,
+        A::Issue => t.act_issue,
+        A::Refuse => t.act_refuse,
+        A::Withdraw => t.act_withdraw,
+    }
+}
+
+/// A role's label.
+pub fn role_label(t: &Text, r: Role) -> &'static str {
+    match r {
+        Role::Applicant => t.role_applicant,
+        Role::Clerk => t.role_clerk,
+        Role::ScientificAuthority => t.role_scientific,
+        Role::Signatory => t.role_signatory,
+        Role::AuthorityAdmin => t.role_authority_admin,
+        _ => t.role_other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Labels that are the same word in another language.
+    const SAME: &[&str] = &["nav_label", "document", "source", "kind_fraud", "doc_other"];
+
+    #[test]
+    fn every_label_is_translated() {
+        for (name, en, fr, es) in ENTRIES {
+            assert!(
+                !en.is_empty() && !fr.is_empty() && !es.is_empty(),
+                "{name} is empty"
+            );
+            if !SAME.contains(name) {
+                assert!(
+                    en != fr || SAME.contains(name),
+                    "{name}: French is the English"
+                );
+                assert!(
+                    en != es || SAME.contains(name),
+                    "{name}: Spanish is the English"
+                );
+            }
+        }
+    }
+
+    /// Templates hold no words: every text between tags is a `{{ … }}` expression, a
+    /// `{% … %}` tag, punctuation, or a proper name that is the same in every language.
+    #[test]
+    fn templates_hold_no_untranslated_words() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/portal");
+        let allowed = ["permitseal", "English", "Français", "Español", "PDF"];
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            // Drop expressions, tags, comments and the markup itself; what is left is text.
+            let mut out = String::new();
+            let mut rest = text.as_str();
+            while !rest.is_empty() {
+                let next = ["{{", "{%", "{#", "<"]
+                    .iter()
+                    .filter_map(|open| rest.find(open).map(|i| (i, *open)))
+                    .min();
+                match next {
+                    None => {
+                        out.push_str(rest);
+                        break;
+                    }
+                    Some((i, open)) => {
+                        out.push_str(&rest[..i]);
+                        out.push(' ');
+                        let close = match open {
+                            "{{" => "}}",
+                            "{%" => "%}",
+                            "{#" => "#}",
+                            _ => ">",
+                        };
+                        let after = &rest[i + open.len()..];
+                        rest = after.find(close).map_or("", |j| &after[j + close.len()..]);
+                    }
+                }
+            }
+            for word in out
+                .split(|c: char| !c.is_alphabetic())
+                .filter(|w| !w.is_empty())
+            {
+                assert!(
+                    allowed.contains(&word),
+                    "{}: the word {word:?} is written in the template, not taken from the catalogue",
+                    path.display()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn accept_language_picks_the_first_known() {
+        assert_eq!(
+            Lang::from_accept_language("de-DE,fr;q=0.8,en;q=0.5"),
+            Some(Lang::Fr)
+        );
+        assert_eq!(Lang::from_accept_language("es-419"), Some(Lang::Es));
+        assert_eq!(Lang::from_accept_language("de"), None);
+    }
+}

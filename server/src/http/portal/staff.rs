@@ -1,0 +1,192 @@
+//! The authority's own pages: its users (approving traders' registrations) and the alerts
+//! from the border, newest first.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use super::i18n::{Text, role_label};
+use super::{Chrome, PageResult, Posted, Visitor, html, see_other};
+use crate::clock::format_time;
+use crate::domain::AlertKind;
+use crate::model::Role;
+use crate::state::AppState;
+use crate::storage::users::UserStatus;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/a/{authority}/users", get(users))
+        .route("/a/{authority}/users/{user}/approve", post(approve))
+        .route("/a/{authority}/alerts", get(alerts))
+}
+
+/// Who sees permits and alerts.
+pub const PERMIT_READERS: &[Role] = &[Role::Clerk, Role::Signatory, Role::AuthorityAdmin];
+/// Who sees users and approves registrations.
+const USER_MANAGERS: &[Role] = &[Role::Clerk, Role::AuthorityAdmin];
+
+/// An alert kind's label.
+pub fn alert_label(t: &Text, k: AlertKind) -> &'static str {
+    use AlertKind as A;
+    match k {
+        A::SecondEndorsement => t.al_second_endorsement,
+        A::UsedPermitScanned => t.al_used_permit_scanned,
+        A::QuantityExceeded => t.al_quantity_exceeded,
+        A::ImpossibleTravel => t.al_impossible_travel,
+        A::RevokedPermit => t.al_revoked_permit,
+        A::UnknownPermit => t.al_unknown_permit,
+        A::SecondImportConfirmation => t.al_second_import_confirmation,
+        A::ImportWithoutEndorsement => t.al_import_without_endorsement,
+        A::PlaceOutsideCountry => t.al_place_outside_country,
+        A::UnloggedIssuance => t.al_unlogged_issuance,
+        A::EndorsedAfterValidity => t.al_endorsed_after_validity,
+        A::EndorsedByAnotherParty => t.al_endorsed_by_another_party,
+        A::ImportedAfterValidity => t.al_imported_after_validity,
+        A::ImportNotDestined => t.al_import_not_destined,
+    }
+}
+
+struct UserLine {
+    id: String,
+    name: String,
+    company: String,
+    email: String,
+    roles: String,
+    status: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "portal/users.html")]
+struct UsersPage {
+    c: Chrome,
+    authority: String,
+    pending: Vec<UserLine>,
+    users: Vec<UserLine>,
+}
+
+async fn users(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(authority): Path<String>,
+) -> PageResult {
+    let id = visitor.member_of(&authority)?;
+    visitor.require(USER_MANAGERS)?;
+    let t = visitor.t();
+    let rows = state
+        .db
+        .list_users(&id)
+        .await
+        .map_err(|e| visitor.api(e.into()))?;
+    let mut pending = Vec::new();
+    let mut users = Vec::new();
+    for row in rows {
+        // A row whose status or roles this code does not know is an error, not a guess.
+        let status = row.parsed_status().map_err(|e| visitor.api(e.into()))?;
+        let roles = row
+            .parsed_roles()
+            .map_err(|e| visitor.api(crate::http::error::ApiError::internal(e)))?;
+        let line = UserLine {
+            id: row.id,
+            name: row.name,
+            company: row.company.unwrap_or_default(),
+            email: row.email,
+            roles: roles
+                .iter()
+                .map(|r| role_label(t, *r))
+                .collect::<Vec<_>>()
+                .join(", "),
+            status: match status {
+                UserStatus::Active => t.us_active,
+                UserStatus::Pending => t.us_pending,
+                UserStatus::Disabled => t.us_disabled,
+            },
+        };
+        if status == UserStatus::Pending {
+            pending.push(line);
+        } else {
+            users.push(line);
+        }
+    }
+    Ok(html(&UsersPage {
+        c: visitor.chrome(),
+        authority: id.to_string(),
+        pending,
+        users,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+struct Empty {}
+
+async fn approve(
+    State(state): State<AppState>,
+    Path((authority, user)): Path<(String, String)>,
+    posted: Posted<Empty>,
+) -> PageResult {
+    let visitor = posted.visitor;
+    let id = visitor.member_of(&authority)?;
+    let p = visitor.require(USER_MANAGERS)?;
+    state
+        .db
+        .approve_user(&p.token_id, &id, &user, state.clock.now())
+        .await
+        .map_err(|e| match e {
+            crate::storage::StorageError::State(why) => {
+                visitor.error(axum::http::StatusCode::CONFLICT, why)
+            }
+            other => visitor.api(other.into()),
+        })?;
+    Ok(see_other(&format!("/a/{id}/users")))
+}
+
+struct AlertLine {
+    at: String,
+    kind: &'static str,
+    number: String,
+    detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "portal/alerts.html")]
+struct AlertsPage {
+    c: Chrome,
+    authority: String,
+    rows: Vec<AlertLine>,
+}
+
+async fn alerts(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(authority): Path<String>,
+) -> PageResult {
+    let id = visitor.member_of(&authority)?;
+    visitor.require(PERMIT_READERS)?;
+    let t = visitor.t();
+    let rows = state
+        .db
+        .newest_alerts(id.as_str(), None, 200)
+        .await
+        .map_err(|e| visitor.api(e.into()))?
+        .into_iter()
+        .map(|a| {
+            let at = format_time(a.last_at);
+            AlertLine {
+                at: at.get(..16).unwrap_or(&at).replace('T', " "),
+                kind: alert_label(t, a.kind),
+                number: a.permit_number.unwrap_or_default(),
+                detail: if a.occurrences > 1 {
+                    format!("{} (×{})", a.detail, a.occurrences)
+                } else {
+                    a.detail
+                },
+            }
+        })
+        .collect();
+    Ok(html(&AlertsPage {
+        c: visitor.chrome(),
+        authority: id.to_string(),
+        rows,
+    }))
+}

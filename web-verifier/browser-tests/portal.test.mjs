@@ -1,0 +1,364 @@
+// The portal in real headless Chromium against the real permitseal binary: a trader registers
+// and applies, a clerk reviews and asks for a change, the trader answers, the Scientific
+// Authority advises, a signatory approves and issues, the PDF downloads and its QR code
+// verifies, the clerk revokes the permit and its page shows it; in English on SQLite and
+// PostgreSQL, in French and in Spanish on SQLite, with every page checked by axe-core and for
+// labels left in English. Also: another authority's pages are 403, a form without its CSRF
+// token is refused, and failed logins are throttled.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { ROOT, startServer, launch } from './harness.mjs';
+
+const require = createRequire(import.meta.url);
+const AXE = require.resolve('axe-core/axe.min.js');
+const SHOTS = process.env.PORTAL_SCREENSHOTS ? join(ROOT, 'docs/screenshots') : null;
+
+/** The catalogue's labels, read from its source: name → { en, fr, es }. */
+function catalogue() {
+  const source = readFileSync(join(ROOT, 'server/src/http/portal/i18n.rs'), 'utf8');
+  const labels = {};
+  const re = /^\s+(\w+): "((?:[^"\\]|\\.)*)", "((?:[^"\\]|\\.)*)", "((?:[^"\\]|\\.)*)";$/gm;
+  for (const m of source.matchAll(re)) labels[m[1]] = { en: m[2], fr: m[3], es: m[4] };
+  assert.ok(Object.keys(labels).length > 100, 'catalogue read');
+  return labels;
+}
+const LABELS = catalogue();
+
+/** Checks the open page: no serious or critical axe-core violation, no English label left
+ * in a French or Spanish page, and under 100 KB on the wire. */
+async function checkPage(page, lang, seen) {
+  await page.addScriptTag({ path: AXE });
+  const result = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const r = await axe.run(document, { resultTypes: ['violations'] });
+    return r.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  });
+  assert.deepEqual(result, [], `axe on ${page.url()}`);
+  if (lang !== 'en') {
+    const texts = await page.evaluate(() => {
+      const out = [];
+      const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+      for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+        const t = n.textContent.trim();
+        if (t) out.push(t);
+      }
+      for (const el of document.querySelectorAll('[aria-label],[alt],option')) {
+        out.push((el.getAttribute('aria-label') || el.getAttribute('alt') || '').trim());
+      }
+      return out;
+    });
+    const english = new Map(Object.values(LABELS)
+      .filter((l) => l[lang] !== l.en)
+      .map((l) => [l.en, l[lang]]));
+    const left = texts.filter((t) => english.has(t));
+    assert.deepEqual(left, [], `untranslated labels on ${page.url()} (${lang})`);
+  }
+  const weight = await page.evaluate(() => {
+    const nav = performance.getEntriesByType('navigation')[0];
+    const res = performance.getEntriesByType('resource');
+    return {
+      bytes: (nav ? nav.transferSize : 0) + res.reduce((n, r) => n + r.transferSize, 0),
+      ttfb: nav ? nav.responseStart - nav.requestStart : 0,
+    };
+  });
+  assert.ok(weight.bytes < 100 * 1024, `${page.url()} weighs ${weight.bytes} bytes`);
+  const path = new URL(page.url()).pathname.replace(/[A-Za-z]{2}\/applications\/app_[^/]+/, 'KE/applications/{id}');
+  if (seen) {
+    const entry = seen.get(path) ?? { bytes: 0, ttfb: [] };
+    entry.bytes = Math.max(entry.bytes, weight.bytes);
+    entry.ttfb.push(weight.ttfb);
+    seen.set(path, entry);
+  }
+}
+
+async function shot(page, name) {
+  if (!SHOTS) return;
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/** A signed-in browser session of one user, in `lang`, with every page it opens checked. */
+async function session(browser, server, email, password, lang, seen) {
+  const context = await browser.newContext({ bypassCSP: true });
+  const page = await context.newPage();
+  const check = () => checkPage(page, lang, seen);
+  await page.goto(`${server.base}/login`);
+  if (lang !== 'en') {
+    await page.click(`a[hreflang="${lang}"]`);
+    assert.equal(await page.getAttribute('html', 'lang'), lang);
+  }
+  await check();
+  await page.fill('#email', email);
+  await page.fill('#password', password);
+  await Promise.all([page.waitForNavigation(), page.click('form.card button[type=submit]')]);
+  assert.match(new URL(page.url()).pathname, /^\/a\/KE\/$/);
+  // The language is remembered across the login.
+  assert.equal(await page.getAttribute('html', 'lang'), lang);
+  await check();
+  return { context, page, check };
+}
+
+async function submit(page, selector) {
+  await Promise.all([page.waitForNavigation(), page.click(selector)]);
+}
+
+/** The button of a workflow step on the application page. */
+const step = (name) => `form:has(input[name=action][value=${name}]) button[type=submit]`;
+
+async function story(database, lang) {
+  const server = await startServer({ postgres: database === 'postgres' });
+  const browser = await launch();
+  const seen = new Map();
+  try {
+    const t = server.tokens;
+    const L = (name) => LABELS[name][lang];
+
+    // A trader registers with the authority.
+    const visitor = await browser.newContext({ bypassCSP: true });
+    const reg = await visitor.newPage();
+    await reg.goto(`${server.base}/register`);
+    if (lang !== 'en') await reg.click(`a[hreflang="${lang}"]`);
+    await checkPage(reg, lang, seen);
+    await reg.selectOption('#authority', 'KE');
+    await reg.fill('#name', 'Wanjiru Kamau');
+    await reg.fill('#company', 'Naivasha Succulents Ltd');
+    await reg.fill('#address', 'PO Box 7, Naivasha');
+    await reg.fill('#country', 'KE');
+    await reg.fill('#email', 'wanjiru@naivasha.example');
+    // Too short first: the form comes back with the reason beside the password.
+    await reg.fill('#password', 'short');
+    await reg.evaluate(() => document.querySelector('#password').removeAttribute('minlength'));
+    await submit(reg, 'form.card button[type=submit]');
+    assert.notEqual(await reg.textContent('#password-error'), '');
+    assert.equal(await reg.inputValue('#company'), 'Naivasha Succulents Ltd');
+    await checkPage(reg, lang, seen);
+    await reg.fill('#password', 'a long enough passphrase');
+    await submit(reg, 'form.card button[type=submit]');
+    assert.equal((await reg.textContent('h1')).trim(), L('register_done_title'));
+    await visitor.close();
+
+    // The clerk approves the registration.
+    const clerk = await session(browser, server, t.PERMITSEAL_CLERK_EMAIL, t.PERMITSEAL_CLERK_PASSWORD, lang, seen);
+    await clerk.page.goto(`${server.base}/a/KE/users`);
+    await clerk.check();
+    await shot(clerk.page, 'users');
+    await submit(clerk.page, 'form[action$="/approve"] button');
+    assert.ok(!(await clerk.page.textContent('main')).includes('wanjiru@naivasha.example')
+      || (await clerk.page.locator('form[action$="/approve"]').count()) === 0);
+
+    // The trader applies.
+    const trader = await session(browser, server, 'wanjiru@naivasha.example', 'a long enough passphrase', lang, seen);
+    await trader.page.goto(`${server.base}/a/KE/applications/new`);
+    await trader.check();
+    await trader.page.selectOption('#document_type', 'export');
+    await trader.page.fill('#importer_name', 'Hamburg Botanicals GmbH');
+    await trader.page.fill('#importer_country', 'DE');
+    await trader.page.fill('#scientific_name', 'Aloe ferox');
+    await trader.page.selectOption('#appendix', 'II');
+    await trader.page.selectOption('#source', 'A');
+    await trader.page.selectOption('#term', 'EXT');
+    await trader.page.selectOption('#unit', 'KIL');
+    // A species not among the reference taxa: refused beside the field, nothing else lost.
+    await trader.page.fill('#scientific_name', 'Aloe imaginaria');
+    await trader.page.fill('#quantity', '12.5');
+    await submit(trader.page, 'form.card button[type=submit]');
+    assert.equal(await trader.page.textContent('#scientific_name-error'), L('err_not_a_taxon'));
+    assert.equal(await trader.page.inputValue('#importer_name'), 'Hamburg Botanicals GmbH');
+    await trader.check();
+    await trader.page.fill('#scientific_name', 'Aloe ferox');
+    await shot(trader.page, 'application-form');
+    await submit(trader.page, 'form.card button[type=submit]');
+    const appUrl = trader.page.url();
+    assert.match(appUrl, /\/a\/KE\/applications\/app_/);
+    assert.equal((await trader.page.textContent('#app-state')).trim(), L('st_draft'));
+    await trader.check();
+    await submit(trader.page, step('submit'));
+    assert.equal((await trader.page.textContent('#app-state')).trim(), L('st_submitted'));
+
+    // The clerk reviews and asks for a change.
+    await clerk.page.goto(`${server.base}/a/KE/applications?state=submitted`);
+    await clerk.check();
+    await shot(clerk.page, 'queue');
+    await submit(clerk.page, `a[href="${new URL(appUrl).pathname}"]`);
+    await submit(clerk.page, step('review'));
+    assert.equal((await clerk.page.textContent('#app-state')).trim(), L('st_under_review'));
+    // A change request needs its reason: without one, the page says so beside the field.
+    await submit(clerk.page, step('request_changes'));
+    assert.equal(await clerk.page.textContent('#comment-request_changes-error'), L('err_reason_required'));
+    await clerk.page.fill('#comment-request_changes', 'Please declare 10 kg: the rest stays for the local market.');
+    await submit(clerk.page, step('request_changes'));
+    assert.equal((await clerk.page.textContent('#app-state')).trim(), L('st_changes_requested'));
+    await clerk.check();
+
+    // The trader answers the change request.
+    await trader.page.goto(appUrl);
+    assert.ok((await trader.page.textContent('.history')).includes('Please declare 10 kg'));
+    await submit(trader.page, `a[href$="/edit"]`);
+    await trader.check();
+    await trader.page.fill('#quantity', '10');
+    await submit(trader.page, 'form.card button[type=submit]');
+    await submit(trader.page, step('submit'));
+    assert.equal((await trader.page.textContent('#app-state')).trim(), L('st_resubmitted'));
+
+    // The clerk sends it for the Scientific Authority's advice.
+    await clerk.page.goto(appUrl);
+    await submit(clerk.page, step('review'));
+    await submit(clerk.page, step('request_advice'));
+    assert.equal((await clerk.page.textContent('#app-state')).trim(), L('st_advice_requested'));
+
+    // The Scientific Authority advises.
+    const sa = await session(browser, server, t.PERMITSEAL_SCIENTIFIC_EMAIL, t.PERMITSEAL_SCIENTIFIC_PASSWORD, lang, seen);
+    await sa.page.goto(`${server.base}/a/KE/applications?state=advice_requested`);
+    await sa.check();
+    await submit(sa.page, `a[href="${new URL(appUrl).pathname}"]`);
+    await sa.check();
+    await sa.page.selectOption('#opinion', 'positive');
+    await sa.page.fill('#advice-text', 'Cultivated stock; harvest within the national quota.');
+    await submit(sa.page, 'form[action$="/advice"] button');
+    assert.equal((await sa.page.textContent('#app-state')).trim(), L('st_advice_given'));
+
+    // A signatory approves and issues; the page names who reviewed it.
+    const sig = await session(browser, server, t.PERMITSEAL_SIGNATORY_EMAIL, t.PERMITSEAL_SIGNATORY_PASSWORD, lang, seen);
+    await sig.page.goto(appUrl);
+    await sig.check();
+    assert.ok((await sig.page.textContent('main')).includes('Demo Clerk'));
+    await shot(sig.page, 'application-signatory');
+    await submit(sig.page, step('approve'));
+    assert.equal((await sig.page.textContent('#app-state')).trim(), L('st_approved'));
+    await submit(sig.page, step('issue'));
+    assert.equal((await sig.page.textContent('#app-state')).trim(), L('st_issued'));
+    const number = (await sig.page.textContent('#permit-number')).trim();
+
+    // The trader downloads the PDF; its QR code, read from the rendered page, verifies.
+    await trader.page.goto(appUrl);
+    await trader.check();
+    const pdf = await trader.page.request.get(`${appUrl}/permit.pdf`);
+    assert.equal(pdf.status(), 200);
+    assert.equal(pdf.headers()['content-type'], 'application/pdf');
+    const work = mkdtempSync(join(tmpdir(), 'portal-pdf-'));
+    writeFileSync(join(work, 'permit.pdf'), await pdf.body());
+    execFileSync('pdftoppm', ['-r', '200', '-png', '-f', '1', '-l', '1', join(work, 'permit.pdf'), join(work, 'page')]);
+    const png = execFileSync('ls', [work]).toString().split('\n').find((f) => f.endsWith('.png'));
+    const qr = execFileSync('zbarimg', ['--raw', '-q', join(work, png)]).toString().trim();
+    rmSync(work, { recursive: true, force: true });
+    assert.match(qr, /^PS1:/);
+    const verdict = await server.api('POST', '/api/v1/verify', undefined, { qr });
+    assert.equal(verdict.verification.verdict, 'valid', JSON.stringify(verdict));
+
+    // The clerk revokes the permit after the confirmation step; its page shows it.
+    await clerk.page.goto(`${server.base}/a/KE/permits?number=${encodeURIComponent(number)}`);
+    await clerk.check();
+    await submit(clerk.page, `a[href*="/permit?number="]`);
+    await clerk.check();
+    await shot(clerk.page, 'permit');
+    await submit(clerk.page, 'a[href*="action=revoke"]');
+    await clerk.check();
+    await clerk.page.selectOption('#kind', 'fraud');
+    await clerk.page.fill('#reason', 'Specimens found to be wild-collected.');
+    await submit(clerk.page, 'form[action$="/permit/change"] button');
+    assert.equal((await clerk.page.textContent('#permit-state')).trim(), L('pst_revoked'));
+    const after = await server.api('POST', '/api/v1/verify', undefined, { qr });
+    assert.equal(after.verification.verdict, 'invalid');
+    assert.ok(after.verification.reasons.some((r) => (r.code ?? r) === 'REVOKED'), JSON.stringify(after.verification.reasons));
+    await clerk.page.goto(`${server.base}/a/KE/alerts`);
+    await clerk.check();
+
+    // Another authority's pages: 403, whatever the user's role.
+    await server.api('POST', '/api/v1/authorities', t.PERMITSEAL_ADMIN_TOKEN,
+      { id: 'TZ', country: 'TZ', name: 'Wildlife Division (Tanzania)' });
+    for (const path of ['/a/TZ/', '/a/TZ/applications', '/a/TZ/permits', '/a/TZ/users']) {
+      const answer = await clerk.page.goto(`${server.base}${path}`);
+      assert.equal(answer.status(), 403, path);
+      assert.equal((await clerk.page.textContent('p.error')).trim(), L('err_other_authority'));
+    }
+
+    // A form posted without its CSRF token (or with another session's) is refused, and
+    // nothing changes.
+    const id = new URL(appUrl).pathname.split('/').pop();
+    const forged = await clerk.page.request.post(`${appUrl}/act`, {
+      form: { version: '1', action: 'refuse', comment: 'forged' },
+    });
+    assert.equal(forged.status(), 403);
+    const other = await trader.page.evaluate(() => document.querySelector('input[name=csrf]').value);
+    const crossed = await clerk.page.request.post(`${server.base}/a/KE/permit/change`, {
+      form: { csrf: other, number, action: 'reinstate', reason: 'forged' },
+    });
+    assert.equal(crossed.status(), 403);
+    const still = await server.api('GET', `/api/v1/authorities/KE/applications/${id}`, undefined)
+      .catch((e) => e.message);
+    assert.match(String(still), /401/);
+
+    // Logging out ends the session on the server: the old cookie opens nothing.
+    const cookies = await trader.context.cookies();
+    await submit(trader.page, 'form[action="/logout"] button');
+    assert.match(new URL(trader.page.url()).pathname, /^\/login/);
+    const again = await browser.newContext({ bypassCSP: true });
+    await again.addCookies(cookies);
+    const p2 = await again.newPage();
+    await p2.goto(`${server.base}/a/KE/applications`);
+    assert.match(new URL(p2.url()).pathname, /^\/login/);
+    await again.close();
+
+    for (const s of [clerk, trader, sa, sig]) await s.context.close();
+    return seen;
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+}
+
+for (const [database, lang] of [['sqlite', 'en'], ['postgres', 'en'], ['sqlite', 'fr'], ['sqlite', 'es']]) {
+  test(`portal story on ${database} in ${lang}`, async () => {
+    const seen = await story(database, lang);
+    if (process.env.PORTAL_WEIGHTS && database === 'sqlite' && lang === 'en') {
+      const rows = [...seen.entries()].map(([path, w]) => {
+        const sorted = [...w.ttfb].sort((a, b) => a - b);
+        return { path, bytes: w.bytes, ttfb_ms: sorted[Math.floor(sorted.length / 2)], samples: sorted.length };
+      });
+      writeFileSync(process.env.PORTAL_WEIGHTS, JSON.stringify(rows, null, 2));
+    }
+  });
+}
+
+test('failed logins are throttled per account, with a message on the page', async () => {
+  const server = await startServer();
+  const browser = await launch();
+  try {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    for (let i = 0; i < 5; i += 1) {
+      await page.goto(`${server.base}/login`);
+      await page.fill('#email', server.tokens.PERMITSEAL_CLERK_EMAIL);
+      await page.fill('#password', 'not the password at all');
+      const [answer] = await Promise.all([page.waitForNavigation(), page.click('form.card button[type=submit]')]);
+      assert.equal(answer.status(), 401);
+      assert.equal((await page.textContent('p.error')).trim(), LABELS.err_login.en);
+    }
+    await page.goto(`${server.base}/login`);
+    await page.fill('#email', server.tokens.PERMITSEAL_CLERK_EMAIL);
+    await page.fill('#password', server.tokens.PERMITSEAL_CLERK_PASSWORD);
+    const [answer] = await Promise.all([page.waitForNavigation(), page.click('form.card button[type=submit]')]);
+    assert.equal(answer.status(), 429, 'even the right password waits');
+    assert.match(await page.textContent('p.error'), /try again in \d+ minutes/);
+    // The API's login is throttled alike.
+    const api = await fetch(`${server.base}/api/v1/sessions`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ email: server.tokens.PERMITSEAL_CLERK_EMAIL, password: server.tokens.PERMITSEAL_CLERK_PASSWORD }),
+    });
+    assert.equal(api.status, 429);
+    assert.ok(Number(api.headers.get('retry-after')) > 0);
+    assert.equal((await api.json()).code, 'too_many_logins');
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+});
