@@ -362,3 +362,88 @@ test('failed logins are throttled per account, with a message on the page', asyn
     await server.stop();
   }
 });
+
+for (const lang of ['en', 'es']) {
+  test(`the authority administrator's pages in ${lang}: keys, quotas, species, report, staff`, async () => {
+    const server = await startServer();
+    const browser = await launch();
+    try {
+      const t = server.tokens;
+      const L = (name) => LABELS[name][lang];
+      const admin = await session(browser, server, t.PERMITSEAL_AUTHORITY_ADMIN_EMAIL, t.PERMITSEAL_AUTHORITY_ADMIN_PASSWORD, lang);
+      const { page, check } = admin;
+
+      // Keys: the rotation says what follows before it happens.
+      await page.goto(`${server.base}/a/KE/keys`);
+      await check();
+      assert.equal(await page.locator('tbody tr').count(), 1);
+      await submit(page, 'a[href*="action=rotate"]');
+      await check();
+      assert.equal((await page.textContent('p.warning')).trim(), L('confirm_rotate'));
+      await submit(page, 'form[action$="/keys/act"] button');
+      const states = await page.$$eval('tbody tr .state', (els) => els.map((e) => e.textContent.trim()).sort());
+      assert.deepEqual(states, [L('ks_active'), L('ks_retired')].sort());
+      // Marking the retired key compromised: the consequences first, then it is so.
+      const retired = await page.$eval(`tbody tr:has(.state.retired) code`, (e) => e.textContent);
+      await submit(page, `a[href*="action=compromise"][href*="kid=${retired}"]`);
+      await check();
+      assert.equal((await page.textContent('p.warning')).trim(), L('confirm_compromise'));
+      await submit(page, 'form[action$="/keys/act"] button');
+      assert.equal((await page.textContent(`tbody tr:has(code:text-is("${retired}")) .state`)).trim(), L('ks_compromised'));
+      await shot(page, `keys-${lang}`);
+
+      // Quotas: a bad quantity comes back beside its field; a good one is listed.
+      await page.goto(`${server.base}/a/KE/quotas`);
+      await check();
+      await page.fill('#scientific_name', 'Aloe ferox');
+      await page.selectOption('#unit', 'KIL');
+      await page.fill('#quantity', 'lots');
+      await submit(page, 'form[action$="/quotas"] button');
+      assert.notEqual((await page.textContent('#quantity-error')).trim(), '');
+      assert.equal(await page.inputValue('#scientific_name'), 'Aloe ferox');
+      await check();
+      await page.fill('#quantity', '5000');
+      await submit(page, 'form[action$="/quotas"] button');
+      assert.ok((await page.textContent('tbody')).includes('Aloe ferox'));
+      assert.ok((await page.textContent('tbody')).includes('5000'));
+
+      // Species: a new reference taxon, then offered to traders.
+      await page.goto(`${server.base}/a/KE/taxa`);
+      await check();
+      await page.fill('#scientific_name', 'Testudo graeca');
+      await page.selectOption('#kingdom', 'animal');
+      await page.selectOption('#appendices', 'II');
+      await page.fill('#common_name', 'Spur-thighed tortoise');
+      await submit(page, 'form[action$="/taxa"] button');
+      assert.ok((await page.textContent('tbody')).includes('Testudo graeca'));
+      const taxa = await server.api('GET', '/api/v1/taxa');
+      assert.ok(taxa.taxa.some((x) => x.scientific_name === 'Testudo graeca'));
+
+      // The annual report downloads as CSV.
+      await page.goto(`${server.base}/a/KE/report`);
+      await check();
+      const year = await page.inputValue('#year');
+      const csv = await page.request.get(`${server.base}/a/KE/report.csv?year=${year}&view=exports&basis=permits`);
+      assert.equal(csv.status(), 200);
+      assert.match(csv.headers()['content-type'], /^text\/csv/);
+
+      // A new staff member, who can then sign in.
+      await page.goto(`${server.base}/a/KE/users`);
+      await check();
+      await page.fill('#name', 'Second Clerk');
+      await page.fill('#email', 'clerk2@demo.example');
+      await page.fill('#password', 'another long passphrase');
+      await page.check('input[name=role][value=clerk]');
+      await submit(page, 'form[action$="/users/new"] button');
+      assert.ok((await page.textContent('main')).includes('clerk2@demo.example'));
+      const clerk2 = await session(browser, server, 'clerk2@demo.example', 'another long passphrase', lang);
+      await clerk2.page.goto(`${server.base}/a/KE/keys`);
+      assert.equal((await clerk2.page.textContent('p.error')).trim(), L('err_role'));
+      await clerk2.context.close();
+      await admin.context.close();
+    } finally {
+      await browser.close();
+      await server.stop();
+    }
+  });
+}

@@ -414,13 +414,13 @@ impl HttpTransport for RustTransport {
         let origin = Origin::parse(base).map_err(|why| TransportError::Offline {
             reason: format!("the URL {why}"),
         })?;
-        if let Some(q) = query {
-            if !q.bytes().all(|c| c.is_ascii_graphic() && c != b'#') {
-                return Err(TransportError::Offline {
-                    reason: "the URL query may hold only printable ASCII, without a fragment"
-                        .to_string(),
-                });
-            }
+        if let Some(q) = query
+            && !q.bytes().all(|c| c.is_ascii_graphic() && c != b'#')
+        {
+            return Err(TransportError::Offline {
+                reason: "the URL query may hold only printable ASCII, without a fragment"
+                    .to_string(),
+            });
         }
         let path = match (origin.prefix.is_empty(), query) {
             (true, None) => "/".to_string(),

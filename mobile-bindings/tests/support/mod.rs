@@ -51,6 +51,7 @@ impl Server {
             demo: false,
             verify_url: permitseal_server::state::DEFAULT_VERIFY_URL.to_owned(),
             clock: permitseal_server::clock::Clock::system(),
+            secure_cookies: false,
         };
         let (addr, officer, device_officer, issuer) = rt.block_on(async {
             let (state, _) = permitseal_server::open_state(&config).await.unwrap();

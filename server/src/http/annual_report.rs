@@ -17,7 +17,12 @@ use crate::state::AppState;
 /// Routes of this module.
 pub fn api() -> Api {
     Api::new("annual").routes(
-        Access::Roles(&[Role::Admin, Role::Issuer, Role::Importer]),
+        Access::Roles(&[
+            Role::Admin,
+            Role::Issuer,
+            Role::Importer,
+            Role::AuthorityAdmin,
+        ]),
         routes!(annual),
     )
 }
@@ -29,15 +34,15 @@ pub fn api() -> Api {
 pub struct AnnualQuery {
     /// Calendar year (UTC), four digits.
     #[param(required = true, pattern = "^(197[5-9]|19[89][0-9]|[2-9][0-9]{3})$")]
-    year: Option<String>,
+    pub(crate) year: Option<String>,
     /// `exports` (default; exporter-reported, no import_permit column) or `imports`
     /// (importer-reported).
     #[param(value_type = Option<View>, inline)]
-    view: Option<String>,
+    pub(crate) view: Option<String>,
     /// `trade` (default; quantities endorsed at export or confirmed at import) or `permits`
     /// (documents issued in the year, revoked ones left out).
     #[param(value_type = Option<Basis>, inline)]
-    basis: Option<String>,
+    pub(crate) basis: Option<String>,
 }
 
 fn parse_query(q: &AnnualQuery) -> Result<(i32, View, Basis), ApiError> {
@@ -67,7 +72,7 @@ fn parse_query(q: &AnnualQuery) -> Result<(i32, View, Basis), ApiError> {
 /// importer token of the authority's country.
 #[utoipa::path(get, path = "/api/v1/authorities/{authority}/reports/annual", params(AuthorityPath, AnnualQuery),
     responses((status = 200, description = "CSV", content_type = "text/csv; charset=utf-8", body = String)))]
-async fn annual(
+pub(crate) async fn annual(
     State(state): State<AppState>,
     principal: Principal,
     Path(AuthorityPath { authority }): Path<AuthorityPath>,
@@ -85,7 +90,13 @@ async fn annual(
         && principal.role == Role::Importer
         && principal.country.as_ref().map(|c| c.as_str()) == Some(row.country.as_str());
     if !importer_of_country {
-        principal.require_manages(&id)?;
+        crate::http::permits::staff_of(
+            &state,
+            &principal,
+            &authority,
+            &[Role::Admin, Role::Issuer, Role::AuthorityAdmin],
+        )
+        .await?;
     }
     let text = build(&state.db, id.as_str(), &row.country, year, view, basis)
         .await

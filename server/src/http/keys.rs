@@ -16,7 +16,9 @@ use crate::model::{AuthorityId, Principal, Role};
 use crate::state::AppState;
 use crate::views::{Algorithm, Key};
 
-const MANAGERS: &[Role] = &[Role::Admin, Role::Issuer];
+/// Who manages the signing keys: the platform admin, the authority's issuer tokens and its
+/// administrator (a user).
+pub(crate) const MANAGERS: &[Role] = &[Role::Admin, Role::Issuer, Role::AuthorityAdmin];
 /// How far in the future a compromise time may lie (clock skew between operator and server).
 const COMPROMISE_FUTURE_SLACK: i64 = 300;
 
@@ -43,7 +45,7 @@ pub enum RootKeyStatus {
 /// Body of the key list.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct KeyList {
-    keys: Vec<Key>,
+    pub(crate) keys: Vec<Key>,
 }
 
 /// Body of a rotation answer.
@@ -59,7 +61,7 @@ pub struct Rotation {
 pub struct Compromise {
     /// First moment not to trust (RFC 3339); defaults to now.
     #[schema(format = DateTime)]
-    since: Option<String>,
+    pub(crate) since: Option<String>,
 }
 
 /// Body of the root key answer.
@@ -89,11 +91,7 @@ async fn managed_authority(
     principal: &Principal,
     authority: &str,
 ) -> Result<AuthorityId, ApiError> {
-    let id = AuthorityId::parse(authority)?;
-    principal.require_manages(&id)?;
-    if state.db.authority(&id).await?.is_none() {
-        return Err(ApiError::not_found("authority"));
-    }
+    let (id, _) = crate::http::permits::staff_of(state, principal, authority, MANAGERS).await?;
     Ok(id)
 }
 
@@ -108,7 +106,7 @@ fn check_kid(kid: &str) -> Result<(), ApiError> {
 
 /// Keys of the authority (public parts)
 #[utoipa::path(get, path = "/api/v1/authorities/{authority}/keys", params(AuthorityPath), responses((status = 200, body = KeyList)))]
-async fn list(
+pub(crate) async fn list(
     State(state): State<AppState>,
     principal: Principal,
     Path(authority): Path<String>,
@@ -122,7 +120,7 @@ async fn list(
 
 /// Generate the authority's signing key (when it has no active key)
 #[utoipa::path(post, path = "/api/v1/authorities/{authority}/keys", params(AuthorityPath), responses((status = 201, body = Key)))]
-async fn generate(
+pub(crate) async fn generate(
     State(state): State<AppState>,
     principal: Principal,
     Path(authority): Path<String>,
@@ -146,7 +144,7 @@ async fn generate(
 
 /// Rotate: retire the active key (it keeps verifying what it signed) and generate its successor
 #[utoipa::path(post, path = "/api/v1/authorities/{authority}/keys/rotate", params(AuthorityPath), responses((status = 200, body = Rotation)))]
-async fn rotate(
+pub(crate) async fn rotate(
     State(state): State<AppState>,
     principal: Principal,
     Path(authority): Path<String>,
@@ -166,7 +164,7 @@ async fn rotate(
 
 /// Retire the active key without a successor
 #[utoipa::path(post, path = "/api/v1/authorities/{authority}/keys/{kid}/retire", params(KeyPath), responses((status = 200, body = Key)))]
-async fn retire(
+pub(crate) async fn retire(
     State(state): State<AppState>,
     principal: Principal,
     Path(KeyPath { authority, kid }): Path<KeyPath>,
@@ -187,7 +185,7 @@ async fn retire(
 /// The body may be left out (then `since` is now).
 #[utoipa::path(post, path = "/api/v1/authorities/{authority}/keys/{kid}/compromise", params(KeyPath),
     request_body(content = Option<Compromise>, content_type = "application/json"), responses((status = 200, body = Key)))]
-async fn compromise(
+pub(crate) async fn compromise(
     State(state): State<AppState>,
     principal: Principal,
     Path(KeyPath { authority, kid }): Path<KeyPath>,

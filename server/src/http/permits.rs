@@ -30,6 +30,8 @@ pub(crate) const READERS: &[Role] = &[
     Role::Signatory,
     Role::AuthorityAdmin,
 ];
+/// Who may see and set quotas: the authority's administrator besides issuer tokens.
+pub(crate) const QUOTA_SETTERS: &[Role] = &[Role::Admin, Role::Issuer, Role::AuthorityAdmin];
 /// Who may suspend, reinstate and revoke: the same, but the authority's administrator.
 pub(crate) const CHANGERS: &[Role] = &[Role::Admin, Role::Issuer, Role::Clerk, Role::Signatory];
 /// Most permits in one batch.
@@ -53,7 +55,10 @@ pub fn api() -> Api {
         .routes(Access::Roles(CHANGERS), routes!(suspend))
         .routes(Access::Roles(CHANGERS), routes!(reinstate))
         .routes(Access::Roles(CHANGERS), routes!(revoke))
-        .routes(Access::Roles(MANAGERS), routes!(list_quotas, set_quota))
+        .routes(
+            Access::Roles(QUOTA_SETTERS),
+            routes!(list_quotas, set_quota),
+        )
 }
 
 /// One permit of a batch as answered.
@@ -82,20 +87,20 @@ pub struct PermitList {
 /// A quota and what is used of it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Quota {
-    year: i64,
-    scientific_name: String,
+    pub(crate) year: i64,
+    pub(crate) scientific_name: String,
     #[schema(value_type = verifier_core::codes::Unit)]
-    unit: String,
+    pub(crate) unit: String,
     /// Decimal text.
-    quota: String,
+    pub(crate) quota: String,
     /// Decimal text.
-    used: String,
+    pub(crate) used: String,
 }
 
 /// The authority's quotas.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct QuotaList {
-    quotas: Vec<Quota>,
+    pub(crate) quotas: Vec<Quota>,
 }
 
 async fn managed(
@@ -591,25 +596,25 @@ async fn revoke(
 #[serde(deny_unknown_fields)]
 pub struct SetQuota {
     #[schema(minimum = 2000, maximum = 2200)]
-    year: i32,
+    pub(crate) year: i32,
     #[schema(min_length = 1, max_length = 255)]
-    scientific_name: String,
+    pub(crate) scientific_name: String,
     /// CITES unit code, e.g. NAR, KIL.
     #[schema(value_type = verifier_core::codes::Unit)]
-    unit: String,
-    quantity: verifier_core::permit::QuantityInput,
+    pub(crate) unit: String,
+    pub(crate) quantity: verifier_core::permit::QuantityInput,
 }
 
 /// Set the annual quota of a taxon in a unit (issuance beyond it is refused)
 #[utoipa::path(put, path = "/api/v1/authorities/{authority}/quotas", params(AuthorityPath), request_body = SetQuota,
     responses((status = 200, body = Quota)))]
-async fn set_quota(
+pub(crate) async fn set_quota(
     State(state): State<AppState>,
     principal: Principal,
     Path(AuthorityPath { authority }): Path<AuthorityPath>,
     Json(body): Json<SetQuota>,
 ) -> Result<Json<Quota>, ApiError> {
-    let (id, _) = managed(&state, &principal, &authority).await?;
+    let (id, _) = staff_of(&state, &principal, &authority, QUOTA_SETTERS).await?;
     if !(2000..=2200).contains(&body.year) {
         return Err(ApiError::invalid(
             "invalid_field",
@@ -670,12 +675,12 @@ async fn set_quota(
 /// The authority's annual quotas and what is used
 #[utoipa::path(get, path = "/api/v1/authorities/{authority}/quotas", params(AuthorityPath),
     responses((status = 200, body = QuotaList)))]
-async fn list_quotas(
+pub(crate) async fn list_quotas(
     State(state): State<AppState>,
     principal: Principal,
     Path(AuthorityPath { authority }): Path<AuthorityPath>,
 ) -> Result<Json<QuotaList>, ApiError> {
-    let (id, _) = managed(&state, &principal, &authority).await?;
+    let (id, _) = staff_of(&state, &principal, &authority, QUOTA_SETTERS).await?;
     let rows = state.db.list_quotas(&id).await?;
     let quotas: Vec<_> = rows
         .into_iter()

@@ -130,16 +130,16 @@ pub struct Registration {
 pub struct NewStaff {
     /// Login name.
     #[schema(format = Email, max_length = 254)]
-    email: String,
+    pub(crate) email: String,
     /// At least 12 characters.
     #[schema(min_length = 12, max_length = 256)]
-    password: String,
+    pub(crate) password: String,
     /// Full name.
     #[schema(min_length = 1, max_length = 200)]
-    name: String,
+    pub(crate) name: String,
     /// One or more user roles.
     #[schema(min_items = 1)]
-    roles: Vec<Role>,
+    pub(crate) roles: Vec<Role>,
 }
 
 /// `{authority}/users/{user}`.
@@ -295,7 +295,7 @@ pub(crate) async fn register(
 /// Create a staff account of the authority (its admin, or the platform admin)
 #[utoipa::path(post, path = "/api/v1/authorities/{authority}/users", params(AuthorityPath),
     request_body = NewStaff, responses((status = 201, body = User)))]
-async fn create_user(
+pub(crate) async fn create_user(
     State(state): State<AppState>,
     principal: Principal,
     Path(AuthorityPath { authority: a }): Path<AuthorityPath>,

@@ -15,7 +15,10 @@ use crate::storage::taxa::TaxonRow;
 pub fn api() -> Api {
     Api::new("taxa")
         .routes(Access::Public, routes!(list))
-        .routes(Access::Roles(&[Role::Admin]), routes!(set))
+        .routes(
+            Access::Roles(&[Role::Admin, Role::AuthorityAdmin]),
+            routes!(set),
+        )
 }
 
 /// A taxon as sent.
@@ -23,12 +26,12 @@ pub fn api() -> Api {
 #[serde(deny_unknown_fields)]
 pub struct TaxonDto {
     #[schema(value_type = verifier_core::codes::Kingdom)]
-    kingdom: String,
+    pub(crate) kingdom: String,
     /// Every appendix the taxon is listed in (split listings have several).
     #[schema(value_type = Vec<verifier_core::codes::Appendix>, min_items = 1)]
-    appendices: Vec<String>,
+    pub(crate) appendices: Vec<String>,
     #[schema(max_length = 255)]
-    common_name: Option<String>,
+    pub(crate) common_name: Option<String>,
 }
 
 /// `{name}`.

@@ -28,6 +28,7 @@ use crate::model::{AuthorityId, Principal, Role};
 use crate::state::AppState;
 
 mod account;
+mod admin;
 mod applications;
 pub mod i18n;
 mod permits;
@@ -56,6 +57,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/portal/style.css", axum::routing::get(style))
         .merge(account::routes())
+        .merge(admin::routes())
         .merge(applications::routes())
         .merge(permits::routes())
         .merge(staff::routes())
@@ -292,6 +294,19 @@ impl Visitor {
                 href: format!("/a/{a}/users"),
                 label: t.nav_users,
             });
+        }
+        if p.holds(Role::AuthorityAdmin) {
+            for (path, label) in [
+                ("keys", t.nav_keys),
+                ("quotas", t.nav_quotas),
+                ("taxa", t.nav_taxa),
+                ("report", t.nav_report),
+            ] {
+                nav.push(NavLink {
+                    href: format!("/a/{a}/{path}"),
+                    label,
+                });
+            }
         }
         nav
     }

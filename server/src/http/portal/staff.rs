@@ -8,16 +8,18 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::i18n::{Text, role_label};
-use super::{Chrome, PageResult, Posted, Visitor, html, see_other};
+use super::{Chrome, FieldErrors, PageResult, Posted, Visitor, html, see_other};
 use crate::clock::format_time;
 use crate::domain::AlertKind;
 use crate::model::Role;
 use crate::state::AppState;
 use crate::storage::users::UserStatus;
+use axum::http::StatusCode;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/a/{authority}/users", get(users))
+        .route("/a/{authority}/users/new", post(create_user))
         .route("/a/{authority}/users/{user}/approve", post(approve))
         .route("/a/{authority}/alerts", get(alerts))
 }
@@ -57,6 +59,13 @@ struct UserLine {
     status: &'static str,
 }
 
+/// The new staff member's fields, kept to show the form again.
+#[derive(Debug, Default)]
+struct NewUserForm {
+    name: String,
+    email: String,
+}
+
 #[derive(Template)]
 #[template(path = "portal/users.html")]
 struct UsersPage {
@@ -64,6 +73,10 @@ struct UsersPage {
     authority: String,
     pending: Vec<UserLine>,
     users: Vec<UserLine>,
+    can_create: bool,
+    f: NewUserForm,
+    errors: FieldErrors,
+    role_choices: Vec<(&'static str, &'static str)>,
 }
 
 async fn users(
@@ -71,8 +84,27 @@ async fn users(
     visitor: Visitor,
     Path(authority): Path<String>,
 ) -> PageResult {
-    let id = visitor.member_of(&authority)?;
-    visitor.require(USER_MANAGERS)?;
+    render_users(
+        &state,
+        &visitor,
+        &authority,
+        NewUserForm::default(),
+        FieldErrors::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn render_users(
+    state: &AppState,
+    visitor: &Visitor,
+    authority: &str,
+    f: NewUserForm,
+    errors: FieldErrors,
+    status: StatusCode,
+) -> PageResult {
+    let id = visitor.member_of(authority)?;
+    let p = visitor.require(USER_MANAGERS)?;
     let t = visitor.t();
     let rows = state
         .db
@@ -109,12 +141,101 @@ async fn users(
             users.push(line);
         }
     }
-    Ok(html(&UsersPage {
+    let mut r = html(&UsersPage {
         c: visitor.chrome(),
         authority: id.to_string(),
         pending,
         users,
-    }))
+        can_create: p.holds(Role::AuthorityAdmin),
+        f,
+        errors,
+        role_choices: [
+            Role::Clerk,
+            Role::ScientificAuthority,
+            Role::Signatory,
+            Role::AuthorityAdmin,
+        ]
+        .iter()
+        .map(|r| (r.as_str(), role_label(t, *r)))
+        .collect(),
+    });
+    *r.status_mut() = status;
+    Ok(r)
+}
+
+/// Adds a staff member with the roles ticked, through the API's own function.
+async fn create_user(
+    State(state): State<AppState>,
+    Path(authority): Path<String>,
+    posted: Posted<Vec<(String, String)>>,
+) -> PageResult {
+    let Posted { visitor, form } = posted;
+    let id = visitor.member_of(&authority)?;
+    let p = visitor.require(&[Role::AuthorityAdmin])?.clone();
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let mut roles = Vec::new();
+    for (k, v) in &form {
+        if k == "role" {
+            match Role::parse(v) {
+                Ok(r) => roles.push(r),
+                Err(_) => {
+                    return Err(visitor.error(StatusCode::BAD_REQUEST, visitor.t().err_form));
+                }
+            }
+        }
+    }
+    let kept = NewUserForm {
+        name: field("name"),
+        email: field("email"),
+    };
+    if roles.is_empty() {
+        let mut errors = FieldErrors::default();
+        errors.add("roles", visitor.t().err_required);
+        return render_users(
+            &state,
+            &visitor,
+            &authority,
+            kept,
+            errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let body = crate::http::session::NewStaff {
+        email: kept.email.clone(),
+        password: field("password"),
+        name: kept.name.clone(),
+        roles,
+    };
+    match crate::http::session::create_user(
+        State(state.clone()),
+        p,
+        crate::http::error::Path(crate::http::params::AuthorityPath {
+            authority: id.to_string(),
+        }),
+        crate::http::error::Json(body),
+    )
+    .await
+    {
+        Ok(_) => Ok(see_other(&format!("/a/{id}/users"))),
+        Err(e) if e.status().is_client_error() && e.status() != StatusCode::FORBIDDEN => {
+            let status = e.status();
+            let errors = if e.code() == "weak_password" {
+                let mut x = FieldErrors::default();
+                x.add("password", e.message());
+                x
+            } else {
+                FieldErrors::from_api(&e, &["email", "name", "password", "roles"])
+            };
+            render_users(&state, &visitor, &authority, kept, errors, status).await
+        }
+        Err(e) => Err(visitor.api(e)),
+    }
 }
 
 #[derive(Debug, Deserialize)]
