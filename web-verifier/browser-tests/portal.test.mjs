@@ -259,6 +259,14 @@ async function story(database, lang) {
     await submit(clerk.page, `a[href*="/permit?number="]`);
     await clerk.check();
     await shot(clerk.page, 'permit');
+    // The QR code on the permit page is the permit's own.
+    const img = await clerk.page.getAttribute('img.qr', 'src');
+    const qrPng = await clerk.page.request.get(new URL(img, server.base).toString());
+    assert.equal(qrPng.headers()['content-type'], 'image/png');
+    const pngDir = mkdtempSync(join(tmpdir(), 'portal-qr-'));
+    writeFileSync(join(pngDir, 'qr.png'), await qrPng.body());
+    assert.equal(execFileSync('zbarimg', ['--raw', '-q', join(pngDir, 'qr.png')]).toString().trim(), qr);
+    rmSync(pngDir, { recursive: true, force: true });
     await submit(clerk.page, 'a[href*="action=revoke"]');
     await clerk.check();
     await clerk.page.selectOption('#kind', 'fraud');
