@@ -180,6 +180,15 @@ async function story(database, lang) {
     assert.match(appUrl, /\/a\/KE\/applications\/app_/);
     assert.equal((await trader.page.textContent('#app-state')).trim(), L('st_draft'));
     await trader.check();
+    // Supporting documents: a text file is refused beside the field, a PNG is attached.
+    const notes = join(mkdtempSync(join(tmpdir(), 'portal-att-')), 'notes.txt');
+    writeFileSync(notes, 'not a document');
+    await trader.page.setInputFiles('#file', notes);
+    await submit(trader.page, 'form[enctype="multipart/form-data"] button');
+    assert.notEqual((await trader.page.textContent('#file-error')).trim(), '');
+    await trader.page.setInputFiles('#file', join(ROOT, 'server/assets/verify/icon-192.png'));
+    await submit(trader.page, 'form[enctype="multipart/form-data"] button');
+    assert.equal(await trader.page.textContent('.attachments a'), 'icon-192.png');
     await submit(trader.page, step('submit'));
     assert.equal((await trader.page.textContent('#app-state')).trim(), L('st_submitted'));
 
@@ -190,6 +199,11 @@ async function story(database, lang) {
     await submit(clerk.page, `a[href="${new URL(appUrl).pathname}"]`);
     await submit(clerk.page, step('review'));
     assert.equal((await clerk.page.textContent('#app-state')).trim(), L('st_under_review'));
+    // The clerk opens the trader's attachment.
+    const attached = await clerk.page.request.get(new URL(await clerk.page.getAttribute('.attachments a', 'href'), server.base).toString());
+    assert.equal(attached.status(), 200);
+    assert.equal(attached.headers()['content-type'], 'image/png');
+    assert.deepEqual(Buffer.from(await attached.body()), readFileSync(join(ROOT, 'server/assets/verify/icon-192.png')));
     // A change request needs its reason: without one, the page says so beside the field.
     await submit(clerk.page, step('request_changes'));
     assert.equal(await clerk.page.textContent('#comment-request_changes-error'), L('err_reason_required'));

@@ -1358,3 +1358,62 @@ pub(crate) mod pages {
             .collect())
     }
 }
+
+/// Attachments, for the portal's pages: the routes' own functions.
+pub(crate) mod page_attachments {
+    use super::*;
+
+    /// Largest attachment.
+    pub(crate) const MAX_BYTES: usize = MAX_ATTACHMENT_BYTES;
+
+    /// Attaches a file the trader chose (`content_type` as the browser claims it).
+    pub(crate) async fn attach(
+        state: &AppState,
+        principal: &Principal,
+        authority: &str,
+        id: &str,
+        filename: &str,
+        content_type: &str,
+        bytes: Bytes,
+    ) -> Result<Attachment, ApiError> {
+        let mut headers = HeaderMap::new();
+        if let Ok(v) = axum::http::HeaderValue::from_str(content_type) {
+            headers.insert(header::CONTENT_TYPE, v);
+        }
+        let (_, Json(meta)) = super::upload(
+            State(state.clone()),
+            principal.clone(),
+            Path(ApplicationPath {
+                authority: authority.to_owned(),
+                id: id.to_owned(),
+            }),
+            Query(UploadQuery {
+                filename: filename.to_owned(),
+            }),
+            headers,
+            bytes,
+        )
+        .await?;
+        Ok(meta)
+    }
+
+    /// One attachment's file, if the caller may see the application.
+    pub(crate) async fn download(
+        state: &AppState,
+        principal: &Principal,
+        authority: &str,
+        id: &str,
+        attachment: &str,
+    ) -> Result<Response, ApiError> {
+        super::download(
+            State(state.clone()),
+            principal.clone(),
+            Path(AttachmentPath {
+                authority: authority.to_owned(),
+                id: id.to_owned(),
+                attachment: attachment.to_owned(),
+            }),
+        )
+        .await
+    }
+}

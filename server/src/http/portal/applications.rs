@@ -15,7 +15,7 @@ use verifier_core::codes::{Appendix, DocumentType, Purpose, Source, Term, Unit};
 use super::i18n::{Text, action_label, state_label};
 use super::{Chrome, FieldErrors, PageError, PageResult, Posted, Visitor, html, see_other};
 use crate::domain::applications::{AdviceOpinion, ApplicationAction, ApplicationState};
-use crate::http::applications::{ApplicationView, pages};
+use crate::http::applications::{ApplicationView, page_attachments, pages};
 use crate::http::error::ApiError;
 use crate::model::Role;
 use crate::state::AppState;
@@ -36,6 +36,16 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/a/{authority}/applications/{id}/act", post(act))
         .route("/a/{authority}/applications/{id}/advice", post(advise))
         .route("/a/{authority}/applications/{id}/permit.pdf", get(pdf))
+        .route(
+            "/a/{authority}/applications/{id}/attachments",
+            post(attach).layer(axum::extract::DefaultBodyLimit::max(
+                page_attachments::MAX_BYTES + 64 * 1024,
+            )),
+        )
+        .route(
+            "/a/{authority}/applications/{id}/attachments/{attachment}",
+            get(attachment),
+        )
 }
 
 /// Staff who work the queue.
@@ -566,13 +576,29 @@ async fn edit_form(
         return Err(visitor.error(StatusCode::CONFLICT, visitor.t().err_not_editable));
     }
     let f = DraftForm::from_permit(&view.permit, view.version);
+    // What the rules found at the last save, beside the fields they concern.
+    let mut errors = FieldErrors::default();
+    for r in &view.rules {
+        match FIELD_PATHS
+            .iter()
+            .find(|(path, _)| r.field.starts_with(path))
+        {
+            Some((_, field)) => errors.add(field, r.message.clone()),
+            None => {
+                errors.general = Some(match errors.general.take() {
+                    Some(g) => format!("{g} {}", r.message),
+                    None => r.message.clone(),
+                })
+            }
+        }
+    }
     form_page(
         &state,
         &visitor,
         visitor.t().edit_application,
         format!("/a/{id}/applications/{app}/edit"),
         f,
-        FieldErrors::default(),
+        errors,
     )
     .await
 }
@@ -920,6 +946,72 @@ async fn pdf(
         other => Some(other.code()),
     };
     crate::http::documents::pdf(&state, &id, &number, lang)
+        .await
+        .map_err(|e| visitor.api(e))
+}
+
+/// A file the trader attaches: a multipart form whose first field is the CSRF token.
+async fn attach(
+    State(state): State<AppState>,
+    Path((authority, app)): Path<(String, String)>,
+    visitor: Visitor,
+    headers: axum::http::HeaderMap,
+    mut multipart: axum::extract::Multipart,
+) -> PageResult {
+    let id = visitor.member_of(&authority)?;
+    let p = visitor.require(&[Role::Applicant])?;
+    let t = visitor.t();
+    let unreadable = || visitor.error(StatusCode::BAD_REQUEST, t.err_form);
+    let mut checked = false;
+    let mut file = None;
+    while let Some(field) = multipart.next_field().await.map_err(|_| unreadable())? {
+        match field.name() {
+            Some("csrf") => {
+                let sent = field.text().await.map_err(|_| unreadable())?;
+                visitor.check_form(&headers, &sent)?;
+                checked = true;
+            }
+            // The token comes first in the form: a file before it is not read.
+            Some("file") if checked => {
+                let name = field.file_name().unwrap_or("").to_owned();
+                let kind = field.content_type().unwrap_or("").to_owned();
+                let bytes = field.bytes().await.map_err(|_| unreadable())?;
+                file = Some((name, kind, bytes));
+            }
+            _ => {}
+        }
+    }
+    if !checked {
+        visitor.check_form(&headers, "")?;
+    }
+    let again =
+        |errors: FieldErrors, status| render(&state, &visitor, &authority, &app, errors, status);
+    let Some((name, kind, bytes)) = file.filter(|(n, _, b)| !n.is_empty() && !b.is_empty()) else {
+        let mut errors = FieldErrors::default();
+        errors.add("file", t.err_required);
+        return again(errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+    };
+    match page_attachments::attach(&state, p, id.as_str(), &app, &name, &kind, bytes).await {
+        Ok(_) => Ok(see_other(&format!("/a/{id}/applications/{app}"))),
+        Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
+            let status = e.status();
+            let mut errors = FieldErrors::default();
+            errors.add("file", e.message());
+            again(errors, status).await
+        }
+        Err(e) => Err(visitor.api(e)),
+    }
+}
+
+/// An attachment's file, for its trader and the authority's staff.
+async fn attachment(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path((authority, app, file)): Path<(String, String, String)>,
+) -> PageResult {
+    let id = visitor.member_of(&authority)?;
+    let p = visitor.require(ANYONE)?;
+    page_attachments::download(&state, p, id.as_str(), &app, &file)
         .await
         .map_err(|e| visitor.api(e))
 }

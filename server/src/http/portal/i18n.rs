@@ -295,6 +295,9 @@ catalogue! {
     new_user: "Add a staff member", "Ajouter un membre du personnel", "Añadir un miembro del personal";
     create_user: "Create the account", "Créer le compte", "Crear la cuenta";
     err_year: "A year of four digits.", "Une année à quatre chiffres.", "Un año de cuatro cifras.";
+    attachments: "Supporting documents", "Pièces justificatives", "Documentos justificativos";
+    attach_file: "A PDF, JPEG or PNG file (at most 5 MB)", "Un fichier PDF, JPEG ou PNG (5 Mo au plus)", "Un archivo PDF, JPEG o PNG (5 MB como máximo)";
+    attach: "Attach", "Joindre", "Adjuntar";
     err_role: "Your account may not open this page.", "Votre compte ne peut pas ouvrir cette page.", "Su cuenta no puede abrir esta página.";
     err_other_authority: "This page belongs to another authority.", "Cette page appartient à une autre autorité.", "Esta página pertenece a otra autoridad.";
     err_not_found: "There is no such page.", "Cette page n'existe pas.", "Esa página no existe.";

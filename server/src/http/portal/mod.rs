@@ -227,6 +227,23 @@ impl Visitor {
         )))
     }
 
+    /// Checks a token sent in a form this module does not parse itself (a file upload) and
+    /// where the request comes from, as [`Posted`] does.
+    pub fn check_form(&self, headers: &HeaderMap, sent: &str) -> Result<(), PageError> {
+        let refuse = || self.error(StatusCode::FORBIDDEN, self.t().err_csrf);
+        if let Some(site) = headers.get("sec-fetch-site")
+            && !matches!(site.as_bytes(), b"same-origin" | b"none")
+        {
+            return Err(refuse());
+        }
+        match self.csrf.as_deref() {
+            Some(expected) if crypto::constant_time_eq(sent.as_bytes(), expected.as_bytes()) => {
+                Ok(())
+            }
+            _ => Err(refuse()),
+        }
+    }
+
     /// The session secret, when signed in.
     pub fn session_secret(&self) -> Option<&str> {
         self.session.as_deref()
@@ -381,14 +398,6 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Posted<T> {
     async fn from_request(request: Request, state: &AppState) -> Result<Self, PageError> {
         let (parts, body) = request.into_parts();
         let visitor = Visitor::from_parts(&parts, state).await?;
-        let refuse = |v: &Visitor| v.error(StatusCode::FORBIDDEN, v.t().err_csrf);
-        // A browser says where a request comes from; another site's form is refused whatever
-        // it carries.
-        if let Some(site) = parts.headers.get("sec-fetch-site")
-            && !matches!(site.as_bytes(), b"same-origin" | b"none")
-        {
-            return Err(refuse(&visitor));
-        }
         let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
             .await
             .map_err(|_| visitor.error(StatusCode::PAYLOAD_TOO_LARGE, visitor.t().err_form))?;
@@ -397,16 +406,10 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Posted<T> {
         let sent = pairs
             .iter()
             .find(|(k, _)| k == "csrf")
-            .map(|(_, v)| v.as_str());
-        let ok = match (sent, visitor.csrf.as_deref()) {
-            (Some(sent), Some(expected)) => {
-                crypto::constant_time_eq(sent.as_bytes(), expected.as_bytes())
-            }
-            _ => false,
-        };
-        if !ok {
-            return Err(refuse(&visitor));
-        }
+            .map_or("", |(_, v)| v.as_str());
+        // A browser says where a request comes from; another site's form is refused whatever
+        // it carries.
+        visitor.check_form(&parts.headers, sent)?;
         let form = serde_urlencoded::from_bytes(&bytes)
             .map_err(|_| visitor.error(StatusCode::BAD_REQUEST, visitor.t().err_form))?;
         Ok(Posted { visitor, form })
