@@ -107,7 +107,7 @@ async fn login(State(state): State<AppState>, posted: Posted<LoginForm>) -> Page
             let message = match status {
                 StatusCode::UNAUTHORIZED => t.err_login.to_owned(),
                 s if s.is_server_error() => t.err_internal.to_owned(),
-                _ => e.message().to_owned(),
+                _ => super::said(t, &e),
             };
             let page = LoginPage {
                 c: visitor.chrome(),
@@ -235,6 +235,7 @@ async fn register(State(state): State<AppState>, posted: Posted<RegisterForm>) -
         Err(e) => {
             let status = e.status();
             let mut errors = FieldErrors::from_api(
+                t,
                 &e,
                 &[
                     "email",
@@ -248,10 +249,10 @@ async fn register(State(state): State<AppState>, posted: Posted<RegisterForm>) -
             );
             if e.code() == "weak_password" {
                 errors = FieldErrors::default();
-                errors.add("password", e.message());
+                errors.add("password", super::said(visitor.t(), &e));
             } else if e.code() == "wrong_authority" {
                 errors = FieldErrors::default();
-                errors.add("country", e.message());
+                errors.add("country", super::said(visitor.t(), &e));
             }
             let page = RegisterPage {
                 c: visitor.chrome(),

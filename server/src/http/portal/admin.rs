@@ -235,7 +235,7 @@ async fn key_act(
                 action: form.action.clone(),
                 kid: form.kid.clone(),
             };
-            let errors = FieldErrors::from_api(&e, &["since"]);
+            let errors = FieldErrors::from_api(visitor.t(), &e, &["since"]);
             let Some(page) =
                 key_confirm_page(&visitor, id.as_str(), &q, form.since.clone(), errors)
             else {
@@ -395,8 +395,11 @@ async fn set_quota(
         Ok(_) => Ok(see_other(&format!("/a/{id}/quotas"))),
         Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
             let status = e.status();
-            let errors =
-                FieldErrors::from_api(&e, &["year", "scientific_name", "quantity", "unit"]);
+            let errors = FieldErrors::from_api(
+                visitor.t(),
+                &e,
+                &["year", "scientific_name", "quantity", "unit"],
+            );
             quotas_render(&state, &visitor, &authority, form, errors, status).await
         }
         Err(e) => Err(visitor.api(e)),
@@ -503,7 +506,8 @@ async fn set_taxon(
         Ok(row) => row,
         Err(e) => {
             let status = e.status();
-            let errors = FieldErrors::from_api(&e, &["scientific_name", "common_name"]);
+            let errors =
+                FieldErrors::from_api(visitor.t(), &e, &["scientific_name", "common_name"]);
             return taxa_render(&state, &visitor, &authority, form, errors, status).await;
         }
     };

@@ -382,14 +382,14 @@ const FIELD_PATHS: &[(&str, &str)] = &[
     ("appendix", "appendix"),
 ];
 
-fn draft_errors(e: &ApiError) -> FieldErrors {
+fn draft_errors(t: &Text, e: &ApiError) -> FieldErrors {
     let mut out = FieldErrors::default();
     match FIELD_PATHS
         .iter()
         .find(|(path, _)| super::mentions(e.message(), path))
     {
-        Some((_, field)) => out.add(field, e.message()),
-        None => out.general = Some(e.message().to_owned()),
+        Some((_, field)) => out.add(field, super::said(t, e)),
+        None => out.general = Some(super::said(t, e)),
     }
     out
 }
@@ -542,7 +542,7 @@ async fn create(
     match pages::create(&state, p, id.as_str(), permit).await {
         Ok(view) => Ok(see_other(&format!("/a/{id}/applications/{}", view.id))),
         Err(e) if e.status().is_client_error() && e.status() != StatusCode::FORBIDDEN => {
-            let errors = draft_errors(&e);
+            let errors = draft_errors(t, &e);
             invalid(&state, &visitor, t.new_application, action, form, errors).await
         }
         Err(e) => Err(visitor.api(e)),
@@ -635,7 +635,7 @@ async fn update(
     {
         Ok(view) => Ok(see_other(&format!("/a/{id}/applications/{}", view.id))),
         Err(e) if e.status().is_client_error() && e.status() != StatusCode::FORBIDDEN => {
-            let errors = draft_errors(&e);
+            let errors = draft_errors(t, &e);
             invalid(&state, &visitor, t.edit_application, action, form, errors).await
         }
         Err(e) => Err(visitor.api(e)),
@@ -670,6 +670,29 @@ struct SummaryLine {
     unit: String,
 }
 
+/// A rule's finding as shown: in the reader's language, with the English detail elsewhere.
+struct RuleLine {
+    class: &'static str,
+    field: String,
+    message: String,
+    detail: String,
+}
+
+fn rule_lines(t: &Text, rules: &[crate::domain::applications::RuleResult]) -> Vec<RuleLine> {
+    rules
+        .iter()
+        .map(|r| {
+            let (message, detail) = t.explain(&r.rule, &r.message);
+            RuleLine {
+                class: r.severity.as_str(),
+                field: r.field.clone(),
+                message,
+                detail,
+            }
+        })
+        .collect()
+}
+
 struct HistoryRow {
     at: String,
     actor: String,
@@ -685,6 +708,7 @@ struct ShowPage {
     d: Summary,
     state_label: &'static str,
     advice_label: &'static str,
+    rules: Vec<RuleLine>,
     errors: FieldErrors,
     issued: bool,
     staff: bool,
@@ -785,6 +809,7 @@ async fn render(
         c: v.chrome(),
         d: summary(t, &a.permit),
         state_label: state_label(t, a.state),
+        rules: rule_lines(t, &a.rules),
         advice_label: match a.advice.as_ref().map(|x| x.opinion) {
             Some(AdviceOpinion::Positive) => t.opinion_positive,
             Some(AdviceOpinion::Conditional) => t.opinion_conditional,
@@ -862,7 +887,7 @@ async fn act(
         Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
             let status = e.status();
             let errors = FieldErrors {
-                general: Some(e.message().to_owned()),
+                general: Some(super::said(t, &e)),
                 ..FieldErrors::default()
             };
             render(&state, &visitor, &authority, &app, errors, status).await
@@ -919,7 +944,7 @@ async fn advise(
         Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
             let status = e.status();
             let mut errors = FieldErrors::default();
-            errors.add("text", e.message());
+            errors.add("text", super::said(t, &e));
             render(&state, &visitor, &authority, &app, errors, status).await
         }
         Err(e) => Err(visitor.api(e)),
@@ -996,7 +1021,7 @@ async fn attach(
         Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
             let status = e.status();
             let mut errors = FieldErrors::default();
-            errors.add("file", e.message());
+            errors.add("file", super::said(t, &e));
             again(errors, status).await
         }
         Err(e) => Err(visitor.api(e)),

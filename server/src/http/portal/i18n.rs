@@ -298,6 +298,37 @@ catalogue! {
     attachments: "Supporting documents", "Pièces justificatives", "Documentos justificativos";
     attach_file: "A PDF, JPEG or PNG file (at most 5 MB)", "Un fichier PDF, JPEG ou PNG (5 Mo au plus)", "Un archivo PDF, JPEG o PNG (5 MB como máximo)";
     attach: "Attach", "Joindre", "Adjuntar";
+    m_taxon_not_in_appendix: "The species is not listed in this appendix.", "L'espèce n'est pas inscrite à cette annexe.", "La especie no está incluida en este apéndice.";
+    m_import_permit_required: "An Appendix-I export needs the import permit it is issued against.", "Une exportation de l'Annexe I exige le permis d'importation correspondant.", "Una exportación del Apéndice I exige el permiso de importación correspondiente.";
+    m_validity_too_long: "The validity is longer than this document may have.", "La validité dépasse celle que ce document peut avoir.", "La validez supera la que puede tener este documento.";
+    m_source_not_for_kingdom: "This source code is not used for this kingdom.", "Ce code de source ne s'emploie pas pour ce règne.", "Este código de origen no se usa para este reino.";
+    m_quota_exceeded: "More than the quota left for this species this year.", "Plus que le quota restant pour cette espèce cette année.", "Más que el cupo restante para esta especie este año.";
+    m_invalid_permit: "The permit asked for is not complete or not valid.", "Le permis demandé est incomplet ou non valable.", "El permiso solicitado está incompleto o no es válido.";
+    m_unknown_code: "A code is not one of the CITES codes.", "Un code n'est pas un code CITES.", "Un código no es un código CITES.";
+    m_appendix_not_for_document: "This document is not issued for this appendix.", "Ce document n'est pas délivré pour cette annexe.", "Este documento no se expide para este apéndice.";
+    m_source_not_for_document: "This document is not issued for this source.", "Ce document n'est pas délivré pour cette source.", "Este documento no se expide para este origen.";
+    m_term_not_for_document: "This document is not issued for this kind of specimen.", "Ce document n'est pas délivré pour ce type de spécimen.", "Este documento no se expide para este tipo de espécimen.";
+    m_purpose_not_for_document: "This document is not issued for this purpose.", "Ce document n'est pas délivré dans ce but.", "Este documento no se expide para este propósito.";
+    m_commercial_appendix_i_import: "Appendix-I specimens are not imported for primarily commercial purposes.", "Les spécimens de l'Annexe I ne sont pas importés à des fins principalement commerciales.", "Los especímenes del Apéndice I no se importan con fines principalmente comerciales.";
+    m_unit_not_for_term: "This unit does not fit this kind of specimen.", "Cette unité ne convient pas à ce type de spécimen.", "Esta unidad no corresponde a este tipo de espécimen.";
+    m_transition_not_allowed: "This step cannot be taken in the application's present state.", "Cette étape n'est pas possible dans l'état actuel de la demande.", "Este paso no es posible en el estado actual de la solicitud.";
+    m_role_not_allowed: "Your roles do not include this step.", "Vos rôles ne comprennent pas cette étape.", "Sus funciones no incluyen este paso.";
+    m_not_applicant: "Only the trader who applied may do this.", "Seul le commerçant demandeur peut le faire.", "Solo el comerciante solicitante puede hacerlo.";
+    m_separation_of_duties: "You reviewed this application, so you may not approve or issue it.", "Vous avez examiné cette demande : vous ne pouvez ni l'approuver ni délivrer le permis.", "Usted revisó esta solicitud: no puede aprobarla ni expedir el permiso.";
+    m_advice_required: "The Scientific Authority's advice is needed first.", "L'avis de l'autorité scientifique est d'abord nécessaire.", "Primero hace falta el dictamen de la autoridad científica.";
+    m_negative_advice: "The Scientific Authority advised against it: it cannot be approved.", "L'autorité scientifique a rendu un avis défavorable : elle ne peut être approuvée.", "La autoridad científica emitió un dictamen desfavorable: no puede aprobarse.";
+    m_comment_required: "Give the reason.", "Indiquez le motif.", "Indique el motivo.";
+    m_version_conflict: "Someone changed the application since you opened it: open it again and repeat.", "La demande a changé depuis que vous l'avez ouverte : rouvrez-la et recommencez.", "La solicitud cambió desde que la abrió: vuelva a abrirla y repita.";
+    m_not_editable: "This application can no longer be changed.", "Cette demande ne peut plus être modifiée.", "Esta solicitud ya no puede modificarse.";
+    m_weak_password: "A password has 12 to 256 characters.", "Un mot de passe compte de 12 à 256 caractères.", "Una contraseña tiene de 12 a 256 caracteres.";
+    m_wrong_authority: "Traders register with their own country's authority.", "Les commerçants s'inscrivent auprès de l'autorité de leur pays.", "Los comerciantes se registran ante la autoridad de su país.";
+    m_too_many_logins: "Too many failed sign-ins for this account or address: try again in a few minutes.", "Trop d'échecs de connexion pour ce compte ou cette adresse : réessayez dans quelques minutes.", "Demasiados intentos fallidos para esta cuenta o dirección: inténtelo de nuevo en unos minutos.";
+    m_invalid_revocation: "This kind of revocation needs the replacement permit's number, or takes none.", "Ce type de révocation exige le numéro du permis de remplacement, ou n'en admet aucun.", "Este tipo de revocación exige el número del permiso sustitutivo, o no admite ninguno.";
+    m_unsupported_attachment: "Attachments are PDF, JPEG or PNG files.", "Les pièces jointes sont des fichiers PDF, JPEG ou PNG.", "Los adjuntos son archivos PDF, JPEG o PNG.";
+    m_content_type_mismatch: "The file is not of the type its name says.", "Le fichier n'est pas du type qu'indique son nom.", "El archivo no es del tipo que indica su nombre.";
+    m_forbidden: "Your account may not do this.", "Votre compte ne peut pas le faire.", "Su cuenta no puede hacerlo.";
+    m_not_found: "There is no such thing here.", "Cela n'existe pas ici.", "Eso no existe aquí.";
+    details_in_english: "details", "détails en anglais", "detalles en inglés";
     err_role: "Your account may not open this page.", "Votre compte ne peut pas ouvrir cette page.", "Su cuenta no puede abrir esta página.";
     err_other_authority: "This page belongs to another authority.", "Cette page appartient à une autre autorité.", "Esta página pertenece a otra autoridad.";
     err_not_found: "There is no such page.", "Cette page n'existe pas.", "Esa página no existe.";
@@ -313,6 +344,28 @@ catalogue! {
 }
 
 impl Text {
+    /// The message of a server code (a rule's or a refusal's) in this language, if it has one.
+    pub fn message(&self, code: &str) -> Option<&'static str> {
+        let name = format!("m_{code}");
+        let i = ENTRIES.iter().position(|(n, _, _, _)| *n == name)?;
+        let (_, en, fr, es) = ENTRIES[i];
+        Some(match self.lang {
+            Lang::En => en,
+            Lang::Fr => fr,
+            Lang::Es => es,
+        })
+    }
+
+    /// What a server answer with `code` and English `detail` says to a reader of this
+    /// language: the detail itself in English; elsewhere the translated message, with the
+    /// detail (which names the figures) after it, marked as English.
+    pub fn explain(&self, code: &str, detail: &str) -> (String, String) {
+        match (self.lang, self.message(code)) {
+            (Lang::En, _) | (_, None) => (detail.to_owned(), String::new()),
+            (_, Some(m)) => (m.to_owned(), detail.to_owned()),
+        }
+    }
+
     /// A document type's name.
     pub fn document_name(&self, d: DocumentType) -> &'static str {
         match (d, self.lang) {
@@ -377,7 +430,16 @@ mod tests {
     use super::*;
 
     /// Labels that are the same word in another language.
-    const SAME: &[&str] = &["nav_label", "document", "source", "kind_fraud", "doc_other"];
+    const SAME: &[&str] = &[
+        "nav_label",
+        "document",
+        "source",
+        "kind_fraud",
+        "doc_other",
+        "nav_quotas",
+        "quota",
+        "ks_active",
+    ];
 
     #[test]
     fn every_label_is_translated() {
@@ -446,6 +508,35 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The codes a page shows from the workflow and the rules have their translation.
+    #[test]
+    fn workflow_and_rule_codes_are_translated() {
+        use crate::domain::applications::TransitionError as E;
+        let transitions = [
+            E::WrongState { action: "x", state: "y" },
+            E::WrongRole { action: "x", needs: "y".into() },
+            E::NotApplicant { action: "x" },
+            E::SeparationOfDuties { action: "x" },
+            E::AdviceRequired,
+            E::NegativeAdvice,
+            E::CommentRequired { action: "x" },
+        ];
+        let rules = [
+            "taxon_not_in_appendix", "import_permit_required", "validity_too_long",
+            "source_not_for_kingdom", "quota_exceeded", "invalid_permit", "unknown_code",
+            "appendix_not_for_document", "source_not_for_document", "term_not_for_document",
+            "purpose_not_for_document", "commercial_appendix_i_import", "unit_not_for_term",
+            "version_conflict",
+        ];
+        for code in transitions.iter().map(|e| e.code()).chain(rules) {
+            assert!(FR.message(code).is_some(), "{code} has no message");
+            let (m, d) = ES.explain(code, "the English detail");
+            assert!(m != "the English detail" && d == "the English detail", "{code}");
+            assert_eq!(EN.explain(code, "detail"), ("detail".to_owned(), String::new()));
+        }
+        assert_eq!(FR.explain("no_such_code", "as is"), ("as is".to_owned(), String::new()));
     }
 
     #[test]

@@ -443,7 +443,7 @@ impl PageError {
         let message = if status.is_server_error() {
             lang.text().err_internal.to_owned()
         } else {
-            e.message().to_owned()
+            said(lang.text(), &e)
         };
         PageError::Page {
             status,
@@ -627,15 +627,23 @@ impl FieldErrors {
         self.errors.is_empty() && self.general.is_none()
     }
 
-    /// An API error placed beside the first of `fields` its message names, or at the top.
-    pub fn from_api(e: &ApiError, fields: &[&str]) -> FieldErrors {
+    /// An API error placed beside the first of `fields` its (English) message names, or at
+    /// the top, in the reader's language.
+    pub fn from_api(t: &Text, e: &ApiError, fields: &[&str]) -> FieldErrors {
         let mut out = FieldErrors::default();
-        let message = e.message();
-        match fields.iter().find(|f| mentions(message, f)) {
-            Some(f) => out.add(f, message),
-            None => out.general = Some(message.to_owned()),
+        match fields.iter().find(|f| mentions(e.message(), f)) {
+            Some(f) => out.add(f, said(t, e)),
+            None => out.general = Some(said(t, e)),
         }
         out
+    }
+}
+
+/// What an API error says to a reader of `t`'s language (see [`Text::explain`]).
+pub fn said(t: &Text, e: &ApiError) -> String {
+    match t.explain(e.code(), e.message()) {
+        (m, d) if d.is_empty() => m,
+        (m, d) => format!("{m} ({}: {d})", t.details_in_english),
     }
 }
 

@@ -534,7 +534,7 @@ async fn change(
         ))),
         Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
             let status = e.status();
-            let errors = FieldErrors::from_api(&e, &["replacement", "reason"]);
+            let errors = FieldErrors::from_api(visitor.t(), &e, &["replacement", "reason"]);
             again(errors, status)
         }
         Err(e) => Err(visitor.api(e)),

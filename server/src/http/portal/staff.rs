@@ -227,10 +227,10 @@ async fn create_user(
             let status = e.status();
             let errors = if e.code() == "weak_password" {
                 let mut x = FieldErrors::default();
-                x.add("password", e.message());
+                x.add("password", super::said(visitor.t(), &e));
                 x
             } else {
-                FieldErrors::from_api(&e, &["email", "name", "password", "roles"])
+                FieldErrors::from_api(visitor.t(), &e, &["email", "name", "password", "roles"])
             };
             render_users(&state, &visitor, &authority, kept, errors, status).await
         }
