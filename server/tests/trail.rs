@@ -23,6 +23,7 @@ on_both_backends!(
     two_replicas_append_to_one_log,
     events_from_before_the_log_are_placed_at_start,
     field_reports_and_accounts_are_in_the_log,
+    the_bundle_carries_a_signed_tree_head,
 );
 
 async fn exec(db: &Db, sql: &str) -> u64 {
@@ -765,4 +766,99 @@ async fn field_reports_and_accounts_are_in_the_log(backend: Backend) {
     let db = server.stop().await;
     let (ok, out) = audit_verify(&db);
     assert!(ok, "{out}");
+}
+
+/// The phones' bundle of container 2 carries the newest signed tree head, which verifies with
+/// the pinned root; a permit's events prove into it; a later bundle carries a later head,
+/// consistent with the first. Container 1 stays as it was.
+async fn the_bundle_carries_a_signed_tree_head(backend: Backend) {
+    use verifier_core::bundle::Bundle;
+    let server = TestServer::start(backend).await;
+    let (issuer, numbers) = a_day(&server).await;
+    let pins = roots(&server).await;
+    let (status, _, plain) = server
+        .get_bytes("/api/v1/bundle?format=2", None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(&plain[..4], b"PSB1");
+    assert_eq!(Bundle::from_bytes(&plain, &pins).unwrap().tree_head, None);
+
+    let path = "/api/v1/bundle?format=2&container=2";
+    let (status, headers, bytes) = server.get_bytes(path, None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(&bytes[..4], b"PSB2");
+    let bundle = Bundle::from_bytes(&bytes, &pins).unwrap();
+    let head = bundle.tree_head.expect("container 2 carries the tree head");
+    assert_eq!(head.size as i64, server.audit_count().await);
+    assert_eq!(head, checkpoint(&server).await);
+    // Everything but the head is the container-1 bundle's.
+    assert_eq!(
+        bundle.trust,
+        Bundle::from_bytes(&plain, &pins).unwrap().trust
+    );
+    let etag = headers["etag"].to_str().unwrap().to_owned();
+    let (status, _, _) = server.get_bytes(path, None, Some(&etag)).await;
+    assert_eq!(status, StatusCode::NOT_MODIFIED);
+
+    // The issuance of a permit proves into the head the phone holds.
+    let (status, events) = server
+        .get(
+            &format!("/api/v1/authorities/KE/permits/{}/events", enc(&numbers[3])),
+            Some(&issuer),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{events}");
+    assert_eq!(events["size"].as_u64(), Some(head.size));
+    let issued = &events["events"][0];
+    assert_eq!(issued["kind"], "permit.issue");
+    verify_inclusion(
+        issued["seq"].as_u64().unwrap(),
+        head.size,
+        &hash(&issued["leaf_hash"]),
+        &hashes(&issued["proof"]),
+        &head.root,
+    )
+    .unwrap();
+
+    // A revocation changes a status list: the next bundle is rebuilt with a later head.
+    let (status, body) = server
+        .post(
+            &format!("/api/v1/authorities/KE/permits/{}/revoke", enc(&numbers[3])),
+            Some(&issuer),
+            json!({"reason": "after the sync"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _, later) = server.get_bytes(path, None, Some(&etag)).await;
+    assert_eq!(status, StatusCode::OK);
+    let later = Bundle::from_bytes(&later, &pins)
+        .unwrap()
+        .tree_head
+        .unwrap();
+    assert!(later.size > head.size, "{later} after {head}");
+    let (status, body) = server
+        .get(
+            &format!(
+                "/api/v1/log/consistency?first={}&second={}",
+                head.size, later.size
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    verify_consistency(
+        head.size,
+        later.size,
+        &head.root,
+        &later.root,
+        &hashes(&body["proof"]),
+    )
+    .unwrap();
+
+    for bad in ["0", "3", "two"] {
+        let path = format!("/api/v1/bundle?container={bad}");
+        let (status, body) = server.get(&path, None).await;
+        assert!(status.is_client_error(), "{path}: {status}");
+        assert_error_shape(&path, status, &body);
+    }
 }

@@ -406,9 +406,26 @@ impl HttpTransport for RustTransport {
         authorization: String,
     ) -> Result<HttpResponse, TransportError> {
         let deadline = Instant::now() + Duration::from_millis(request.timeout_millis);
-        let origin = Origin::parse(&request.url).map_err(|why| TransportError::Offline {
+        // The routes' URLs may carry a query (`/api/v1/bundle?format=2`): the origin is what
+        // comes before it, the request target keeps it.
+        let (address, query) = match request.url.split_once('?') {
+            Some((address, query)) => (address, Some(query)),
+            None => (request.url.as_str(), None),
+        };
+        let origin = Origin::parse(address).map_err(|why| TransportError::Offline {
             reason: format!("the URL {why}"),
         })?;
+        if query.is_some_and(|q| !q.bytes().all(|c| c.is_ascii_graphic() && c != b'#')) {
+            return Err(TransportError::Offline {
+                reason: "the URL query may hold only printable ASCII, without a fragment".into(),
+            });
+        }
+        let target = match (origin.prefix.as_str(), query) {
+            ("", None) => "/".to_owned(),
+            (prefix, None) => prefix.to_owned(),
+            ("", Some(q)) => format!("/?{q}"),
+            (prefix, Some(q)) => format!("{prefix}?{q}"),
+        };
         let headers: Vec<(&str, &str)> = std::iter::once(("Authorization", authorization.as_str()))
             .chain(
                 request
@@ -419,11 +436,7 @@ impl HttpTransport for RustTransport {
             .collect();
         let req = Request {
             method: request.method.as_str(),
-            path: if origin.prefix.is_empty() {
-                "/"
-            } else {
-                &origin.prefix
-            },
+            path: &target,
             headers: &headers,
             body: match request.method {
                 HttpMethod::Get => None,
