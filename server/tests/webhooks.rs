@@ -239,7 +239,13 @@ async fn endorsements_and_confirmations_are_events(backend: Backend) {
     assert_eq!(delivered, 3);
     assert_eq!(
         types(&got),
-        ["permit.endorsed", "permit.used", "permit.confirmed"]
+        ["permit.endorsed", "permit.used", "permit.confirmed"],
+        "one event for the confirmation and the cancellation it makes"
+    );
+    let confirmed: Value = serde_json::from_str(&got.lock().unwrap()[2].3).unwrap();
+    assert_eq!(
+        confirmed["data"]["state"], "cancelled_on_import",
+        "the state after it"
     );
     let secret = sub["secret"].as_str().unwrap();
     for r in got.lock().unwrap().iter() {

@@ -19,7 +19,8 @@ use verifier_core::payload;
 use verifier_core::report::{Confirmation, Endorsement, Place, Scan, verdict_name};
 
 use super::{
-    AuditEvent, BeginWrite as _, Bookkeeping as _, Db, StatusChange, StorageError, on_db, trail,
+    AuditEvent, BeginWrite as _, Bookkeeping as _, Db, StatusChange, StorageError, WebhookEvent,
+    on_db, trail,
 };
 pub use crate::domain::alerts::EndorsedLine;
 use crate::domain::alerts::{
@@ -946,7 +947,12 @@ where
         self.excess(kind, &e.id, &r, endorsement_excess(&issued, &lines))
             .await?;
         self.tx
-            .webhook_event(authority, index, PermitEvent::Endorsed, self.now)
+            .webhook_event(WebhookEvent {
+                authority,
+                index,
+                event: PermitEvent::Endorsed,
+                at: self.now,
+            })
             .await?;
         // A crossing of a multi-use certificate leaves it valid for the next one; the
         // endorsements stored are its list of crossings.
@@ -1149,9 +1155,6 @@ where
         let Some((authority, index)) = self.lines_report(kind, &c.id, &r).await? else {
             return Ok(None);
         };
-        self.tx
-            .webhook_event(authority, index, PermitEvent::Confirmed, self.now)
-            .await?;
         // The importing authority cancels a single-use document on import (Res. Conf. 12.3;
         // Art. VI): phones learn it at sync (status state 4). A multi-use certificate's entry
         // is one crossing among many and leaves it valid.
@@ -1164,6 +1167,16 @@ where
             let why = format!("cancelled on import by {country} ({})", c.id);
             self.move_state(&r, next, &why).await?;
         }
+        // One event for the confirmation and what it did, written after it: its state is the
+        // permit's after the event.
+        self.tx
+            .webhook_event(WebhookEvent {
+                authority,
+                index,
+                event: PermitEvent::Confirmed,
+                at: self.now,
+            })
+            .await?;
         if let Some(detail) = r
             .facts
             .as_ref()
