@@ -251,7 +251,8 @@ where
                (SELECT COALESCE(MAX(o.seq), 0) + 1 FROM webhook_outbox o \
                 WHERE o.subscription_id = w.id) AS seq \
                FROM webhook_subscriptions w) n \
-             WHERE n.sid = s.id AND s.authority_id = $1 AND s.status_index = $2",
+             WHERE n.sid = s.id AND s.authority_id = $1 AND s.status_index = $2 \
+             AND s.deleted_at IS NULL",
         )
         .bind(authority)
         .bind(index)
