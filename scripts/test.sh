@@ -32,7 +32,7 @@ say "Independent verifier (written from docs/FORMAT.md) over test-vectors/v1"
 if ! python3 -c 'import cryptography' 2>/dev/null; then
     pip install --quiet cryptography
 fi
-for vectors in test-vectors/v1/vectors.json test-vectors/v1/vectors-2.json test-vectors/v1/vectors-3.json test-vectors/v1/vectors-4.json test-vectors/v1/vectors-5.json test-vectors/v1/device-reports.json; do
+for vectors in test-vectors/v1/vectors.json test-vectors/v1/vectors-2.json test-vectors/v1/vectors-3.json test-vectors/v1/vectors-4.json test-vectors/v1/vectors-5.json test-vectors/v1/vectors-6.json test-vectors/v1/device-reports.json; do
     python3 test-vectors/independent/verify.py "$vectors"
 done
 

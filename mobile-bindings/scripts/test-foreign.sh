@@ -36,7 +36,7 @@ gen="$root/target/bindings-check"          # written by check-generated.sh
 lib="$root/target/debug/libpermitseal_mobile.so"
 work="$root/target/foreign-tests"
 rm -rf "$work" && mkdir -p "$work/scratch"
-vectors="$root/test-vectors/v1/vectors.json:$root/test-vectors/v1/vectors-2.json:$root/test-vectors/v1/vectors-3.json:$root/test-vectors/v1/vectors-4.json:$root/test-vectors/v1/vectors-5.json"
+vectors="$root/test-vectors/v1/vectors.json:$root/test-vectors/v1/vectors-2.json:$root/test-vectors/v1/vectors-3.json:$root/test-vectors/v1/vectors-4.json:$root/test-vectors/v1/vectors-5.json:$root/test-vectors/v1/vectors-6.json"
 device_vectors="$root/test-vectors/v1/device-reports.json"
 
 # --- Kotlin --------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 //! never personal data: no permit text, no names, no tokens.
 
 use verifier_core::bundle::BundleError;
+use verifier_core::log::CheckpointError;
 use verifier_core::status::StatusError;
 use verifier_core::trust::TrustError;
 
@@ -28,8 +29,9 @@ pub enum SdkFailure {
         /// What is wrong, for support.
         reason: String,
     },
-    /// The bundle is well-formed but not signed by a pinned root key (trust list) or by a
-    /// key of the authority it speaks for (status list). Nothing of it was used.
+    /// The bundle is well-formed but not signed by a pinned root key (trust list, the log's
+    /// tree head) or by a key of the authority it speaks for (status list). Nothing of it was
+    /// used.
     /// App: treat as an attack or a misconfigured server; keep the old bundle and alert.
     #[error("bundle not trusted: {reason}")]
     NotTrusted {
@@ -94,6 +96,10 @@ impl From<BundleError> for SdkFailure {
             }
             BundleError::Trust(t) => trust_failure(t, reason),
             BundleError::Status { error, .. } => status_failure(error, reason),
+            BundleError::TreeHead(CheckpointError::Malformed) => SdkFailure::BadBundle { reason },
+            BundleError::TreeHead(CheckpointError::BadSignature) => {
+                SdkFailure::NotTrusted { reason }
+            }
         }
     }
 }

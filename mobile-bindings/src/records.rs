@@ -220,6 +220,30 @@ pub struct PermitRecord {
     pub status_index: u32,
 }
 
+/// The transparency log's signed tree head that came with the bundle in use (docs/FORMAT.md
+/// §6, §12.4), verified against the pinned roots when the bundle was loaded. An auditor's app
+/// checks a permit's inclusion proofs against it; two heads of one size with different roots
+/// prove the log was forked.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct TreeHeadRecord {
+    /// Entries in the log.
+    pub size: u64,
+    /// Its RFC 9162 root, 64 lower-case hex digits.
+    pub root_hex: String,
+    /// When the root key signed it, Unix seconds.
+    pub signed_at: i64,
+}
+
+impl From<&verifier_core::log::Checkpoint> for TreeHeadRecord {
+    fn from(c: &verifier_core::log::Checkpoint) -> Self {
+        Self {
+            size: c.size,
+            root_hex: c.root.iter().map(|b| format!("{b:02x}")).collect(),
+            signed_at: c.time,
+        }
+    }
+}
+
 /// What the issuer's status list says of the permit.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct StatusRecord {

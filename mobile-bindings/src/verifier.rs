@@ -8,7 +8,7 @@ use verifier_core::verify::{Checkpoint, Policy, Verdict, Verification, verify_wi
 
 use crate::clock;
 use crate::error::SdkFailure;
-use crate::records::{CheckpointKind, Language, VerificationResult};
+use crate::records::{CheckpointKind, Language, TreeHeadRecord, VerificationResult};
 
 /// What `load_bundle` did with a bundle that verified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -169,6 +169,16 @@ impl Verifier {
             .bundle
             .as_ref()
             .map(|b| now.saturating_sub(b.oldest_signed_time()))
+    }
+
+    /// The transparency log's signed tree head in the bundle in use; absent without a bundle
+    /// or when the bundle carries none (a server older than the log's tree head in bundles).
+    pub fn log_tree_head(&self) -> Option<TreeHeadRecord> {
+        self.read()
+            .bundle
+            .as_ref()
+            .and_then(|b| b.tree_head.as_ref())
+            .map(TreeHeadRecord::from)
     }
 
     /// The newest signed time seen (bundles, verified permits, `set_time_floor`). Store it

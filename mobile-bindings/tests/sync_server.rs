@@ -43,6 +43,12 @@ fn bundle_sync_verify_upload_and_reuse_detection() {
     let r = verifier.verify(qr.clone(), Language::En).unwrap();
     assert_eq!(r.verdict, VerdictKind::Valid, "{:?}", r.reasons);
     assert_eq!(r.permit.unwrap().issuing_country.code, "KE");
+    // The bundle carried the log's signed tree head, which covers the permit's issuance.
+    let head = verifier
+        .log_tree_head()
+        .expect("the bundle carries the tree head");
+    assert!(head.size > 0, "{head:?}");
+    assert_eq!(head.root_hex.len(), 64);
     // Same ETag: nothing to download.
     assert_eq!(
         client

@@ -64,6 +64,7 @@ fn every_v1_vector_through_the_sdk() {
         ("vectors-3.json", 16),
         ("vectors-4.json", 6),
         ("vectors-5.json", 5),
+        ("vectors-6.json", 12),
     ] {
         let doc = vectors_file(file);
         let cases = doc["cases"].as_array().unwrap();
@@ -93,6 +94,16 @@ fn check_case(doc: &Value, case: &Value, at: &str) -> String {
             return format!("{name} refused\n");
         }
         Err(e) => panic!("{at}: {e}"),
+    }
+    if let Some(head) = want.get("tree_head") {
+        let got = v
+            .log_tree_head()
+            .map(|h| serde_json::json!({"size": h.size, "root": h.root_hex, "time": h.signed_at}));
+        assert_eq!(
+            got.as_ref().unwrap_or(&Value::Null),
+            head,
+            "{at}: tree head"
+        );
     }
     let deltas: Vec<&str> = case["deltas"]
         .as_array()

@@ -63,6 +63,16 @@ pub enum StatusFormat {
     V2,
 }
 
+/// Which bundle container a reader takes (FORMAT.md §6): 2 carries the transparency log's
+/// signed tree head after the lists; readers that did not ask for it get container 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BundleContainer {
+    /// `PSB1`: the trust list and status lists (the default: every reader knows it).
+    V1,
+    /// `PSB2`: the same, then the log's newest signed tree head.
+    V2,
+}
+
 /// A signed object ready to serve.
 #[derive(Debug, Clone)]
 pub struct SignedBlob {
@@ -138,7 +148,7 @@ fn default_state(counts: &[u64; STATES]) -> PermitState {
 }
 
 /// The cached bundle: the versions and re-signing period it was built for.
-type BundleEntry = (Arc<Versions>, i64, StatusFormat, Arc<SignedBlob>);
+type BundleEntry = (Arc<Versions>, i64, Arc<SignedBlob>);
 
 /// Per-process cache of signed lists, keyed by database versions.
 #[derive(Debug)]
@@ -148,7 +158,7 @@ pub struct SyncCache {
     versions: Mutex<Option<(Instant, Arc<Versions>)>>,
     trust: Mutex<Option<Arc<TrustEntry>>>,
     status: Mutex<HashMap<String, Arc<StatusEntry>>>,
-    bundle: Mutex<HashMap<StatusFormat, BundleEntry>>,
+    bundle: Mutex<HashMap<(StatusFormat, BundleContainer), BundleEntry>>,
     /// Held while (re)building, one per kind of object (the bundle's builder takes the other
     /// two in turn, never the reverse): a burst of requests that miss the cache builds once
     /// instead of once per request.
@@ -474,19 +484,22 @@ impl SyncCache {
     }
 
     /// The offline bundle: the trust list and the status list of every authority with an
-    /// active key, each list in the format the reader takes.
+    /// active key, each list in the format the reader takes; in container 2, then the log's
+    /// newest signed tree head as of the build (a bundle is rebuilt when a list changes, as
+    /// every permit event changes one, and each re-signing period).
     pub async fn bundle(
         &self,
         format: StatusFormat,
+        container: BundleContainer,
         now: i64,
     ) -> Result<Arc<SignedBlob>, SyncError> {
         let v = self.versions().await?;
         let period = now - now.rem_euclid(RESIGN_PERIOD);
         let cached = || {
             lock(&self.bundle)
-                .get(&format)
-                .filter(|(cv, cp, _, _)| **cv == *v && *cp == period)
-                .map(|(_, _, _, blob)| blob.clone())
+                .get(&(format, container))
+                .filter(|(cv, cp, _)| **cv == *v && *cp == period)
+                .map(|(_, _, blob)| blob.clone())
         };
         if let Some(hit) = cached() {
             return Ok(hit);
@@ -506,14 +519,20 @@ impl SyncCache {
             }
         }
         let parts: Vec<&[u8]> = lists.iter().map(|b| b.bytes.as_ref()).collect();
-        let bytes = verifier_core::bundle::encode(&trust.bytes, &parts);
+        let bytes = match container {
+            BundleContainer::V1 => verifier_core::bundle::encode(&trust.bytes, &parts),
+            BundleContainer::V2 => {
+                let head = self.db.log_head(&self.master, now).await?;
+                verifier_core::bundle::encode_with_tree_head(&trust.bytes, &parts, &head.note)
+            }
+        };
         let blob = Arc::new(SignedBlob {
             etag: etag(&[&bytes]),
             bytes: Bytes::from(bytes),
             version: trust.version,
             issued_at: trust.issued_at,
         });
-        lock(&self.bundle).insert(format, (v, period, format, blob.clone()));
+        lock(&self.bundle).insert((format, container), (v, period, blob.clone()));
         Ok(blob)
     }
 

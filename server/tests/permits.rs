@@ -443,7 +443,11 @@ async fn state_changes_bump_status_and_deltas(backend: Backend) {
     let (fresh_bundle, served_bundle) = (
         other
             .sync_cache
-            .bundle(permitseal_server::sync_cache::StatusFormat::V1, now)
+            .bundle(
+                permitseal_server::sync_cache::StatusFormat::V1,
+                permitseal_server::sync_cache::BundleContainer::V1,
+                now,
+            )
             .await
             .unwrap(),
         s.get_bytes("/api/v1/bundle", None, None).await.2,

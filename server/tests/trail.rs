@@ -22,6 +22,8 @@ on_both_backends!(
     the_command_line_names_the_first_bad_entry,
     two_replicas_append_to_one_log,
     events_from_before_the_log_are_placed_at_start,
+    field_reports_and_accounts_are_in_the_log,
+    the_bundle_carries_a_signed_tree_head,
 );
 
 async fn exec(db: &Db, sql: &str) -> u64 {
@@ -36,6 +38,15 @@ async fn exec(db: &Db, sql: &str) -> u64 {
             .await
             .unwrap()
             .rows_affected(),
+    }
+}
+
+/// The text columns of the rows `sql` selects.
+async fn texts(db: &Db, sql: &str) -> Vec<(String, String)> {
+    let q = sqlx::AssertSqlSafe(sql.to_owned());
+    match db {
+        Db::Sqlite { write, .. } => sqlx::query_as(q).fetch_all(write).await.unwrap(),
+        Db::Postgres(pool) => sqlx::query_as(q).fetch_all(pool).await.unwrap(),
     }
 }
 
@@ -170,22 +181,10 @@ async fn a_day_of_events_verifies_and_proves(backend: Backend) {
     .unwrap();
 
     // Permit 1: issued, suspended, reinstated, revoked; every event proves into the head.
-    let (status, body) = server
-        .get(
-            &format!("/api/v1/authorities/KE/permits/{}/events", enc(&numbers[1])),
-            Some(&issuer),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let signed =
-        Checkpoint::from_signed(body["checkpoint"].as_str().unwrap(), &roots(&server).await)
-            .unwrap();
-    assert_eq!(signed.size, body["size"].as_u64().unwrap());
-    let kinds: Vec<&str> = body["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
+    let kinds: Vec<String> = proven_events(&server, &issuer, &numbers[1])
+        .await
+        .into_iter()
+        .map(|e| e.0)
         .collect();
     assert_eq!(
         kinds,
@@ -196,38 +195,6 @@ async fn a_day_of_events_verifies_and_proves(backend: Backend) {
             "permit.revoke"
         ]
     );
-    for e in body["events"].as_array().unwrap() {
-        let leaf = Leaf {
-            seq: e["seq"].as_u64().unwrap(),
-            at: e["at"].as_i64().unwrap(),
-            authority: e["authority"].as_str().unwrap(),
-            actor: e["actor"].as_str().unwrap(),
-            kind: e["kind"].as_str().unwrap(),
-            subject: e["subject"].as_str().unwrap(),
-            digest: hash(&e["digest"]),
-        };
-        assert_eq!(leaf.hash().unwrap(), hash(&e["leaf_hash"]));
-        verify_inclusion(
-            leaf.seq,
-            signed.size,
-            &leaf.hash().unwrap(),
-            &hashes(&e["proof"]),
-            &signed.root,
-        )
-        .unwrap();
-        let mut wrong = hashes(&e["proof"]);
-        wrong[0][5] ^= 0x40;
-        assert!(
-            verify_inclusion(
-                leaf.seq,
-                signed.size,
-                &leaf.hash().unwrap(),
-                &wrong,
-                &signed.root
-            )
-            .is_err()
-        );
-    }
 
     // An issuer of another authority does not see KE's events.
     let tz = server.token("issuer", Some("TZ"), None).await;
@@ -541,4 +508,357 @@ async fn events_from_before_the_log_are_placed_at_start(backend: Backend) {
     assert_eq!(report["ok"], true, "{report}");
     // The placed event, then the new admin token of this start.
     assert_eq!(report["size"].as_i64(), Some(size + 2), "{report}");
+}
+
+/// The events of a permit, each checked: its leaf hash recomputed from the fields shown, its
+/// inclusion proof against the signed tree head (and a proof with one bit flipped refused), its
+/// digest against the stored particulars.
+/// Returns (kind, actor, particulars) in log order.
+async fn proven_events(
+    server: &TestServer,
+    token: &str,
+    number: &str,
+) -> Vec<(String, String, String)> {
+    let (status, body) = server
+        .get(
+            &format!("/api/v1/authorities/KE/permits/{}/events", enc(number)),
+            Some(token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let signed =
+        Checkpoint::from_signed(body["checkpoint"].as_str().unwrap(), &roots(server).await)
+            .unwrap();
+    let mut out = Vec::new();
+    for e in body["events"].as_array().unwrap() {
+        let leaf = Leaf {
+            seq: e["seq"].as_u64().unwrap(),
+            at: e["at"].as_i64().unwrap(),
+            authority: e["authority"].as_str().unwrap(),
+            actor: e["actor"].as_str().unwrap(),
+            kind: e["kind"].as_str().unwrap(),
+            subject: e["subject"].as_str().unwrap(),
+            digest: hash(&e["digest"]),
+        };
+        assert_eq!(leaf.subject, format!("permit/KE/{number}"));
+        assert_eq!(leaf.hash().unwrap(), hash(&e["leaf_hash"]));
+        verify_inclusion(
+            leaf.seq,
+            signed.size,
+            &leaf.hash().unwrap(),
+            &hashes(&e["proof"]),
+            &signed.root,
+        )
+        .unwrap();
+        let mut wrong = hashes(&e["proof"]);
+        if let Some(first) = wrong.first_mut() {
+            first[5] ^= 0x40;
+            assert!(
+                verify_inclusion(
+                    leaf.seq,
+                    signed.size,
+                    &leaf.hash().unwrap(),
+                    &wrong,
+                    &signed.root
+                )
+                .is_err()
+            );
+        }
+        let stored = texts(
+            &server.state.db,
+            &format!(
+                "SELECT action, detail FROM audit_events WHERE seq = {}",
+                leaf.seq
+            ),
+        )
+        .await;
+        let [(kind, detail)] = &stored[..] else {
+            panic!("no row at {}", leaf.seq)
+        };
+        assert_eq!(kind, leaf.kind);
+        assert_eq!(verifier_core::log::digest(detail.as_bytes()), leaf.digest);
+        out.push((leaf.kind.to_owned(), leaf.actor.to_owned(), detail.clone()));
+    }
+    out
+}
+
+/// A permit endorsed by customs and confirmed on import, another endorsed by a phone: each
+/// report and the state it leads to is a leaf of the permit, with the quantities and the
+/// reporting token in its particulars, and proves into the signed head; a user created and
+/// disabled and a token created and revoked are leaves too; the log verifies.
+async fn field_reports_and_accounts_are_in_the_log(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let issuer = server.issuing_authority("KE").await;
+    server.authority("DE", "DE").await;
+    let now = permitseal_server::clock::Clock::system().now();
+    let when = |t: i64| permitseal_server::http::format_time(t);
+    let first = server
+        .issue(&issuer, "KE", export_draft("KE/2026/T1", "KE", "DE"))
+        .await;
+    let second = server
+        .issue(&issuer, "KE", export_draft("KE/2026/T2", "KE", "DE"))
+        .await;
+
+    let customs = server.token("customs", None, Some("KE")).await;
+    let (status, body) = server
+        .post(
+            "/api/v1/customs/endorsements",
+            Some(&customs),
+            json!({"declaration": "C-77", "qr": first["qr_text"], "officer": "KRA Kilindini",
+                   "place": {"locode": "KEMBA"}, "transport_document": "MSKU1234567",
+                   "lines": [{"block": "A", "quantity": "12.5"}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let importer = server.token("importer", None, Some("DE")).await;
+    let (status, body) = server
+        .post(
+            "/api/v1/confirmations",
+            Some(&importer),
+            json!({"confirmations": [{"id": "c-9", "received_at": when(now - 30),
+                "place": {"locode": "DEHAM"}, "lines": [{"block": "A", "quantity": "12"}],
+                "qr": first["qr_text"]}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let officer = server.token("officer", None, Some("KE")).await;
+    let upload = json!({"endorsements": [{"id": "e-5", "device_id": "dev-1",
+        "endorsed_at": when(now - 60), "place": {"locode": "KEMBA"},
+        "lines": [{"block": "A", "quantity": "3.25"}], "qr": second["qr_text"]}]});
+    // Sent twice: the second is a duplicate, stored once and logged once.
+    for _ in 0..2 {
+        let (status, body) = server
+            .post("/api/v1/endorsements", Some(&officer), upload.clone())
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    let events = proven_events(&server, &issuer, "KE/2026/T1").await;
+    let kinds: Vec<&str> = events.iter().map(|e| e.0.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "permit.issue",
+            "permit.endorse",
+            "permit.used",
+            "permit.confirm_import",
+            "permit.cancelled_on_import"
+        ]
+    );
+    let (_, customs_actor, endorsed) = &events[1];
+    assert!(
+        endorsed.starts_with(&format!(
+            "id=C-77 token={customs_actor} country=KE endorsed_at="
+        )),
+        "{endorsed}"
+    );
+    assert!(
+        endorsed.contains(" place=KEMBA lines=A:12500000 "),
+        "{endorsed}"
+    );
+    assert_eq!(events[2].1, *customs_actor);
+    assert!(events[2].2.contains("state=used"), "{}", events[2].2);
+    let (_, importer_actor, confirmed) = &events[3];
+    assert_ne!(importer_actor, customs_actor);
+    assert!(
+        confirmed.starts_with(&format!(
+            "id=c-9 token={importer_actor} country=DE received_at={}",
+            now - 30
+        )),
+        "{confirmed}"
+    );
+    assert!(
+        confirmed.contains(" place=DEHAM lines=A:12000000 qr_sha256="),
+        "{confirmed}"
+    );
+    assert!(
+        events[4]
+            .2
+            .contains("state=cancelled_on_import reason=cancelled on import by DE"),
+        "{}",
+        events[4].2
+    );
+
+    let events = proven_events(&server, &issuer, "KE/2026/T2").await;
+    let kinds: Vec<&str> = events.iter().map(|e| e.0.as_str()).collect();
+    assert_eq!(kinds, ["permit.issue", "permit.endorse", "permit.used"]);
+    assert!(
+        events[1]
+            .2
+            .contains(" lines=A:3250000 device_key=- outside_country=0 "),
+        "{}",
+        events[1].2
+    );
+
+    // Accounts: a user created and disabled, a token created and revoked.
+    let (status, user) = server
+        .post(
+            "/api/v1/authorities/KE/users",
+            Some(&server.admin),
+            json!({"email": "clerk@kws.example", "password": "a long enough password",
+                   "name": "A Clerk", "roles": ["clerk"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{user}");
+    let user_id = user["id"].as_str().unwrap();
+    let (status, session) = server
+        .post(
+            "/api/v1/sessions",
+            None,
+            json!({"email": "clerk@kws.example", "password": "a long enough password"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{session}");
+    let session = session["token"].as_str().unwrap();
+    let disable = format!("/api/v1/authorities/KE/users/{user_id}/disable");
+    let (status, body) = server.post_empty(&disable, Some(session)).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a clerk disables no one: {body}"
+    );
+    let (status, body) = server.post_empty(&disable, Some(&server.admin)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "disabled");
+    let (status, body) = server.post_empty(&disable, Some(&server.admin)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_error_shape(&disable, status, &body);
+    assert_eq!(body["code"], "already_disabled");
+    let (status, _) = server.get("/api/v1/sessions/current", Some(session)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the session ended");
+    let (status, body) = server
+        .post_empty(
+            "/api/v1/authorities/KE/users/usr_nobody/disable",
+            Some(&server.admin),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+
+    let (status, minted) = server
+        .post(
+            "/api/v1/tokens",
+            Some(&server.admin),
+            json!({"role": "officer", "country": "KE", "label": "lost phone"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{minted}");
+    let minted_id = minted["id"].as_str().unwrap();
+    let (status, body) = server
+        .delete(&format!("/api/v1/tokens/{minted_id}"), Some(&server.admin))
+        .await;
+    assert!(status.is_success(), "{status} {body}");
+    let accounts = texts(
+        &server.state.db,
+        "SELECT action, detail FROM audit_events WHERE action IN \
+         ('user.create', 'user.disable', 'token.create', 'token.revoke') ORDER BY seq",
+    )
+    .await;
+    let logged =
+        |action: &str, id: &str| accounts.iter().any(|(a, d)| a == action && d.contains(id));
+    assert!(logged("user.create", user_id), "{accounts:?}");
+    assert!(logged("user.disable", user_id), "{accounts:?}");
+    assert!(logged("token.create", minted_id), "{accounts:?}");
+    assert!(logged("token.revoke", minted_id), "{accounts:?}");
+
+    let report = verify(&server).await;
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["checked"], report["size"]);
+    let db = server.stop().await;
+    let (ok, out) = audit_verify(&db);
+    assert!(ok, "{out}");
+}
+
+/// The phones' bundle of container 2 carries the newest signed tree head, which verifies with
+/// the pinned root; a permit's events prove into it; a later bundle carries a later head,
+/// consistent with the first. Container 1 stays as it was.
+async fn the_bundle_carries_a_signed_tree_head(backend: Backend) {
+    use verifier_core::bundle::Bundle;
+    let server = TestServer::start(backend).await;
+    let (issuer, numbers) = a_day(&server).await;
+    let pins = roots(&server).await;
+    let (status, _, plain) = server
+        .get_bytes("/api/v1/bundle?format=2", None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(&plain[..4], b"PSB1");
+    assert_eq!(Bundle::from_bytes(&plain, &pins).unwrap().tree_head, None);
+
+    let path = "/api/v1/bundle?format=2&container=2";
+    let (status, headers, bytes) = server.get_bytes(path, None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(&bytes[..4], b"PSB2");
+    let bundle = Bundle::from_bytes(&bytes, &pins).unwrap();
+    let head = bundle.tree_head.expect("container 2 carries the tree head");
+    assert_eq!(head.size as i64, server.audit_count().await);
+    assert_eq!(head, checkpoint(&server).await);
+    // Everything but the head is the container-1 bundle's.
+    assert_eq!(
+        bundle.trust,
+        Bundle::from_bytes(&plain, &pins).unwrap().trust
+    );
+    let etag = headers["etag"].to_str().unwrap().to_owned();
+    let (status, _, _) = server.get_bytes(path, None, Some(&etag)).await;
+    assert_eq!(status, StatusCode::NOT_MODIFIED);
+
+    // The issuance of a permit proves into the head the phone holds.
+    let (status, events) = server
+        .get(
+            &format!("/api/v1/authorities/KE/permits/{}/events", enc(&numbers[3])),
+            Some(&issuer),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{events}");
+    assert_eq!(events["size"].as_u64(), Some(head.size));
+    let issued = &events["events"][0];
+    assert_eq!(issued["kind"], "permit.issue");
+    verify_inclusion(
+        issued["seq"].as_u64().unwrap(),
+        head.size,
+        &hash(&issued["leaf_hash"]),
+        &hashes(&issued["proof"]),
+        &head.root,
+    )
+    .unwrap();
+
+    // A revocation changes a status list: the next bundle is rebuilt with a later head.
+    let (status, body) = server
+        .post(
+            &format!("/api/v1/authorities/KE/permits/{}/revoke", enc(&numbers[3])),
+            Some(&issuer),
+            json!({"reason": "after the sync"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _, later) = server.get_bytes(path, None, Some(&etag)).await;
+    assert_eq!(status, StatusCode::OK);
+    let later = Bundle::from_bytes(&later, &pins)
+        .unwrap()
+        .tree_head
+        .unwrap();
+    assert!(later.size > head.size, "{later} after {head}");
+    let (status, body) = server
+        .get(
+            &format!(
+                "/api/v1/log/consistency?first={}&second={}",
+                head.size, later.size
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    verify_consistency(
+        head.size,
+        later.size,
+        &head.root,
+        &later.root,
+        &hashes(&body["proof"]),
+    )
+    .unwrap();
+
+    for bad in ["0", "3", "two"] {
+        let path = format!("/api/v1/bundle?container={bad}");
+        let (status, body) = server.get(&path, None).await;
+        assert!(status.is_client_error(), "{path}: {status}");
+        assert_error_shape(&path, status, &body);
+    }
 }

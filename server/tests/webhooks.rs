@@ -13,7 +13,9 @@ use std::sync::{Arc, Mutex};
 use axum::http::HeaderMap;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use common::{Backend, TestDb, TestServer, clock_offset_file, export_draft};
+use common::{
+    Backend, TestDb, TestServer, assert_error_shape, clock_offset_file, count_rows, export_draft,
+};
 use hmac::{KeyInit as _, Mac as _};
 use permitseal_server::storage::Db;
 use permitseal_server::webhooks::{Deliverer, LEASE_SECONDS};
@@ -25,6 +27,7 @@ on_both_backends!(
     events_arrive_signed_once_and_in_order_after_failures,
     endorsements_and_confirmations_are_events,
     an_expired_lease_is_taken_again,
+    a_deleted_subscription_gets_nothing_more,
 );
 
 /// What a receiver got: (webhook-id, webhook-timestamp, webhook-signature, body) of every
@@ -239,7 +242,13 @@ async fn endorsements_and_confirmations_are_events(backend: Backend) {
     assert_eq!(delivered, 3);
     assert_eq!(
         types(&got),
-        ["permit.endorsed", "permit.used", "permit.confirmed"]
+        ["permit.endorsed", "permit.used", "permit.confirmed"],
+        "one event for the confirmation and the cancellation it makes"
+    );
+    let confirmed: Value = serde_json::from_str(&got.lock().unwrap()[2].3).unwrap();
+    assert_eq!(
+        confirmed["data"]["state"], "cancelled_on_import",
+        "the state after it"
     );
     let secret = sub["secret"].as_str().unwrap();
     for r in got.lock().unwrap().iter() {
@@ -382,4 +391,107 @@ async fn two_replicas_on_postgres_deliver_each_event_once() {
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), 24);
+}
+
+async fn listed(s: &TestServer, token: &str) -> Vec<Value> {
+    let (status, body) = s.get("/api/v1/webhooks/subscriptions", Some(token)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["subscriptions"].as_array().unwrap().clone()
+}
+
+/// Two subscriptions to one permit; one is listed by its token and deleted: it gets no event
+/// after, its undelivered one is marked cancelled (not deleted), and the other subscription
+/// gets every event as before.
+async fn a_deleted_subscription_gets_nothing_more(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let ke = s.issuing_authority("KE").await;
+    s.issue(&ke, "KE", export_draft("KE-3", "KE", "DE")).await;
+    let customs = s.token("customs", None, Some("KE")).await;
+    let other_customs = s.token("customs", None, Some("KE")).await;
+    let (url_a, got_a) = receiver(0).await;
+    let (url_b, got_b) = receiver(0).await;
+    let a = subscribe(&s, &customs, "KE-3", &url_a).await;
+    let b = subscribe(&s, &ke, "KE-3", &url_b).await;
+    let (a_id, b_id) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
+    let deliverer = Deliverer::new(s.state.db.clone(), s.state.master.clone()).unwrap();
+    change(&s, &ke, "KE-3", "suspend").await;
+    assert_eq!(deliverer.deliver_due(now()).await.unwrap(), 2);
+    change(&s, &ke, "KE-3", "reinstate").await;
+
+    // Each token lists its own, with what is delivered and what waits; the admin, all.
+    let mine = listed(&s, &customs).await;
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    assert_eq!(mine[0]["id"], a_id);
+    assert_eq!(mine[0]["number"], "KE-3");
+    assert_eq!(mine[0]["url"], url_a);
+    assert_eq!(
+        (mine[0]["delivered"].as_i64(), mine[0]["pending"].as_i64()),
+        (Some(1), Some(1))
+    );
+    assert!(
+        mine[0].get("secret").is_none(),
+        "the secret is shown once only"
+    );
+    assert_eq!(listed(&s, &ke).await[0]["id"], b_id);
+    assert!(listed(&s, &other_customs).await.is_empty());
+    assert_eq!(listed(&s, &s.admin).await.len(), 2);
+
+    // Only the token that made it (or the admin) deletes it; to others it does not exist.
+    let path = format!("/api/v1/webhooks/subscriptions/{a_id}");
+    for token in [&other_customs, &ke] {
+        let (status, body) = s.delete(&path, Some(token)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+        assert_error_shape(&path, status, &body);
+    }
+    let (status, body) = s.delete(&path, Some(&customs)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["id"], a_id);
+    assert_eq!(
+        body["cancelled"], 1,
+        "the reinstatement was not delivered yet"
+    );
+    let (status, body) = s.delete(&path, Some(&customs)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "deleted once: {body}");
+    assert!(listed(&s, &customs).await.is_empty());
+    assert_eq!(listed(&s, &s.admin).await.len(), 1);
+
+    change(&s, &ke, "KE-3", "revoke").await;
+    let mut delivered = 0;
+    for _ in 0..4 {
+        delivered += deliverer.deliver_due(now()).await.unwrap();
+    }
+    assert_eq!(delivered, 2, "the other subscription's two events");
+    assert_eq!(types(&got_a), ["permit.suspended"]);
+    assert_eq!(
+        types(&got_b),
+        ["permit.suspended", "permit.reinstated", "permit.revoked"]
+    );
+    // The deleted subscription's rows stay: one delivered, one marked cancelled, none after.
+    let db = &s.state.db;
+    let rows = |cond: &str| format!("webhook_outbox WHERE subscription_id = '{a_id}' AND {cond}");
+    assert_eq!(count_rows(db, &rows("1 = 1")).await, 2);
+    assert_eq!(count_rows(db, &rows("delivered_at IS NOT NULL")).await, 1);
+    assert_eq!(count_rows(db, &rows("cancelled_at IS NOT NULL")).await, 1);
+    assert_eq!(
+        count_rows(
+            db,
+            &format!("webhook_subscriptions WHERE id = '{a_id}' AND deleted_at IS NOT NULL")
+        )
+        .await,
+        1
+    );
+
+    // The admin deletes anyone's.
+    let (status, body) = s
+        .delete(
+            &format!("/api/v1/webhooks/subscriptions/{b_id}"),
+            Some(&s.admin),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["cancelled"], 0);
+    let (status, body) = s
+        .delete("/api/v1/webhooks/subscriptions/whk_nothing", Some(&s.admin))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
 }

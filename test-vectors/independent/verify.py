@@ -11,6 +11,7 @@ outcomes). The code lists come from docs/FORMAT-codes.md, as an outside reader t
     python3 test-vectors/independent/verify.py test-vectors/v1/vectors-3.json  (§11)
     python3 test-vectors/independent/verify.py test-vectors/v1/vectors-4.json  (§7 step 8)
     python3 test-vectors/independent/verify.py test-vectors/v1/vectors-5.json  (§5 format 2)
+    python3 test-vectors/independent/verify.py test-vectors/v1/vectors-6.json  (§6 container 2)
     python3 test-vectors/independent/verify.py test-vectors/v1/device-reports.json  (§10)
     python3 test-vectors/independent/verify.py --annotate 'PS1:...'
 
@@ -533,9 +534,46 @@ def parse_status(data, trust):
     raise Bad("STATUS", "unsigned")
 
 
+CANONICAL_DECIMAL = re.compile(r"^(0|[1-9][0-9]*)$")
+
+
+def parse_tree_head(note, roots):
+    """§12.4: the four body lines, an empty line, then signature lines; at least one line by a
+    pinned root must verify. Returns {size, root, time}."""
+    if "\n\n" not in note:
+        raise Bad("BUNDLE", "tree head: no empty line")
+    body, signatures = note.split("\n\n", 1)
+    body += "\n"
+    lines = body[:-1].split("\n")
+    if len(lines) != 4 or lines[0] != "permitseal/v1/log":
+        raise Bad("BUNDLE", "tree head: body")
+    size, root, time = lines[1:]
+    if not CANONICAL_DECIMAL.match(size) or not CANONICAL_DECIMAL.match(time) or \
+            not re.match(r"^[0-9a-f]{64}$", root) or int(size) >= 2**64 or int(time) >= 2**63:
+        raise Bad("BUNDLE", "tree head: field")
+    if not signatures or not signatures.endswith("\n"):
+        raise Bad("BUNDLE", "tree head: signatures")
+    pinned = {key_id(k).hex(): k for k in roots}
+    good = False
+    for line in signatures[:-1].split("\n"):
+        m = re.match(r"^\u2014 ([0-9a-f]{12}) ([0-9a-f]{128})$", line)
+        if not m:
+            raise Bad("BUNDLE", "tree head: signature line")
+        k = pinned.get(m.group(1))
+        if k is not None and ed25519_ok(
+                k, b"permitseal/v1/log-checkpoint\x00" + body.encode(), bytes.fromhex(m.group(2))):
+            good = True
+    if not good:
+        raise Bad("BUNDLE", "tree head: not signed by a pinned root")
+    return {"size": int(size), "root": root, "time": int(time)}
+
+
 def parse_bundle(data, roots):
+    """§6: container 1 (`PSB1`) or 2 (`PSB2`, then the log's signed tree head). Returns the
+    trust list, the status lists by authority and the tree head (None in container 1)."""
     r = Reader(data)
-    if r.take(4, "magic") != b"PSB1":
+    magic = r.take(4, "magic")
+    if magic not in (b"PSB1", b"PSB2"):
         raise Bad("BUNDLE", "magic")
     trust = parse_trust(r.take(r.varint("len"), "trust"), roots)
     statuses = {}
@@ -544,7 +582,19 @@ def parse_bundle(data, roots):
         if s["authority"] in statuses:
             raise Bad("BUNDLE", "two status lists for one authority")
         statuses[s["authority"]] = s
-    return trust, statuses
+    head = None
+    if magic == b"PSB2":
+        n = r.varint("tree_head")
+        if n == 0 or n > 4096:
+            raise Bad("BUNDLE", "tree head length")
+        try:
+            note = r.take(n, "tree_head").decode("utf-8")
+        except UnicodeDecodeError:
+            raise Bad("BUNDLE", "tree head: not UTF-8")
+        head = parse_tree_head(note, roots)
+    if r.left():
+        raise Bad("BUNDLE", "trailing bytes")
+    return trust, statuses, head
 
 
 def signer_ok(trust, kid, authority, ns, body, sig, t):
@@ -698,7 +748,7 @@ def main(argv):
     for case in doc["cases"]:
         want = case["expected"]
         try:
-            trust, statuses = parse_bundle(bytes.fromhex(case["bundle"]), roots)
+            trust, statuses, head = parse_bundle(bytes.fromhex(case["bundle"]), roots)
         except Bad as e:
             if want.get("bundle") != "refused":
                 failed += 1
@@ -713,7 +763,8 @@ def main(argv):
                 deltas.append("refused")
         got = verify(case["qr"], case["now"], trust, statuses, case["checkpoint"], case["time_floor"])
         if want.get("bundle", "accepted") != "accepted" or deltas != want.get("deltas", []) or \
-                got != (want["verdict"], want["reasons"], want["permit_number"]):
+                got != (want["verdict"], want["reasons"], want["permit_number"]) or \
+                ("tree_head" in want and head != want["tree_head"]):
             failed += 1
             print(f"DISAGREE {case['name']}: independent {got} deltas {deltas}, core {want}")
     print(f"{len(doc['cases']) - failed} passed, {failed} failed")

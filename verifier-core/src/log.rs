@@ -253,7 +253,7 @@ pub struct Checkpoint {
 
 /// Why a signed checkpoint was refused. Signature failures are not told apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
+// Exhaustive on purpose, like `BundleError`: the mobile bindings map every variant.
 pub enum CheckpointError {
     /// The text is not a checkpoint of this format.
     #[error("malformed checkpoint")]

@@ -41,6 +41,17 @@ fn check(case: &Value, roots: &[PublicKey], at: &str) {
         }
     };
     assert_eq!(want_bundle, "accepted", "{at}: bundle accepted");
+    // Files from vectors-6.json on say the tree head an accepted bundle carries.
+    if let Some(want) = expected.get("tree_head") {
+        let got = bundle.tree_head.map(
+            |h| serde_json::json!({"size": h.size, "root": hex::encode(h.root), "time": h.time}),
+        );
+        assert_eq!(
+            got.as_ref().unwrap_or(&Value::Null),
+            want,
+            "{at}: tree head"
+        );
+    }
     let deltas = case["deltas"].as_array().map(Vec::as_slice).unwrap_or(&[]);
     let got: Vec<&str> = deltas
         .iter()
@@ -137,6 +148,11 @@ fn every_cancelled_on_import_vector_gets_its_expected_verdict_and_reasons() {
     check_file("vectors-5.json", 5);
 }
 
+#[test]
+fn every_tree_head_vector_gets_its_expected_bundle_head_and_verdict() {
+    check_file("vectors-6.json", 12);
+}
+
 /// Each reason code of FORMAT.md §7 is named there and is the expected reason of at least
 /// one vector; and each code the spec names is one the core knows.
 #[test]
@@ -148,6 +164,7 @@ fn every_reason_code_of_section_7_has_a_vector() {
         "vectors-3.json",
         "vectors-4.json",
         "vectors-5.json",
+        "vectors-6.json",
     ] {
         for case in load(file)["cases"].as_array().unwrap() {
             for r in case["expected"]["reasons"].as_array().unwrap() {

@@ -461,6 +461,12 @@ for (const lang of ['en', 'es']) {
       const clerk2 = await session(browser, server, 'clerk2@demo.example', 'another long passphrase', lang);
       await clerk2.page.goto(`${server.base}/a/KE/keys`);
       assert.equal((await clerk2.page.textContent('p.error')).trim(), L('err_role'));
+      // Disabling the account ends its session at once.
+      await page.goto(`${server.base}/a/KE/users`);
+      await submit(page, 'form[action$="/disable"]:has(button:text-matches("clerk2@")) button');
+      assert.ok((await page.textContent('main')).includes(L('us_disabled')));
+      await clerk2.page.goto(`${server.base}/a/KE/`);
+      assert.match(new URL(clerk2.page.url()).pathname, /^\/login/);
       await clerk2.context.close();
       await admin.context.close();
     } finally {

@@ -145,6 +145,21 @@ impl Verifier {
         self.floor = Some(self.floor.map_or(t, |f| f.max(t)));
     }
 
+    /// The transparency log's signed tree head in the bundle in use, verified against the
+    /// pinned roots when it was installed (FORMAT.md §6), as JSON `{size, root, time}` (the
+    /// root in lower-case hex); `None` without a bundle or for a bundle of container 1.
+    pub fn tree_head(&self) -> Option<String> {
+        let head = self.bundle.as_ref()?.tree_head?;
+        // Written out rather than through `serde_json::Value`, whose serialiser this module
+        // does not otherwise carry: numbers and hex digits need no escaping.
+        Some(format!(
+            "{{\"size\":{},\"root\":\"{}\",\"time\":{}}}",
+            head.size,
+            hex::encode(head.root),
+            head.time
+        ))
+    }
+
     /// Verifies QR text at `now` and `checkpoint`; the page's view of the verdict.
     pub fn check(
         &mut self,
@@ -208,6 +223,12 @@ impl Verifier {
         self.bundle
             .as_ref()
             .map(|b| now.saturating_sub(b.oldest_signed_time()) as f64)
+    }
+
+    /// See [`Verifier::tree_head`]: the head as JSON, absent without one.
+    #[wasm_bindgen(js_name = treeHead)]
+    pub fn tree_head_js(&self) -> Option<String> {
+        self.tree_head()
     }
 
     /// The newest signed time seen, to store and give back with `setTimeFloor` on the next
@@ -317,8 +338,37 @@ mod tests {
         );
         assert_eq!(v.install(b"PSB1").unwrap_err().code, "bundle_refused");
         assert!(v.bundle.is_none());
+        assert_eq!(v.tree_head(), None);
         assert_eq!(seconds("now", f64::NAN).unwrap_err().code, "bad_time");
         assert_eq!(seconds("now", 1.9).unwrap(), 1);
+    }
+
+    #[test]
+    fn a_bundle_of_container_2_shows_its_tree_head() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../test-vectors/v1/vectors-6.json"
+        );
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let roots = doc["root_public_keys"][0].as_str().unwrap();
+        for case in doc["cases"].as_array().unwrap() {
+            let mut v = Verifier::with_roots(roots).unwrap();
+            let bytes = hex::decode(case["bundle"].as_str().unwrap()).unwrap();
+            let want = &case["expected"];
+            match v.install(&bytes) {
+                Ok(_) => assert_eq!(
+                    v.tree_head()
+                        .map(|h| serde_json::from_str::<serde_json::Value>(&h).unwrap()),
+                    Some(want["tree_head"].clone()).filter(|h| !h.is_null())
+                ),
+                Err(e) => {
+                    assert_eq!(want["bundle"], "refused", "{}", case["name"]);
+                    assert_eq!(e.code, "bundle_refused");
+                    assert_eq!(v.tree_head(), None);
+                }
+            }
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::outbox::report::{endorsement_wire, scan_wire};
 use crate::outbox::{Payload, StoredItem};
 
 /// The offline bundle (public; `ETag` / `If-None-Match`).
-pub const BUNDLE_PATH: &str = "/api/v1/bundle?format=2";
+pub const BUNDLE_PATH: &str = "/api/v1/bundle?format=2&container=2";
 /// Scan reports, in batches (officer token).
 pub const SCANS_PATH: &str = "/api/v1/scans";
 /// Export endorsements, in batches (officer token).

@@ -8,7 +8,7 @@ import * as store from './store.js';
 import { LANGS, t, age } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
-const BUNDLE_URL = '/api/v1/bundle?format=2';
+const BUNDLE_URL = '/api/v1/bundle?format=2&container=2';
 const UPLOADS = {
   scan: ['/api/v1/scans', 'scans'],
   endorsement: ['/api/v1/endorsements', 'endorsements'],

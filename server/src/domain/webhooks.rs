@@ -38,15 +38,17 @@ impl PermitEvent {
         }
     }
 
-    /// The event of a permit's change to `state` (a permit becomes valid only again).
-    pub fn of_state(state: PermitState) -> Self {
+    /// The event of a permit's change to `state` (a permit becomes valid only again); none
+    /// for cancelled on import, which only the importing authority's confirmation causes: that
+    /// is the one event, written by the ingest after the change (`permit.confirmed` with the
+    /// state after it), not a second one.
+    pub fn of_state(state: PermitState) -> Option<Self> {
         match state {
-            PermitState::Valid => Self::Reinstated,
-            PermitState::Suspended => Self::Suspended,
-            PermitState::Revoked => Self::Revoked,
-            PermitState::Used => Self::Used,
-            // The change comes with the importing authority's confirmation, its own event.
-            PermitState::CancelledOnImport => Self::Confirmed,
+            PermitState::Valid => Some(Self::Reinstated),
+            PermitState::Suspended => Some(Self::Suspended),
+            PermitState::Revoked => Some(Self::Revoked),
+            PermitState::Used => Some(Self::Used),
+            PermitState::CancelledOnImport => None,
         }
     }
 }

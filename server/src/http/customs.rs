@@ -174,9 +174,9 @@ async fn verify_qr(
         .map(Json)
 }
 
-/// Record the export endorsement of a customs declaration (idempotent by declaration; marks the permit used)
+/// Record the export endorsement of a customs declaration (idempotent by declaration; a single-use permit becomes used, a multi-use certificate is endorsed at every crossing)
 ///
-/// Refused with nothing stored for a permit not exported from the token's country (403), one this deployment did not issue (404), a suspended, revoked or already endorsed permit (409), or quantities above those issued (422).
+/// A single-use document (export permit, re-export certificate, …) is endorsed once, by the customs of its exporting country, and becomes used. A multi-use certificate (a personal ownership, travelling exhibition, musical instrument or sample collection certificate) is endorsed at every crossing, by the customs of the country it leaves, each crossing within the quantities issued, and stays valid. Refused with nothing stored for a single-use permit not exported from the token's country (403), a permit this deployment did not issue (404), a suspended or revoked permit or a single-use one already endorsed (409), or quantities above those issued (422).
 #[utoipa::path(post, path = "/api/v1/customs/endorsements", request_body = CustomsEndorsement,
     responses((status = 200, body = UploadAnswer)))]
 async fn endorse(

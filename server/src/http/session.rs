@@ -16,7 +16,7 @@ use crate::http::params::AuthorityPath;
 use crate::model::{AuthorityId, CountryCode, Principal, Role, text_field};
 use crate::state::AppState;
 use crate::storage::StorageError;
-use crate::storage::users::{NewUser, OpenedSession, ThrottleKey, UserRow, UserStatus};
+use crate::storage::users::{NewUser, OpenedSession, ThrottleKey, UserChange, UserRow, UserStatus};
 
 /// How long a session lasts.
 pub const SESSION_LIFETIME_SECS: i64 = 8 * 3600;
@@ -40,6 +40,10 @@ pub fn api() -> Api {
         )
         .routes(Access::Roles(USER_MANAGERS), routes!(list_users))
         .routes(Access::Roles(USER_MANAGERS), routes!(approve))
+        .routes(
+            Access::Roles(&[Role::Admin, Role::AuthorityAdmin]),
+            routes!(disable),
+        )
         .routes(Access::Public, routes!(login))
         .routes(Access::Roles(USER_ROLES), routes!(current, logout))
 }
@@ -363,16 +367,42 @@ async fn list_users(
 async fn approve(
     State(state): State<AppState>,
     principal: Principal,
-    Path(UserPath { authority: a, user }): Path<UserPath>,
+    Path(path): Path<UserPath>,
 ) -> Result<Json<User>, ApiError> {
-    let (id, _) = authority(&state, &a).await?;
-    require_member(&principal, &id)?;
+    change_user(&state, &principal, path, UserChange::Approve).await
+}
+
+/// Disable a user (the authority's admin): they can no longer log in, and their sessions end
+#[utoipa::path(post, path = "/api/v1/authorities/{authority}/users/{user}/disable", params(UserPath),
+    responses((status = 200, body = User)))]
+async fn disable(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(path): Path<UserPath>,
+) -> Result<Json<User>, ApiError> {
+    change_user(&state, &principal, path, UserChange::Disable).await
+}
+
+async fn change_user(
+    state: &AppState,
+    principal: &Principal,
+    UserPath { authority: a, user }: UserPath,
+    change: UserChange,
+) -> Result<Json<User>, ApiError> {
+    let (id, _) = authority(state, &a).await?;
+    require_member(principal, &id)?;
     let row = state
         .db
-        .approve_user(&principal.token_id, &id, &user, state.clock.now())
+        .change_user(&principal.token_id, &id, &user, change, state.clock.now())
         .await
         .map_err(|e| match e {
-            StorageError::State(why) => ApiError::conflict("not_pending", why),
+            StorageError::State(why) => ApiError::conflict(
+                match change {
+                    UserChange::Approve => "not_pending",
+                    UserChange::Disable => "already_disabled",
+                },
+                why,
+            ),
             other => other.into(),
         })?;
     Ok(Json(row.try_into()?))

@@ -12,7 +12,7 @@ use super::{Access, Api};
 use crate::http::error::{ApiError, Json, Path, Query};
 use crate::model::AuthorityId;
 use crate::state::AppState;
-use crate::sync_cache::{SignedBlob, StatusFormat};
+use crate::sync_cache::{BundleContainer, SignedBlob, StatusFormat};
 
 /// Media type of the signed trust list.
 pub const TRUST_LIST_TYPE: &str = "application/vnd.permitseal.trust-list";
@@ -106,6 +106,10 @@ pub struct BundleQuery {
     /// Highest status format the reader knows, as for the status endpoint.
     #[param(minimum = 1, maximum = 2)]
     format: Option<i64>,
+    /// Highest bundle container the reader knows (FORMAT.md §6): 1 (the default, `PSB1`) or
+    /// 2 (`PSB2`: with the transparency log's signed tree head).
+    #[param(minimum = 1, maximum = 2)]
+    container: Option<i64>,
 }
 
 fn status_format(format: Option<i64>) -> Result<StatusFormat, ApiError> {
@@ -171,13 +175,26 @@ async fn status_list(
 #[utoipa::path(get, path = "/api/v1/bundle", params(BundleQuery), responses(
     (status = 200, description = "The bundle", content_type = "application/vnd.permitseal.bundle", body = crate::http::openapi::Binary, headers(("etag" = String))),
     (status = 304, description = "The copy named by If-None-Match is current"),
-    (status = 400, description = "`format` is neither 1 nor 2 (`invalid_query`)", body = crate::http::error::ErrorBody)))]
+    (status = 400, description = "`format` or `container` is neither 1 nor 2 (`invalid_query`)", body = crate::http::error::ErrorBody)))]
 async fn bundle(
     State(state): State<AppState>,
     Query(query): Query<BundleQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let format = status_format(query.format)?;
-    let blob = state.sync_cache.bundle(format, state.clock.now()).await?;
+    let container = match query.container {
+        None | Some(1) => BundleContainer::V1,
+        Some(2) => BundleContainer::V2,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "container must be 1 or 2",
+            ));
+        }
+    };
+    let blob = state
+        .sync_cache
+        .bundle(format, container, state.clock.now())
+        .await?;
     Ok(serve_blob(&blob, BUNDLE_TYPE, &headers))
 }

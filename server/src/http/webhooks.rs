@@ -1,5 +1,6 @@
 //! Webhook subscriptions (docs/INTEGRATION.md): a customs or issuer token subscribes a URL to
-//! a permit and gets the secret its deliveries are signed with, once.
+//! a permit and gets the secret its deliveries are signed with, once; it lists and deletes its
+//! subscriptions (the platform admin, everyone's).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -10,20 +11,35 @@ use super::customs::permit_by_country_number;
 use super::{Access, Api, format_time};
 use crate::crypto;
 use crate::domain::webhooks::{check_url, secret_text};
-use crate::http::error::{ApiError, Json};
+use crate::http::error::{ApiError, Json, Path};
 use crate::model::{Principal, Role};
 use crate::state::AppState;
-use crate::storage::webhooks::SubscriptionRow;
+use crate::storage::webhooks::{ListedSubscription, SubscriptionOwner, SubscriptionRow};
 
 /// Bytes of a subscription's secret (Standard Webhooks: 24 to 64).
 const SECRET_BYTES: usize = 32;
 
 /// Routes of this module.
 pub fn api() -> Api {
-    Api::new("webhooks").routes(
-        Access::Roles(&[Role::Customs, Role::Issuer]),
-        routes!(subscribe),
-    )
+    Api::new("webhooks")
+        .routes(
+            Access::Roles(&[Role::Customs, Role::Issuer]),
+            routes!(subscribe),
+        )
+        .routes(Access::Roles(MANAGERS), routes!(list))
+        .routes(Access::Roles(MANAGERS), routes!(unsubscribe))
+}
+
+/// Who lists and deletes subscriptions: those who make them, their own; the admin, all.
+const MANAGERS: &[Role] = &[Role::Customs, Role::Issuer, Role::Admin];
+
+/// Whose subscriptions `principal` manages.
+fn owner(principal: &Principal) -> SubscriptionOwner<'_> {
+    if principal.role == Role::Admin {
+        SubscriptionOwner::Anyone
+    } else {
+        SubscriptionOwner::Token(&principal.token_id)
+    }
 }
 
 /// Body of a subscription.
@@ -58,6 +74,112 @@ pub struct Subscription {
     created_at: String,
     /// `whsec_` and the base64 of the signing secret; shown once.
     secret: String,
+}
+
+/// A live subscription as listed (its secret is never shown again).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ListedView {
+    /// Its id.
+    id: String,
+    /// The token that made it.
+    token_id: String,
+    /// The permit's authority.
+    authority_id: String,
+    /// The permit number.
+    number: String,
+    /// Where the events go.
+    url: String,
+    /// When made.
+    #[schema(format = DateTime)]
+    created_at: String,
+    /// Events delivered.
+    delivered: i64,
+    /// Events waiting to be delivered (in order: the oldest is retried first).
+    pending: i64,
+    /// Why the oldest waiting event's last attempt failed, if it did.
+    last_error: Option<String>,
+}
+
+impl From<ListedSubscription> for ListedView {
+    fn from(r: ListedSubscription) -> Self {
+        Self {
+            id: r.id,
+            token_id: r.token_id,
+            authority_id: r.authority_id,
+            number: r.number,
+            url: r.url,
+            created_at: format_time(r.created_at),
+            delivered: r.delivered,
+            pending: r.pending,
+            last_error: r.last_error,
+        }
+    }
+}
+
+/// The caller's subscriptions.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SubscriptionList {
+    subscriptions: Vec<ListedView>,
+}
+
+/// `{id}` of a subscription.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct SubscriptionPath {
+    /// The subscription's id (`whk_…`).
+    id: String,
+}
+
+/// A subscription deleted.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Unsubscribed {
+    /// Its id.
+    id: String,
+    /// When it was deleted.
+    #[schema(format = DateTime)]
+    deleted_at: String,
+    /// Its events not yet delivered, now cancelled: they are never sent.
+    cancelled: u64,
+}
+
+/// The caller's live webhook subscriptions (the platform admin: everyone's), oldest first
+#[utoipa::path(get, path = "/api/v1/webhooks/subscriptions",
+    responses((status = 200, body = SubscriptionList)))]
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<SubscriptionList>, ApiError> {
+    let rows = state.db.list_subscriptions(owner(&principal)).await?;
+    Ok(Json(SubscriptionList {
+        subscriptions: rows.into_iter().map(ListedView::from).collect(),
+    }))
+}
+
+/// Delete a webhook subscription of the caller's (the platform admin: anyone's)
+///
+/// It gets no further events; those not yet delivered are cancelled and never sent (an attempt already under way may still arrive). Other subscriptions, to the same permit or not, are not affected. A subscription of another token, or one already deleted, is 404.
+#[utoipa::path(delete, path = "/api/v1/webhooks/subscriptions/{id}", params(SubscriptionPath),
+    responses((status = 200, body = Unsubscribed)))]
+async fn unsubscribe(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(SubscriptionPath { id }): Path<SubscriptionPath>,
+) -> Result<Json<Unsubscribed>, ApiError> {
+    let done = state
+        .db
+        .delete_subscription(
+            &id,
+            owner(&principal),
+            &principal.token_id,
+            state.clock.now(),
+        )
+        .await?
+        .ok_or_else(|| ApiError::not_found("subscription"))?;
+    Ok(Json(Unsubscribed {
+        id,
+        deleted_at: format_time(done.deleted_at),
+        cancelled: done.cancelled,
+    }))
 }
 
 /// Subscribe a URL to a permit's events (the signing secret is in this answer only)

@@ -18,7 +18,10 @@ use verifier_core::date::Date;
 use verifier_core::payload;
 use verifier_core::report::{Confirmation, Endorsement, Place, Scan, verdict_name};
 
-use super::{AuditEvent, BeginWrite as _, Bookkeeping as _, Db, StatusChange, StorageError, on_db};
+use super::{
+    AuditEvent, BeginWrite as _, Bookkeeping as _, Db, StatusChange, StorageError, WebhookEvent,
+    on_db, trail,
+};
 pub use crate::domain::alerts::EndorsedLine;
 use crate::domain::alerts::{
     Against, FirstEndorsement, IssuedLine, confirmation_excess, endorsement_excess,
@@ -138,6 +141,19 @@ pub struct Location {
 
 const ALERT_COLUMNS: &str = "id, authority_id, kind, status_index, permit_number, source_id, \
     detail, created_at, occurrences, last_at, token_id, country";
+
+/// Reported lines as the log's particulars write them: `A:12500000,B:1000000` (block and
+/// millionths of the permit's unit), `-` for none.
+fn logged_lines(lines: &[EndorsedLine]) -> String {
+    if lines.is_empty() {
+        return "-".to_owned();
+    }
+    lines
+        .iter()
+        .map(|l| format!("{}:{}", l.block, l.quantity_micro))
+        .collect::<Vec<_>>()
+        .join(",")
+}
 
 /// SHA-256 of the QR text, hex: stored instead of the text of unknown codes.
 pub fn qr_digest(text: &str) -> String {
@@ -281,6 +297,14 @@ impl LinesReport {
         match self {
             Self::Endorsement => ("export endorsement", "endorsed code"),
             Self::Confirmation => ("import confirmation", "import confirmation of a code"),
+        }
+    }
+
+    /// The kind of its leaf in the transparency log (docs/FORMAT.md §12.1).
+    fn log_kind(self) -> &'static str {
+        match self {
+            Self::Endorsement => "permit.endorse",
+            Self::Confirmation => "permit.confirm_import",
         }
     }
 
@@ -888,6 +912,24 @@ where
         if !self.counted(inserted) {
             return Ok(None);
         }
+        // Every stored endorsement of a permit issued here is in the permit's history, one
+        // claiming a place outside the uploader's country too (it says so and changes nothing).
+        let particulars = format!(
+            "id={} token={} country={} endorsed_at={} place={} lines={} device_key={} \
+             outside_country={} qr_sha256={}",
+            e.id.as_str(),
+            self.uploader.token_id,
+            self.uploader.country,
+            e.endorsed_at,
+            e.place.locode.as_deref().unwrap_or("-"),
+            logged_lines(&lines),
+            e.signature
+                .as_ref()
+                .map_or_else(|| "-".to_owned(), |g| g.key_id.to_string()),
+            u8::from(outside.is_some()),
+            qr_digest(&e.qr),
+        );
+        self.log_report(kind, &r, &particulars).await?;
         if let Some(detail) = outside {
             self.raise(
                 &r,
@@ -905,7 +947,12 @@ where
         self.excess(kind, &e.id, &r, endorsement_excess(&issued, &lines))
             .await?;
         self.tx
-            .webhook_event(authority, index, PermitEvent::Endorsed, self.now)
+            .webhook_event(WebhookEvent {
+                authority,
+                index,
+                event: PermitEvent::Endorsed,
+                at: self.now,
+            })
             .await?;
         // A crossing of a multi-use certificate leaves it valid for the next one; the
         // endorsements stored are its list of crossings.
@@ -916,7 +963,7 @@ where
             .and_then(PermitState::after_endorsement)
         {
             let why = format!("export endorsed ({})", e.id);
-            self.move_state(authority, index, next, &why).await?;
+            self.move_state(&r, next, &why).await?;
         }
         Ok(None)
     }
@@ -971,15 +1018,54 @@ where
         self.endorsement(e).await
     }
 
-    /// Moves a permit to the state a field report leads to, with a new status list version
-    /// and its recorded change (what deltas are read from).
-    async fn move_state(
+    /// Appends the log's leaf for a report of `kind` about the permit `r` resolved to, when
+    /// this deployment issued it, in the upload's transaction.
+    async fn log_report(
+        &mut self,
+        kind: LinesReport,
+        r: &Resolved,
+        particulars: &str,
+    ) -> Result<(), StorageError> {
+        match (r.issued(), r.number.as_deref()) {
+            (Some((authority, _)), Some(number)) => {
+                self.log_permit(authority, number, kind.log_kind(), particulars)
+                    .await
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Appends a leaf about the permit `number` of `authority`, by the uploading token.
+    async fn log_permit(
         &mut self,
         authority: &str,
-        index: i64,
+        number: &str,
+        action: &str,
+        detail: &str,
+    ) -> Result<(), StorageError> {
+        let event = AuditEvent {
+            at: self.now,
+            actor: self.uploader.token_id,
+            authority: Some(authority),
+            action,
+            detail,
+        };
+        let subject = trail::permit_subject(authority, number);
+        Ok(self.tx.audit_about(event, &subject).await?)
+    }
+
+    /// Moves the permit `r` resolved to into the state a field report leads to, with a new
+    /// status list version, its recorded change (what deltas are read from) and its leaf in
+    /// the log. Nothing for a code not issued here.
+    async fn move_state(
+        &mut self,
+        r: &Resolved,
         next: PermitState,
         why: &str,
     ) -> Result<(), StorageError> {
+        let (Some((authority, index)), Some(number)) = (r.issued(), r.number.as_deref()) else {
+            return Ok(());
+        };
         let version = self.tx.bump_status(authority, self.now).await?;
         sqlx::query(
             "UPDATE permits SET state = $1, state_reason = $2, state_changed_at = $3 \
@@ -1001,7 +1087,14 @@ where
                 at: self.now,
             })
             .await?;
-        Ok(())
+        // Named by the state reached (`permit.used`, `permit.cancelled_on_import`), not by an
+        // issuer's action: no one asked for it, a report led to it.
+        let action = format!("permit.{}", next.as_str());
+        let detail = format!(
+            "number={number} index={index} version={version} state={} reason={why}",
+            next.as_str()
+        );
+        self.log_permit(authority, number, &action, &detail).await
     }
 
     /// Stores one confirmation of `country`'s authority; raises what it shows. Refuses, with
@@ -1049,12 +1142,19 @@ where
         if !self.counted(inserted) {
             return Ok(None);
         }
+        let particulars = format!(
+            "id={} token={} country={country} received_at={} place={} lines={} qr_sha256={}",
+            c.id.as_str(),
+            self.uploader.token_id,
+            c.received_at,
+            c.place.locode.as_deref().unwrap_or("-"),
+            logged_lines(&lines),
+            qr_digest(&c.qr),
+        );
+        self.log_report(kind, &r, &particulars).await?;
         let Some((authority, index)) = self.lines_report(kind, &c.id, &r).await? else {
             return Ok(None);
         };
-        self.tx
-            .webhook_event(authority, index, PermitEvent::Confirmed, self.now)
-            .await?;
         // The importing authority cancels a single-use document on import (Res. Conf. 12.3;
         // Art. VI): phones learn it at sync (status state 4). A multi-use certificate's entry
         // is one crossing among many and leaves it valid.
@@ -1065,8 +1165,18 @@ where
             .and_then(PermitState::after_import_confirmation)
         {
             let why = format!("cancelled on import by {country} ({})", c.id);
-            self.move_state(authority, index, next, &why).await?;
+            self.move_state(&r, next, &why).await?;
         }
+        // One event for the confirmation and what it did, written after it: its state is the
+        // permit's after the event.
+        self.tx
+            .webhook_event(WebhookEvent {
+                authority,
+                index,
+                event: PermitEvent::Confirmed,
+                at: self.now,
+            })
+            .await?;
         if let Some(detail) = r
             .facts
             .as_ref()

@@ -97,13 +97,20 @@ pub(crate) trait Bookkeeping {
     async fn record_change(&mut self, change: StatusChange<'_>) -> Result<(), sqlx::Error>;
     /// Writes `event` of a permit into the webhook outbox, one message per subscription, in
     /// this transaction: the event is delivered if and only if the change commits.
-    async fn webhook_event(
-        &mut self,
-        authority: &str,
-        index: i64,
-        event: crate::domain::webhooks::PermitEvent,
-        at: i64,
-    ) -> Result<(), sqlx::Error>;
+    async fn webhook_event(&mut self, event: WebhookEvent<'_>) -> Result<(), sqlx::Error>;
+}
+
+/// An event of a permit for its webhook subscribers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WebhookEvent<'a> {
+    /// The permit's authority.
+    pub authority: &'a str,
+    /// The permit's index.
+    pub index: i64,
+    /// What happened.
+    pub event: crate::domain::webhooks::PermitEvent,
+    /// When.
+    pub at: i64,
 }
 
 /// One line of the audit trail.
@@ -194,23 +201,25 @@ where
         .bind(c.at)
         .execute(&mut **self)
         .await?;
-        self.webhook_event(
-            c.authority,
-            c.index,
-            crate::domain::webhooks::PermitEvent::of_state(c.state),
-            c.at,
-        )
-        .await?;
+        if let Some(event) = crate::domain::webhooks::PermitEvent::of_state(c.state) {
+            self.webhook_event(WebhookEvent {
+                authority: c.authority,
+                index: c.index,
+                event,
+                at: c.at,
+            })
+            .await?;
+        }
         Ok(())
     }
 
-    async fn webhook_event(
-        &mut self,
-        authority: &str,
-        index: i64,
-        event: crate::domain::webhooks::PermitEvent,
-        at: i64,
-    ) -> Result<(), sqlx::Error> {
+    async fn webhook_event(&mut self, e: WebhookEvent<'_>) -> Result<(), sqlx::Error> {
+        let WebhookEvent {
+            authority,
+            index,
+            event,
+            at,
+        } = e;
         let permit: Option<(String, String, Option<String>)> = sqlx::query_as(
             "SELECT number, state, state_reason FROM permits \
              WHERE authority_id = $1 AND status_index = $2",
@@ -242,7 +251,8 @@ where
                (SELECT COALESCE(MAX(o.seq), 0) + 1 FROM webhook_outbox o \
                 WHERE o.subscription_id = w.id) AS seq \
                FROM webhook_subscriptions w) n \
-             WHERE n.sid = s.id AND s.authority_id = $1 AND s.status_index = $2",
+             WHERE n.sid = s.id AND s.authority_id = $1 AND s.status_index = $2 \
+             AND s.deleted_at IS NULL",
         )
         .bind(authority)
         .bind(index)

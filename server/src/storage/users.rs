@@ -112,6 +112,33 @@ pub struct NewUser<'a> {
     pub phone: Option<&'a str>,
 }
 
+/// A change of a user's account status by their authority.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserChange {
+    /// A pending registration becomes active.
+    Approve,
+    /// A pending or active user is disabled.
+    Disable,
+}
+
+impl UserChange {
+    /// Its kind in the log.
+    fn action(self) -> &'static str {
+        match self {
+            Self::Approve => "user.approve",
+            Self::Disable => "user.disable",
+        }
+    }
+
+    /// Why a user not in the state it starts from is refused.
+    pub fn refusal(self) -> &'static str {
+        match self {
+            Self::Approve => "this user is not waiting for approval",
+            Self::Disable => "this user is already disabled",
+        }
+    }
+}
+
 /// A session just opened.
 #[derive(Debug)]
 pub struct OpenedSession {
@@ -202,28 +229,46 @@ impl Db {
         .await?))
     }
 
-    /// Approves a pending registration of `authority`.
-    pub async fn approve_user(
+    /// Approves a pending registration of `authority`, or disables a user of it (they cannot
+    /// log in, and their open sessions end: the rows go, so no replica accepts them). A user
+    /// not in the state the change starts from is refused with nothing changed.
+    pub async fn change_user(
         &self,
         actor: &str,
         authority: &AuthorityId,
         id: &str,
+        change: UserChange,
         now: i64,
     ) -> Result<UserRow, StorageError> {
-        let sql = format!(
+        let approve = format!(
             "UPDATE users SET status = 'active', approved_by = $1, approved_at = $2 \
              WHERE id = $3 AND authority_id = $4 AND status = 'pending' RETURNING {COLUMNS}"
+        );
+        let disable = format!(
+            "UPDATE users SET status = 'disabled' \
+             WHERE id = $1 AND authority_id = $2 AND status <> 'disabled' RETURNING {COLUMNS}"
         );
         let select = format!("SELECT {COLUMNS} FROM users WHERE id = $1 AND authority_id = $2");
         on_db!(self, write, |pool| {
             let mut tx = pool.begin_write().await?;
-            let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
-                .bind(actor)
-                .bind(now)
-                .bind(id)
-                .bind(authority.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
+            let row: Option<UserRow> = match change {
+                UserChange::Approve => {
+                    sqlx::query_as(sqlx::AssertSqlSafe(approve.as_str()))
+                        .bind(actor)
+                        .bind(now)
+                        .bind(id)
+                        .bind(authority.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await?
+                }
+                UserChange::Disable => {
+                    sqlx::query_as(sqlx::AssertSqlSafe(disable.as_str()))
+                        .bind(id)
+                        .bind(authority.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await?
+                }
+            };
             let Some(row) = row else {
                 let found: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(select.as_str()))
                     .bind(id)
@@ -232,15 +277,26 @@ impl Db {
                     .await?;
                 return Err(match found {
                     None => StorageError::NotFound("user"),
-                    Some(_) => StorageError::State("this user is not waiting for approval"),
+                    Some(_) => StorageError::State(change.refusal()),
                 });
+            };
+            let detail = match change {
+                UserChange::Approve => format!("user={id}"),
+                UserChange::Disable => {
+                    let closed = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    format!("user={id} sessions_closed={closed}")
+                }
             };
             tx.audit(AuditEvent {
                 at: now,
                 actor,
                 authority: Some(authority.as_str()),
-                action: "user.approve",
-                detail: &format!("user={id}"),
+                action: change.action(),
+                detail: &detail,
             })
             .await?;
             tx.commit().await?;

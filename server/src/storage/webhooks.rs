@@ -24,6 +24,57 @@ pub struct SubscriptionRow {
     pub created_at: i64,
 }
 
+/// A live subscription as listed, with what its outbox holds.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ListedSubscription {
+    /// Its id (`whk_…`).
+    pub id: String,
+    /// The token that made it.
+    pub token_id: String,
+    /// The permit's authority.
+    pub authority_id: String,
+    /// The permit's number.
+    pub number: String,
+    /// Where events go.
+    pub url: String,
+    /// When made.
+    pub created_at: i64,
+    /// Messages delivered.
+    pub delivered: i64,
+    /// Messages not delivered yet.
+    pub pending: i64,
+    /// The last failure of its oldest pending message, if it failed.
+    pub last_error: Option<String>,
+}
+
+/// Whose subscriptions a call may see or delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubscriptionOwner<'a> {
+    /// Those a token made.
+    Token(&'a str),
+    /// Every one (the platform admin).
+    Anyone,
+}
+
+impl<'a> SubscriptionOwner<'a> {
+    /// The token to match, `None` for any.
+    fn token(self) -> Option<&'a str> {
+        match self {
+            Self::Token(t) => Some(t),
+            Self::Anyone => None,
+        }
+    }
+}
+
+/// A subscription deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unsubscribed {
+    /// When.
+    pub deleted_at: i64,
+    /// Its messages not yet delivered, now marked cancelled (never sent).
+    pub cancelled: u64,
+}
+
 /// A message leased for delivery, with its subscription's URL and sealed secret.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct LeasedMessage {
@@ -79,10 +130,80 @@ impl Db {
         })
     }
 
+    /// The live (not deleted) subscriptions of `owner`, oldest first.
+    pub async fn list_subscriptions(
+        &self,
+        owner: SubscriptionOwner<'_>,
+    ) -> Result<Vec<ListedSubscription>, StorageError> {
+        let token = owner.token();
+        on_db!(self, read, |pool| Ok(sqlx::query_as(
+            "SELECT s.id, s.token_id, s.authority_id, p.number, s.url, s.created_at, \
+             (SELECT COUNT(*) FROM webhook_outbox o WHERE o.subscription_id = s.id \
+               AND o.delivered_at IS NOT NULL) AS delivered, \
+             (SELECT COUNT(*) FROM webhook_outbox o WHERE o.subscription_id = s.id \
+               AND o.delivered_at IS NULL AND o.cancelled_at IS NULL) AS pending, \
+             (SELECT o.last_error FROM webhook_outbox o WHERE o.subscription_id = s.id \
+               AND o.delivered_at IS NULL AND o.cancelled_at IS NULL \
+               ORDER BY o.seq LIMIT 1) AS last_error \
+             FROM webhook_subscriptions s JOIN permits p \
+             ON p.authority_id = s.authority_id AND p.status_index = s.status_index \
+             WHERE s.deleted_at IS NULL AND ($1 IS NULL OR s.token_id = $1) \
+             ORDER BY s.created_at, s.id",
+        )
+        .bind(token)
+        .fetch_all(pool)
+        .await?))
+    }
+
+    /// Deletes the live subscription `id` of `owner` at `now` (`by` is recorded): it gets no
+    /// more events, and its messages not yet delivered are marked cancelled, in one
+    /// transaction; other subscriptions' messages are untouched. `None` when `owner` has no
+    /// such live subscription. A message being delivered at that moment may still arrive.
+    pub async fn delete_subscription(
+        &self,
+        id: &str,
+        owner: SubscriptionOwner<'_>,
+        by: &str,
+        now: i64,
+    ) -> Result<Option<Unsubscribed>, StorageError> {
+        let token = owner.token();
+        on_db!(self, write, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let done = sqlx::query(
+                "UPDATE webhook_subscriptions SET deleted_at = $1, deleted_by = $2 \
+                 WHERE id = $3 AND deleted_at IS NULL AND ($4 IS NULL OR token_id = $4)",
+            )
+            .bind(now)
+            .bind(by)
+            .bind(id)
+            .bind(token)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if done == 0 {
+                return Ok(None);
+            }
+            let cancelled = sqlx::query(
+                "UPDATE webhook_outbox SET cancelled_at = $1 \
+                 WHERE subscription_id = $2 AND delivered_at IS NULL AND cancelled_at IS NULL",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            tx.commit().await?;
+            Ok(Some(Unsubscribed {
+                deleted_at: now,
+                cancelled,
+            }))
+        })
+    }
+
     /// Leases up to `limit` messages due at `now` to `replica` until `lease_until`: of each
     /// subscription only the oldest undelivered message, and only if no other replica holds an
     /// unexpired lease on it. The subscriptions of a revoked token get nothing more (their
-    /// messages stay in the outbox). On PostgreSQL the candidates are locked `FOR UPDATE SKIP
+    /// messages stay in the outbox); nor do deleted ones (their messages are cancelled). On PostgreSQL the candidates are locked `FOR UPDATE SKIP
     /// LOCKED`, so replicas leasing at once take different messages; SQLite has one writer.
     pub async fn lease_webhooks(
         &self,
@@ -96,10 +217,11 @@ impl Db {
             let lock = skip_locked(pool);
             let select = format!(
                 "SELECT o.id FROM webhook_outbox o WHERE o.delivered_at IS NULL \
-                 AND o.next_attempt_at <= $1 AND (o.lease_until IS NULL OR o.lease_until <= $1) \
+                 AND o.cancelled_at IS NULL AND o.next_attempt_at <= $1 AND (o.lease_until IS NULL OR o.lease_until <= $1) \
                  AND EXISTS (SELECT 1 FROM webhook_subscriptions s \
                    JOIN tokens k ON k.id = s.token_id \
-                   WHERE s.id = o.subscription_id AND k.revoked_at IS NULL) \
+                   WHERE s.id = o.subscription_id AND k.revoked_at IS NULL \
+                   AND s.deleted_at IS NULL) \
                  AND NOT EXISTS (SELECT 1 FROM webhook_outbox e \
                    WHERE e.subscription_id = o.subscription_id AND e.seq < o.seq \
                    AND e.delivered_at IS NULL) \

@@ -600,14 +600,16 @@ impl TestServer {
     }
 
     /// The pinned root key, the verified trust list and every status list, as a phone would
-    /// have them after a sync (through the bundle endpoint, status format 2 as the SDK asks).
+    /// have them after a sync (through the bundle endpoint, status format 2 and container 2 as
+    /// the SDK asks).
     pub async fn phone_sync(
         &self,
     ) -> (
         verifier_core::trust::TrustList,
         verifier_core::status::StatusSet,
     ) {
-        self.phone_sync_from("/api/v1/bundle?format=2").await
+        self.phone_sync_from("/api/v1/bundle?format=2&container=2")
+            .await
     }
 
     /// As [`TestServer::phone_sync`], from a given bundle path (`/api/v1/bundle` is what a

@@ -15,7 +15,7 @@ use verifier_core::trust::{Authority, KeyStatus, TrustList, TrustedKey};
 use verifier_core::verify::Checkpoint;
 use verifier_core::wire::{base45_decode, base45_encode};
 
-use super::{Case, DAY, HOUR, T, World, draft, hex, key, permit};
+use super::{Case, DAY, HOUR, T, World, draft, hex, key, permit, refused};
 
 /// A minute that starts two hours before `T`: the same-minute cases sit on it.
 const M: i64 = T - 2 * HOUR;
@@ -598,11 +598,7 @@ pub(crate) fn document(w: &World) -> Result<(Value, usize), Box<dyn std::error::
     for c in &cases {
         assert!(names.insert(c.name), "duplicate case {}", c.name);
         let expected = match Bundle::from_bytes(&c.bundle, &pins) {
-            Err(_) => {
-                assert!(c.name.starts_with("refused-"), "{}: bundle refused", c.name);
-                json!({"bundle": "refused", "deltas": [], "verdict": null, "reasons": [],
-                       "permit_number": null})
-            }
+            Err(_) => refused(c),
             Ok(mut b) => {
                 let deltas: Vec<&str> = c
                     .deltas

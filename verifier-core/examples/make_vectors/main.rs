@@ -8,12 +8,14 @@
 //! `vectors-2.json` beside the first (the errata of FORMAT.md §9, see `errata.rs`), and
 //! `vectors-3.json` (text that deceives, FORMAT.md §11, see `text.rs`), and `vectors-4.json`
 //! (checkpoints at the border, FORMAT.md §7, see `border.rs`), and `vectors-5.json` (cancelled
-//! on import, status format 2, see `imports.rs`).
+//! on import, status format 2, see `imports.rs`), and `vectors-6.json` (the log's signed tree
+//! head in bundles of container 2, see `tree_heads.rs`).
 
 mod border;
 mod errata;
 mod imports;
 mod text;
+mod tree_heads;
 
 use std::collections::BTreeSet;
 
@@ -633,7 +635,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     publish(&fourth.to_string_lossy(), &doc, n)?;
     let fifth = std::path::Path::new(&out).with_file_name("vectors-5.json");
     let (doc, n) = imports::document(&w)?;
-    publish(&fifth.to_string_lossy(), &doc, n)
+    publish(&fifth.to_string_lossy(), &doc, n)?;
+    let sixth = std::path::Path::new(&out).with_file_name("vectors-6.json");
+    let (doc, n) = tree_heads::document(&w)?;
+    publish(&sixth.to_string_lossy(), &doc, n)
+}
+
+/// What a case whose bundle is refused expects (nothing else is checked), after checking
+/// that its name says so.
+pub(crate) fn refused(c: &Case) -> Value {
+    assert!(c.name.starts_with("refused-"), "{}: bundle refused", c.name);
+    json!({"bundle": "refused", "deltas": [], "verdict": null, "reasons": [],
+           "permit_number": null})
 }
 
 /// The verdict's name in the vector files.

@@ -1667,6 +1667,12 @@ public protocol VerifierProtocol: AnyObject, Sendable {
     func loadBundle(bytes: Data) throws  -> BundleLoad
     
     /**
+     * The transparency log's signed tree head in the bundle in use; absent without a bundle
+     * or when the bundle carries none (a server older than the log's tree head in bundles).
+     */
+    func logTreeHead()  -> TreeHeadRecord?
+    
+    /**
      * The newest signed time seen (bundles, verified permits, `set_time_floor`). Store it
      * and give it back with `set_time_floor` on the next start: setting the device clock back
      * then cannot revive an expired permit.
@@ -1854,6 +1860,19 @@ open func loadBundle(bytes: Data)throws  -> BundleLoad  {
     uniffi_permitseal_mobile_fn_method_verifier_load_bundle(
             self.uniffiCloneHandle(),
         FfiConverterData.lower(bytes),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The transparency log's signed tree head in the bundle in use; absent without a bundle
+     * or when the bundle carries none (a server older than the log's tree head in bundles).
+     */
+open func logTreeHead() -> TreeHeadRecord?  {
+    return try!  FfiConverterOptionTypeTreeHeadRecord.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_permitseal_mobile_fn_method_verifier_log_tree_head(
+            self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
 }
@@ -3438,6 +3457,88 @@ public func FfiConverterTypeStatusRecord_lower(_ value: StatusRecord) -> RustBuf
 
 
 /**
+ * The transparency log's signed tree head that came with the bundle in use (docs/FORMAT.md
+ * §6, §12.4), verified against the pinned roots when the bundle was loaded. An auditor's app
+ * checks a permit's inclusion proofs against it; two heads of one size with different roots
+ * prove the log was forked.
+ */
+public struct TreeHeadRecord: Equatable, Hashable {
+    /**
+     * Entries in the log.
+     */
+    public var size: UInt64
+    /**
+     * Its RFC 9162 root, 64 lower-case hex digits.
+     */
+    public var rootHex: String
+    /**
+     * When the root key signed it, Unix seconds.
+     */
+    public var signedAt: Int64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Entries in the log.
+         */size: UInt64, 
+        /**
+         * Its RFC 9162 root, 64 lower-case hex digits.
+         */rootHex: String, 
+        /**
+         * When the root key signed it, Unix seconds.
+         */signedAt: Int64) {
+        self.size = size
+        self.rootHex = rootHex
+        self.signedAt = signedAt
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension TreeHeadRecord: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTreeHeadRecord: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TreeHeadRecord {
+        return
+            try TreeHeadRecord(
+                size: FfiConverterUInt64.read(from: &buf), 
+                rootHex: FfiConverterString.read(from: &buf), 
+                signedAt: FfiConverterInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: TreeHeadRecord, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.size, into: &buf)
+        FfiConverterString.write(value.rootHex, into: &buf)
+        FfiConverterInt64.write(value.signedAt, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTreeHeadRecord_lift(_ buf: RustBuffer) throws -> TreeHeadRecord {
+    return try FfiConverterTypeTreeHeadRecord.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTreeHeadRecord_lower(_ value: TreeHeadRecord) -> RustBuffer {
+    return FfiConverterTypeTreeHeadRecord.lower(value)
+}
+
+
+/**
  * The result of an upload.
  */
 public struct UploadReport: Equatable, Hashable {
@@ -4507,8 +4608,9 @@ enum SdkFailure: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
          */reason: String
     )
     /**
-     * The bundle is well-formed but not signed by a pinned root key (trust list) or by a
-     * key of the authority it speaks for (status list). Nothing of it was used.
+     * The bundle is well-formed but not signed by a pinned root key (trust list, the log's
+     * tree head) or by a key of the authority it speaks for (status list). Nothing of it was
+     * used.
      * App: treat as an attack or a misconfigured server; keep the old bundle and alert.
      */
     case NotTrusted(
@@ -5233,6 +5335,30 @@ fileprivate struct FfiConverterOptionTypeStatusRecord: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeTreeHeadRecord: FfiConverterRustBuffer {
+    typealias SwiftType = TreeHeadRecord?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeTreeHeadRecord.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeTreeHeadRecord.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
     typealias SwiftType = [String]
 
@@ -5533,6 +5659,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_permitseal_mobile_checksum_method_verifier_load_bundle() != 16467) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_permitseal_mobile_checksum_method_verifier_log_tree_head() != 24088) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_permitseal_mobile_checksum_method_verifier_newest_signed_time() != 40231) {

@@ -103,6 +103,19 @@ export class Verifier {
         }
     }
     /**
+     * See [`Verifier::tree_head`]: the head as JSON, absent without one.
+     * @returns {string | undefined}
+     */
+    treeHead() {
+        const ret = wasm.verifier_treeHead(this.__wbg_ptr);
+        let v1;
+        if (ret[0] !== 0) {
+            v1 = getStringFromWasm0(ret[0], ret[1]);
+            wasm.__wbindgen_free(ret[0], ret[1] * 1, 1);
+        }
+        return v1;
+    }
+    /**
      * Verifies QR text. `checkpoint` is `export` or `import`; `lang` a language tag (`en`,
      * `fr`, `es`; others fall back to English). Answers the verdict view as JSON.
      * @param {string} qr

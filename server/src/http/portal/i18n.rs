@@ -329,6 +329,7 @@ catalogue! {
     m_forbidden: "Your account may not do this.", "Votre compte ne peut pas le faire.", "Su cuenta no puede hacerlo.";
     m_not_found: "There is no such thing here.", "Cela n'existe pas ici.", "Eso no existe aquí.";
     details_in_english: "details", "détails en anglais", "detalles en inglés";
+    disable_user: "Disable", "Désactiver", "Desactivar";
     err_role: "Your account may not open this page.", "Votre compte ne peut pas ouvrir cette page.", "Su cuenta no puede abrir esta página.";
     err_other_authority: "This page belongs to another authority.", "Cette page appartient à une autre autorité.", "Esta página pertenece a otra autoridad.";
     err_not_found: "There is no such page.", "Cette page n'existe pas.", "Esa página no existe.";
@@ -515,8 +516,14 @@ mod tests {
     fn workflow_and_rule_codes_are_translated() {
         use crate::domain::applications::TransitionError as E;
         let transitions = [
-            E::WrongState { action: "x", state: "y" },
-            E::WrongRole { action: "x", needs: "y".into() },
+            E::WrongState {
+                action: "x",
+                state: "y",
+            },
+            E::WrongRole {
+                action: "x",
+                needs: "y".into(),
+            },
             E::NotApplicant { action: "x" },
             E::SeparationOfDuties { action: "x" },
             E::AdviceRequired,
@@ -524,19 +531,37 @@ mod tests {
             E::CommentRequired { action: "x" },
         ];
         let rules = [
-            "taxon_not_in_appendix", "import_permit_required", "validity_too_long",
-            "source_not_for_kingdom", "quota_exceeded", "invalid_permit", "unknown_code",
-            "appendix_not_for_document", "source_not_for_document", "term_not_for_document",
-            "purpose_not_for_document", "commercial_appendix_i_import", "unit_not_for_term",
+            "taxon_not_in_appendix",
+            "import_permit_required",
+            "validity_too_long",
+            "source_not_for_kingdom",
+            "quota_exceeded",
+            "invalid_permit",
+            "unknown_code",
+            "appendix_not_for_document",
+            "source_not_for_document",
+            "term_not_for_document",
+            "purpose_not_for_document",
+            "commercial_appendix_i_import",
+            "unit_not_for_term",
             "version_conflict",
         ];
         for code in transitions.iter().map(|e| e.code()).chain(rules) {
             assert!(FR.message(code).is_some(), "{code} has no message");
             let (m, d) = ES.explain(code, "the English detail");
-            assert!(m != "the English detail" && d == "the English detail", "{code}");
-            assert_eq!(EN.explain(code, "detail"), ("detail".to_owned(), String::new()));
+            assert!(
+                m != "the English detail" && d == "the English detail",
+                "{code}"
+            );
+            assert_eq!(
+                EN.explain(code, "detail"),
+                ("detail".to_owned(), String::new())
+            );
         }
-        assert_eq!(FR.explain("no_such_code", "as is"), ("as is".to_owned(), String::new()));
+        assert_eq!(
+            FR.explain("no_such_code", "as is"),
+            ("as is".to_owned(), String::new())
+        );
     }
 
     #[test]

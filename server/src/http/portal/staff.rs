@@ -13,7 +13,7 @@ use crate::clock::format_time;
 use crate::domain::AlertKind;
 use crate::model::Role;
 use crate::state::AppState;
-use crate::storage::users::UserStatus;
+use crate::storage::users::{UserChange, UserStatus};
 use axum::http::StatusCode;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -21,6 +21,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/a/{authority}/users", get(users))
         .route("/a/{authority}/users/new", post(create_user))
         .route("/a/{authority}/users/{user}/approve", post(approve))
+        .route("/a/{authority}/users/{user}/disable", post(disable))
         .route("/a/{authority}/alerts", get(alerts))
 }
 
@@ -52,6 +53,7 @@ pub fn alert_label(t: &Text, k: AlertKind) -> &'static str {
 
 struct UserLine {
     id: String,
+    active: bool,
     name: String,
     company: String,
     email: String,
@@ -120,6 +122,8 @@ async fn render_users(
             .parsed_roles()
             .map_err(|e| visitor.api(crate::http::error::ApiError::internal(e)))?;
         let line = UserLine {
+            active: status == UserStatus::Active
+                && Some(row.id.as_str()) != p.user.as_ref().map(|u| u.id.as_str()),
             id: row.id,
             name: row.name,
             company: row.company.unwrap_or_default(),
@@ -242,21 +246,45 @@ async fn create_user(
 struct Empty {}
 
 async fn approve(
+    state: State<AppState>,
+    path: Path<(String, String)>,
+    posted: Posted<Empty>,
+) -> PageResult {
+    change(state, path, posted, UserChange::Approve, USER_MANAGERS).await
+}
+
+async fn disable(
+    state: State<AppState>,
+    path: Path<(String, String)>,
+    posted: Posted<Empty>,
+) -> PageResult {
+    change(
+        state,
+        path,
+        posted,
+        UserChange::Disable,
+        &[Role::AuthorityAdmin],
+    )
+    .await
+}
+
+/// Approves a registration or disables an account (its sessions end with it).
+async fn change(
     State(state): State<AppState>,
     Path((authority, user)): Path<(String, String)>,
     posted: Posted<Empty>,
+    what: UserChange,
+    roles: &[Role],
 ) -> PageResult {
     let visitor = posted.visitor;
     let id = visitor.member_of(&authority)?;
-    let p = visitor.require(USER_MANAGERS)?;
+    let p = visitor.require(roles)?;
     state
         .db
-        .approve_user(&p.token_id, &id, &user, state.clock.now())
+        .change_user(&p.token_id, &id, &user, what, state.clock.now())
         .await
         .map_err(|e| match e {
-            crate::storage::StorageError::State(why) => {
-                visitor.error(axum::http::StatusCode::CONFLICT, why)
-            }
+            crate::storage::StorageError::State(why) => visitor.error(StatusCode::CONFLICT, why),
             other => visitor.api(other.into()),
         })?;
     Ok(see_other(&format!("/a/{id}/users")))

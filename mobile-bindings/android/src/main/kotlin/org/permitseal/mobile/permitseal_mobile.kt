@@ -771,6 +771,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_permitseal_mobile_checksum_method_verifier_load_bundle(
     ): Int
+    external fun uniffi_permitseal_mobile_checksum_method_verifier_log_tree_head(
+    ): Int
     external fun uniffi_permitseal_mobile_checksum_method_verifier_newest_signed_time(
     ): Int
     external fun uniffi_permitseal_mobile_checksum_method_verifier_set_checkpoint(
@@ -880,6 +882,8 @@ internal object UniffiLib {
     external fun uniffi_permitseal_mobile_fn_method_verifier_has_bundle(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
     external fun uniffi_permitseal_mobile_fn_method_verifier_load_bundle(`ptr`: Long,`bytes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_permitseal_mobile_fn_method_verifier_log_tree_head(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_permitseal_mobile_fn_method_verifier_newest_signed_time(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1085,6 +1089,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_permitseal_mobile_checksum_method_verifier_load_bundle() and 0xFFFF) != 16467) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_permitseal_mobile_checksum_method_verifier_log_tree_head() and 0xFFFF) != 24088) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_permitseal_mobile_checksum_method_verifier_newest_signed_time() and 0xFFFF) != 40231) {
@@ -3197,6 +3204,12 @@ public interface VerifierInterface {
     fun `loadBundle`(`bytes`: kotlin.ByteArray): BundleLoad
     
     /**
+     * The transparency log's signed tree head in the bundle in use; absent without a bundle
+     * or when the bundle carries none (a server older than the log's tree head in bundles).
+     */
+    fun `logTreeHead`(): TreeHeadRecord?
+    
+    /**
      * The newest signed time seen (bundles, verified permits, `set_time_floor`). Store it
      * and give it back with `set_time_floor` on the next start: setting the device clock back
      * then cannot revive an expired permit.
@@ -3459,6 +3472,23 @@ open class Verifier: Disposable, AutoCloseable, VerifierInterface
         it,
         
         FfiConverterByteArray.lower(`bytes`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The transparency log's signed tree head in the bundle in use; absent without a bundle
+     * or when the bundle carries none (a server older than the log's tree head in bundles).
+     */override fun `logTreeHead`(): TreeHeadRecord? {
+            return FfiConverterOptionalTypeTreeHeadRecord.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_permitseal_mobile_fn_method_verifier_log_tree_head(
+        it,
+        _status)
 }
     }
     )
@@ -4642,6 +4672,64 @@ public object FfiConverterTypeStatusRecord: FfiConverterRustBuffer<StatusRecord>
 
 
 /**
+ * The transparency log's signed tree head that came with the bundle in use (docs/FORMAT.md
+ * §6, §12.4), verified against the pinned roots when the bundle was loaded. An auditor's app
+ * checks a permit's inclusion proofs against it; two heads of one size with different roots
+ * prove the log was forked.
+ */
+data class TreeHeadRecord (
+    /**
+     * Entries in the log.
+     */
+    var `size`: kotlin.ULong
+    , 
+    /**
+     * Its RFC 9162 root, 64 lower-case hex digits.
+     */
+    var `rootHex`: kotlin.String
+    , 
+    /**
+     * When the root key signed it, Unix seconds.
+     */
+    var `signedAt`: kotlin.Long
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTreeHeadRecord: FfiConverterRustBuffer<TreeHeadRecord> {
+    override fun read(buf: ByteBuffer): TreeHeadRecord {
+        return TreeHeadRecord(
+            FfiConverterULong.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterLong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: TreeHeadRecord) = (
+            FfiConverterULong.allocationSize(value.`size`) +
+            FfiConverterString.allocationSize(value.`rootHex`) +
+            FfiConverterLong.allocationSize(value.`signedAt`)
+    )
+
+    override fun write(value: TreeHeadRecord, buf: ByteBuffer) {
+            FfiConverterULong.write(value.`size`, buf)
+            FfiConverterString.write(value.`rootHex`, buf)
+            FfiConverterLong.write(value.`signedAt`, buf)
+    }
+}
+
+
+
+/**
  * The result of an upload.
  */
 data class UploadReport (
@@ -5562,8 +5650,9 @@ sealed class SdkFailure: kotlin.Exception() {
     }
     
     /**
-     * The bundle is well-formed but not signed by a pinned root key (trust list) or by a
-     * key of the authority it speaks for (status list). Nothing of it was used.
+     * The bundle is well-formed but not signed by a pinned root key (trust list, the log's
+     * tree head) or by a key of the authority it speaks for (status list). Nothing of it was
+     * used.
      * App: treat as an attack or a misconfigured server; keep the old bundle and alert.
      */
     class NotTrusted(
@@ -6365,6 +6454,38 @@ public object FfiConverterOptionalTypeStatusRecord: FfiConverterRustBuffer<Statu
         } else {
             buf.put(1)
             FfiConverterTypeStatusRecord.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeTreeHeadRecord: FfiConverterRustBuffer<TreeHeadRecord?> {
+    override fun read(buf: ByteBuffer): TreeHeadRecord? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeTreeHeadRecord.read(buf)
+    }
+
+    override fun allocationSize(value: TreeHeadRecord?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeTreeHeadRecord.allocationSize(value)
+        }
+    }
+
+    override fun write(value: TreeHeadRecord?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeTreeHeadRecord.write(value, buf)
         }
     }
 }
