@@ -733,6 +733,74 @@ async fn field_reports_and_accounts_are_in_the_log(backend: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    // A disabled account's roles do not change; an active staff member's do, and their
+    // session ends so the new roles hold from the next login.
+    let roles_of = |id: &str| format!("/api/v1/authorities/KE/users/{id}/roles");
+    let (status, body) = server
+        .put(
+            &roles_of(user_id),
+            Some(&server.admin),
+            json!({"roles": ["signatory"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["code"], "not_staff");
+    let (status, second) = server
+        .post(
+            "/api/v1/authorities/KE/users",
+            Some(&server.admin),
+            json!({"email": "second@kws.example", "password": "a long enough password",
+                   "name": "Second Clerk", "roles": ["clerk"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{second}");
+    let second_id = second["id"].as_str().unwrap();
+    let (_, second_session) = server
+        .post(
+            "/api/v1/sessions",
+            None,
+            json!({"email": "second@kws.example", "password": "a long enough password"}),
+        )
+        .await;
+    let second_session = second_session["token"].as_str().unwrap();
+    let (status, body) = server
+        .put(
+            &roles_of(second_id),
+            Some(second_session),
+            json!({"roles": ["authority_admin"]}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a clerk gives no roles: {body}"
+    );
+    let (status, body) = server
+        .put(
+            &roles_of(second_id),
+            Some(&server.admin),
+            json!({"roles": ["applicant"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["code"], "invalid_roles");
+    let (status, body) = server
+        .put(
+            &roles_of(second_id),
+            Some(&server.admin),
+            json!({"roles": ["signatory", "clerk", "clerk"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["roles"], json!(["clerk", "signatory"]));
+    let (status, _) = server
+        .get("/api/v1/sessions/current", Some(second_session))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the session ended with the change"
+    );
 
     let (status, minted) = server
         .post(
@@ -750,13 +818,14 @@ async fn field_reports_and_accounts_are_in_the_log(backend: Backend) {
     let accounts = texts(
         &server.state.db,
         "SELECT action, detail FROM audit_events WHERE action IN \
-         ('user.create', 'user.disable', 'token.create', 'token.revoke') ORDER BY seq",
+         ('user.create', 'user.disable', 'user.roles', 'token.create', 'token.revoke') ORDER BY seq",
     )
     .await;
     let logged =
         |action: &str, id: &str| accounts.iter().any(|(a, d)| a == action && d.contains(id));
     assert!(logged("user.create", user_id), "{accounts:?}");
     assert!(logged("user.disable", user_id), "{accounts:?}");
+    assert!(logged("user.roles", second_id), "{accounts:?}");
     assert!(logged("token.create", minted_id), "{accounts:?}");
     assert!(logged("token.revoke", minted_id), "{accounts:?}");
 

@@ -455,19 +455,31 @@ for (const lang of ['en', 'es']) {
       await page.fill('#name', 'Second Clerk');
       await page.fill('#email', 'clerk2@demo.example');
       await page.fill('#password', 'another long passphrase');
-      await page.check('input[name=role][value=clerk]');
+      await page.check('form[action$="/users/new"] input[name=role][value=clerk]');
       await submit(page, 'form[action$="/users/new"] button');
       assert.ok((await page.textContent('main')).includes('clerk2@demo.example'));
       const clerk2 = await session(browser, server, 'clerk2@demo.example', 'another long passphrase', lang);
       await clerk2.page.goto(`${server.base}/a/KE/keys`);
       assert.equal((await clerk2.page.textContent('p.error')).trim(), L('err_role'));
-      // Disabling the account ends its session at once.
+      // New roles end the session, so they hold from the next sign-in.
       await page.goto(`${server.base}/a/KE/users`);
-      await submit(page, 'form[action$="/disable"]:has(button:text-matches("clerk2@")) button');
-      assert.ok((await page.textContent('main')).includes(L('us_disabled')));
+      const rolesForm = 'form.roles:has(button:text-matches("clerk2@"))';
+      await page.check(`${rolesForm} input[value=signatory]`);
+      await submit(page, `${rolesForm} button`);
+      assert.ok(await page.isChecked(`${rolesForm} input[value=signatory]`));
+      assert.ok(await page.isChecked(`${rolesForm} input[value=clerk]`));
+      await check();
       await clerk2.page.goto(`${server.base}/a/KE/`);
       assert.match(new URL(clerk2.page.url()).pathname, /^\/login/);
       await clerk2.context.close();
+      const again = await session(browser, server, 'clerk2@demo.example', 'another long passphrase', lang);
+      assert.ok((await again.page.textContent('nav')).includes(L('nav_queue')));
+      // Disabling the account ends its session at once.
+      await submit(page, 'form[action$="/disable"]:has(button:text-matches("clerk2@")) button');
+      assert.ok((await page.textContent('main')).includes(L('us_disabled')));
+      await again.page.goto(`${server.base}/a/KE/`);
+      assert.match(new URL(again.page.url()).pathname, /^\/login/);
+      await again.context.close();
       await admin.context.close();
     } finally {
       await browser.close();

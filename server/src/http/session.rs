@@ -44,6 +44,10 @@ pub fn api() -> Api {
             Access::Roles(&[Role::Admin, Role::AuthorityAdmin]),
             routes!(disable),
         )
+        .routes(
+            Access::Roles(&[Role::Admin, Role::AuthorityAdmin]),
+            routes!(set_roles),
+        )
         .routes(Access::Public, routes!(login))
         .routes(Access::Roles(USER_ROLES), routes!(current, logout))
 }
@@ -370,6 +374,52 @@ async fn approve(
     Path(path): Path<UserPath>,
 ) -> Result<Json<User>, ApiError> {
     change_user(&state, &principal, path, UserChange::Approve).await
+}
+
+/// Body of a change of roles.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewRoles {
+    /// The staff roles the user holds from now on (clerk, scientific_authority, signatory,
+    /// authority_admin).
+    #[schema(min_items = 1)]
+    pub(crate) roles: Vec<Role>,
+}
+
+/// Set a staff member's roles (the authority's admin); their open sessions end
+#[utoipa::path(put, path = "/api/v1/authorities/{authority}/users/{user}/roles", params(UserPath),
+    request_body = NewRoles, responses((status = 200, body = User)))]
+pub(crate) async fn set_roles(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(UserPath { authority: a, user }): Path<UserPath>,
+    Json(body): Json<NewRoles>,
+) -> Result<Json<User>, ApiError> {
+    let (id, _) = authority(&state, &a).await?;
+    require_member(&principal, &id)?;
+    if body.roles.is_empty()
+        || body
+            .roles
+            .iter()
+            .any(|r| !r.is_user_role() || *r == Role::Applicant)
+    {
+        return Err(ApiError::invalid(
+            "invalid_roles",
+            "a staff member holds one or more of clerk, scientific_authority, signatory, authority_admin",
+        ));
+    }
+    let mut roles = body.roles;
+    roles.sort_by_key(|r| r.as_str());
+    roles.dedup();
+    let row = state
+        .db
+        .set_user_roles(&principal.token_id, &id, &user, &roles, state.clock.now())
+        .await
+        .map_err(|e| match e {
+            StorageError::State(why) => ApiError::conflict("not_staff", why),
+            other => other.into(),
+        })?;
+    Ok(Json(row.try_into()?))
 }
 
 /// Disable a user (the authority's admin): they can no longer log in, and their sessions end

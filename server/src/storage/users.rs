@@ -229,6 +229,63 @@ impl Db {
         .await?))
     }
 
+    /// Gives an active staff user of `authority` exactly `roles` (names, sorted, at least one;
+    /// the caller checked them). Their open sessions end, so the new roles hold from their
+    /// next login on every replica. A trader's account or an inactive one is refused.
+    pub async fn set_user_roles(
+        &self,
+        actor: &str,
+        authority: &AuthorityId,
+        id: &str,
+        roles: &[Role],
+        now: i64,
+    ) -> Result<UserRow, StorageError> {
+        let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+        let joined = names.join(",");
+        let update = format!(
+            "UPDATE users SET roles = $1 WHERE id = $2 AND authority_id = $3 \
+             AND status = 'active' AND roles <> 'applicant' RETURNING {COLUMNS}"
+        );
+        let select = format!("SELECT {COLUMNS} FROM users WHERE id = $1 AND authority_id = $2");
+        on_db!(self, write, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(update.as_str()))
+                .bind(&joined)
+                .bind(id)
+                .bind(authority.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(row) = row else {
+                let found: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(select.as_str()))
+                    .bind(id)
+                    .bind(authority.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                return Err(match found {
+                    None => StorageError::NotFound("user"),
+                    Some(_) => StorageError::State(
+                        "only an active staff member's roles change (a trader's account stays a trader's)",
+                    ),
+                });
+            };
+            let closed = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            tx.audit(AuditEvent {
+                at: now,
+                actor,
+                authority: Some(authority.as_str()),
+                action: "user.roles",
+                detail: &format!("user={id} roles={joined} sessions_closed={closed}"),
+            })
+            .await?;
+            tx.commit().await?;
+            Ok(row)
+        })
+    }
+
     /// Approves a pending registration of `authority`, or disables a user of it (they cannot
     /// log in, and their open sessions end: the rows go, so no replica accepts them). A user
     /// not in the state the change starts from is refused with nothing changed.

@@ -329,6 +329,9 @@ catalogue! {
     m_forbidden: "Your account may not do this.", "Votre compte ne peut pas le faire.", "Su cuenta no puede hacerlo.";
     m_not_found: "There is no such thing here.", "Cela n'existe pas ici.", "Eso no existe aquí.";
     details_in_english: "details", "détails en anglais", "detalles en inglés";
+    save_roles: "Save the roles", "Enregistrer les rôles", "Guardar las funciones";
+    m_not_staff: "Only an active staff member's roles change.", "Seuls les rôles d'un membre actif du personnel changent.", "Solo cambian las funciones de un miembro activo del personal.";
+    m_invalid_roles: "Tick at least one staff role.", "Cochez au moins un rôle.", "Marque al menos una función.";
     disable_user: "Disable", "Désactiver", "Desactivar";
     err_role: "Your account may not open this page.", "Votre compte ne peut pas ouvrir cette page.", "Su cuenta no puede abrir esta página.";
     err_other_authority: "This page belongs to another authority.", "Cette page appartient à une autre autorité.", "Esta página pertenece a otra autoridad.";

@@ -22,6 +22,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/a/{authority}/users/new", post(create_user))
         .route("/a/{authority}/users/{user}/approve", post(approve))
         .route("/a/{authority}/users/{user}/disable", post(disable))
+        .route("/a/{authority}/users/{user}/roles", post(set_roles))
         .route("/a/{authority}/alerts", get(alerts))
 }
 
@@ -54,6 +55,8 @@ pub fn alert_label(t: &Text, k: AlertKind) -> &'static str {
 struct UserLine {
     id: String,
     active: bool,
+    staff: bool,
+    held: Vec<&'static str>,
     name: String,
     company: String,
     email: String,
@@ -66,6 +69,13 @@ struct UserLine {
 struct NewUserForm {
     name: String,
     email: String,
+}
+
+impl UserLine {
+    /// Whether the user holds the role named `name`.
+    fn holds(&self, name: &str) -> bool {
+        self.held.contains(&name)
+    }
 }
 
 #[derive(Template)]
@@ -122,6 +132,8 @@ async fn render_users(
             .parsed_roles()
             .map_err(|e| visitor.api(crate::http::error::ApiError::internal(e)))?;
         let line = UserLine {
+            staff: status == UserStatus::Active && !roles.contains(&Role::Applicant),
+            held: roles.iter().map(|r| r.as_str()).collect(),
             active: status == UserStatus::Active
                 && Some(row.id.as_str()) != p.user.as_ref().map(|u| u.id.as_str()),
             id: row.id,
@@ -288,6 +300,54 @@ async fn change(
             other => visitor.api(other.into()),
         })?;
     Ok(see_other(&format!("/a/{id}/users")))
+}
+
+/// Gives a staff member the roles ticked (their sessions end), through the API's function.
+async fn set_roles(
+    State(state): State<AppState>,
+    Path((authority, user)): Path<(String, String)>,
+    posted: Posted<Vec<(String, String)>>,
+) -> PageResult {
+    let Posted { visitor, form } = posted;
+    let id = visitor.member_of(&authority)?;
+    let p = visitor.require(&[Role::AuthorityAdmin])?.clone();
+    let mut roles = Vec::new();
+    for (k, v) in &form {
+        if k == "role" {
+            roles.push(
+                Role::parse(v)
+                    .map_err(|_| visitor.error(StatusCode::BAD_REQUEST, visitor.t().err_form))?,
+            );
+        }
+    }
+    let answer = crate::http::session::set_roles(
+        State(state.clone()),
+        p,
+        crate::http::error::Path(crate::http::session::UserPath {
+            authority: id.to_string(),
+            user,
+        }),
+        crate::http::error::Json(crate::http::session::NewRoles { roles }),
+    )
+    .await;
+    match answer {
+        Ok(_) => Ok(see_other(&format!("/a/{id}/users"))),
+        Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
+            let status = e.status();
+            let mut errors = FieldErrors::default();
+            errors.add("table", super::said(visitor.t(), &e));
+            render_users(
+                &state,
+                &visitor,
+                &authority,
+                NewUserForm::default(),
+                errors,
+                status,
+            )
+            .await
+        }
+        Err(e) => Err(visitor.api(e)),
+    }
 }
 
 struct AlertLine {
