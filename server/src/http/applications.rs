@@ -1235,6 +1235,7 @@ pub(crate) mod pages {
         principal: &Principal,
         authority: &str,
         wanted: Option<ApplicationState>,
+        taxon: Option<String>,
         limit: i64,
     ) -> Result<Vec<ApplicationView>, ApiError> {
         let Json(list) = super::list(
@@ -1246,7 +1247,7 @@ pub(crate) mod pages {
             Query(ListQuery {
                 state: wanted.map(|s| s.as_str().to_owned()),
                 applicant: None,
-                taxon: None,
+                taxon,
                 from: None,
                 until: None,
                 after: None,

@@ -97,7 +97,7 @@ async fn dashboard(
         .map_err(|e| visitor.api(e.into()))?
         .map(|a| a.name)
         .unwrap_or_default();
-    let all = pages::list(&state, p, id.as_str(), None, 500)
+    let all = pages::list(&state, p, id.as_str(), None, None, 500)
         .await
         .map_err(|e| visitor.api(e))?;
     let count =
@@ -168,12 +168,15 @@ struct ListPage {
     trader: bool,
     states: Vec<(&'static str, &'static str)>,
     selected: String,
+    taxon: String,
+    taxa: Vec<String>,
     rows: Vec<Row>,
 }
 
 #[derive(Debug, Deserialize)]
 struct ListQuery {
     state: Option<String>,
+    taxon: Option<String>,
 }
 
 fn document_name(t: &Text, code: &str) -> String {
@@ -202,9 +205,17 @@ async fn list(
                 .map_err(|_| visitor.error(StatusCode::BAD_REQUEST, t.err_form))?,
         )
     };
-    let apps = pages::list(&state, p, id.as_str(), wanted, 200)
-        .await
-        .map_err(|e| visitor.api(e))?;
+    let taxon = q.taxon.unwrap_or_default().trim().to_owned();
+    let apps = pages::list(
+        &state,
+        p,
+        id.as_str(),
+        wanted,
+        Some(taxon.clone()).filter(|t| !t.is_empty()),
+        200,
+    )
+    .await
+    .map_err(|e| visitor.api(e))?;
     let rows = apps
         .iter()
         .map(|a| Row {
@@ -241,6 +252,12 @@ async fn list(
             .map(|s| (s.as_str(), state_label(t, *s)))
             .collect(),
         selected,
+        taxon,
+        taxa: taxa(&state, &visitor)
+            .await?
+            .into_iter()
+            .map(|(n, _, _)| n)
+            .collect(),
         rows,
     }))
 }
