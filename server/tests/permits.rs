@@ -533,6 +533,10 @@ async fn permits_are_scoped_to_their_authority(backend: Backend) {
 
 async fn key_rotation_and_compromise_reach_phones(backend: Backend) {
     let s = TestServer::start(backend).await;
+    // The key is made two minutes back: a permit carries its time in minutes, and one issued
+    // two seconds back must not fall in the minute before its key existed (which it did when
+    // the test started in the first two seconds of a minute).
+    s.state.clock.set_offset(-120);
     let ke = s.issuing_authority("KE").await;
     let me = Some(ke.as_str());
     // Rotation in the same second as issuance would make the boundary ambiguous for a reader
