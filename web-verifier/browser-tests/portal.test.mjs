@@ -118,7 +118,7 @@ async function story(database, lang) {
   const browser = await launch();
   const seen = new Map();
   // Screenshots of the English story on SQLite only, so the languages do not overwrite them.
-  const snap = (page, name) => (lang === 'en' && database === 'sqlite' ? shot(page, name) : null);
+  const snap = (page, name) => (database === 'sqlite' ? shot(page, lang === 'en' ? name : `${name}-${lang}`) : null);
   try {
     const t = server.tokens;
     const L = (name) => LABELS[name][lang];

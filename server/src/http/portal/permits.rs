@@ -177,6 +177,11 @@ fn shown(draft: &str) -> Shown {
     }
 }
 
+/// One field report as a row: when, where (UN/LOCODE), what.
+fn report_row(at: i64, locode: &Option<String>, what: String) -> (String, String, String) {
+    (when(at), locode.clone().unwrap_or_default(), what)
+}
+
 fn quantities(lines: &Value) -> String {
     lines
         .as_array()
@@ -279,35 +284,17 @@ async fn show(
         scans: usage
             .scans
             .iter()
-            .map(|s| {
-                (
-                    when(s.scanned_at),
-                    s.locode.clone().unwrap_or_default(),
-                    s.verdict.clone(),
-                )
-            })
+            .map(|s| report_row(s.scanned_at, &s.locode, s.verdict.clone()))
             .collect(),
         endorsements: usage
             .endorsements
             .iter()
-            .map(|e| {
-                (
-                    when(e.endorsed_at),
-                    e.locode.clone().unwrap_or_default(),
-                    quantities(&e.lines),
-                )
-            })
+            .map(|e| report_row(e.endorsed_at, &e.locode, quantities(&e.lines)))
             .collect(),
         confirmations: usage
             .confirmations
             .iter()
-            .map(|e| {
-                (
-                    when(e.confirmed_at),
-                    e.locode.clone().unwrap_or_default(),
-                    quantities(&e.lines),
-                )
-            })
+            .map(|e| report_row(e.confirmed_at, &e.locode, quantities(&e.lines)))
             .collect(),
         alerts,
         p: row,
