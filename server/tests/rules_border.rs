@@ -20,6 +20,7 @@ on_both_backends!(
     import_permit_and_inspection_checkpoints,
     import_confirmation_rules,
     confirmation_cancels_a_single_use_document,
+    a_scan_after_import_cancelled_the_document_raises_an_alert,
 );
 
 fn now() -> i64 {
@@ -84,6 +85,16 @@ async fn endorse(s: &TestServer, token: &str, e: Value) -> (StatusCode, Value) {
         json!({"endorsements": [e]}),
     )
     .await
+}
+
+fn scan(id: &str, qr: &str, locode: &str, t: i64) -> Value {
+    json!({"id": id, "device_id": "dev-1", "scanned_at": at(t), "place": {"locode": locode},
+           "verdict": "valid", "qr": qr})
+}
+
+async fn upload_scan(s: &TestServer, token: &str, scan: Value) -> (StatusCode, Value) {
+    s.post("/api/v1/scans", Some(token), json!({"scans": [scan]}))
+        .await
 }
 
 /// The phone's verdict at a checkpoint with the server's current bundle.
@@ -431,5 +442,72 @@ async fn confirmation_cancels_a_single_use_document(backend: Backend) {
         synced_state(&s, "/api/v1/bundle?format=2", cqr).await,
         Some(PermitState::Valid)
     );
+    s.stop().await;
+}
+
+/// B10: a document the importing authority cancelled on import, scanned again after that
+/// confirmation, raises `scanned_after_import` for the issuing authority (in the upload's
+/// answer and its alerts, filtered by kind); a scan taken before the confirmation (uploaded
+/// late) and a scan of a permit that was not cancelled raise nothing, nor does a multi-use
+/// certificate that entered a country (it is not cancelled).
+async fn a_scan_after_import_cancelled_the_document_raises_an_alert(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let ke = s.issuing_authority("KE").await;
+    let officer = s.token("officer", None, Some("KE")).await;
+    let de = s.token("importer", None, Some("DE")).await;
+    let de_officer = s.token("officer", None, Some("DE")).await;
+    let p = s.issue(&ke, "KE", export_draft("KE/1", "KE", "DE")).await;
+    let qr = p["qr_text"].as_str().unwrap();
+    let other = s.issue(&ke, "KE", export_draft("KE/2", "KE", "DE")).await;
+    let other_qr = other["qr_text"].as_str().unwrap();
+    endorse(&s, &officer, endorsement("e-1", qr, "KEMBA", now() - 600)).await;
+    let (status, r) = upload_scan(&s, &de_officer, scan("s-0", qr, "DEHAM", now() - 300)).await;
+    assert_eq!((status, kinds(&r)), (StatusCode::OK, vec![]), "{r}");
+    let (status, r) = confirm(
+        &s,
+        &de,
+        confirmation_at("c-1", qr, "DEHAM", now() - 200, "10"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+
+    // Taken before the confirmation, uploaded after it: nothing.
+    let (status, r) = upload_scan(&s, &de_officer, scan("s-1", qr, "DEHAM", now() - 250)).await;
+    assert_eq!((status, kinds(&r)), (StatusCode::OK, vec![]), "{r}");
+    // After it: the spent document is presented again.
+    let (status, r) = upload_scan(&s, &de_officer, scan("s-2", qr, "DEMUC", now() - 10)).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!(kinds(&r), ["scanned_after_import"], "{r}");
+    let detail = r["alerts"][0]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("DEMUC") && detail.contains("import into DE"),
+        "{detail}"
+    );
+    // A permit never confirmed: nothing.
+    let (_, r) = upload_scan(&s, &de_officer, scan("s-3", other_qr, "DEHAM", now() - 5)).await;
+    assert_eq!(kinds(&r), Vec::<String>::new(), "{r}");
+
+    let (status, body) = s
+        .get(
+            "/api/v1/authorities/KE/alerts?kind=scanned_after_import",
+            Some(&ke),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let alerts = body["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 1, "{body}");
+    assert_eq!(alerts[0]["permit_number"], "KE/1", "{body}");
+
+    // A multi-use certificate entering a country is not cancelled: its scans raise nothing.
+    let cert = s.issue(&ke, "KE", instrument_draft("KE/MI/1")).await;
+    let cqr = cert["qr_text"].as_str().unwrap();
+    confirm(
+        &s,
+        &de,
+        confirmation_at("c-2", cqr, "DEFRA", now() - 100, "10"),
+    )
+    .await;
+    let (_, r) = upload_scan(&s, &de_officer, scan("s-4", cqr, "DEFRA", now() - 5)).await;
+    assert_eq!(kinds(&r), Vec::<String>::new(), "{r}");
     s.stop().await;
 }

@@ -61,11 +61,14 @@ pub enum AlertKind {
     ImportedAfterValidity,
     /// An import confirmation by a country the permit is not bound for (refused).
     ImportNotDestined,
+    /// A scan of a document after the importing authority confirmed its import and so
+    /// cancelled it: a spent document presented again (RULES.md B10).
+    ScannedAfterImport,
 }
 
 impl AlertKind {
     /// Every kind.
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 15] = [
         Self::SecondEndorsement,
         Self::UsedPermitScanned,
         Self::QuantityExceeded,
@@ -80,6 +83,7 @@ impl AlertKind {
         Self::EndorsedByAnotherParty,
         Self::ImportedAfterValidity,
         Self::ImportNotDestined,
+        Self::ScannedAfterImport,
     ];
 
     /// The stored and wire name.
@@ -99,6 +103,7 @@ impl AlertKind {
             Self::EndorsedByAnotherParty => "endorsed_by_another_party",
             Self::ImportedAfterValidity => "imported_after_validity",
             Self::ImportNotDestined => "import_not_destined",
+            Self::ScannedAfterImport => "scanned_after_import",
         }
     }
 }
@@ -206,6 +211,34 @@ pub fn used_permit_rescanned(
                 crate::clock::format_time(endorsement.endorsed_at)
             )
         })
+}
+
+/// The import confirmation that cancelled a permit, as the scan rule needs it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CancellingConfirmation {
+    /// The confirming (importing) country.
+    pub country: String,
+    /// When the shipment was received.
+    pub confirmed_at: i64,
+}
+
+/// A scan at `scanned_at` of a document cancelled on import by `confirmation`: the alert's
+/// detail, or `None` for a scan taken before the import (a phone uploading late).
+pub fn scanned_after_import(
+    confirmation: &CancellingConfirmation,
+    place: Option<&str>,
+    scanned_at: i64,
+) -> Option<String> {
+    (scanned_at >= confirmation.confirmed_at).then(|| {
+        format!(
+            "scanned at {} on {} after its import into {} was confirmed on {}: the document \
+             was cancelled on import",
+            place.unwrap_or("an unnamed place"),
+            crate::clock::format_time(scanned_at),
+            confirmation.country,
+            crate::clock::format_time(confirmation.confirmed_at)
+        )
+    })
 }
 
 /// Endorsed quantities above the issued ones, or blocks not on the permit: one phrase each,
@@ -365,6 +398,25 @@ mod tests {
             assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
         }
         assert!("forgery".parse::<AlertKind>().is_err());
+    }
+
+    #[test]
+    fn scans_after_the_import_that_cancelled_a_permit() {
+        let c = CancellingConfirmation {
+            country: "DE".into(),
+            confirmed_at: 1_000,
+        };
+        let detail = scanned_after_import(&c, Some("DEHAM"), 2_000).unwrap();
+        assert_eq!(
+            detail,
+            "scanned at DEHAM on 1970-01-01T00:33:20Z after its import into DE was confirmed \
+             on 1970-01-01T00:16:40Z: the document was cancelled on import"
+        );
+        assert!(
+            scanned_after_import(&c, None, 1_000).is_some(),
+            "same second"
+        );
+        assert_eq!(scanned_after_import(&c, None, 999), None, "taken before");
     }
 
     #[test]

@@ -24,8 +24,9 @@ use super::{
 };
 pub use crate::domain::alerts::EndorsedLine;
 use crate::domain::alerts::{
-    Against, FirstEndorsement, IssuedLine, confirmation_excess, endorsement_excess,
-    implausible_travel, place_outside_country, used_permit_rescanned,
+    Against, CancellingConfirmation, FirstEndorsement, IssuedLine, confirmation_excess,
+    endorsement_excess, implausible_travel, place_outside_country, scanned_after_import,
+    used_permit_rescanned,
 };
 use crate::domain::rates::{Budget, Limit, Window, spend};
 use crate::domain::reports::{
@@ -739,6 +740,25 @@ where
                 first.and_then(|first| used_permit_rescanned(&first, here, s.scanned_at))
             {
                 self.raise(r, AlertKind::UsedPermitScanned, &source, detail)
+                    .await?;
+            }
+        }
+        // A spent document presented again: scanned after the import confirmation that
+        // cancelled it. A scan taken before it (uploaded late) raises nothing.
+        if r.state == Some(PermitState::CancelledOnImport) {
+            let cancelling: Option<CancellingConfirmation> = sqlx::query_as(
+                "SELECT country, confirmed_at FROM confirmations \
+                 WHERE authority_id = $1 AND status_index = $2 \
+                 ORDER BY confirmed_at, id LIMIT 1",
+            )
+            .bind(authority)
+            .bind(index)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+            if let Some(detail) = cancelling
+                .and_then(|c| scanned_after_import(&c, s.place.locode.as_deref(), s.scanned_at))
+            {
+                self.raise(r, AlertKind::ScannedAfterImport, &source, detail)
                     .await?;
             }
         }

@@ -252,6 +252,7 @@ catalogue! {
     al_endorsed_by_another_party: "Endorsed by another Party", "Visé par une autre Partie", "Refrendado por otra Parte";
     al_imported_after_validity: "Imported after its validity", "Importé après sa validité", "Importado después de su validez";
     al_import_not_destined: "Imported by a country it was not issued for", "Importé par un pays non destinataire", "Importado por un país que no era el destino";
+    al_scanned_after_import: "Scanned after its import cancelled it", "Contrôlé après son annulation à l'importation", "Controlado después de su anulación en la importación";
     nav_keys: "Signing keys", "Clés de signature", "Claves de firma";
     nav_quotas: "Quotas", "Quotas", "Cupos";
     nav_taxa: "Species", "Espèces", "Especies";

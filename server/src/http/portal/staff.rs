@@ -49,6 +49,7 @@ pub fn alert_label(t: &Text, k: AlertKind) -> &'static str {
         A::EndorsedByAnotherParty => t.al_endorsed_by_another_party,
         A::ImportedAfterValidity => t.al_imported_after_validity,
         A::ImportNotDestined => t.al_import_not_destined,
+        A::ScannedAfterImport => t.al_scanned_after_import,
     }
 }
 
