@@ -390,6 +390,44 @@ pub struct PermitView {
     /// Original/copy, replacement of, retrospective statement, place, signatory, address.
     #[schema(value_type = Option<FormContent>)]
     form: Option<serde_json::Value>,
+    /// Box 11a of each block under a quota (one permit's view only, not lists): exported
+    /// under the quota this year including this block when it was issued, and the quota.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quota_use: Option<Vec<BlockQuotaView>>,
+}
+
+/// Box 11a of one block.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BlockQuotaView {
+    /// Block letter.
+    block: String,
+    /// Used so far this year including this block, decimal text in the block's unit.
+    used: String,
+    /// The annual quota, decimal text.
+    quota: String,
+}
+
+impl PermitView {
+    /// The view with box 11a of its blocks (`blocks`: letter and quota use, blocks under no
+    /// quota left out).
+    pub fn with_quota_use(
+        mut self,
+        blocks: Vec<(String, Option<crate::storage::documents::BlockQuota>)>,
+    ) -> Self {
+        self.quota_use = Some(
+            blocks
+                .into_iter()
+                .filter_map(|(block, q)| {
+                    q.map(|q| BlockQuotaView {
+                        block,
+                        used: crate::domain::issuing::format_micro(q.used_micro),
+                        quota: crate::domain::issuing::format_micro(q.quota_micro),
+                    })
+                })
+                .collect(),
+        );
+        self
+    }
 }
 
 impl From<PermitRow> for PermitView {
@@ -416,6 +454,7 @@ impl From<PermitRow> for PermitView {
             revocation_kind: row.revocation_kind,
             replaced_by: row.replaced_by,
             form: row.form_content.and_then(|t| serde_json::from_str(&t).ok()),
+            quota_use: None,
         }
     }
 }

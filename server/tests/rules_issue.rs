@@ -19,6 +19,7 @@ on_both_backends!(
     revocations_say_why_and_name_the_replacement,
     form_content_is_stored_and_shown,
     only_exports_of_unseized_specimens_count_against_a_quota,
+    quotas_of_a_term_source_or_purpose_and_their_endorsed_total,
 );
 
 /// POSTs one permit; returns status and body.
@@ -556,5 +557,133 @@ async fn only_exports_of_unseized_specimens_count_against_a_quota(backend: Backe
     // A second export does count, and is refused with the numbers.
     let body = json!({"permit": export_draft("KE/Q/4", "KE", "DE")});
     refused(&s, &ke, "KE", body, "quota_exceeded", "12.5 used of 20").await;
+    s.stop().await;
+}
+
+/// Q3, Q4: a quota may be of one term, source and purpose; a line counts against the most
+/// specific quota it matches, the refusal names the quota's scope and gives the numbers, the
+/// quota API returns issued and endorsed totals, and the permit's view carries box 11a.
+async fn quotas_of_a_term_source_or_purpose_and_their_endorsed_total(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let ke = s.issuing_authority("KE").await;
+    let officer = s.token("officer", None, Some("KE")).await;
+    let now = permitseal_server::clock::Clock::system().now();
+    let year = verifier_core::date::Date::from_unix(now).ymd().0;
+    let put = |body: Value| {
+        let s = &s;
+        let ke = ke.clone();
+        async move {
+            s.call(
+                reqwest::Method::PUT,
+                "/api/v1/authorities/KE/quotas",
+                Some(&ke),
+                Some(body),
+            )
+            .await
+        }
+    };
+    let quota = |extra: Value| {
+        let mut q = json!({"year": year, "scientific_name": "Aloe ferox", "unit": "KIL",
+                           "quantity": "20"});
+        for (k, v) in extra.as_object().unwrap() {
+            q[k] = v.clone();
+        }
+        q
+    };
+    // Bad scopes: a clear 4xx each, nothing stored.
+    for (extra, code) in [
+        (json!({"term": "XYZ"}), "unknown_code"),
+        (json!({"purpose": "9"}), "unknown_code"),
+        (json!({"source": "I"}), "invalid_field"),
+    ] {
+        let (status, body) = put(quota(extra.clone())).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(code)),
+            "{extra}: {body}"
+        );
+    }
+    let (status, q) = put(quota(json!({"term": "EXT", "source": "A", "purpose": "T"}))).await;
+    assert_eq!(status, StatusCode::OK, "{q}");
+    assert_eq!(
+        (&q["term"], &q["source"], &q["purpose"], &q["endorsed"]),
+        (&json!("EXT"), &json!("A"), &json!("T"), &json!("0")),
+        "{q}"
+    );
+    let (status, q) = put(quota(json!({"quantity": "100"}))).await;
+    assert_eq!(status, StatusCode::OK, "{q}");
+    assert_eq!(q["term"], Value::Null, "{q}");
+    let (status, q) = put(quota(json!({"source": "W"}))).await;
+    assert_eq!(status, StatusCode::OK, "{q}");
+
+    // EXT, A, T: the most specific quota; roots (ROO): the quota of every term.
+    s.issue(&ke, "KE", export_draft("KE/T/1", "KE", "DE")).await;
+    let mut roots = export_draft("KE/T/2", "KE", "DE");
+    roots["lines"][0]["term"] = json!("ROO");
+    s.issue(&ke, "KE", roots).await;
+    // Of another purpose: not the EXT/A/T quota, the general one.
+    let mut scientific = export_draft("KE/T/3", "KE", "DE");
+    scientific["purpose"] = json!("S");
+    s.issue(&ke, "KE", scientific).await;
+    let (_, list) = s.get("/api/v1/authorities/KE/quotas", Some(&ke)).await;
+    let used: Vec<(Value, Value, Value)> = list["quotas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| (q["term"].clone(), q["source"].clone(), q["used"].clone()))
+        .collect();
+    assert_eq!(
+        used,
+        [
+            (Value::Null, Value::Null, json!("25")),
+            (Value::Null, json!("W"), json!("0")),
+            (json!("EXT"), json!("A"), json!("12.5")),
+        ],
+        "{list}"
+    );
+    // The EXT/A/T quota refuses a second such line, with its scope and the numbers.
+    let body = json!({"permit": export_draft("KE/T/4", "KE", "DE")});
+    let (status, err) = post(&s, &ke, "KE", body).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+    let message = err["message"].as_str().unwrap();
+    assert!(
+        message.contains("(KIL, term EXT, source A, purpose T)")
+            && message.contains("12.5 used of 20, the line asks 12.5"),
+        "{message}"
+    );
+
+    // Box 11a in the permit's view; a permit under no quota has none.
+    let (_, view) = s
+        .get("/api/v1/authorities/KE/permits/KE%2FT%2F1", Some(&ke))
+        .await;
+    assert_eq!(
+        view["quota_use"],
+        json!([{"block": "A", "used": "12.5", "quota": "20"}]),
+        "{view}"
+    );
+
+    // The export endorsement counts as endorsed, once: a second endorsement (re-use) does not.
+    for id in ["e-1", "e-2"] {
+        let e = json!({"id": id, "device_id": "dev-9",
+            "endorsed_at": permitseal_server::http::format_time(now - 60),
+            "place": {"locode": "KEMBA"}, "transport_document": "AWB 176-12345675",
+            "lines": [{"block": "A", "quantity": "10"}], "qr": view["qr_text"]});
+        let (status, r) = s
+            .post(
+                "/api/v1/endorsements",
+                Some(&officer),
+                json!({"endorsements": [e]}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{r}");
+    }
+    let (_, list) = s.get("/api/v1/authorities/KE/quotas", Some(&ke)).await;
+    let endorsed: Vec<&Value> = list["quotas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| &q["endorsed"])
+        .collect();
+    assert_eq!(endorsed, [&json!("0"), &json!("0"), &json!("10")], "{list}");
     s.stop().await;
 }

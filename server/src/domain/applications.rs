@@ -488,6 +488,28 @@ pub struct QuotaFact {
     pub quota_micro: i64,
     /// Used by issued permits, in millionths.
     pub used_micro: i64,
+    /// The term, source and purpose it is of (`None`: any).
+    pub scope: super::issuing::QuotaScope,
+}
+
+impl QuotaFact {
+    /// How specific the quota is when it matches a line of `term` and `source` in a permit of
+    /// `purpose` (more named codes: more specific), or `None` when it does not match.
+    fn specificity(&self, term: &str, source: &str, purpose: &str) -> Option<u8> {
+        let mut n = 0;
+        for (wanted, actual) in [
+            (&self.scope.term, term),
+            (&self.scope.source, source),
+            (&self.scope.purpose, purpose),
+        ] {
+            match wanted.as_deref() {
+                None => {}
+                Some(w) if w == actual => n += 1,
+                Some(_) => return None,
+            }
+        }
+        Some(n)
+    }
 }
 
 /// What the rules need to know beyond the application.
@@ -635,35 +657,47 @@ pub fn source_rule(line: usize, kingdom: Kingdom, source: Source) -> Option<Rule
     })
 }
 
-/// Lines that would take a quota past its total (several lines of one taxon and unit add up).
+/// Lines that would take a quota past its total (several lines counted by one quota add up).
+/// Each line counts against the most specific quota it matches, as issuing counts it
+/// (RULES.md Q3).
 pub fn quota_rule(draft: &PermitDraft, quotas: &[QuotaFact]) -> Vec<RuleResult> {
     let mut out = Vec::new();
     let Ok(ty) = draft.document_type.parse::<DocumentType>() else {
         return out;
     };
-    for q in quotas {
-        let quota_key = verifier_core::text::comparison_key(&q.scientific_name);
-        let mut asked = 0i64;
-        let mut last = None;
-        for (i, line) in draft.lines.iter().enumerate() {
-            let unit = line.unit.as_deref().unwrap_or("NAR");
-            // Names by their comparison key (FORMAT.md §11.3), as issuing matches them.
-            let counts = line
-                .source
-                .parse()
-                .is_ok_and(|source| counts_against_quota(ty, source));
-            if !counts
-                || verifier_core::text::comparison_key(&line.scientific_name) != quota_key
-                || unit != q.unit
-            {
-                continue;
-            }
-            if let Ok(quantity) = line.quantity.parse() {
-                // A quantity too large to count in millionths exceeds any quota.
-                asked = asked.saturating_add(micro(quantity).unwrap_or(i64::MAX));
-                last = Some(i);
-            }
+    // Per quota: what the draft asks of it and its last line.
+    let mut asked: Vec<(i64, Option<usize>)> = vec![(0, None); quotas.len()];
+    for (i, line) in draft.lines.iter().enumerate() {
+        let unit = line.unit.as_deref().unwrap_or("NAR");
+        let counts = line
+            .source
+            .parse()
+            .is_ok_and(|source| counts_against_quota(ty, source));
+        if !counts {
+            continue;
         }
+        // Names by their comparison key (FORMAT.md §11.3), as issuing matches them.
+        let key = verifier_core::text::comparison_key(&line.scientific_name);
+        let best = quotas
+            .iter()
+            .enumerate()
+            .filter(|(_, q)| {
+                q.unit == unit && verifier_core::text::comparison_key(&q.scientific_name) == key
+            })
+            .filter_map(|(n, q)| {
+                q.specificity(&line.term, &line.source, &draft.purpose)
+                    .map(|s| (s, std::cmp::Reverse(n)))
+            })
+            .max()
+            .map(|(_, std::cmp::Reverse(n))| n);
+        if let (Some(n), Ok(quantity)) = (best, line.quantity.parse()) {
+            // A quantity too large to count in millionths exceeds any quota.
+            let entry = &mut asked[n];
+            entry.0 = entry.0.saturating_add(micro(quantity).unwrap_or(i64::MAX));
+            entry.1 = Some(i);
+        }
+    }
+    for (q, (asked, last)) in quotas.iter().zip(asked) {
         if let Some(i) = last
             && q.used_micro.saturating_add(asked) > q.quota_micro
         {
@@ -671,9 +705,10 @@ pub fn quota_rule(draft: &PermitDraft, quotas: &[QuotaFact]) -> Vec<RuleResult> 
                 "quota_exceeded",
                 format!("lines[{i}].quantity"),
                 format!(
-                    "the quota for {} ({}) is {}, {} is used: {} more would exceed it",
+                    "the quota for {} ({}{}) is {}, {} is used: {} more would exceed it",
                     q.scientific_name,
                     q.unit,
+                    q.scope.described(),
                     format_micro(q.quota_micro),
                     format_micro(q.used_micro),
                     format_micro(asked)
@@ -687,6 +722,7 @@ pub fn quota_rule(draft: &PermitDraft, quotas: &[QuotaFact]) -> Vec<RuleResult> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::issuing::QuotaScope;
     use ApplicationAction as A;
     use ApplicationState as S;
 
@@ -917,6 +953,7 @@ mod tests {
                 unit: "KIL".into(),
                 quota_micro: 15_000_000,
                 used_micro: 6_000_000,
+                scope: Default::default(),
             }],
             ..RuleFacts::default()
         };
@@ -939,6 +976,37 @@ mod tests {
                 "quota_exceeded"
             ]
         );
+    }
+
+    #[test]
+    fn a_line_counts_against_the_most_specific_quota_it_matches() {
+        let q = |quota: i64, term: Option<&str>, purpose: Option<&str>| QuotaFact {
+            scientific_name: "Aloe ferox".into(),
+            unit: "KIL".into(),
+            quota_micro: quota,
+            used_micro: 0,
+            scope: QuotaScope {
+                term: term.map(Into::into),
+                source: None,
+                purpose: purpose.map(Into::into),
+            },
+        };
+        // The EXT quota is too small; the general one would take the line.
+        let quotas = [q(100_000_000, None, None), q(5_000_000, Some("EXT"), None)];
+        let found = quota_rule(&draft(), &quotas);
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].message.contains("(KIL, term EXT) is 5"),
+            "{}",
+            found[0].message
+        );
+        // A quota of another term or purpose does not match: the general one counts it.
+        let quotas = [q(100_000_000, None, None), q(5_000_000, Some("ROO"), None)];
+        assert!(quota_rule(&draft(), &quotas).is_empty());
+        let quotas = [q(5_000_000, None, Some("S"))];
+        assert!(quota_rule(&draft(), &quotas).is_empty());
+        let quotas = [q(5_000_000, None, Some("T"))];
+        assert_eq!(quota_rule(&draft(), &quotas).len(), 1);
     }
 
     #[test]

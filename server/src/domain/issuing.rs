@@ -500,6 +500,32 @@ pub fn import_permit_covers(
     }
 }
 
+/// What a quota is of beyond its taxon and unit: one term, source and purpose each, or any
+/// (`None`). A line counts against the most specific quota it matches (RULES.md Q3).
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct QuotaScope {
+    /// Term code.
+    pub term: Option<String>,
+    /// Source code.
+    pub source: Option<String>,
+    /// Purpose code.
+    pub purpose: Option<String>,
+}
+
+impl QuotaScope {
+    /// `, term TUS, source W` or nothing, for messages.
+    pub fn described(&self) -> String {
+        [
+            ("term", &self.term),
+            ("source", &self.source),
+            ("purpose", &self.purpose),
+        ]
+        .iter()
+        .filter_map(|(name, v)| v.as_deref().map(|v| format!(", {name} {v}")))
+        .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,7 +17,9 @@ use crate::domain::{PermitState, RevocationReason, StateAction};
 use crate::http::error::{ApiError, Json, Path, Query};
 use crate::model::{AuthorityId, Principal, Role, text_field};
 use crate::state::AppState;
-use crate::storage::permits::{IssueOutcome, IssueRefusal, PermitFilter, PermitRow};
+use crate::storage::permits::{
+    IssueOutcome, IssueRefusal, PermitFilter, PermitRow, QuotaScope, QuotaUse,
+};
 use crate::views::{IssueBatch, IssueRequest, PermitView, check_request};
 
 const MANAGERS: &[Role] = &[Role::Admin, Role::Issuer];
@@ -91,10 +93,57 @@ pub struct Quota {
     pub(crate) scientific_name: String,
     #[schema(value_type = verifier_core::codes::Unit)]
     pub(crate) unit: String,
+    /// Term code the quota is of; none: every term.
+    #[schema(value_type = Option<verifier_core::codes::Term>)]
+    pub(crate) term: Option<String>,
+    /// Source code the quota is of; none: every source.
+    #[schema(value_type = Option<verifier_core::codes::Source>)]
+    pub(crate) source: Option<String>,
+    /// Purpose code the quota is of; none: every purpose.
+    #[schema(value_type = Option<verifier_core::codes::Purpose>)]
+    pub(crate) purpose: Option<String>,
     /// Decimal text.
     pub(crate) quota: String,
-    /// Decimal text.
+    /// Issued under it so far this year (unrevoked permits), decimal text.
     pub(crate) used: String,
+    /// Endorsed at export (box 14) of the permits counted against it, decimal text.
+    pub(crate) endorsed: String,
+}
+
+impl Quota {
+    fn new(
+        year: i64,
+        scientific_name: String,
+        unit: String,
+        scope: QuotaScope,
+        q: QuotaUse,
+    ) -> Self {
+        Self {
+            year,
+            scientific_name,
+            unit,
+            term: scope.term,
+            source: scope.source,
+            purpose: scope.purpose,
+            quota: format_micro(q.quota_micro),
+            used: format_micro(q.used_micro),
+            endorsed: format_micro(q.endorsed_micro),
+        }
+    }
+}
+
+/// An optional code of a quota's scope: absent or empty is any; else it must be a code of `T`.
+fn scope_code<T>(field: &str, value: Option<&str>) -> Result<Option<String>, ApiError>
+where
+    T: std::str::FromStr<Err = verifier_core::codes::CodeError> + std::fmt::Display,
+{
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => v
+            .parse::<T>()
+            .map(|c| Some(c.to_string()))
+            .map_err(|e| ApiError::invalid("unknown_code", format!("{field}: {e}"))),
+    }
 }
 
 /// The authority's quotas.
@@ -360,9 +409,12 @@ async fn fetch(
     principal: Principal,
     Path(PermitPath { authority, number }): Path<PermitPath>,
 ) -> Result<Json<PermitView>, ApiError> {
-    Ok(Json(
-        find(&state, &principal, &authority, &number).await?.into(),
-    ))
+    let row = find(&state, &principal, &authority, &number).await?;
+    let blocks = state
+        .db
+        .lettered_block_quotas(&row.authority_id, row.status_index)
+        .await?;
+    Ok(Json(PermitView::from(row).with_quota_use(blocks)))
 }
 
 /// Query of the QR endpoints.
@@ -603,9 +655,22 @@ pub struct SetQuota {
     #[schema(value_type = verifier_core::codes::Unit)]
     pub(crate) unit: String,
     pub(crate) quantity: verifier_core::permit::QuantityInput,
+    /// Only lines of this term count against it (absent: every term).
+    #[serde(default)]
+    #[schema(value_type = Option<verifier_core::codes::Term>)]
+    pub(crate) term: Option<String>,
+    /// Only lines of this source count against it (absent: every source but I).
+    #[serde(default)]
+    #[schema(value_type = Option<verifier_core::codes::Source>)]
+    pub(crate) source: Option<String>,
+    /// Only permits of this purpose count against it (absent: every purpose).
+    #[serde(default)]
+    #[schema(value_type = Option<verifier_core::codes::Purpose>)]
+    pub(crate) purpose: Option<String>,
 }
 
-/// Set the annual quota of a taxon in a unit (issuance beyond it is refused)
+/// Set the annual quota of a taxon in a unit, optionally of one term, source and purpose
+/// (issuance beyond it is refused)
 #[utoipa::path(put, path = "/api/v1/authorities/{authority}/quotas", params(AuthorityPath), request_body = SetQuota,
     responses((status = 200, body = Quota)))]
 pub(crate) async fn set_quota(
@@ -627,6 +692,17 @@ pub(crate) async fn set_quota(
             .map_err(|e: verifier_core::codes::CodeError| {
                 ApiError::invalid("unknown_code", format!("unit: {e}"))
             })?;
+    let scope = QuotaScope {
+        term: scope_code::<verifier_core::codes::Term>("term", body.term.as_deref())?,
+        source: scope_code::<verifier_core::codes::Source>("source", body.source.as_deref())?,
+        purpose: scope_code::<verifier_core::codes::Purpose>("purpose", body.purpose.as_deref())?,
+    };
+    if scope.source.as_deref() == Some("I") {
+        return Err(ApiError::invalid(
+            "invalid_field",
+            "source: seized or confiscated specimens (I) never count against a quota",
+        ));
+    }
     let name = text_field("scientific_name", &body.scientific_name, 255)?;
     if let Some(problem) =
         verifier_core::text::check_issuing(verifier_core::text::FieldKind::ScientificName, &name)
@@ -659,17 +735,18 @@ pub(crate) async fn set_quota(
             body.year,
             &name,
             &unit.to_string(),
+            &scope,
             quota_micro,
             state.clock.now(),
         )
         .await?;
-    Ok(Json(Quota {
-        year: i64::from(body.year),
-        scientific_name: name,
-        unit: unit.to_string(),
-        quota: format_micro(quota.quota_micro),
-        used: format_micro(quota.used_micro),
-    }))
+    Ok(Json(Quota::new(
+        i64::from(body.year),
+        name,
+        unit.to_string(),
+        scope,
+        quota,
+    )))
 }
 
 /// The authority's annual quotas and what is used
@@ -684,13 +761,7 @@ pub(crate) async fn list_quotas(
     let rows = state.db.list_quotas(&id).await?;
     let quotas: Vec<_> = rows
         .into_iter()
-        .map(|q| Quota {
-            year: q.year,
-            scientific_name: q.scientific_name,
-            unit: q.unit,
-            quota: format_micro(q.quota.quota_micro),
-            used: format_micro(q.quota.used_micro),
-        })
+        .map(|q| Quota::new(q.year, q.scientific_name, q.unit, q.scope, q.quota))
         .collect();
     Ok(Json(QuotaList { quotas }))
 }

@@ -13,6 +13,7 @@ use crate::domain::applications::{
     QuotaFact, RuleFacts, format_number,
 };
 use crate::domain::issuing::Listing;
+use crate::domain::issuing::QuotaScope;
 use crate::model::AuthorityId;
 
 /// A stored application.
@@ -401,21 +402,35 @@ impl Db {
             if let Some(l) = listing {
                 facts.listings.push((name.clone(), l));
             }
-            let quotas: Vec<(String, i64, i64)> = on_db!(self, read, |pool| sqlx::query_as(
-                "SELECT unit, quota_micro, used_micro FROM quotas \
-                 WHERE authority_id = $1 AND year = $2 AND scientific_name = $3"
+            #[allow(clippy::type_complexity)]
+            let quotas: Vec<(
+                String,
+                i64,
+                i64,
+                Option<String>,
+                Option<String>,
+                Option<String>,
+            )> = on_db!(self, read, |pool| sqlx::query_as(
+                "SELECT unit, quota_micro, used_micro, NULLIF(term, ''), NULLIF(source, ''), \
+                 NULLIF(purpose, '') FROM quotas \
+                 WHERE authority_id = $1 AND year = $2 AND scientific_name = $3 ORDER BY id"
             )
             .bind(authority.as_str())
             .bind(year)
             .bind(name)
             .fetch_all(pool)
             .await?);
-            for (unit, quota_micro, used_micro) in quotas {
+            for (unit, quota_micro, used_micro, term, source, purpose) in quotas {
                 facts.quotas.push(QuotaFact {
                     scientific_name: name.clone(),
                     unit,
                     quota_micro,
                     used_micro,
+                    scope: QuotaScope {
+                        term,
+                        source,
+                        purpose,
+                    },
                 });
             }
         }

@@ -79,10 +79,24 @@ impl Db {
         authority: &str,
         status_index: i64,
     ) -> Result<Vec<Option<BlockQuota>>, StorageError> {
-        const SQL: &str = "SELECT l.quota_used_micro, q.quota_micro FROM permit_lines l \
+        Ok(self
+            .lettered_block_quotas(authority, status_index)
+            .await?
+            .into_iter()
+            .map(|(_, q)| q)
+            .collect())
+    }
+
+    /// Box 11a per block of a permit with the block's letter, in block order.
+    pub async fn lettered_block_quotas(
+        &self,
+        authority: &str,
+        status_index: i64,
+    ) -> Result<Vec<(String, Option<BlockQuota>)>, StorageError> {
+        const SQL: &str = "SELECT l.block, l.quota_used_micro, q.quota_micro FROM permit_lines l \
              LEFT JOIN quotas q ON q.id = l.quota_id \
              WHERE l.authority_id = $1 AND l.status_index = $2 ORDER BY l.block";
-        let rows: Vec<(Option<i64>, Option<i64>)> = on_db!(self, read, |pool| {
+        let rows: Vec<(String, Option<i64>, Option<i64>)> = on_db!(self, read, |pool| {
             sqlx::query_as(SQL)
                 .bind(authority)
                 .bind(status_index)
@@ -91,12 +105,15 @@ impl Db {
         })?;
         Ok(rows
             .into_iter()
-            .map(|row| match row {
-                (Some(used_micro), Some(quota_micro)) => Some(BlockQuota {
-                    used_micro,
-                    quota_micro,
-                }),
-                _ => None,
+            .map(|(block, used, quota)| {
+                let q = match (used, quota) {
+                    (Some(used_micro), Some(quota_micro)) => Some(BlockQuota {
+                        used_micro,
+                        quota_micro,
+                    }),
+                    _ => None,
+                };
+                (block, q)
             })
             .collect())
     }

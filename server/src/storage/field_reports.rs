@@ -984,6 +984,24 @@ where
         {
             let why = format!("export endorsed ({})", e.id);
             self.move_state(&r, next, &why).await?;
+            // The export took place: what it endorsed is the quota's endorsed total (box 14;
+            // RULES.md Q4). Only the endorsement that marks the permit used counts, so a
+            // re-used permit's second endorsement is not counted twice.
+            for line in &lines {
+                sqlx::query(
+                    "UPDATE quotas SET endorsed_micro = CASE \
+                     WHEN endorsed_micro > 9223372036854775807 - $1 THEN 9223372036854775807 \
+                     ELSE endorsed_micro + $1 END \
+                     WHERE id = (SELECT quota_id FROM permit_lines WHERE authority_id = $2 \
+                     AND status_index = $3 AND block = $4)",
+                )
+                .bind(line.quantity_micro)
+                .bind(authority)
+                .bind(index)
+                .bind(line.block.as_str())
+                .execute(&mut *self.tx)
+                .await?;
+            }
         }
         Ok(None)
     }

@@ -81,7 +81,11 @@ pub struct QuotaUse {
     pub quota_micro: i64,
     /// Used by permits issued in its year and not revoked.
     pub used_micro: i64,
+    /// Endorsed at export (box 14) of the permits counted against it.
+    pub endorsed_micro: i64,
 }
+
+pub use crate::domain::issuing::QuotaScope;
 
 /// A quota of an authority.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -92,6 +96,9 @@ pub struct QuotaRow {
     pub scientific_name: String,
     /// Unit code.
     pub unit: String,
+    /// Term, source and purpose it is of.
+    #[sqlx(flatten)]
+    pub scope: QuotaScope,
     /// Quota and use.
     #[sqlx(flatten)]
     pub quota: QuotaUse,
@@ -182,8 +189,8 @@ pub enum IssueRefusal {
     },
     /// A line would take the quota past its annual total.
     #[error(
-        "permit {index}, block {block}: quota for {taxon} ({unit}) in {year} would be exceeded: \
-         {used} used of {quota}"
+        "permit {index}, block {block}: quota for {taxon} ({unit}{scope}) in {year} would be \
+         exceeded: {used} used of {quota}, the line asks {asked}"
     )]
     QuotaExceeded {
         /// Position in the batch.
@@ -194,8 +201,12 @@ pub enum IssueRefusal {
         taxon: String,
         /// Unit code.
         unit: String,
+        /// What else the quota is of (`, term TUS`), or empty.
+        scope: String,
         /// Quota year.
         year: i32,
+        /// What the line asks (in the unit).
+        asked: String,
         /// Already counted (in the unit).
         used: String,
         /// The quota (in the unit).
@@ -401,23 +412,35 @@ impl Db {
                     // Only exports and re-exports of specimens other than seized ones count
                     // (`counts_against_quota`); the line is then stored under no quota.
                     let counts = counts_against_quota(data.document_type, line.source);
-                    let quota: Option<(i64, i64, i64)> = if !counts {
+                    let term = line.term.to_string();
+                    let source = line.source.to_string();
+                    let purpose = data.purpose.to_string();
+                    // The most specific quota the line matches (RULES.md Q3).
+                    let quota: Option<(i64, i64, i64, String, String, String)> = if !counts {
                         None
                     } else {
                         sqlx::query_as(
-                        "SELECT id, quota_micro, used_micro FROM quotas WHERE authority_id = $1 \
-                         AND year = $2 AND name_key = $3 AND unit = $4 ORDER BY id LIMIT 1",
-                    )
-                    .bind(authority)
-                    .bind(i64::from(year))
-                    .bind(&key)
-                    .bind(&unit)
-                    .fetch_optional(&mut *tx)
-                    .await?
+                            "SELECT id, quota_micro, used_micro, term, source, purpose FROM quotas \
+                         WHERE authority_id = $1 AND year = $2 AND name_key = $3 AND unit = $4 \
+                         AND (term = '' OR term = $5) AND (source = '' OR source = $6) \
+                         AND (purpose = '' OR purpose = $7) \
+                         ORDER BY CASE WHEN term = '' THEN 0 ELSE 1 END \
+                         + CASE WHEN source = '' THEN 0 ELSE 1 END \
+                         + CASE WHEN purpose = '' THEN 0 ELSE 1 END DESC, id LIMIT 1",
+                        )
+                        .bind(authority)
+                        .bind(i64::from(year))
+                        .bind(&key)
+                        .bind(&unit)
+                        .bind(&term)
+                        .bind(&source)
+                        .bind(&purpose)
+                        .fetch_optional(&mut *tx)
+                        .await?
                     };
                     let mut quota_id = None;
                     let mut quota_used = None;
-                    if let Some((qid, total, _)) = quota {
+                    if let Some((qid, total, _, q_term, q_source, q_purpose)) = quota {
                         // `used <= quota - q` cannot overflow (both are at most 10^18, see
                         // MAX_ISSUED_QUANTITY), where `used + q <= quota` could.
                         let done: Option<(i64,)> = sqlx::query_as(
@@ -440,7 +463,14 @@ impl Db {
                                 block: line.block,
                                 taxon: line.scientific_name.clone(),
                                 unit,
+                                scope: QuotaScope {
+                                    term: Some(q_term).filter(|t| !t.is_empty()),
+                                    source: Some(q_source).filter(|t| !t.is_empty()),
+                                    purpose: Some(q_purpose).filter(|t| !t.is_empty()),
+                                }
+                                .described(),
                                 year,
+                                asked: format_micro(q),
                                 used: format_micro(used),
                                 quota: format_micro(total),
                             }));
@@ -531,8 +561,9 @@ impl Db {
                     }
                     sqlx::query(
                         "INSERT INTO permit_lines (authority_id, status_index, block, scientific_name, \
-                         appendix, term, unit, quantity_micro, quota_id, quota_used_micro, name_key) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                         appendix, term, unit, quantity_micro, quota_id, quota_used_micro, name_key, \
+                         source, purpose) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                     )
                     .bind(authority)
                     .bind(index)
@@ -545,6 +576,8 @@ impl Db {
                     .bind(quota_id)
                     .bind(quota_used)
                     .bind(&key)
+                    .bind(&source)
+                    .bind(&purpose)
                     .execute(&mut *tx)
                     .await?;
                 }
@@ -603,9 +636,10 @@ impl Db {
         })
     }
 
-    /// Sets (or changes) an annual quota. A new quota starts with what unrevoked permits of that
-    /// year already hold of the taxon and unit, and those lines count against it from then on.
-    /// Returns (quota, used) in millionths.
+    /// Sets (or changes) an annual quota of a taxon, unit and `scope`. A new quota starts with
+    /// what unrevoked permits of that year already hold of the taxon and unit in its scope under
+    /// no other quota, and those lines count against it from then on. Returns quota, used and
+    /// endorsed in millionths.
     #[allow(clippy::too_many_arguments)]
     pub async fn set_quota(
         &self,
@@ -614,6 +648,7 @@ impl Db {
         year: i32,
         scientific_name: &str,
         unit: &str,
+        scope: &QuotaScope,
         quota_micro: i64,
         now: i64,
     ) -> Result<QuotaUse, StorageError> {
@@ -629,12 +664,16 @@ impl Db {
             let mut tx = pool.begin_write().await?;
             let existing: Option<(i64,)> = sqlx::query_as(
                 "SELECT id FROM quotas WHERE authority_id = $1 AND year = $2 \
-                 AND name_key = $3 AND unit = $4 ORDER BY id LIMIT 1",
+                 AND name_key = $3 AND unit = $4 AND term = $5 AND source = $6 \
+                 AND purpose = $7 ORDER BY id LIMIT 1",
             )
             .bind(authority)
             .bind(i64::from(year))
             .bind(&key)
             .bind(unit)
+            .bind(scope.term.as_deref().unwrap_or(""))
+            .bind(scope.source.as_deref().unwrap_or(""))
+            .bind(scope.purpose.as_deref().unwrap_or(""))
             .fetch_optional(&mut *tx)
             .await?;
             let id = match existing {
@@ -649,7 +688,8 @@ impl Db {
                 None => {
                     let (id,): (i64,) = sqlx::query_as(
                         "INSERT INTO quotas (authority_id, year, scientific_name, unit, quota_micro, \
-                         name_key) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                         name_key, term, source, purpose) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+                         $9) RETURNING id",
                     )
                     .bind(authority)
                     .bind(i64::from(year))
@@ -657,11 +697,17 @@ impl Db {
                     .bind(unit)
                     .bind(quota_micro)
                     .bind(&key)
+                    .bind(scope.term.as_deref().unwrap_or(""))
+                    .bind(scope.source.as_deref().unwrap_or(""))
+                    .bind(scope.purpose.as_deref().unwrap_or(""))
                     .fetch_one(&mut *tx)
                     .await?;
                     sqlx::query(
                         "UPDATE permit_lines SET quota_id = $1 WHERE authority_id = $2 \
                          AND name_key = $3 AND unit = $4 AND quota_id IS NULL \
+                         AND ($8 = '' OR term = $8) AND ($9 = '' OR source = $9) \
+                         AND ($10 = '' OR purpose = $10) \
+                         AND (source IS NULL OR source <> 'I') \
                          AND status_index IN (SELECT status_index FROM permits WHERE authority_id = $2 \
                          AND state <> $7 AND issued_at >= $5 AND issued_at < $6 \
                          AND document_type IN ('export', 're_export'))",
@@ -673,6 +719,9 @@ impl Db {
                     .bind(start)
                     .bind(end)
                     .bind(PermitState::Revoked)
+                    .bind(scope.term.as_deref().unwrap_or(""))
+                    .bind(scope.source.as_deref().unwrap_or(""))
+                    .bind(scope.purpose.as_deref().unwrap_or(""))
                     .execute(&mut *tx)
                     .await?;
                     // Summed here, checked: the lines already issued were under no quota,
@@ -696,18 +745,23 @@ impl Db {
                     id
                 }
             };
-            let quota: QuotaUse =
-                sqlx::query_as("SELECT quota_micro, used_micro FROM quotas WHERE id = $1")
-                    .bind(id)
-                    .fetch_one(&mut *tx)
-                    .await?;
+            let quota: QuotaUse = sqlx::query_as(
+                "SELECT quota_micro, used_micro, endorsed_micro FROM quotas WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
             tx.audit(AuditEvent {
                 at: now,
                 actor,
                 authority: Some(authority),
                 action: "quota.set",
                 detail: &format!(
-                    "year={year} taxon={scientific_name} unit={unit} quota={}",
+                    "year={year} taxon={scientific_name} unit={unit} term={} source={} \
+                     purpose={} quota={}",
+                    scope.term.as_deref().unwrap_or("-"),
+                    scope.source.as_deref().unwrap_or("-"),
+                    scope.purpose.as_deref().unwrap_or("-"),
                     format_micro(quota.quota_micro)
                 ),
             })
@@ -723,8 +777,10 @@ impl Db {
         authority: &AuthorityId,
     ) -> Result<Vec<QuotaRow>, StorageError> {
         on_db!(self, read, |pool| Ok(sqlx::query_as(
-            "SELECT year, scientific_name, unit, quota_micro, used_micro FROM quotas \
-             WHERE authority_id = $1 ORDER BY year, scientific_name, unit"
+            "SELECT year, scientific_name, unit, NULLIF(term, '') AS term, \
+             NULLIF(source, '') AS source, NULLIF(purpose, '') AS purpose, quota_micro, \
+             used_micro, endorsed_micro FROM quotas WHERE authority_id = $1 \
+             ORDER BY year, scientific_name, unit, quotas.term, quotas.source, quotas.purpose"
         )
         .bind(authority.as_str())
         .fetch_all(pool)

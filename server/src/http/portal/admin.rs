@@ -8,7 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use serde::Deserialize;
-use verifier_core::codes::Unit;
+use verifier_core::codes::{Purpose, Source, Term, Unit};
 
 use super::{Chrome, FieldErrors, PageResult, Posted, Visitor, html, see_other};
 use crate::clock::format_time;
@@ -253,8 +253,12 @@ struct QuotaLine {
     year: i64,
     scientific_name: String,
     unit: String,
+    term: String,
+    source: String,
+    purpose: String,
     quota: String,
     used: String,
+    endorsed: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -264,6 +268,9 @@ struct QuotaForm {
     scientific_name: String,
     unit: String,
     quantity: String,
+    term: String,
+    source: String,
+    purpose: String,
 }
 
 #[derive(Template)]
@@ -275,6 +282,9 @@ struct QuotasPage {
     f: QuotaForm,
     errors: FieldErrors,
     units: Vec<(&'static str, &'static str)>,
+    terms: Vec<(&'static str, &'static str)>,
+    sources: Vec<(&'static str, &'static str)>,
+    purposes: Vec<(&'static str, &'static str)>,
     taxa: Vec<String>,
 }
 
@@ -315,13 +325,27 @@ async fn quotas_render(
                 year: q.year,
                 scientific_name: q.scientific_name,
                 unit: q.unit,
+                term: q.term.unwrap_or_default(),
+                source: q.source.unwrap_or_default(),
+                purpose: q.purpose.unwrap_or_default(),
                 quota: q.quota,
                 used: q.used,
+                endorsed: q.endorsed,
             })
             .collect(),
         f,
         errors,
         units: Unit::ALL.iter().map(|u| (u.code(), u.name_en())).collect(),
+        terms: Term::ALL.iter().map(|u| (u.code(), u.name_en())).collect(),
+        sources: Source::ALL
+            .iter()
+            .filter(|s| **s != Source::I)
+            .map(|u| (u.code(), u.name_en()))
+            .collect(),
+        purposes: Purpose::ALL
+            .iter()
+            .map(|u| (u.code(), u.name_en()))
+            .collect(),
         taxa,
     });
     *r.status_mut() = status;
@@ -381,6 +405,9 @@ async fn set_quota(
         quantity: verifier_core::permit::QuantityInput::Text(
             form.quantity.trim().replace(',', "."),
         ),
+        term: Some(form.term.clone()),
+        source: Some(form.source.clone()),
+        purpose: Some(form.purpose.clone()),
     };
     match permits::set_quota(
         State(state.clone()),
@@ -398,7 +425,15 @@ async fn set_quota(
             let errors = FieldErrors::from_api(
                 visitor.t(),
                 &e,
-                &["year", "scientific_name", "quantity", "unit"],
+                &[
+                    "year",
+                    "scientific_name",
+                    "quantity",
+                    "unit",
+                    "term",
+                    "source",
+                    "purpose",
+                ],
             );
             quotas_render(&state, &visitor, &authority, form, errors, status).await
         }

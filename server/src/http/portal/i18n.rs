@@ -276,6 +276,9 @@ catalogue! {
     year: "Year", "Année", "Año";
     quota: "Quota", "Quota", "Cupo";
     used: "Used", "Utilisé", "Utilizado";
+    endorsed_total: "Endorsed at export", "Visé à l'exportation", "Refrendado en la exportación";
+    quota_use: "Quota used, including this permit (11a):", "Quota utilisé, y compris ce permis (11a) :", "Cupo utilizado, incluido este permiso (11a):";
+    any_value: "Any", "Tous", "Cualquiera";
     set_quota: "Set a quota", "Fixer un quota", "Fijar un cupo";
     save: "Save", "Enregistrer", "Guardar";
     taxa_title: "Reference species", "Espèces de référence", "Especies de referencia";

@@ -16,9 +16,11 @@ use verifier_core::codes::DocumentType;
 use super::i18n::Text;
 use super::{Chrome, FieldErrors, PageError, PageResult, Posted, Visitor, html, see_other};
 use crate::clock::format_time;
+use crate::domain::issuing::format_micro;
 use crate::domain::{PermitState, RevocationReason, StateAction};
 use crate::http::permits::{self as api, CHANGERS, READERS, StateChange};
 use crate::state::AppState;
+use crate::storage::documents::BlockQuota;
 use crate::storage::permits::PermitRow;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -144,10 +146,11 @@ async fn permit(
 struct Shown {
     exporter: String,
     importer: String,
-    lines: Vec<(String, String)>,
+    /// Taxon, the line, and box 11a (`used/quota`, empty under no quota).
+    lines: Vec<(String, String, String)>,
 }
 
-fn shown(draft: &str) -> Shown {
+fn shown(draft: &str, quotas: &[Option<BlockQuota>]) -> Shown {
     let v: Value = serde_json::from_str(draft).unwrap_or(Value::Null);
     let s = super::value_text;
     let party = super::party_line;
@@ -158,7 +161,8 @@ fn shown(draft: &str) -> Shown {
             .as_array()
             .map(|ls| {
                 ls.iter()
-                    .map(|l| {
+                    .enumerate()
+                    .map(|(i, l)| {
                         (
                             s(&l["scientific_name"]),
                             format!(
@@ -169,6 +173,18 @@ fn shown(draft: &str) -> Shown {
                                 s(&l["quantity"]),
                                 s(&l["unit"])
                             ),
+                            quotas
+                                .get(i)
+                                .copied()
+                                .flatten()
+                                .map(|q| {
+                                    format!(
+                                        "{}/{}",
+                                        format_micro(q.used_micro),
+                                        format_micro(q.quota_micro)
+                                    )
+                                })
+                                .unwrap_or_default(),
                         )
                     })
                     .collect()
@@ -253,6 +269,11 @@ async fn show(
             )
         })
         .collect();
+    let quotas = state
+        .db
+        .block_quotas(&row.authority_id, row.status_index)
+        .await
+        .map_err(|e| visitor.api(e.into()))?;
     let p = visitor.require(READERS)?;
     let may_change = CHANGERS.iter().any(|r| p.holds(*r));
     let mut changes = Vec::new();
@@ -274,7 +295,7 @@ async fn show(
     let page = PermitPage {
         c: visitor.chrome(),
         authority: id.to_string(),
-        d: shown(&row.draft),
+        d: shown(&row.draft, &quotas),
         document_type: document_name(t, &row.document_type),
         state: state_label(t, row.state),
         state_class: row.state.as_str(),
