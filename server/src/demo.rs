@@ -133,6 +133,8 @@ pub async fn ensure(state: &AppState, data_dir: &Path) -> Result<Vec<String>, De
                 kingdom: (*kingdom).to_owned(),
                 appendices: (*appendices).to_owned(),
                 common_name: Some((*common).to_owned()),
+                listed_on: None,
+                app3_party: None,
             };
             state.db.set_taxon(ACTOR, &row, t).await?;
         }

@@ -20,6 +20,7 @@ on_both_backends!(
     form_content_is_stored_and_shown,
     only_exports_of_unseized_specimens_count_against_a_quota,
     quotas_of_a_term_source_or_purpose_and_their_endorsed_total,
+    pre_convention_and_origin_certificates_against_the_listing,
 );
 
 /// POSTs one permit; returns status and body.
@@ -685,5 +686,135 @@ async fn quotas_of_a_term_source_or_purpose_and_their_endorsed_total(backend: Ba
         .map(|q| &q["endorsed"])
         .collect();
     assert_eq!(endorsed, [&json!("0"), &json!("0"), &json!("10")], "{list}");
+    s.stop().await;
+}
+
+/// T2, T3: a pre-Convention specimen was acquired before its taxon was first listed; a
+/// certificate of origin is not issued by the Party that listed the taxon in Appendix III.
+/// The reference taxa carry both facts (API, with bad values refused); where they are not
+/// known, nothing more is checked.
+async fn pre_convention_and_origin_certificates_against_the_listing(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let ke = s.issuing_authority("KE").await;
+    let put = |name: &'static str, body: Value| {
+        let s = &s;
+        async move {
+            s.call(
+                reqwest::Method::PUT,
+                &format!("/api/v1/taxa/{name}"),
+                Some(&s.admin),
+                Some(body),
+            )
+            .await
+        }
+    };
+    for (body, code, field) in [
+        (
+            json!({"kingdom": "animal", "appendices": ["I"], "listed_on": "01/07/1975"}),
+            "invalid_field",
+            "listed_on",
+        ),
+        (
+            json!({"kingdom": "animal", "appendices": ["I"], "listed_on": "1970-01-01"}),
+            "invalid_field",
+            "1975-07-01",
+        ),
+        (
+            json!({"kingdom": "animal", "appendices": ["I"], "listed_on": "2999-01-01"}),
+            "invalid_field",
+            "future",
+        ),
+        (
+            json!({"kingdom": "animal", "appendices": ["I"], "app3_party": "GH"}),
+            "invalid_field",
+            "Appendix III",
+        ),
+        (
+            json!({"kingdom": "animal", "appendices": ["III"], "app3_party": "G1"}),
+            "unknown_code",
+            "app3_party",
+        ),
+    ] {
+        let (status, err) = put("Testudo testa", body.clone()).await;
+        assert_eq!(
+            (status, err["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(code)),
+            "{body}: {err}"
+        );
+        assert!(err["message"].as_str().unwrap().contains(field), "{err}");
+    }
+    let (status, t) = put(
+        "Testudo testa",
+        json!({"kingdom": "animal", "appendices": ["I", "II"], "listed_on": "1975-07-01"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{t}");
+    assert_eq!(t["listed_on"], "1975-07-01", "{t}");
+    put(
+        "Civetta kenyensis",
+        json!({"kingdom": "animal", "appendices": ["III"], "app3_party": "KE"}),
+    )
+    .await;
+    put(
+        "Civetta ghanensis",
+        json!({"kingdom": "animal", "appendices": ["III"], "app3_party": "GH",
+               "listed_on": "1976-02-26"}),
+    )
+    .await;
+    let (_, list) = s.get("/api/v1/taxa", None).await;
+    let ghana = list["taxa"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["scientific_name"] == "Civetta ghanensis")
+        .unwrap();
+    assert_eq!(
+        (&ghana["app3_party"], &ghana["listed_on"]),
+        (&json!("GH"), &json!("1976-02-26")),
+        "{list}"
+    );
+
+    let pre = |number: &str, acquired: &str| {
+        let mut l = line("I", "O", "CAR", "NAR");
+        l["scientific_name"] = json!("Testudo testa");
+        l["acquisition_date"] = json!(acquired);
+        json!({"permit": draft("pre_convention", number, "P", l)})
+    };
+    refused(
+        &s,
+        &ke,
+        "KE",
+        pre("KE/PC/1", "1975-07-01"),
+        "acquired_after_listing",
+        "first listed on 1975-07-01",
+    )
+    .await;
+    let (status, ok) = post(&s, &ke, "KE", pre("KE/PC/2", "1975-06-30")).await;
+    assert_eq!(status, StatusCode::CREATED, "{ok}");
+
+    let origin = |number: &str, taxon: &str| {
+        let mut l = line("III", "W", "SKI", "NAR");
+        l["scientific_name"] = json!(taxon);
+        json!({"permit": draft("certificate_of_origin", number, "T", l)})
+    };
+    refused(
+        &s,
+        &ke,
+        "KE",
+        origin("KE/CO/1", "Civetta kenyensis"),
+        "origin_from_listing_party",
+        "listed in Appendix III by KE",
+    )
+    .await;
+    let (status, ok) = post(&s, &ke, "KE", origin("KE/CO/2", "Civetta ghanensis")).await;
+    assert_eq!(status, StatusCode::CREATED, "{ok}");
+    // A taxon with no listing Party recorded: only the appendix is checked, as before.
+    put(
+        "Civetta ignota",
+        json!({"kingdom": "animal", "appendices": ["III"]}),
+    )
+    .await;
+    let (status, ok) = post(&s, &ke, "KE", origin("KE/CO/3", "Civetta ignota")).await;
+    assert_eq!(status, StatusCode::CREATED, "{ok}");
     s.stop().await;
 }

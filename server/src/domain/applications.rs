@@ -9,8 +9,8 @@ use verifier_core::date::Date;
 use verifier_core::permit::{IssueContext, Permit, PermitDraft, PermitErrorKind};
 
 use super::issuing::{
-    Listing, check_document, counts_against_quota, format_micro, listing_contradiction, micro,
-    needs_import_permit,
+    Listing, check_document, counts_against_quota, format_micro, listing_contradiction,
+    listing_finding, micro, needs_import_permit,
 };
 use crate::model::Role;
 
@@ -575,6 +575,33 @@ pub fn check_application(
                 ),
             ));
         }
+        // The listing's dates and Party (RULES.md T2, T3); a stored value that does not read
+        // is a finding too: the rule cannot be shown to pass.
+        if let (Some(ty), Some((_, listing))) = (
+            document_type,
+            facts
+                .listings
+                .iter()
+                .find(|(name, _)| *name == line.scientific_name),
+        ) {
+            let acquired = line
+                .acquisition_date
+                .as_deref()
+                .and_then(|d| d.parse::<Date>().ok());
+            match listing_finding(listing, ty, issuing_country, &line.appendix, acquired) {
+                Ok(None) => {}
+                Ok(Some(found)) => out.push(RuleResult::error(
+                    found.code(),
+                    format!("lines[{i}]"),
+                    found.message(&line.scientific_name),
+                )),
+                Err(stored) => out.push(RuleResult::error(
+                    "invalid_reference",
+                    format!("lines[{i}].scientific_name"),
+                    format!("the reference taxon's {stored} does not read"),
+                )),
+            }
+        }
     }
     let appendix_i = draft
         .lines
@@ -933,6 +960,8 @@ mod tests {
                 Listing {
                     kingdom: "plant".into(),
                     appendices: "I".into(),
+                    listed_on: None,
+                    app3_party: None,
                 },
             )],
             ..RuleFacts::default()

@@ -204,6 +204,7 @@ pub(crate) fn refusal(r: IssueRefusal) -> ApiError {
             ApiError::invalid("import_permit_not_covering", r.to_string())
         }
         IssueRefusal::QuotaExceeded { .. } => ApiError::invalid("quota_exceeded", r.to_string()),
+        IssueRefusal::ListingRule { code, .. } => ApiError::invalid(code, r.to_string()),
         IssueRefusal::TaxonListing { .. } => {
             ApiError::invalid("taxon_listing_mismatch", r.to_string())
         }

@@ -10,6 +10,7 @@ use crate::http::error::{ApiError, Json, Path};
 use crate::model::{Principal, Role, text_field};
 use crate::state::AppState;
 use crate::storage::taxa::TaxonRow;
+use verifier_core::date::Date;
 
 /// Routes of this module.
 pub fn api() -> Api {
@@ -32,7 +33,20 @@ pub struct TaxonDto {
     pub(crate) appendices: Vec<String>,
     #[schema(max_length = 255)]
     pub(crate) common_name: Option<String>,
+    /// The date the taxon was first included in the Appendices (YYYY-MM-DD, from 1975-07-01,
+    /// not in the future): a pre-Convention specimen was acquired before it.
+    #[serde(default)]
+    #[schema(format = Date)]
+    pub(crate) listed_on: Option<String>,
+    /// For an Appendix-III listing, the Party that listed it (ISO 3166 alpha-2): its exports
+    /// need an export permit, other Parties' a certificate of origin.
+    #[serde(default)]
+    #[schema(min_length = 2, max_length = 2)]
+    pub(crate) app3_party: Option<String>,
 }
+
+/// The Convention entered into force on 1 July 1975: no taxon was listed before.
+const CONVENTION_IN_FORCE: (i32, u32, u32) = (1975, 7, 1);
 
 /// `{name}`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -52,6 +66,9 @@ pub struct Taxon {
     #[schema(value_type = Vec<verifier_core::codes::Appendix>)]
     appendices: Vec<String>,
     common_name: Option<String>,
+    #[schema(format = Date)]
+    listed_on: Option<String>,
+    app3_party: Option<String>,
 }
 
 /// The reference taxa.
@@ -66,11 +83,13 @@ fn view(t: &TaxonRow) -> Taxon {
         kingdom: t.kingdom.clone(),
         appendices: t.appendices.split('/').map(str::to_owned).collect(),
         common_name: t.common_name.clone(),
+        listed_on: t.listed_on.clone(),
+        app3_party: t.app3_party.clone(),
     }
 }
 
 /// Checks a taxon as sent and turns it into a row.
-pub fn parse(name: &str, body: &TaxonDto) -> Result<TaxonRow, ApiError> {
+pub fn parse(name: &str, body: &TaxonDto, now: i64) -> Result<TaxonRow, ApiError> {
     let scientific_name = text_field("scientific_name", name, 255)?;
     if scientific_name != name {
         return Err(ApiError::invalid(
@@ -115,6 +134,44 @@ pub fn parse(name: &str, body: &TaxonDto) -> Result<TaxonRow, ApiError> {
         .as_deref()
         .map(|c| text_field("common_name", c, 255))
         .transpose()?;
+    let listed_on = match body.listed_on.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => {
+            let day: Date = text
+                .parse()
+                .map_err(|_| ApiError::invalid("invalid_field", "listed_on: a date YYYY-MM-DD"))?;
+            let (y, m, d) = CONVENTION_IN_FORCE;
+            if Date::from_ymd(y, m, d).is_some_and(|first| day < first) {
+                return Err(ApiError::invalid(
+                    "invalid_field",
+                    "listed_on: before 1975-07-01, when the Convention entered into force",
+                ));
+            }
+            if day > Date::from_unix(now) {
+                return Err(ApiError::invalid(
+                    "invalid_field",
+                    "listed_on: in the future",
+                ));
+            }
+            Some(day.to_string())
+        }
+    };
+    let app3_party = match body.app3_party.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => {
+            let party: verifier_core::codes::Country =
+                text.parse().map_err(|e: verifier_core::codes::CodeError| {
+                    ApiError::invalid("unknown_code", format!("app3_party: {e}"))
+                })?;
+            if !appendices.contains(&verifier_core::codes::Appendix::III) {
+                return Err(ApiError::invalid(
+                    "invalid_field",
+                    "app3_party: only for a taxon listed in Appendix III",
+                ));
+            }
+            Some(party.to_string())
+        }
+    };
     Ok(TaxonRow {
         scientific_name,
         kingdom: kingdom.code().to_owned(),
@@ -124,6 +181,8 @@ pub fn parse(name: &str, body: &TaxonDto) -> Result<TaxonRow, ApiError> {
             .collect::<Vec<_>>()
             .join("/"),
         common_name,
+        listed_on,
+        app3_party,
     })
 }
 
@@ -136,7 +195,7 @@ async fn set(
     Path(TaxonPath { name }): Path<TaxonPath>,
     Json(body): Json<TaxonDto>,
 ) -> Result<Json<Taxon>, ApiError> {
-    let row = parse(&name, &body)?;
+    let row = parse(&name, &body, state.clock.now())?;
     state
         .db
         .set_taxon(&principal.token_id, &row, state.clock.now())

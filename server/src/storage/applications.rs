@@ -393,12 +393,14 @@ impl Db {
         let year = i64::from(Date::from_unix(now).ymd().0);
         let mut facts = RuleFacts::default();
         for name in taxa {
-            let listing: Option<Listing> = on_db!(self, read, |pool| sqlx::query_as(
-                "SELECT kingdom, appendices FROM taxa WHERE scientific_name = $1"
+            let listing: Option<Listing> = on_db!(self, read, |pool| {
+                sqlx::query_as(
+                "SELECT kingdom, appendices, listed_on, app3_party FROM taxa WHERE scientific_name = $1"
             )
             .bind(name)
             .fetch_optional(pool)
-            .await?);
+            .await?
+            });
             if let Some(l) = listing {
                 facts.listings.push((name.clone(), l));
             }

@@ -18,7 +18,7 @@ use crate::domain::applications::{ApplicationAction, ApplicationState};
 use crate::domain::issuing::{
     CoverageShortfall, ImportPermitFound, Listing, counts_against_quota, format_micro,
     import_permit_covers, import_permit_usable, line_needs_import_permit, listing_contradiction,
-    micro,
+    listing_finding, micro,
 };
 use crate::domain::{PermitState, RevocationReason, StateAction};
 use crate::model::AuthorityId;
@@ -187,6 +187,19 @@ pub enum IssueRefusal {
         /// What is missing, with the numbers.
         shortfall: String,
     },
+    /// A pre-Convention or origin line that the taxon's listing date or Party refuses
+    /// (RULES.md T2, T3).
+    #[error("permit {index}: block {block}: {detail}")]
+    ListingRule {
+        /// Position in the batch.
+        index: usize,
+        /// Block letter.
+        block: char,
+        /// `acquired_after_listing` or `origin_from_listing_party`.
+        code: &'static str,
+        /// What the issuer reads.
+        detail: String,
+    },
     /// A line would take the quota past its annual total.
     #[error(
         "permit {index}, block {block}: quota for {taxon} ({unit}{scope}) in {year} would be \
@@ -320,11 +333,13 @@ impl Db {
                 for line in &data.lines {
                     // By the comparison key (FORMAT.md §11.3): every taxon whose name reads
                     // the same must agree with the line.
-                    let listings: Vec<Listing> =
-                        sqlx::query_as("SELECT kingdom, appendices FROM taxa WHERE name_key = $1")
-                            .bind(comparison_key(&line.scientific_name))
-                            .fetch_all(&mut *tx)
-                            .await?;
+                    let listings: Vec<Listing> = sqlx::query_as(
+                        "SELECT kingdom, appendices, listed_on, app3_party FROM taxa \
+                         WHERE name_key = $1",
+                    )
+                    .bind(comparison_key(&line.scientific_name))
+                    .fetch_all(&mut *tx)
+                    .await?;
                     if let Some(listed) = listings.iter().find_map(|l| {
                         listing_contradiction(l, line.kingdom.code(), line.appendix.code())
                     }) {
@@ -334,6 +349,24 @@ impl Db {
                             taxon: line.scientific_name.clone(),
                             listed,
                         }));
+                    }
+                    for l in &listings {
+                        let found = listing_finding(
+                            l,
+                            data.document_type,
+                            &issuing_country.to_string(),
+                            line.appendix.code(),
+                            line.acquisition_date,
+                        )
+                        .map_err(StorageError::Corrupt)?;
+                        if let Some(found) = found {
+                            return Ok(IssueOutcome::Refused(IssueRefusal::ListingRule {
+                                index: i,
+                                block: line.block,
+                                code: found.code(),
+                                detail: found.message(&line.scientific_name),
+                            }));
+                        }
                     }
                 }
                 // The import permit's own lines, when it is on this deployment and usable; an

@@ -15,6 +15,10 @@ pub struct TaxonRow {
     pub appendices: String,
     /// English common name.
     pub common_name: Option<String>,
+    /// First included in the Appendices (YYYY-MM-DD), when known.
+    pub listed_on: Option<String>,
+    /// The Party that listed it in Appendix III (ISO alpha-2), when known.
+    pub app3_party: Option<String>,
 }
 
 impl TaxonRow {
@@ -31,10 +35,12 @@ impl Db {
             let mut tx = pool.begin_write().await?;
             sqlx::query(
                 "INSERT INTO taxa (scientific_name, kingdom, appendices, common_name, updated_at, \
-                 name_key) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (scientific_name) DO UPDATE SET \
+                 name_key, listed_on, app3_party) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 ON CONFLICT (scientific_name) DO UPDATE SET \
                  kingdom = excluded.kingdom, appendices = excluded.appendices, \
                  common_name = excluded.common_name, updated_at = excluded.updated_at, \
-                 name_key = excluded.name_key",
+                 name_key = excluded.name_key, listed_on = excluded.listed_on, \
+                 app3_party = excluded.app3_party",
             )
             .bind(&t.scientific_name)
             .bind(&t.kingdom)
@@ -42,6 +48,8 @@ impl Db {
             .bind(t.common_name.as_deref())
             .bind(now)
             .bind(comparison_key(&t.scientific_name))
+            .bind(t.listed_on.as_deref())
+            .bind(t.app3_party.as_deref())
             .execute(&mut *tx)
             .await?;
             tx.audit(AuditEvent {
@@ -49,7 +57,14 @@ impl Db {
                 actor,
                 authority: None,
                 action: "taxon.set",
-                detail: &format!("{} {} {}", t.scientific_name, t.kingdom, t.appendices),
+                detail: &format!(
+                    "{} {} {} listed_on={} app3_party={}",
+                    t.scientific_name,
+                    t.kingdom,
+                    t.appendices,
+                    t.listed_on.as_deref().unwrap_or("-"),
+                    t.app3_party.as_deref().unwrap_or("-")
+                ),
             })
             .await?;
             tx.commit().await?;
@@ -87,11 +102,13 @@ impl Db {
 
     /// Every taxon, by name.
     pub async fn list_taxa(&self) -> Result<Vec<TaxonRow>, StorageError> {
-        on_db!(self, read, |pool| Ok(sqlx::query_as(
-            "SELECT scientific_name, kingdom, appendices, common_name FROM taxa \
+        on_db!(self, read, |pool| {
+            Ok(sqlx::query_as(
+            "SELECT scientific_name, kingdom, appendices, common_name, listed_on, app3_party FROM taxa \
              ORDER BY scientific_name"
         )
         .fetch_all(pool)
-        .await?))
+        .await?)
+        })
     }
 }

@@ -446,6 +446,8 @@ struct TaxonLine {
     kingdom: String,
     appendices: String,
     common_name: String,
+    listed_on: String,
+    app3_party: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -455,6 +457,8 @@ struct TaxonForm {
     kingdom: String,
     appendices: String,
     common_name: String,
+    listed_on: String,
+    app3_party: String,
 }
 
 #[derive(Template)]
@@ -489,6 +493,8 @@ async fn taxa_render(
             kingdom: t.kingdom,
             appendices: t.appendices,
             common_name: t.common_name.unwrap_or_default(),
+            listed_on: t.listed_on.unwrap_or_default(),
+            app3_party: t.app3_party.unwrap_or_default(),
         })
         .collect();
     let mut r = html(&TaxaPage {
@@ -536,13 +542,18 @@ async fn set_taxon(
         kingdom: form.kingdom.clone(),
         appendices: form.appendices.split('/').map(str::to_owned).collect(),
         common_name: Some(form.common_name.trim().to_owned()).filter(|c| !c.is_empty()),
+        listed_on: Some(form.listed_on.clone()),
+        app3_party: Some(form.app3_party.clone()),
     };
-    let row = match taxa::parse(form.scientific_name.trim(), &body) {
+    let row = match taxa::parse(form.scientific_name.trim(), &body, state.clock.now()) {
         Ok(row) => row,
         Err(e) => {
             let status = e.status();
-            let errors =
-                FieldErrors::from_api(visitor.t(), &e, &["scientific_name", "common_name"]);
+            let errors = FieldErrors::from_api(
+                visitor.t(),
+                &e,
+                &["scientific_name", "common_name", "listed_on", "app3_party"],
+            );
             return taxa_render(&state, &visitor, &authority, form, errors, status).await;
         }
     };

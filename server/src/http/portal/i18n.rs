@@ -278,6 +278,8 @@ catalogue! {
     used: "Used", "Utilisé", "Utilizado";
     endorsed_total: "Endorsed at export", "Visé à l'exportation", "Refrendado en la exportación";
     quota_use: "Quota used, including this permit (11a):", "Quota utilisé, y compris ce permis (11a) :", "Cupo utilizado, incluido este permiso (11a):";
+    listed_on: "First listed on", "Inscrite depuis le", "Incluida desde el";
+    app3_party: "Listed in Appendix III by (country code)", "Inscrite à l'Annexe III par (code pays)", "Incluida en el Apéndice III por (código de país)";
     any_value: "Any", "Tous", "Cualquiera";
     set_quota: "Set a quota", "Fixer un quota", "Fijar un cupo";
     save: "Save", "Enregistrer", "Guardar";
@@ -302,6 +304,9 @@ catalogue! {
     attachments: "Supporting documents", "Pièces justificatives", "Documentos justificativos";
     attach_file: "A PDF, JPEG or PNG file (at most 5 MB)", "Un fichier PDF, JPEG ou PNG (5 Mo au plus)", "Un archivo PDF, JPEG o PNG (5 MB como máximo)";
     attach: "Attach", "Joindre", "Adjuntar";
+    m_acquired_after_listing: "A pre-Convention specimen must have been acquired before the species was first listed.", "Un spécimen pré-Convention doit avoir été acquis avant la première inscription de l'espèce.", "Un espécimen preconvención debe haberse adquirido antes de la primera inclusión de la especie.";
+    m_origin_from_listing_party: "The Party that listed the species in Appendix III exports it with an export permit, not a certificate of origin.", "La Partie qui a inscrit l'espèce à l'Annexe III l'exporte avec un permis d'exportation, non un certificat d'origine.", "La Parte que incluyó la especie en el Apéndice III la exporta con un permiso de exportación, no con un certificado de origen.";
+    m_invalid_reference: "The reference species table holds a value that cannot be read; ask the administrator.", "La table de référence des espèces contient une valeur illisible ; contactez l'administrateur.", "La tabla de referencia de especies contiene un valor ilegible; consulte al administrador.";
     m_taxon_not_in_appendix: "The species is not listed in this appendix.", "L'espèce n'est pas inscrite à cette annexe.", "La especie no está incluida en este apéndice.";
     m_import_permit_required: "An Appendix-I export needs the import permit it is issued against.", "Une exportation de l'Annexe I exige le permis d'importation correspondant.", "Una exportación del Apéndice I exige el permiso de importación correspondiente.";
     m_validity_too_long: "The validity is longer than this document may have.", "La validité dépasse celle que ce document peut avoir.", "La validez supera la que puede tener este documento.";
@@ -539,6 +544,9 @@ mod tests {
         ];
         let rules = [
             "taxon_not_in_appendix",
+            "acquired_after_listing",
+            "origin_from_listing_party",
+            "invalid_reference",
             "import_permit_required",
             "validity_too_long",
             "source_not_for_kingdom",
