@@ -54,6 +54,21 @@ enum Command {
     /// The transparency log, on the database directly.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Reference taxa, on the database directly.
+    #[command(subcommand)]
+    Taxa(TaxaCommand),
+}
+
+#[derive(Subcommand)]
+enum TaxaCommand {
+    /// Import a checklist CSV in the shape of a Species+ checklist export (docs/CHECKLIST.md):
+    /// all rows or none; prints the counts added, updated, unchanged and skipped as JSON.
+    Import {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The CSV file.
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -420,7 +435,46 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             init_logging("warn");
             audit(cmd).await
         }
+        Command::Taxa(cmd) => {
+            init_logging("warn");
+            taxa(cmd).await
+        }
     }
+}
+
+/// `taxa import`: reads the whole checklist first (a bad row stores nothing), then stores it
+/// in one transaction with a progress bar on a terminal.
+async fn taxa(cmd: TaxaCommand) -> anyhow::Result<()> {
+    let TaxaCommand::Import { data, file } = cmd;
+    let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+    let now = data.clock().now();
+    let checklist = crate::checklist::read(&bytes, now)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let db = Db::open(&data.target()?).await?;
+    let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        indicatif::ProgressBar::new(checklist.rows.len() as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} taxa {per_sec}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let result = db
+        .import_taxa("cli", &checklist.rows, now, |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        })
+        .await;
+    bar.finish_and_clear();
+    db.close().await;
+    let counts = result?;
+    println!(
+        "{}",
+        serde_json::json!({"added": counts.added, "updated": counts.updated,
+            "unchanged": counts.unchanged, "skipped": checklist.skipped})
+    );
+    Ok(())
 }
 
 async fn audit(cmd: AuditCommand) -> anyhow::Result<()> {

@@ -135,6 +135,8 @@ pub async fn ensure(state: &AppState, data_dir: &Path) -> Result<Vec<String>, De
                 common_name: Some((*common).to_owned()),
                 listed_on: None,
                 app3_party: None,
+                accepted_name: None,
+                annotation: None,
             };
             state.db.set_taxon(ACTOR, &row, t).await?;
         }

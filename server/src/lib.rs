@@ -6,6 +6,7 @@
 //! [`startup::launch`] on a listener bound to port 0.
 
 pub mod annual_report;
+pub mod checklist;
 pub mod cli;
 pub mod clock;
 pub mod crypto;

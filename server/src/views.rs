@@ -22,6 +22,7 @@ use crate::storage::authorities::AuthorityRow;
 use crate::storage::documents::PaperSettings;
 use crate::storage::keys::{KeyRow, KeyState};
 use crate::storage::permits::{IssueItem, PermitRow};
+use crate::storage::taxa::TaxonRow;
 use crate::storage::tokens::TokenRow;
 
 /// Longest postal address of an authority.
@@ -572,5 +573,133 @@ pub fn check_request(
             .map_err(|e| InvalidValue::new("invalid_permit", e.to_string()))?,
         import_permit,
         application: None,
+    })
+}
+
+/// A taxon as sent.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaxonDto {
+    /// `animal` or `plant`.
+    #[schema(value_type = verifier_core::codes::Kingdom)]
+    pub kingdom: String,
+    /// Every appendix the taxon is listed in (split listings have several).
+    #[schema(value_type = Vec<verifier_core::codes::Appendix>, min_items = 1)]
+    pub appendices: Vec<String>,
+    /// English common name.
+    #[schema(max_length = 255)]
+    pub common_name: Option<String>,
+    /// The date the taxon was first included in the Appendices (YYYY-MM-DD, from 1975-07-01,
+    /// not in the future): a pre-Convention specimen was acquired before it.
+    #[serde(default)]
+    #[schema(format = Date)]
+    pub listed_on: Option<String>,
+    /// For an Appendix-III listing, the Party that listed it (ISO 3166 alpha-2): its exports
+    /// need an export permit, other Parties' a certificate of origin.
+    #[serde(default)]
+    #[schema(min_length = 2, max_length = 2)]
+    pub app3_party: Option<String>,
+}
+
+/// The Convention entered into force on 1 July 1975: no taxon was listed before.
+const CONVENTION_IN_FORCE: (i32, u32, u32) = (1975, 7, 1);
+
+/// Checks a taxon as sent (API, portal, checklist import) and turns it into a row.
+pub fn parse_taxon(name: &str, body: &TaxonDto, now: i64) -> Result<TaxonRow, InvalidValue> {
+    let scientific_name = text_field("scientific_name", name, 255)?;
+    if scientific_name != name {
+        return Err(InvalidValue::new(
+            "invalid_field",
+            "scientific_name must not have leading or trailing white space",
+        ));
+    }
+    if let Some(problem) = verifier_core::text::check_issuing(
+        verifier_core::text::FieldKind::ScientificName,
+        &scientific_name,
+    ) {
+        return Err(InvalidValue::new(
+            "deceptive_text",
+            format!("scientific_name: {problem}"),
+        ));
+    }
+    let kingdom: verifier_core::codes::Kingdom =
+        body.kingdom
+            .parse()
+            .map_err(|e: verifier_core::codes::CodeError| {
+                InvalidValue::new("unknown_code", format!("kingdom: {e}"))
+            })?;
+    let mut appendices = Vec::new();
+    for a in &body.appendices {
+        let a: verifier_core::codes::Appendix =
+            a.parse().map_err(|e: verifier_core::codes::CodeError| {
+                InvalidValue::new("unknown_code", format!("appendices: {e}"))
+            })?;
+        if !appendices.contains(&a) {
+            appendices.push(a);
+        }
+    }
+    if appendices.is_empty() {
+        return Err(InvalidValue::new(
+            "invalid_field",
+            "appendices must list at least one of I, II, III",
+        ));
+    }
+    appendices.sort();
+    let common_name = body
+        .common_name
+        .as_deref()
+        .map(|c| text_field("common_name", c, 255))
+        .transpose()?;
+    let listed_on = match body.listed_on.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => {
+            let day: Date = text
+                .parse()
+                .map_err(|_| InvalidValue::new("invalid_field", "listed_on: a date YYYY-MM-DD"))?;
+            let (y, m, d) = CONVENTION_IN_FORCE;
+            if Date::from_ymd(y, m, d).is_some_and(|first| day < first) {
+                return Err(InvalidValue::new(
+                    "invalid_field",
+                    "listed_on: before 1975-07-01, when the Convention entered into force",
+                ));
+            }
+            if day > Date::from_unix(now) {
+                return Err(InvalidValue::new(
+                    "invalid_field",
+                    "listed_on: in the future",
+                ));
+            }
+            Some(day.to_string())
+        }
+    };
+    let app3_party = match body.app3_party.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => {
+            let party: verifier_core::codes::Country =
+                text.parse().map_err(|e: verifier_core::codes::CodeError| {
+                    InvalidValue::new("unknown_code", format!("app3_party: {e}"))
+                })?;
+            if !appendices.contains(&verifier_core::codes::Appendix::III) {
+                return Err(InvalidValue::new(
+                    "invalid_field",
+                    "app3_party: only for a taxon listed in Appendix III",
+                ));
+            }
+            Some(party.to_string())
+        }
+    };
+    Ok(TaxonRow {
+        scientific_name,
+        kingdom: kingdom.code().to_owned(),
+        appendices: appendices
+            .iter()
+            .map(|a| a.code())
+            .collect::<Vec<_>>()
+            .join("/"),
+        common_name,
+        listed_on,
+        app3_party,
+        accepted_name: None,
+        annotation: None,
     })
 }

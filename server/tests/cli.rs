@@ -20,6 +20,7 @@ on_both_backends!(
     slow_and_idle_clients_hold_nothing,
     issue_on_the_command_line_and_verify_offline_at_a_desk,
     root_key_rotation_keeps_phones_working,
+    taxa_import_on_the_command_line,
 );
 
 fn permitseal(db: &TestDb) -> Command {
@@ -651,4 +652,40 @@ async fn root_key_rotation_keeps_phones_working(backend: Backend) {
     assert_eq!(after["keys"].as_array().unwrap().len(), 1, "{after}");
     let (ok, _, err) = root_cli(&["finish"]);
     assert!(!ok && err.contains("no root key rotation"), "{err}");
+}
+
+/// `permitseal taxa import FILE`: counts as JSON on stdout, again unchanged; a file with bad
+/// rows fails with each row's line and reason and stores nothing.
+async fn taxa_import_on_the_command_line(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let data = format!("{}/tests/data", env!("CARGO_MANIFEST_DIR"));
+    let run = |file: &str| {
+        permitseal(&db)
+            .args(["taxa", "import", &format!("{data}/{file}")])
+            .output()
+            .unwrap()
+    };
+    let out = run("checklist-bad.csv");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("line 3: Kingdom") && err.contains("nothing imported"),
+        "{err}"
+    );
+    for expected in [
+        serde_json::json!({"added": 5, "updated": 0, "unchanged": 0, "skipped": 1}),
+        serde_json::json!({"added": 0, "updated": 0, "unchanged": 5, "skipped": 1}),
+    ] {
+        let out = run("checklist-small.csv");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let counts: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(counts, expected);
+    }
+    let out = run("missing.csv");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
 }

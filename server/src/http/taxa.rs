@@ -7,10 +7,10 @@ use utoipa_axum::routes;
 
 use super::{Access, Api};
 use crate::http::error::{ApiError, Json, Path};
-use crate::model::{Principal, Role, text_field};
+use crate::model::{Principal, Role};
 use crate::state::AppState;
-use crate::storage::taxa::TaxonRow;
-use verifier_core::date::Date;
+use crate::storage::taxa::{ImportCounts, TaxonRow};
+pub use crate::views::TaxonDto;
 
 /// Routes of this module.
 pub fn api() -> Api {
@@ -20,33 +20,11 @@ pub fn api() -> Api {
             Access::Roles(&[Role::Admin, Role::AuthorityAdmin]),
             routes!(set),
         )
+        .routes(
+            Access::Roles(&[Role::Admin, Role::AuthorityAdmin]),
+            routes!(import),
+        )
 }
-
-/// A taxon as sent.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TaxonDto {
-    #[schema(value_type = verifier_core::codes::Kingdom)]
-    pub(crate) kingdom: String,
-    /// Every appendix the taxon is listed in (split listings have several).
-    #[schema(value_type = Vec<verifier_core::codes::Appendix>, min_items = 1)]
-    pub(crate) appendices: Vec<String>,
-    #[schema(max_length = 255)]
-    pub(crate) common_name: Option<String>,
-    /// The date the taxon was first included in the Appendices (YYYY-MM-DD, from 1975-07-01,
-    /// not in the future): a pre-Convention specimen was acquired before it.
-    #[serde(default)]
-    #[schema(format = Date)]
-    pub(crate) listed_on: Option<String>,
-    /// For an Appendix-III listing, the Party that listed it (ISO 3166 alpha-2): its exports
-    /// need an export permit, other Parties' a certificate of origin.
-    #[serde(default)]
-    #[schema(min_length = 2, max_length = 2)]
-    pub(crate) app3_party: Option<String>,
-}
-
-/// The Convention entered into force on 1 July 1975: no taxon was listed before.
-const CONVENTION_IN_FORCE: (i32, u32, u32) = (1975, 7, 1);
 
 /// `{name}`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -69,6 +47,9 @@ pub struct Taxon {
     #[schema(format = Date)]
     listed_on: Option<String>,
     app3_party: Option<String>,
+    /// For a synonym, the accepted name whose listing it carries.
+    accepted_name: Option<String>,
+    annotation: Option<String>,
 }
 
 /// The reference taxa.
@@ -85,105 +66,14 @@ fn view(t: &TaxonRow) -> Taxon {
         common_name: t.common_name.clone(),
         listed_on: t.listed_on.clone(),
         app3_party: t.app3_party.clone(),
+        accepted_name: t.accepted_name.clone(),
+        annotation: t.annotation.clone(),
     }
 }
 
-/// Checks a taxon as sent and turns it into a row.
+/// Checks a taxon as sent and turns it into a row (`crate::views::parse_taxon`).
 pub fn parse(name: &str, body: &TaxonDto, now: i64) -> Result<TaxonRow, ApiError> {
-    let scientific_name = text_field("scientific_name", name, 255)?;
-    if scientific_name != name {
-        return Err(ApiError::invalid(
-            "invalid_field",
-            "scientific_name must not have leading or trailing white space",
-        ));
-    }
-    if let Some(problem) = verifier_core::text::check_issuing(
-        verifier_core::text::FieldKind::ScientificName,
-        &scientific_name,
-    ) {
-        return Err(ApiError::invalid(
-            "deceptive_text",
-            format!("scientific_name: {problem}"),
-        ));
-    }
-    let kingdom: verifier_core::codes::Kingdom =
-        body.kingdom
-            .parse()
-            .map_err(|e: verifier_core::codes::CodeError| {
-                ApiError::invalid("unknown_code", format!("kingdom: {e}"))
-            })?;
-    let mut appendices = Vec::new();
-    for a in &body.appendices {
-        let a: verifier_core::codes::Appendix =
-            a.parse().map_err(|e: verifier_core::codes::CodeError| {
-                ApiError::invalid("unknown_code", format!("appendices: {e}"))
-            })?;
-        if !appendices.contains(&a) {
-            appendices.push(a);
-        }
-    }
-    if appendices.is_empty() {
-        return Err(ApiError::invalid(
-            "invalid_field",
-            "appendices must list at least one of I, II, III",
-        ));
-    }
-    appendices.sort();
-    let common_name = body
-        .common_name
-        .as_deref()
-        .map(|c| text_field("common_name", c, 255))
-        .transpose()?;
-    let listed_on = match body.listed_on.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(text) => {
-            let day: Date = text
-                .parse()
-                .map_err(|_| ApiError::invalid("invalid_field", "listed_on: a date YYYY-MM-DD"))?;
-            let (y, m, d) = CONVENTION_IN_FORCE;
-            if Date::from_ymd(y, m, d).is_some_and(|first| day < first) {
-                return Err(ApiError::invalid(
-                    "invalid_field",
-                    "listed_on: before 1975-07-01, when the Convention entered into force",
-                ));
-            }
-            if day > Date::from_unix(now) {
-                return Err(ApiError::invalid(
-                    "invalid_field",
-                    "listed_on: in the future",
-                ));
-            }
-            Some(day.to_string())
-        }
-    };
-    let app3_party = match body.app3_party.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(text) => {
-            let party: verifier_core::codes::Country =
-                text.parse().map_err(|e: verifier_core::codes::CodeError| {
-                    ApiError::invalid("unknown_code", format!("app3_party: {e}"))
-                })?;
-            if !appendices.contains(&verifier_core::codes::Appendix::III) {
-                return Err(ApiError::invalid(
-                    "invalid_field",
-                    "app3_party: only for a taxon listed in Appendix III",
-                ));
-            }
-            Some(party.to_string())
-        }
-    };
-    Ok(TaxonRow {
-        scientific_name,
-        kingdom: kingdom.code().to_owned(),
-        appendices: appendices
-            .iter()
-            .map(|a| a.code())
-            .collect::<Vec<_>>()
-            .join("/"),
-        common_name,
-        listed_on,
-        app3_party,
-    })
+    Ok(crate::views::parse_taxon(name, body, now)?)
 }
 
 /// Add or change a reference taxon
@@ -201,6 +91,44 @@ async fn set(
         .set_taxon(&principal.token_id, &row, state.clock.now())
         .await?;
     Ok(Json(view(&row)))
+}
+
+/// What a checklist import did.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ImportAnswer {
+    /// Taxa added, changed and found as they were (synonyms included).
+    #[serde(flatten)]
+    counts: ImportCounts,
+    /// Rows not listed (`NC`), not stored.
+    skipped: u64,
+}
+
+/// Import a checklist (CSV in the shape of a Species+ checklist export, docs/CHECKLIST.md):
+/// all rows or none; bad rows are answered with their line and reason
+#[utoipa::path(post, path = "/api/v1/taxa/import",
+    request_body(content = String, content_type = "text/csv", description = "The checklist"),
+    responses((status = 200, body = ImportAnswer)))]
+async fn import(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: axum::body::Bytes,
+) -> Result<Json<ImportAnswer>, ApiError> {
+    let now = state.clock.now();
+    let checklist = crate::checklist::read(&body, now).map_err(|e| {
+        let code = match e {
+            crate::checklist::ChecklistError::Shape(_) => "invalid_checklist",
+            crate::checklist::ChecklistError::BadRows(_) => "invalid_checklist_rows",
+        };
+        ApiError::invalid(code, e.to_string())
+    })?;
+    let counts = state
+        .db
+        .import_taxa(&principal.token_id, &checklist.rows, now, |_, _| {})
+        .await?;
+    Ok(Json(ImportAnswer {
+        counts,
+        skipped: checklist.skipped,
+    }))
 }
 
 /// Reference taxa and their CITES listing

@@ -19,6 +19,21 @@ pub struct TaxonRow {
     pub listed_on: Option<String>,
     /// The Party that listed it in Appendix III (ISO alpha-2), when known.
     pub app3_party: Option<String>,
+    /// For a synonym: the accepted name whose listing it carries.
+    pub accepted_name: Option<String>,
+    /// The listing's annotation, as the checklist gives it.
+    pub annotation: Option<String>,
+}
+
+/// What a checklist import did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct ImportCounts {
+    /// Taxa that were not in the table.
+    pub added: u64,
+    /// Taxa whose listing changed.
+    pub updated: u64,
+    /// Taxa already as the checklist gives them.
+    pub unchanged: u64,
 }
 
 impl TaxonRow {
@@ -28,30 +43,100 @@ impl TaxonRow {
     }
 }
 
+/// Adds a taxon or replaces the one of its name.
+const UPSERT: &str = "INSERT INTO taxa (scientific_name, kingdom, appendices, common_name, \
+     updated_at, name_key, listed_on, app3_party, accepted_name, annotation) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (scientific_name) DO UPDATE SET \
+     kingdom = excluded.kingdom, appendices = excluded.appendices, \
+     common_name = excluded.common_name, updated_at = excluded.updated_at, \
+     name_key = excluded.name_key, listed_on = excluded.listed_on, \
+     app3_party = excluded.app3_party, accepted_name = excluded.accepted_name, \
+     annotation = excluded.annotation";
+
+/// Every column of a [`TaxonRow`].
+const COLUMNS: &str = "scientific_name, kingdom, appendices, common_name, listed_on, app3_party, \
+     accepted_name, annotation";
+
 impl Db {
+    /// Stores a checked checklist in one transaction (all rows or none) and counts what it
+    /// added, changed and found as it was; `progress(done, total)` after each row. One audit
+    /// event records the import.
+    pub async fn import_taxa(
+        &self,
+        actor: &str,
+        rows: &[TaxonRow],
+        now: i64,
+        mut progress: impl FnMut(u64, u64) + Send,
+    ) -> Result<ImportCounts, StorageError> {
+        let total = rows.len() as u64;
+        on_db!(self, write, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let mut counts = ImportCounts::default();
+            for (done, t) in rows.iter().enumerate() {
+                let stored: Option<TaxonRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {COLUMNS} FROM taxa WHERE scientific_name = $1"
+                )))
+                .bind(&t.scientific_name)
+                .fetch_optional(&mut *tx)
+                .await?;
+                match stored {
+                    Some(s) if s == *t => counts.unchanged += 1,
+                    found => {
+                        if found.is_some() {
+                            counts.updated += 1;
+                        } else {
+                            counts.added += 1;
+                        }
+                        sqlx::query(UPSERT)
+                            .bind(&t.scientific_name)
+                            .bind(&t.kingdom)
+                            .bind(&t.appendices)
+                            .bind(t.common_name.as_deref())
+                            .bind(now)
+                            .bind(comparison_key(&t.scientific_name))
+                            .bind(t.listed_on.as_deref())
+                            .bind(t.app3_party.as_deref())
+                            .bind(t.accepted_name.as_deref())
+                            .bind(t.annotation.as_deref())
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                progress(done as u64 + 1, total);
+            }
+            tx.audit(AuditEvent {
+                at: now,
+                actor,
+                authority: None,
+                action: "taxa.import",
+                detail: &format!(
+                    "rows={total} added={} updated={} unchanged={}",
+                    counts.added, counts.updated, counts.unchanged
+                ),
+            })
+            .await?;
+            tx.commit().await?;
+            Ok(counts)
+        })
+    }
+
     /// Adds or replaces a taxon.
     pub async fn set_taxon(&self, actor: &str, t: &TaxonRow, now: i64) -> Result<(), StorageError> {
         on_db!(self, write, |pool| {
             let mut tx = pool.begin_write().await?;
-            sqlx::query(
-                "INSERT INTO taxa (scientific_name, kingdom, appendices, common_name, updated_at, \
-                 name_key, listed_on, app3_party) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                 ON CONFLICT (scientific_name) DO UPDATE SET \
-                 kingdom = excluded.kingdom, appendices = excluded.appendices, \
-                 common_name = excluded.common_name, updated_at = excluded.updated_at, \
-                 name_key = excluded.name_key, listed_on = excluded.listed_on, \
-                 app3_party = excluded.app3_party",
-            )
-            .bind(&t.scientific_name)
-            .bind(&t.kingdom)
-            .bind(&t.appendices)
-            .bind(t.common_name.as_deref())
-            .bind(now)
-            .bind(comparison_key(&t.scientific_name))
-            .bind(t.listed_on.as_deref())
-            .bind(t.app3_party.as_deref())
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(UPSERT)
+                .bind(&t.scientific_name)
+                .bind(&t.kingdom)
+                .bind(&t.appendices)
+                .bind(t.common_name.as_deref())
+                .bind(now)
+                .bind(comparison_key(&t.scientific_name))
+                .bind(t.listed_on.as_deref())
+                .bind(t.app3_party.as_deref())
+                .bind(t.accepted_name.as_deref())
+                .bind(t.annotation.as_deref())
+                .execute(&mut *tx)
+                .await?;
             tx.audit(AuditEvent {
                 at: now,
                 actor,
@@ -102,13 +187,11 @@ impl Db {
 
     /// Every taxon, by name.
     pub async fn list_taxa(&self) -> Result<Vec<TaxonRow>, StorageError> {
-        on_db!(self, read, |pool| {
-            Ok(sqlx::query_as(
-            "SELECT scientific_name, kingdom, appendices, common_name, listed_on, app3_party FROM taxa \
-             ORDER BY scientific_name"
-        )
+        let sql = format!("SELECT {COLUMNS} FROM taxa ORDER BY scientific_name");
+        on_db!(self, read, |pool| Ok(sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.as_str()
+        ))
         .fetch_all(pool)
-        .await?)
-        })
+        .await?))
     }
 }
