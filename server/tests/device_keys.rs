@@ -22,6 +22,7 @@ on_both_backends!(
     vectors_are_answered_as_published,
     enrolment_rules,
     signed_reports_in_the_usage_history,
+    an_authority_admin_enrols_its_countrys_field_tokens,
 );
 
 fn hex(b: &[u8]) -> String {
@@ -448,5 +449,139 @@ async fn signed_reports_in_the_usage_history(backend: Backend) {
         .post("/api/v1/verify", Some(&importer_us), json!({"qr": qr}))
         .await;
     assert!(v["usage"].is_null());
+    s.stop().await;
+}
+
+/// Logs in a new user of `authority` holding `roles`; answers the session token.
+async fn user_session(s: &TestServer, authority: &str, email: &str, roles: &[&str]) -> String {
+    let password = "a long enough password";
+    let (status, body) = s
+        .post(
+            &format!("/api/v1/authorities/{authority}/users"),
+            Some(&s.admin),
+            json!({"email": email, "password": password, "name": email, "roles": roles}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = s
+        .post(
+            "/api/v1/sessions",
+            None,
+            json!({"email": email, "password": password}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body["token"].as_str().unwrap().to_owned()
+}
+
+/// An authority's administrator mints officer (phone) and importer tokens of its own
+/// country, lists and revokes them; a minted officer token uploads and enrols like one the
+/// platform admin minted. Other roles, other authorities' administrators, issuer tokens and
+/// other countries' tokens are refused.
+async fn an_authority_admin_enrols_its_countrys_field_tokens(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let ke_issuer = s.issuing_authority("KE").await;
+    s.issuing_authority("TZ").await;
+    let ke_admin = user_session(&s, "KE", "admin@ke.example", &["authority_admin"]).await;
+    let tz_admin = user_session(&s, "TZ", "admin@tz.example", &["authority_admin"]).await;
+    let clerk = user_session(&s, "KE", "clerk@ke.example", &["clerk"]).await;
+    let path = "/api/v1/authorities/KE/field-tokens";
+
+    let (status, officer) = s
+        .post(
+            path,
+            Some(&ke_admin),
+            json!({"role": "officer", "label": "phone 7, Mombasa"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{officer}");
+    assert_eq!(
+        (&officer["role"], &officer["country"]),
+        (&json!("officer"), &json!("KE")),
+        "{officer}"
+    );
+    let (status, importer) = s
+        .post(
+            path,
+            Some(&ke_admin),
+            json!({"role": "importer", "label": "import desk"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{importer}");
+    for role in ["issuer", "admin", "customs", "pilot"] {
+        let (status, body) = s
+            .post(path, Some(&ke_admin), json!({"role": role, "label": "x"}))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{role}: {body}");
+    }
+    for (who, token) in [
+        ("TZ admin", &tz_admin),
+        ("KE clerk", &clerk),
+        ("KE issuer", &ke_issuer),
+    ] {
+        let (status, body) = s
+            .post(path, Some(token), json!({"role": "officer", "label": "x"}))
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{who}: {body}");
+    }
+    // The platform admin's officer token of TZ is not KE's to see or revoke.
+    let tz_officer = s.token("officer", None, Some("TZ")).await;
+    let (_, whoami) = s.get("/api/v1/whoami", Some(&tz_officer)).await;
+    let (status, list) = s.get(path, Some(&ke_admin)).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let mut ids: Vec<&str> = list["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    let mut expected = [
+        officer["id"].as_str().unwrap(),
+        importer["id"].as_str().unwrap(),
+    ];
+    expected.sort_unstable();
+    assert_eq!(ids, expected, "{list}");
+    let (status, _) = s
+        .delete(
+            &format!("{path}/{}", whoami["token_id"].as_str().unwrap()),
+            Some(&ke_admin),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // The minted officer token works as an officer's: it uploads a scan.
+    let secret = officer["token"].as_str().unwrap();
+    let p = s
+        .issue(&ke_issuer, "KE", export_draft("KE/FT/1", "KE", "DE"))
+        .await;
+    let scan = json!({"id": "s-1", "device_id": "phone-7",
+        "scanned_at": permitseal_server::http::format_time(
+            permitseal_server::clock::Clock::system().now() - 10),
+        "place": {"locode": "KEMBA"}, "verdict": "valid", "qr": p["qr_text"]});
+    let (status, body) = s
+        .post(
+            "/api/v1/scans",
+            Some(secret),
+            json!({"scans": [scan.clone()]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Revoked, it is refused.
+    let (status, body) = s
+        .delete(
+            &format!("{path}/{}", officer["id"].as_str().unwrap()),
+            Some(&ke_admin),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        body["revoked_at"].is_string() || body["revoked_at"].is_number(),
+        "{body}"
+    );
+    let (status, _) = s
+        .post("/api/v1/scans", Some(secret), json!({"scans": [scan]}))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
     s.stop().await;
 }
