@@ -452,28 +452,6 @@ async fn signed_reports_in_the_usage_history(backend: Backend) {
     s.stop().await;
 }
 
-/// Logs in a new user of `authority` holding `roles`; answers the session token.
-async fn user_session(s: &TestServer, authority: &str, email: &str, roles: &[&str]) -> String {
-    let password = "a long enough password";
-    let (status, body) = s
-        .post(
-            &format!("/api/v1/authorities/{authority}/users"),
-            Some(&s.admin),
-            json!({"email": email, "password": password, "name": email, "roles": roles}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let (status, body) = s
-        .post(
-            "/api/v1/sessions",
-            None,
-            json!({"email": email, "password": password}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    body["token"].as_str().unwrap().to_owned()
-}
-
 /// An authority's administrator mints officer (phone) and importer tokens of its own
 /// country, lists and revokes them; a minted officer token uploads and enrols like one the
 /// platform admin minted. Other roles, other authorities' administrators, issuer tokens and
@@ -482,9 +460,13 @@ async fn an_authority_admin_enrols_its_countrys_field_tokens(backend: Backend) {
     let s = TestServer::start(backend).await;
     let ke_issuer = s.issuing_authority("KE").await;
     s.issuing_authority("TZ").await;
-    let ke_admin = user_session(&s, "KE", "admin@ke.example", &["authority_admin"]).await;
-    let tz_admin = user_session(&s, "TZ", "admin@tz.example", &["authority_admin"]).await;
-    let clerk = user_session(&s, "KE", "clerk@ke.example", &["clerk"]).await;
+    let ke_admin = s
+        .user_session("KE", "admin@ke.example", &["authority_admin"])
+        .await;
+    let tz_admin = s
+        .user_session("TZ", "admin@tz.example", &["authority_admin"])
+        .await;
+    let clerk = s.user_session("KE", "clerk@ke.example", &["clerk"]).await;
     let path = "/api/v1/authorities/KE/field-tokens";
 
     let (status, officer) = s

@@ -21,6 +21,7 @@ on_both_backends!(
     only_exports_of_unseized_specimens_count_against_a_quota,
     quotas_of_a_term_source_or_purpose_and_their_endorsed_total,
     pre_convention_and_origin_certificates_against_the_listing,
+    the_portal_sets_scoped_quotas_and_shows_box_11a,
 );
 
 /// POSTs one permit; returns status and body.
@@ -816,5 +817,87 @@ async fn pre_convention_and_origin_certificates_against_the_listing(backend: Bac
     .await;
     let (status, ok) = post(&s, &ke, "KE", origin("KE/CO/3", "Civetta ignota")).await;
     assert_eq!(status, StatusCode::CREATED, "{ok}");
+    s.stop().await;
+}
+
+/// A portal page as the signed-in `session` sees it: status and HTML.
+async fn page(
+    s: &TestServer,
+    session: &str,
+    path: &str,
+    form: Option<&[(&str, &str)]>,
+) -> (StatusCode, String) {
+    let url = s.url(path);
+    let req = match form {
+        None => s.client.get(url),
+        Some(fields) => s
+            .client
+            .post(url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string(fields).unwrap()),
+    };
+    let resp = req
+        .header("cookie", format!("ps_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    (resp.status(), resp.text().await.unwrap())
+}
+
+/// The CSRF token of the first form of a page.
+fn csrf_of(html: &str) -> String {
+    let at = html.find(r#"name="csrf" value=""#).unwrap() + r#"name="csrf" value=""#.len();
+    html[at..].split('"').next().unwrap().to_owned()
+}
+
+/// Q3, Q4 on the portal: the authority administrator sets a quota of one term on the quotas
+/// page (a bad code comes back beside its field), the list shows scope, used and endorsed, and
+/// the permit page shows box 11a.
+async fn the_portal_sets_scoped_quotas_and_shows_box_11a(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let ke = s.issuing_authority("KE").await;
+    let session = s
+        .user_session("KE", "admin@ke.example", &["authority_admin"])
+        .await;
+    let (status, html) = page(&s, &session, "/a/KE/quotas", None).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains(r#"<select id="term" name="term""#), "{html}");
+    let csrf = csrf_of(&html);
+    let year =
+        verifier_core::date::Date::from_unix(permitseal_server::clock::Clock::system().now())
+            .ymd()
+            .0
+            .to_string();
+    let form = |term: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("year", year.clone()),
+            ("scientific_name", "Aloe ferox".to_owned()),
+            ("unit", "KIL".to_owned()),
+            ("quantity", "20".to_owned()),
+            ("term", term.to_owned()),
+            ("source", String::new()),
+            ("purpose", String::new()),
+        ]
+    };
+    let bad = form("XYZ");
+    let bad: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, html) = page(&s, &session, "/a/KE/quotas", Some(&bad)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    let beside = html.split(r#"id="term-error">"#).nth(1).unwrap();
+    assert!(
+        !beside.starts_with('<'),
+        "the message is beside the field: {html}"
+    );
+    let good = form("EXT");
+    let good: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, html) = page(&s, &session, "/a/KE/quotas", Some(&good)).await;
+    assert_eq!(status, StatusCode::OK, "after the redirect: {html}");
+    assert!(html.contains("<td>EXT</td>"), "{html}");
+
+    s.issue(&ke, "KE", export_draft("KE/P/1", "KE", "DE")).await;
+    let (status, html) = page(&s, &session, "/a/KE/permit?number=KE%2FP%2F1", None).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("(11a)") && html.contains("12.5/20"), "{html}");
     s.stop().await;
 }

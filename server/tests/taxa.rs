@@ -119,8 +119,6 @@ async fn taxa_are_checked_at_issuance(backend: Backend) {
     s.issue(&ke, "KE", unlisted).await;
 }
 
-const PASSWORD: &str = "correct horse battery staple 42";
-
 /// The hand-written checklists in tests/data (Species+ data may not be redistributed).
 fn checklist(name: &str) -> Vec<u8> {
     std::fs::read(format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
@@ -201,24 +199,9 @@ async fn a_checklist_imports_all_or_nothing_and_again_changes_nothing(backend: B
     assert_eq!(by_name("Cactus probatus")["annotation"], "#4");
 
     // Again: nothing changes. An authority administrator may import too.
-    let (status, body) = s
-        .post(
-            "/api/v1/authorities/KE/users",
-            Some(&s.admin),
-            json!({"email": "admin@ke.example", "password": PASSWORD, "name": "KE admin",
-                   "roles": ["authority_admin"]}),
-        )
+    let admin_ke = s
+        .user_session("KE", "admin@ke.example", &["authority_admin"])
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let (status, session) = s
-        .post(
-            "/api/v1/sessions",
-            None,
-            json!({"email": "admin@ke.example", "password": PASSWORD}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{session}");
-    let admin_ke = session["token"].as_str().unwrap().to_owned();
     let (status, counts) = import(admin_ke, checklist("checklist-small.csv")).await;
     assert_eq!(status, StatusCode::OK, "{counts}");
     assert_eq!(

@@ -561,6 +561,30 @@ pub fn enc(number: &str) -> String {
 
 impl TestServer {
     /// Sets up authority `id` (country `id`) with a signing key and an issuer token.
+    /// A new user of `authority` holding `roles`, created by the platform admin and logged in:
+    /// the session token (also the portal's `ps_session` cookie).
+    pub async fn user_session(&self, authority: &str, email: &str, roles: &[&str]) -> String {
+        let password = "a long enough password";
+        let (status, body) = self
+            .post(
+                &format!("/api/v1/authorities/{authority}/users"),
+                Some(&self.admin),
+                serde_json::json!({"email": email, "password": password, "name": email,
+                                   "roles": roles}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (status, body) = self
+            .post(
+                "/api/v1/sessions",
+                None,
+                serde_json::json!({"email": email, "password": password}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["token"].as_str().unwrap().to_owned()
+    }
+
     pub async fn issuing_authority(&self, id: &str) -> String {
         self.authority(id, id).await;
         let issuer = self.token("issuer", Some(id), None).await;
