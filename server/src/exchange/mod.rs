@@ -28,7 +28,8 @@ use crate::views::FormContent;
 /// Namespace of the message and its three top-level parts.
 pub const NS_RSM: &str = "urn:un:unece:uncefact:data:standard:CITESEPermit:2";
 /// Namespace of every element below them (the reusable aggregate business information entities).
-pub const NS_RAM: &str = "urn:un:unece:uncefact:data:draft:ReusableAggregateBusinessInformationEntity:1";
+pub const NS_RAM: &str =
+    "urn:un:unece:uncefact:data:draft:ReusableAggregateBusinessInformationEntity:1";
 /// `schemeID` of the signatory-C `ID` that carries the signed QR text.
 pub const QR_SCHEME: &str = "permitseal-PS1";
 /// Prefix of the `Information` that carries the retrospective statement.

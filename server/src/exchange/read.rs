@@ -47,9 +47,14 @@ impl ReadError {
 }
 
 /// The element children of `n` named `name` in `ns`.
-fn children<'a, 'i>(n: Node<'a, 'i>, ns: &'a str, name: &'a str) -> impl Iterator<Item = Node<'a, 'i>> {
-    n.children()
-        .filter(move |c| c.is_element() && c.tag_name().name() == name && c.tag_name().namespace() == Some(ns))
+fn children<'a, 'i>(
+    n: Node<'a, 'i>,
+    ns: &'a str,
+    name: &'a str,
+) -> impl Iterator<Item = Node<'a, 'i>> {
+    n.children().filter(move |c| {
+        c.is_element() && c.tag_name().name() == name && c.tag_name().namespace() == Some(ns)
+    })
 }
 
 /// One step down: an element with its path for errors.
@@ -129,7 +134,9 @@ impl Reader {
     }
 
     fn all_texts(&self, at: At<'_, '_>, name: &str) -> Vec<String> {
-        children(at.node, self.ns(), name).filter_map(text_of).collect()
+        children(at.node, self.ns(), name)
+            .filter_map(text_of)
+            .collect()
     }
 
     fn code<T: std::str::FromStr>(&self, at: At<'_, '_>, name: &str) -> Result<T, ReadError> {
@@ -185,7 +192,10 @@ impl Reader {
                 let date = self
                     .opt_text(d, "IssueDateTime")
                     .ok_or_else(|| self.missing(&format!("{path}/IssueDateTime")))?;
-                return Ok(Some((id, self.date_of(&format!("{path}/IssueDateTime"), &date)?)));
+                return Ok(Some((
+                    id,
+                    self.date_of(&format!("{path}/IssueDateTime"), &date)?,
+                )));
             }
         }
         Ok(None)
@@ -210,9 +220,9 @@ impl Reader {
                 date,
             })),
             (None, Some(_)) => Err(self.missing(&format!("{country_el}/ID"))),
-            (Some(_), None) => Err(self.missing(&format!(
-                "AssociatedReferencedDocument[TypeCode={code}]"
-            ))),
+            (Some(_), None) => {
+                Err(self.missing(&format!("AssociatedReferencedDocument[TypeCode={code}]")))
+            }
         }
     }
 
@@ -228,9 +238,9 @@ impl Reader {
         let (quantity, unit) = self.within(at, "TransportLogisticsPackage", |r, p| {
             let q = r.req(p, "ItemQuantity")?;
             let t = text_of(q.node).ok_or_else(|| r.missing("ItemQuantity"))?;
-            let quantity: Quantity = t
-                .parse()
-                .map_err(|_| r.invalid("ItemQuantity", format!("{t:?} is not a decimal quantity")))?;
+            let quantity: Quantity = t.parse().map_err(|_| {
+                r.invalid("ItemQuantity", format!("{t:?} is not a decimal quantity"))
+            })?;
             let code = q
                 .node
                 .attribute("unitCode")
@@ -271,7 +281,10 @@ impl Reader {
         let mut quota = None;
         let mut operation_number = None;
         let mut acquisition_date = None;
-        if self.opt(at, "ApplicableCrossBorderRegulatoryProcedure").is_some() {
+        if self
+            .opt(at, "ApplicableCrossBorderRegulatoryProcedure")
+            .is_some()
+        {
             self.within(at, "ApplicableCrossBorderRegulatoryProcedure", |r, p| {
                 operation_number = r.opt_text(p, "CategoryCode");
                 acquisition_date = r.opt_date(p, "AcquisitionDateTime")?;
@@ -320,16 +333,26 @@ impl Reader {
                     .find(|t| t.name_en() == name || t.code() == name)
                     .ok_or_else(|| self.invalid("Name", format!("unknown certificate {name:?}")))?
             }
-            other => return Err(self.invalid("TypeCode", format!("unknown type {other:?}: E, R, I or O"))),
+            other => {
+                return Err(
+                    self.invalid("TypeCode", format!("unknown type {other:?}: E, R, I or O"))
+                );
+            }
         };
         let issued = self.req_text(h, "IssueDateTime")?;
-        let issued_at = parse_rfc3339(&issued)
-            .ok_or_else(|| self.invalid("IssueDateTime", format!("{issued:?} is not an RFC 3339 time")))?;
+        let issued_at = parse_rfc3339(&issued).ok_or_else(|| {
+            self.invalid(
+                "IssueDateTime",
+                format!("{issued:?} is not an RFC 3339 time"),
+            )
+        })?;
         let copy = match self.opt_text(h, "CopyIndicator").as_deref() {
             None | Some("false") => false,
             Some("true") => true,
             Some(other) => {
-                return Err(self.invalid("CopyIndicator", format!("{other:?} is not true or false")));
+                return Err(
+                    self.invalid("CopyIndicator", format!("{other:?} is not true or false"))
+                );
             }
         };
         let purpose: Purpose = self.code(h, "PurposeCode")?;
@@ -372,7 +395,10 @@ impl Reader {
             }
         }
         let (valid_from, valid_until) = self.within(h, "EffectiveSpecifiedPeriod", |r, p| {
-            Ok((r.opt_date(p, "StartDateTime")?, r.req_date(p, "EndDateTime")?))
+            Ok((
+                r.opt_date(p, "StartDateTime")?,
+                r.req_date(p, "EndDateTime")?,
+            ))
         })?;
         let place_of_issue = match self.opt(h, "IssueLogisticsLocation") {
             None => None,

@@ -87,7 +87,11 @@ impl Out {
     fn doc_ref(&mut self, code: &str, r: &DocRef) -> Result<(), WriteError> {
         self.group("AssociatedReferencedDocument")?;
         self.leaf("IssueDateTime", &[], &day_start(r.date))?;
-        self.leaf("TypeCode", &[("listID", "1001"), ("listAgencyID", "6")], code)?;
+        self.leaf(
+            "TypeCode",
+            &[("listID", "1001"), ("listAgencyID", "6")],
+            code,
+        )?;
         self.leaf("ID", &[], &r.number)?;
         self.end("AssociatedReferencedDocument")
     }
@@ -189,7 +193,11 @@ pub fn write(p: &ExchangePermit) -> Result<String, WriteError> {
     if code == "O" {
         o.leaf("Name", &[], p.document_type.name_en())?;
     }
-    o.leaf("TypeCode", &[("listID", "1001"), ("listAgencyID", "6")], code)?;
+    o.leaf(
+        "TypeCode",
+        &[("listID", "1001"), ("listAgencyID", "6")],
+        code,
+    )?;
     o.leaf("IssueDateTime", &[], &format_unix(p.issued_at))?;
     o.leaf("CopyIndicator", &[], if p.copy { "true" } else { "false" })?;
     o.leaf("Purpose", &[], p.purpose.name_en())?;
@@ -202,7 +210,11 @@ pub fn write(p: &ExchangePermit) -> Result<String, WriteError> {
     }
     if let Some((country, number)) = &p.import_permit {
         o.group("ReferenceReferencedDocument")?;
-        o.leaf("TypeCode", &[("listID", "1001"), ("listAgencyID", "6")], "I")?;
+        o.leaf(
+            "TypeCode",
+            &[("listID", "1001"), ("listAgencyID", "6")],
+            "I",
+        )?;
         o.leaf("ID", &[("schemeAgencyID", country.as_str())], number)?;
         o.leaf("Name", &[], IMPORT_PERMIT_NAME)?;
         o.end("ReferenceReferencedDocument")?;
@@ -210,7 +222,11 @@ pub fn write(p: &ExchangePermit) -> Result<String, WriteError> {
     if let Some(r) = &p.replacement_of {
         o.group("ReferenceReferencedDocument")?;
         o.leaf("IssueDateTime", &[], &day_start(r.date))?;
-        o.leaf("TypeCode", &[("listID", "1001"), ("listAgencyID", "6")], code)?;
+        o.leaf(
+            "TypeCode",
+            &[("listID", "1001"), ("listAgencyID", "6")],
+            code,
+        )?;
         o.leaf("ID", &[], &r.number)?;
         o.leaf("Name", &[], &format!("{REPLACEMENT}{}", r.reason))?;
         o.end("ReferenceReferencedDocument")?;
