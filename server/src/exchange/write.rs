@@ -35,7 +35,7 @@ fn day_start(d: Date) -> String {
 
 /// A date as the last second of its day, UTC: box 2's "valid until" is the whole day.
 fn day_end(d: Date) -> String {
-    format_unix(d.end_unix())
+    format_unix(d.end_unix() - 1)
 }
 
 struct Out {
