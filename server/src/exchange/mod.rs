@@ -270,3 +270,88 @@ pub fn type_code(ty: DocumentType) -> &'static str {
         | DocumentType::ScientificExchange => "O",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn line(block: char, unit: Unit) -> ExchangeLine {
+        ExchangeLine {
+            block,
+            scientific_name: "Loxodonta africana".into(),
+            common_name: Some("African elephant".into()),
+            description: Some("carved & polished <\"tusk\">".into()),
+            term: Term::Car,
+            appendix: Appendix::I,
+            source: Source::O,
+            quantity: "1.25".parse().unwrap(),
+            unit,
+            quota: Some(("1.25".into(), "10".into())),
+            origin: None,
+            last_reexport: None,
+            operation_number: Some("A-KE-501".into()),
+            acquisition_date: Some("1970-05-01".parse().unwrap()),
+            justification: Some("records lost".into()),
+        }
+    }
+
+    fn permit() -> ExchangePermit {
+        let ke: Country = "KE".parse().unwrap();
+        ExchangePermit {
+            number: "KE/PC/1".into(),
+            document_type: DocumentType::PreConvention,
+            copy: true,
+            issued_at: 1_790_000_000,
+            valid_from: "2026-09-21".parse().unwrap(),
+            valid_until: "2027-03-20".parse().unwrap(),
+            purpose: Purpose::P,
+            special_conditions: Some("none".into()),
+            retrospective: Some("issued late".into()),
+            security_stamp: None,
+            authority: TradeParty {
+                name: "KWS".into(),
+                country: ke,
+                address: None,
+            },
+            place_of_issue: None,
+            signatory: Some("A. Signer".into()),
+            exporter: TradeParty {
+                name: "Owner".into(),
+                country: ke,
+                address: Some("Nairobi".into()),
+            },
+            importer: None,
+            import_permit: Some(("US".parse().unwrap(), "US/1".into())),
+            replacement_of: Some(Replaced {
+                number: "KE/PC/0".into(),
+                date: "2026-09-01".parse().unwrap(),
+                reason: "torn".into(),
+            }),
+            qr_text: None,
+            lines: vec![line('A', Unit::Set)],
+        }
+    }
+
+    #[test]
+    fn what_is_written_reads_back_the_same() {
+        let p = permit();
+        let xml = write(&p).unwrap();
+        assert_eq!(read(&xml).unwrap(), p);
+        assert!(xml.contains("<ram:Name>Pre-Convention certificate</ram:Name>"));
+        assert!(xml.contains("unitCode=\"SET\""));
+    }
+
+    #[test]
+    fn a_unit_without_a_rec20_code_is_not_written() {
+        let mut p = permit();
+        p.lines.push(line('B', Unit::Shp));
+        assert!(matches!(
+            write(&p),
+            Err(WriteError::Unit {
+                block: 'B',
+                unit: "SHP"
+            })
+        ));
+    }
+}
