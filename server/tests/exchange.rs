@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 on_both_backends!(
     served_xml_has_every_box_at_its_path,
     who_may_read_the_xml,
+    box_14_is_the_recorded_endorsement,
     partner_xml_import_permit_backs_an_appendix_i_export,
     malformed_partner_xml_is_refused_naming_the_element,
 );
@@ -314,6 +315,61 @@ async fn who_may_read_the_xml(backend: Backend) {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = xml(&s, Some(&de), "KE/X/404").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    s.stop().await;
+}
+
+async fn box_14_is_the_recorded_endorsement(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let ke = s.issuing_authority("KE").await;
+    let permit = s
+        .issue(&ke, "KE", common::export_draft("KE/X/14", "KE", "DE"))
+        .await;
+    let (_, body) = xml(&s, Some(&ke), "KE/X/14").await;
+    let doc = roxmltree::Document::parse(&body).unwrap();
+    let c = "SpecifiedSupplyChainConsignment";
+    assert!(
+        at(&doc, &format!("{c}/ExaminationTransportEvent")).is_empty(),
+        "not endorsed yet"
+    );
+    let customs = s.token("customs", None, Some("KE")).await;
+    let (status, answer) = s
+        .post(
+            "/api/v1/customs/endorsements",
+            Some(&customs),
+            json!({"declaration": "C-14", "qr": permit["qr_text"], "officer": "KRA Kilindini",
+                   "place": {"locode": "KEMBA"}, "transport_document": "MSKU1234567",
+                   "lines": [{"block": "A", "quantity": "12"}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let (_, body) = xml(&s, Some(&ke), "KE/X/14").await;
+    let doc = roxmltree::Document::parse(&body).unwrap();
+    assert_eq!(
+        text(
+            &doc,
+            &format!("{c}/ExaminationTransportEvent/OccurrenceLogisticsLocation/ID")
+        ),
+        "KEMBA"
+    );
+    assert!(
+        !text(
+            &doc,
+            &format!("{c}/ExaminationTransportEvent/ActualOccurrenceDateTime")
+        )
+        .is_empty()
+    );
+    let q = at(
+        &doc,
+        &format!("{c}/IncludedSupplyChainConsignmentItem/ExaminationTransportEvent/UnitQuantity"),
+    );
+    assert_eq!(q.len(), 1);
+    assert_eq!(
+        (q[0].text(), q[0].attribute("unitCode")),
+        (Some("12"), Some("KGM"))
+    );
+    let read = exchange::read(&body).unwrap();
+    assert_eq!(read.lines[0].endorsed.as_deref(), Some("12"));
+    assert_eq!(exchange::write(&read).unwrap(), body);
     s.stop().await;
 }
 

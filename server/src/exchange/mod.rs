@@ -96,6 +96,17 @@ pub struct ExchangeLine {
     pub acquisition_date: Option<Date>,
     /// Why the source is unknown (source U).
     pub justification: Option<String>,
+    /// Box 14: the quantity actually exported (decimal text, the block's unit), when endorsed.
+    pub endorsed: Option<String>,
+}
+
+/// Box 14 at consignment level: when and where the export was endorsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Examination {
+    /// Time of the endorsement (Unix seconds).
+    pub at: i64,
+    /// Port of export (UN/LOCODE).
+    pub locode: Option<String>,
 }
 
 /// A permit as the exchange format carries it.
@@ -137,8 +148,19 @@ pub struct ExchangePermit {
     pub replacement_of: Option<Replaced>,
     /// The signed QR text (`PS1:…`), the signature a verifier checks.
     pub qr_text: Option<String>,
+    /// Box 14: the export endorsement, when one is recorded.
+    pub examination: Option<Examination>,
     /// Blocks A, B, ….
     pub lines: Vec<ExchangeLine>,
+}
+
+/// The export endorsement a permit has, as box 14 shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEndorsement {
+    /// When and where.
+    pub examination: Examination,
+    /// Block letter and quantity in millionths of the block's unit.
+    pub lines: Vec<(String, i64)>,
 }
 
 /// Builds the exchange form of a stored permit of `authority`, checked as the paper permit is
@@ -147,6 +169,7 @@ pub fn from_stored(
     authority: &AuthorityRow,
     permit: &PermitRow,
     quotas: &[Option<BlockQuota>],
+    endorsement: Option<&StoredEndorsement>,
 ) -> Result<ExchangePermit, PrintError> {
     let stored = |reason: String| PrintError::Stored {
         number: permit.number.clone(),
@@ -209,6 +232,13 @@ pub fn from_stored(
                 operation_number: l.operation_number.clone(),
                 acquisition_date: l.acquisition_date,
                 justification: d.and_then(|d| d.justification.clone()),
+                endorsed: endorsement.and_then(|e| {
+                    let block = l.block.to_string();
+                    e.lines
+                        .iter()
+                        .find(|(b, _)| *b == block)
+                        .map(|(_, q)| format_micro(*q))
+                }),
             }
         })
         .collect();
@@ -249,6 +279,7 @@ pub fn from_stored(
         import_permit,
         replacement_of,
         qr_text: Some(permit.qr_text.clone()),
+        examination: endorsement.map(|e| e.examination.clone()),
         lines,
     })
 }
@@ -293,6 +324,7 @@ mod tests {
             operation_number: Some("A-KE-501".into()),
             acquisition_date: Some("1970-05-01".parse().unwrap()),
             justification: Some("records lost".into()),
+            endorsed: Some("1".into()),
         }
     }
 
@@ -329,6 +361,10 @@ mod tests {
                 reason: "torn".into(),
             }),
             qr_text: None,
+            examination: Some(Examination {
+                at: 1_790_100_000,
+                locode: Some("KEMBA".into()),
+            }),
             lines: vec![line('A', Unit::Set)],
         }
     }

@@ -8,8 +8,8 @@ use verifier_core::permit::{DocRef, Quantity};
 
 use super::units::from_rec20;
 use super::{
-    ExchangeLine, ExchangePermit, IMPORT_PERMIT_NAME, JUSTIFICATION, NS_RAM, NS_RSM, QR_SCHEME,
-    REPLACEMENT, RETROSPECTIVE, Replaced, TradeParty,
+    Examination, ExchangeLine, ExchangePermit, IMPORT_PERMIT_NAME, JUSTIFICATION, NS_RAM, NS_RSM,
+    QR_SCHEME, REPLACEMENT, RETROSPECTIVE, Replaced, TradeParty,
 };
 
 /// Why a message could not be read. `path` is the element path below `CITESEPermit`.
@@ -278,6 +278,16 @@ impl Reader {
                 Ok((appendix, source, product))
             })?;
         let (scientific_name, common_name, description, justification, term) = product;
+        let endorsed = match self.opt(at, "ExaminationTransportEvent") {
+            None => None,
+            Some(_) => self.within(at, "ExaminationTransportEvent", |r, e| {
+                let q = r.req_text(e, "UnitQuantity")?;
+                q.parse::<Quantity>().map_err(|_| {
+                    r.invalid("UnitQuantity", format!("{q:?} is not a decimal quantity"))
+                })?;
+                Ok(Some(q))
+            })?,
+        };
         let mut quota = None;
         let mut operation_number = None;
         let mut acquisition_date = None;
@@ -315,6 +325,7 @@ impl Reader {
             operation_number,
             acquisition_date,
             justification,
+            endorsed,
         })
     }
 
@@ -481,25 +492,42 @@ pub fn read(xml: &str) -> Result<ExchangePermit, ReadError> {
     };
     let at = At { node: root };
     let h = r.within(at, "HeaderExchangedDocument", |r, h| r.header(h))?;
-    let (exporter, importer, lines) = r.within(at, "SpecifiedSupplyChainConsignment", |r, c| {
-        let exporter = r.party(c, "ConsignorTradeParty")?;
-        let importer = match r.opt(c, "ConsigneeTradeParty") {
-            None => None,
-            Some(_) => Some(r.party(c, "ConsigneeTradeParty")?),
-        };
-        let mut lines = Vec::new();
-        let name = "IncludedSupplyChainConsignmentItem";
-        for (i, item) in children(c.node, NS_RAM, name).enumerate() {
-            r.path.push(format!("{name}[{}]", i + 1));
-            let line = r.line(At { node: item });
-            r.path.pop();
-            lines.push(line?);
-        }
-        if lines.is_empty() {
-            return Err(r.missing(name));
-        }
-        Ok((exporter, importer, lines))
-    })?;
+    let (exporter, importer, examination, lines) =
+        r.within(at, "SpecifiedSupplyChainConsignment", |r, c| {
+            let exporter = r.party(c, "ConsignorTradeParty")?;
+            let importer = match r.opt(c, "ConsigneeTradeParty") {
+                None => None,
+                Some(_) => Some(r.party(c, "ConsigneeTradeParty")?),
+            };
+            let examination = match r.opt(c, "ExaminationTransportEvent") {
+                None => None,
+                Some(_) => Some(r.within(c, "ExaminationTransportEvent", |r, e| {
+                    let t = r.req_text(e, "ActualOccurrenceDateTime")?;
+                    let at = parse_rfc3339(&t).ok_or_else(|| {
+                        r.invalid(
+                            "ActualOccurrenceDateTime",
+                            format!("{t:?} is not an RFC 3339 time"),
+                        )
+                    })?;
+                    let locode = r
+                        .opt(e, "OccurrenceLogisticsLocation")
+                        .and_then(|l| r.opt_text(l, "ID"));
+                    Ok(Examination { at, locode })
+                })?),
+            };
+            let mut lines = Vec::new();
+            let name = "IncludedSupplyChainConsignmentItem";
+            for (i, item) in children(c.node, NS_RAM, name).enumerate() {
+                r.path.push(format!("{name}[{}]", i + 1));
+                let line = r.line(At { node: item });
+                r.path.pop();
+                lines.push(line?);
+            }
+            if lines.is_empty() {
+                return Err(r.missing(name));
+            }
+            Ok((exporter, importer, examination, lines))
+        })?;
     Ok(ExchangePermit {
         number: h.number,
         document_type: h.document_type,
@@ -519,6 +547,7 @@ pub fn read(xml: &str) -> Result<ExchangePermit, ReadError> {
         import_permit: h.import_permit,
         replacement_of: h.replacement_of,
         qr_text: h.qr_text,
+        examination,
         lines,
     })
 }

@@ -143,6 +143,11 @@ impl Out {
         self.leaf("ScientificName", &[], &l.scientific_name)?;
         self.end("SpecifiedTradeProduct")?;
         self.end("IncludedSupplyChainTradeLineItem")?;
+        if let Some(q) = &l.endorsed {
+            self.group("ExaminationTransportEvent")?;
+            self.leaf("UnitQuantity", &[("unitCode", unit)], q)?;
+            self.end("ExaminationTransportEvent")?;
+        }
         let procedure =
             l.quota.is_some() || l.operation_number.is_some() || l.acquisition_date.is_some();
         if procedure {
@@ -269,6 +274,17 @@ pub fn write(p: &ExchangePermit) -> Result<String, WriteError> {
     o.party("ConsignorTradeParty", &p.exporter)?;
     if let Some(i) = &p.importer {
         o.party("ConsigneeTradeParty", i)?;
+    }
+    // D: the examining authority's endorsement (box 14), when recorded.
+    if let Some(e) = &p.examination {
+        o.group("ExaminationTransportEvent")?;
+        o.leaf("ActualOccurrenceDateTime", &[], &format_unix(e.at))?;
+        if let Some(locode) = &e.locode {
+            o.group("OccurrenceLogisticsLocation")?;
+            o.leaf("ID", &[], locode)?;
+            o.end("OccurrenceLogisticsLocation")?;
+        }
+        o.end("ExaminationTransportEvent")?;
     }
     for l in &p.lines {
         o.line(l)?;

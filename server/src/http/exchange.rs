@@ -13,8 +13,9 @@ use verifier_core::date::Date;
 
 use super::params::{AuthorityPath, PermitPath};
 use super::{Access, Api};
+use crate::domain::alerts::EndorsedLine;
 use crate::domain::issuing::partner_import_fault;
-use crate::exchange::{self, ReadError, WriteError};
+use crate::exchange::{self, Examination, ReadError, StoredEndorsement, WriteError};
 use crate::http::error::{ApiError, Json, Path};
 use crate::http::permits::READERS;
 use crate::model::{AuthorityId, Principal, Role};
@@ -82,7 +83,30 @@ async fn cites_xml(
         .db
         .block_quotas(&permit.authority_id, permit.status_index)
         .await?;
-    let message = exchange::from_stored(&row, &permit, &quotas)
+    // Box 14: the first endorsement that counted (a claim of a port outside the uploader's
+    // country changed nothing and is not the permit's endorsement).
+    let usage = state
+        .db
+        .usage(&permit.authority_id, permit.status_index)
+        .await?;
+    let endorsement = match usage.endorsements.iter().find(|e| !e.outside_country) {
+        None => None,
+        Some(e) => {
+            let lines: Vec<EndorsedLine> = serde_json::from_value(e.lines.clone())
+                .map_err(|err| ApiError::internal(format!("stored endorsement lines: {err}")))?;
+            Some(StoredEndorsement {
+                examination: Examination {
+                    at: e.endorsed_at,
+                    locode: e.locode.clone(),
+                },
+                lines: lines
+                    .into_iter()
+                    .map(|l| (l.block, l.quantity_micro))
+                    .collect(),
+            })
+        }
+    };
+    let message = exchange::from_stored(&row, &permit, &quotas, endorsement.as_ref())
         .map_err(crate::http::documents::print_error)?;
     let xml = exchange::write(&message).map_err(|e| match e {
         WriteError::Unit { .. } => ApiError::invalid("unit_without_rec20_code", e.to_string()),
