@@ -512,6 +512,36 @@ async fn partner_xml_import_permit_backs_an_appendix_i_export(backend: Backend) 
         ),
         "{err}"
     );
+    // One past its last day backs nothing (stored directly: the endpoint refuses it at once).
+    let mut old = exchange::read(&partner_xml("US/OLD/1", "KE", "5", &until)).unwrap();
+    old.valid_until = verifier_core::date::Date::from_unix(
+        permitseal_server::clock::Clock::system().now() - 86_400,
+    );
+    let authority = permitseal_server::model::AuthorityId::parse("KE").unwrap();
+    s.state
+        .db
+        .store_partner_import(
+            "test",
+            &permitseal_server::storage::partner_imports::PartnerImport {
+                authority: &authority,
+                permit: &old,
+                xml: "<expired/>",
+            },
+            permitseal_server::clock::Clock::system().now(),
+        )
+        .await
+        .unwrap();
+    let mut late = parrot_export("KE/I/3", "Psittacus erithacus", 1);
+    late["import_permit"]["number"] = json!("US/OLD/1");
+    let (status, err) = issue(late).await;
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("import_permit_invalid")
+        ),
+        "{err}"
+    );
     // The export's own XML names the import permit it was issued against.
     let (status, body) = xml(&s, Some(&ke), "KE/I/1").await;
     assert_eq!(status, StatusCode::OK);
@@ -558,6 +588,32 @@ async fn malformed_partner_xml_is_refused_naming_the_element(backend: Backend) {
             ),
             "not_an_import_permit",
             "TypeCode",
+        ),
+        (
+            good.replace(
+                "<q:PurposeCode>Z</q:PurposeCode>",
+                "<q:PurposeCode>T</q:PurposeCode>",
+            ),
+            "commercial_appendix_i_import",
+            "block A",
+        ),
+        (
+            partner_xml("US/M/1", "KE", "2", "2020-01-31"),
+            "import_permit_invalid",
+            "2020-01-31",
+        ),
+        (
+            good.replace(
+                "<q:ID>A</q:ID>",
+                "<q:ID>A</q:ID><q:ExportTradeCountry><q:ID>TZ</q:ID></q:ExportTradeCountry>",
+            ),
+            "cites_xml_missing_element",
+            "AssociatedReferencedDocument[TypeCode=811]",
+        ),
+        (
+            good.replace("2026-11-02T00:00:00Z", "2099-01-01T00:00:00Z"),
+            "cites_xml_invalid_value",
+            "EffectiveSpecifiedPeriod",
         ),
         (
             format!(

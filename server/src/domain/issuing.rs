@@ -563,6 +563,15 @@ pub fn partner_import_fault(
             ),
         ));
     }
+    if p.valid_from > p.valid_until {
+        return Some((
+            "cites_xml_invalid_value",
+            format!(
+                "HeaderExchangedDocument/EffectiveSpecifiedPeriod: it starts on {} after its last day {}",
+                p.valid_from, p.valid_until
+            ),
+        ));
+    }
     for (n, l) in p.lines.iter().enumerate() {
         if p.lines[..n].iter().any(|o| o.block == l.block) {
             return Some((
