@@ -13,6 +13,7 @@ pub mod crypto;
 pub mod demo;
 pub mod document;
 pub mod domain;
+pub mod exchange;
 pub mod http;
 pub mod metrics;
 pub mod model;

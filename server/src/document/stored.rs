@@ -7,7 +7,7 @@
 
 use verifier_core::i18n::Lang;
 use verifier_core::payload;
-use verifier_core::permit::{IssueContext, Permit, PermitDraft};
+use verifier_core::permit::{Details, IssueContext, Permit, PermitData, PermitDraft};
 
 use super::{DocumentError, IssuingAuthority, PermitDocument, QuotaUse, render};
 use crate::domain::issuing::format_micro;
@@ -67,24 +67,8 @@ pub fn render_stored(
         "valid" | "suspended" | "used" | "cancelled_on_import" => false,
         other => return Err(stored(format!("unknown state {other:?}"))),
     };
-    let (_, signed) = payload::decode_permit(&permit.qr_text)
-        .map_err(|e| stored(format!("its QR text does not decode: {e}")))?;
-    let data = signed.data();
-    let draft: PermitDraft = serde_json::from_str(&permit.draft)
-        .map_err(|e| stored(format!("its draft is not readable: {e}")))?;
-    let rebuilt = Permit::new(
-        &draft,
-        IssueContext {
-            issuing_country: data.issuing_country,
-            issued_at: data.issued_at,
-            status_index: data.status_index,
-        },
-    )
-    .map_err(|e| stored(format!("its draft no longer builds: {e}")))?;
-    let details = rebuilt.details().cloned().unwrap_or_default();
-    if !signed.binds(&details) || rebuilt.data() != data {
-        return Err(stored("its draft is not what its QR code signs".to_owned()));
-    }
+    let (data, details) = signed_record(permit)?;
+    let data = &data;
     let country = authority.country.parse().map_err(|_| {
         stored(format!(
             "authority country {:?} is not ISO",
@@ -100,17 +84,7 @@ pub fn render_stored(
             })
         })
         .collect();
-    let import_permit: Option<(String, String)> = match &permit.import_permit {
-        None => None,
-        Some(json) => {
-            let v: serde_json::Value = serde_json::from_str(json)
-                .map_err(|e| stored(format!("its import permit is not readable: {e}")))?;
-            match (v["country"].as_str(), v["number"].as_str()) {
-                (Some(c), Some(n)) => Some((c.to_owned(), n.to_owned())),
-                _ => return Err(stored("its import permit lacks country or number".into())),
-            }
-        }
-    };
+    let import_permit = stored_import(permit)?;
     let doc = PermitDocument {
         permit: data,
         details: &details,
@@ -131,5 +105,52 @@ pub fn render_stored(
     render(&doc, lang).map_err(|e| match e {
         DocumentError::Unprintable { .. } => PrintError::Unprintable(e),
         other => PrintError::Render(other),
+    })
+}
+
+/// The signed data of a stored permit, decoded from its QR text, and the details that text
+/// binds by digest, rebuilt from the stored draft and checked against it.
+pub fn signed_record(permit: &PermitRow) -> Result<(PermitData, Details), PrintError> {
+    let stored = |reason: String| PrintError::Stored {
+        number: permit.number.clone(),
+        reason,
+    };
+    let (_, signed) = payload::decode_permit(&permit.qr_text)
+        .map_err(|e| stored(format!("its QR text does not decode: {e}")))?;
+    let data = signed.data().clone();
+    let draft: PermitDraft = serde_json::from_str(&permit.draft)
+        .map_err(|e| stored(format!("its draft is not readable: {e}")))?;
+    let rebuilt = Permit::new(
+        &draft,
+        IssueContext {
+            issuing_country: data.issuing_country,
+            issued_at: data.issued_at,
+            status_index: data.status_index,
+        },
+    )
+    .map_err(|e| stored(format!("its draft no longer builds: {e}")))?;
+    let details = rebuilt.details().cloned().unwrap_or_default();
+    if !signed.binds(&details) || rebuilt.data() != &data {
+        return Err(stored("its draft is not what its QR code signs".to_owned()));
+    }
+    Ok((data, details))
+}
+
+/// The import permit a stored permit references: (country, number).
+pub fn stored_import(permit: &PermitRow) -> Result<Option<(String, String)>, PrintError> {
+    let stored = |reason: String| PrintError::Stored {
+        number: permit.number.clone(),
+        reason,
+    };
+    Ok(match &permit.import_permit {
+        None => None,
+        Some(json) => {
+            let v: serde_json::Value = serde_json::from_str(json)
+                .map_err(|e| stored(format!("its import permit is not readable: {e}")))?;
+            match (v["country"].as_str(), v["number"].as_str()) {
+                (Some(c), Some(n)) => Some((c.to_owned(), n.to_owned())),
+                _ => return Err(stored("its import permit lacks country or number".into())),
+            }
+        }
     })
 }

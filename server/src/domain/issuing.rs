@@ -603,6 +603,110 @@ impl QuotaScope {
     }
 }
 
+/// Why a partner's import permit, read from its CITESEPermit message, cannot back this
+/// authority's exports (docs/FEDERATION.md): `(code, message)`, or `None` when it can. It must be
+/// an import permit issued by the importing Party (box 6 and box 3a the same country, not
+/// this one) to an exporter in `exporter_country`, not past its last day on `today`, with
+/// distinct block letters, quantities within the issuing bound, and no Appendix-I line for
+/// primarily commercial purposes (I4).
+pub fn partner_import_fault(
+    p: &crate::exchange::ExchangePermit,
+    exporter_country: &str,
+    today: Date,
+) -> Option<(&'static str, String)> {
+    if p.document_type != DocumentType::Import {
+        return Some((
+            "not_an_import_permit",
+            format!(
+                "HeaderExchangedDocument/TypeCode: a {} is not an import permit",
+                p.document_type.name_en()
+            ),
+        ));
+    }
+    let issuer = p.authority.country;
+    match &p.importer {
+        None => {
+            return Some((
+                "cites_xml_missing_element",
+                "SpecifiedSupplyChainConsignment/ConsigneeTradeParty is missing".to_owned(),
+            ));
+        }
+        Some(i) if i.country != issuer => {
+            return Some((
+                "import_permit_mismatch",
+                format!(
+                    "ConsigneeTradeParty/PostalTradeAddress/CountryID {} is not the issuing Party {issuer}",
+                    i.country
+                ),
+            ));
+        }
+        Some(_) => {}
+    }
+    if issuer.as_str() == exporter_country {
+        return Some((
+            "import_permit_mismatch",
+            format!("the import permit is issued by {issuer}, this authority's own country"),
+        ));
+    }
+    if p.exporter.country.as_str() != exporter_country {
+        return Some((
+            "import_permit_mismatch",
+            format!(
+                "ConsignorTradeParty/PostalTradeAddress/CountryID {} is not this authority's country {exporter_country}",
+                p.exporter.country
+            ),
+        ));
+    }
+    if p.valid_until < today {
+        return Some((
+            "import_permit_invalid",
+            format!(
+                "the import permit's last day, {}, has passed",
+                p.valid_until
+            ),
+        ));
+    }
+    if p.valid_from > p.valid_until {
+        return Some((
+            "cites_xml_invalid_value",
+            format!(
+                "HeaderExchangedDocument/EffectiveSpecifiedPeriod: it starts on {} after its last day {}",
+                p.valid_from, p.valid_until
+            ),
+        ));
+    }
+    for (n, l) in p.lines.iter().enumerate() {
+        if p.lines[..n].iter().any(|o| o.block == l.block) {
+            return Some((
+                "cites_xml_invalid_value",
+                format!(
+                    "IncludedSupplyChainConsignmentItem/ID: block {} appears twice",
+                    l.block
+                ),
+            ));
+        }
+        if micro(l.quantity).is_none() {
+            return Some((
+                "cites_xml_invalid_value",
+                format!(
+                    "block {}: the quantity is beyond the issuing bound",
+                    l.block
+                ),
+            ));
+        }
+        if l.appendix == Appendix::I && p.purpose == Purpose::T {
+            return Some((
+                "commercial_appendix_i_import",
+                format!(
+                    "block {}: an Appendix-I import permit is never for primarily commercial purposes (T)",
+                    l.block
+                ),
+            ));
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

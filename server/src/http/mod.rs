@@ -28,6 +28,7 @@ pub mod devices;
 pub mod documents;
 pub mod edge;
 pub mod error;
+pub mod exchange;
 pub mod field_reports;
 pub mod health;
 pub mod keys;
@@ -67,6 +68,7 @@ pub fn api() -> Api {
         .merge(session::api())
         .merge(applications::api())
         .merge(documents::api())
+        .merge(exchange::api())
         .merge(sync::api())
         .merge(taxa::api())
         .merge(field_reports::api())

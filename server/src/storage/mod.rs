@@ -29,6 +29,7 @@ pub mod documents;
 pub mod field_reports;
 pub mod keys;
 pub mod outbox;
+pub mod partner_imports;
 pub mod permits;
 pub mod sync;
 pub mod taxa;

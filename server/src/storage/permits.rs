@@ -372,6 +372,9 @@ impl Db {
                 // The import permit's own lines, when it is on this deployment and usable; an
                 // import permit of a Party that issues elsewhere is recorded as unverified.
                 let mut import_found: Option<(String, i64)> = None;
+                // Or of a Party that issues elsewhere, received from it as CITESEPermit XML by
+                // this authority (docs/FEDERATION.md): its lines cover as a local one's do.
+                let mut partner_found = false;
                 if let Some((ic, inum)) = &item.import_permit {
                     let on_deployment: Option<(String,)> =
                         sqlx::query_as("SELECT id FROM authorities WHERE country = $1 LIMIT 1")
@@ -397,6 +400,26 @@ impl Db {
                             }));
                         }
                         import_found = found.map(|f| (f.authority_id, f.status_index));
+                    } else {
+                        let partner: Option<(String,)> = sqlx::query_as(
+                            "SELECT valid_until FROM partner_import_permits \
+                             WHERE authority_id = $1 AND import_country = $2 AND number_key = $3",
+                        )
+                        .bind(authority)
+                        .bind(ic)
+                        .bind(normalize_number(inum))
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        if let Some((until,)) = partner {
+                            if until < Date::from_unix(now).to_string() {
+                                return Ok(IssueOutcome::Refused(IssueRefusal::ImportPermit {
+                                    index: i,
+                                    country: ic.clone(),
+                                    number: inum.clone(),
+                                }));
+                            }
+                            partner_found = true;
+                        }
                     }
                 }
                 let text = payload::sign(&permit, &signer);
@@ -517,18 +540,40 @@ impl Db {
                     {
                         let number_key = normalize_number(inum);
                         let term = line.term.to_string();
-                        if let Some((ia, ii)) = &import_found {
-                            let covered: Vec<(i64,)> = sqlx::query_as(
-                                "SELECT quantity_micro FROM permit_lines WHERE authority_id = $1 \
-                                 AND status_index = $2 AND name_key = $3 AND term = $4 AND unit = $5",
+                        let covered: Option<Vec<(i64,)>> = if let Some((ia, ii)) = &import_found {
+                            Some(
+                                sqlx::query_as(
+                                    "SELECT quantity_micro FROM permit_lines WHERE authority_id = $1 \
+                                     AND status_index = $2 AND name_key = $3 AND term = $4 AND unit = $5",
+                                )
+                                .bind(ia)
+                                .bind(ii)
+                                .bind(&key)
+                                .bind(&term)
+                                .bind(&unit)
+                                .fetch_all(&mut *tx)
+                                .await?,
                             )
-                            .bind(ia)
-                            .bind(ii)
-                            .bind(&key)
-                            .bind(&term)
-                            .bind(&unit)
-                            .fetch_all(&mut *tx)
-                            .await?;
+                        } else if partner_found {
+                            Some(
+                                sqlx::query_as(
+                                    "SELECT quantity_micro FROM partner_import_lines \
+                                     WHERE authority_id = $1 AND import_country = $2 \
+                                     AND number_key = $3 AND name_key = $4 AND term = $5 AND unit = $6",
+                                )
+                                .bind(authority)
+                                .bind(ic)
+                                .bind(&number_key)
+                                .bind(&key)
+                                .bind(&term)
+                                .bind(&unit)
+                                .fetch_all(&mut *tx)
+                                .await?,
+                            )
+                        } else {
+                            None
+                        };
+                        if let Some(covered) = covered {
                             let used: Vec<(i64,)> = sqlx::query_as(
                                 "SELECT l.quantity_micro FROM import_permit_links l \
                                  JOIN permits p ON p.authority_id = l.authority_id \
