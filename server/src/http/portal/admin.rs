@@ -314,14 +314,17 @@ async fn quotas_render(
             .map(|q| QuotaLine {
                 year: q.year,
                 scientific_name: q.scientific_name,
-                unit: q.unit,
+                unit: v.t().code_label::<Unit>(&q.unit),
                 quota: q.quota,
                 used: q.used,
             })
             .collect(),
         f,
         errors,
-        units: Unit::ALL.iter().map(|u| (u.code(), u.name_en())).collect(),
+        units: Unit::ALL
+            .iter()
+            .map(|u| (u.code(), v.t().code_name(*u)))
+            .collect(),
         taxa,
     });
     *r.status_mut() = status;

@@ -11,7 +11,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use serde::Deserialize;
 use serde_json::Value;
-use verifier_core::codes::DocumentType;
+use verifier_core::codes::{DocumentType, Source, Term, Unit};
 
 use super::i18n::Text;
 use super::{Chrome, FieldErrors, PageError, PageResult, Posted, Visitor, html, see_other};
@@ -147,7 +147,7 @@ struct Shown {
     lines: Vec<(String, String)>,
 }
 
-fn shown(draft: &str) -> Shown {
+fn shown(t: &Text, draft: &str) -> Shown {
     let v: Value = serde_json::from_str(draft).unwrap_or(Value::Null);
     let s = super::value_text;
     let party = super::party_line;
@@ -164,10 +164,10 @@ fn shown(draft: &str) -> Shown {
                             format!(
                                 "{} {} · {} · {} {}",
                                 s(&l["appendix"]),
-                                s(&l["source"]),
-                                s(&l["term"]),
+                                t.code_label::<Source>(&s(&l["source"])),
+                                t.code_label::<Term>(&s(&l["term"])),
                                 s(&l["quantity"]),
-                                s(&l["unit"])
+                                t.code_label::<Unit>(&s(&l["unit"]))
                             ),
                         )
                     })
@@ -274,7 +274,7 @@ async fn show(
     let page = PermitPage {
         c: visitor.chrome(),
         authority: id.to_string(),
-        d: shown(&row.draft),
+        d: shown(t, &row.draft),
         document_type: document_name(t, &row.document_type),
         state: state_label(t, row.state),
         state_class: row.state.as_str(),
