@@ -578,6 +578,202 @@ code_enum! {
     }
 }
 
+/// French and Spanish names for a code table, one line per variant. The match is exhaustive,
+/// so a code added to a table without its translations does not compile.
+macro_rules! code_names {
+    ($name:ident { $( $variant:ident => $fr:literal, $es:literal; )+ }) => {
+        impl $name {
+            /// French name of the code (CITES annual-report guidelines terminology).
+            pub const fn name_fr(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $fr,)+
+                }
+            }
+
+            /// Spanish name of the code (CITES annual-report guidelines terminology).
+            pub const fn name_es(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $es,)+
+                }
+            }
+        }
+    };
+}
+
+code_names!(Purpose {
+    B => "Élevage en captivité ou reproduction artificielle",
+        "Cría en cautividad o reproducción artificial";
+    E => "Éducation", "Educativo";
+    G => "Jardin botanique", "Jardín botánico";
+    H => "Trophée de chasse", "Trofeo de caza";
+    L => "Application de la loi / judiciaire / criminalistique",
+        "Aplicación de la ley / judicial / forense";
+    M => "Médical (y compris la recherche biomédicale)",
+        "Médico (incluida la investigación biomédica)";
+    N => "Réintroduction ou introduction dans la nature",
+        "Reintroducción o introducción en el medio silvestre";
+    P => "Personnel", "Personal";
+    Q => "Cirque ou exposition itinérante", "Circo o exhibición itinerante";
+    S => "Scientifique", "Científico";
+    T => "Commercial", "Comercial";
+    Z => "Parc zoologique", "Parque zoológico";
+});
+
+code_names!(Source {
+    W => "Spécimens prélevés dans la nature", "Especímenes capturados en el medio silvestre";
+    X => "Spécimens capturés dans le milieu marin qui n'est pas sous la juridiction d'un État",
+        "Especímenes capturados en el medio marino fuera de la jurisdicción de cualquier Estado";
+    R => "Spécimens d'élevage en ranch", "Especímenes criados en granjas";
+    D => "Spécimens de l'Annexe I élevés en captivité ou reproduits artificiellement à des fins commerciales dans un établissement enregistré",
+        "Especímenes del Apéndice I criados en cautividad o reproducidos artificialmente con fines comerciales en un establecimiento registrado";
+    A => "Plantes reproduites artificiellement", "Plantas reproducidas artificialmente";
+    C => "Animaux élevés en captivité", "Animales criados en cautividad";
+    F => "Animaux nés en captivité (F1 ou générations suivantes), non élevés en captivité",
+        "Animales nacidos en cautividad (F1 o generaciones posteriores), no criados en cautividad";
+    Y => "Production assistée (plantes)", "Producción asistida (plantas)";
+    I => "Spécimens confisqués ou saisis", "Especímenes decomisados o confiscados";
+    O => "Spécimens pré-Convention", "Especímenes preconvención";
+    U => "Source inconnue", "Origen desconocido";
+});
+
+code_names!(Term {
+    Bal => "fanons", "barbas de ballena";
+    Bar => "écorce", "corteza";
+    Bel => "ceintures", "cinturones";
+    Boc => "sculptures en os", "tallas de hueso";
+    Bod => "corps (animaux morts entiers)", "cuerpos (animales muertos enteros)";
+    Bon => "os", "huesos";
+    Bop => "morceaux d'os", "trozos de hueso";
+    Bpr => "produits en os", "productos de hueso";
+    Bul => "bulbes, cormus, tubercules", "bulbos, cormos, tubérculos";
+    Cal => "calipee (cartilage de tortue)", "calipee (cartílago de tortuga)";
+    Cap => "carapaces", "caparazones";
+    Car => "sculptures", "tallas";
+    Cav => "caviar", "caviar";
+    Chp => "copeaux (de bois)", "virutas (de madera)";
+    Cla => "griffes", "garras";
+    Clo => "tissu", "tejido";
+    Cor => "corail brut", "coral en bruto";
+    Cpr => "produits en corail", "productos de coral";
+    Cst => "jeux d'échecs", "juegos de ajedrez";
+    Cul => "cultures (plantes reproduites artificiellement)",
+        "cultivos (plantas reproducidas artificialmente)";
+    Cut => "boutures", "esquejes";
+    Der => "produits dérivés", "derivados";
+    Dpl => "plantes séchées", "plantas secas";
+    Ear => "oreilles", "orejas";
+    Egg => "œufs", "huevos";
+    Egl => "œufs (vivants)", "huevos (vivos)";
+    Ext => "extrait", "extracto";
+    Fea => "plumes", "plumas";
+    Fib => "fibres", "fibras";
+    Fig => "alevins", "alevines";
+    Fin => "ailerons", "aletas";
+    Flo => "fleurs", "flores";
+    Foo => "pattes", "patas";
+    Fra => "montures (de lunettes)", "monturas (de gafas)";
+    Frn => "meubles", "muebles";
+    Fru => "fruits", "frutos";
+    Gab => "vésicules biliaires", "vesículas biliares";
+    Gal => "bile", "bilis";
+    Gar => "vêtements", "prendas de vestir";
+    Gen => "organes génitaux", "genitales";
+    Grs => "porte-greffes", "portainjertos";
+    Hai => "poils", "pelo";
+    Han => "sacs à main", "bolsos";
+    Hap => "produits en poils", "productos de pelo";
+    Hea => "têtes", "cabezas";
+    Hoc => "sculptures en corne", "tallas de cuerno";
+    Hop => "morceaux de corne", "trozos de cuerno";
+    Hor => "cornes", "cuernos";
+    Hos => "déchets de corne", "desechos de cuerno";
+    Ijw => "bijoux en ivoire", "joyas de marfil";
+    Ivc => "sculptures en ivoire", "tallas de marfil";
+    Ivp => "morceaux d'ivoire", "trozos de marfil";
+    Ivs => "déchets d'ivoire", "desechos de marfil";
+    Jwl => "bijoux", "joyas";
+    Key => "touches de piano", "teclas de piano";
+    Lea => "cuir", "cuero";
+    Leg => "cuisses de grenouilles", "ancas de rana";
+    Liv => "vivants", "vivos";
+    Log => "grumes", "trozas";
+    Lpl => "grands articles de maroquinerie", "artículos de cuero grandes";
+    Lps => "petits articles de maroquinerie", "artículos de cuero pequeños";
+    Lvs => "feuilles", "hojas";
+    Mea => "viande", "carne";
+    Med => "médicaments", "medicinas";
+    Mus => "musc", "almizcle";
+    Oil => "huile", "aceite";
+    Pky => "jeux de touches de piano", "juegos de teclas de piano";
+    Pla => "nappes (de peaux)", "planchas (de pieles)";
+    Ply => "contreplaqué", "madera contrachapada";
+    Pow => "poudre", "polvo";
+    Qui => "piquants", "púas";
+    Roo => "racines", "raíces";
+    Saw => "bois sciés", "madera aserrada";
+    Sca => "écailles", "escamas";
+    Sdl => "plantules", "plántulas";
+    See => "graines", "semillas";
+    She => "coquillages", "conchas";
+    Sho => "chaussures", "zapatos";
+    Sid => "flancs (de peaux)", "flancos (de pieles)";
+    Ske => "squelettes", "esqueletos";
+    Ski => "peaux", "pieles";
+    Sko => "articles en cuir", "artículos de cuero";
+    Skp => "morceaux de peaux", "trozos de piel";
+    Sks => "déchets de peaux", "desechos de piel";
+    Sku => "crânes", "cráneos";
+    Sou => "soupe", "sopa";
+    Spe => "spécimens (scientifiques)", "especímenes (científicos)";
+    Ste => "tiges", "tallos";
+    Swi => "vessies natatoires", "vejigas natatorias";
+    Tai => "queues", "colas";
+    Tee => "dents", "dientes";
+    Tic => "sculptures en bois", "tallas de madera";
+    Tim => "bois", "madera";
+    Tip => "morceaux de bois", "trozos de madera";
+    Tro => "trophées", "trofeos";
+    Tus => "défenses", "colmillos";
+    Uns => "non spécifié", "no especificado";
+    Ven => "placages", "chapas";
+    Vnm => "venin", "veneno";
+    Wal => "portefeuilles", "billeteras";
+    Wat => "bracelets de montres", "correas de reloj";
+    Wax => "cire", "cera";
+    Wpr => "produits en bois", "productos de madera";
+});
+
+code_names!(Unit {
+    Number => "nombre de spécimens", "número de especímenes";
+    Kil => "kg", "kg";
+    Grm => "g", "g";
+    Mgm => "mg", "mg";
+    Myg => "microgrammes", "microgramos";
+    Ton => "tonnes métriques", "toneladas métricas";
+    Ltr => "litres", "litros";
+    Mlt => "ml", "ml";
+    Mtr => "m", "m";
+    Ctm => "cm", "cm";
+    Sqm => "m²", "m²";
+    Sqd => "dm²", "dm²";
+    Sqc => "cm²", "cm²";
+    Mtq => "m³", "m³";
+    Ccm => "cm³", "cm³";
+    Bag => "sacs", "bolsas";
+    Bot => "bouteilles", "botellas";
+    Box => "boîtes", "cajas";
+    Can => "canettes", "latas";
+    Cas => "caisses", "estuches";
+    Crt => "cartons", "cartones";
+    Fla => "flacons", "frascos";
+    Pai => "paires", "pares";
+    Set => "jeux", "juegos";
+    Shp => "envois", "envíos";
+    Sid => "flancs", "flancos";
+    Ite => "articles", "artículos";
+    Pcs => "pièces", "piezas";
+});
+
 /// ISO 3166-1 alpha-2 codes with their English short names, sorted by code for binary search.
 /// Taken from the ISO 3166-1 list as shipped by Debian's iso-codes 4.15.
 const COUNTRIES: &[(&str, &str)] = &[
@@ -904,6 +1100,77 @@ mod tests {
     use serde::de::DeserializeOwned;
     use std::collections::HashSet;
     use std::fmt::{Debug, Display};
+
+    /// Names that are the same word in English and the other language, or SI symbols; any
+    /// other French or Spanish name equal to the English one is an untranslated entry.
+    const SAME_AS_ENGLISH: &[&str] = &[
+        "Commercial",
+        "Personal",
+        "caviar",
+        "carapaces",
+        "fibres",
+        "cartons",
+        "kg",
+        "g",
+        "mg",
+        "ml",
+        "m",
+        "cm",
+        "microgrammes",
+        "litres",
+        "litres",
+        "m²",
+        "dm²",
+        "cm³",
+        "m³",
+        "cm²",
+    ];
+
+    fn check_names(list: &str, names: impl Iterator<Item = (&'static str, [&'static str; 3])>) {
+        for (code, [en, fr, es]) in names {
+            for (lang, n) in [("en", en), ("fr", fr), ("es", es)] {
+                assert!(!n.trim().is_empty(), "{list} {code}: no {lang} name");
+            }
+            for (lang, n) in [("fr", fr), ("es", es)] {
+                assert!(
+                    n != en || SAME_AS_ENGLISH.contains(&n),
+                    "{list} {code}: {lang} name is the English one ({n})"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_code_has_english_french_and_spanish_names() {
+        check_names(
+            "purpose",
+            Purpose::ALL
+                .iter()
+                .map(|c| (c.code(), [c.name_en(), c.name_fr(), c.name_es()])),
+        );
+        check_names(
+            "source",
+            Source::ALL
+                .iter()
+                .map(|c| (c.code(), [c.name_en(), c.name_fr(), c.name_es()])),
+        );
+        check_names(
+            "term",
+            Term::ALL
+                .iter()
+                .map(|c| (c.code(), [c.name_en(), c.name_fr(), c.name_es()])),
+        );
+        check_names(
+            "unit",
+            Unit::ALL
+                .iter()
+                .map(|c| (c.code(), [c.name_en(), c.name_fr(), c.name_es()])),
+        );
+        // Spot checks against the guidelines' wording.
+        assert_eq!(Source::W.name_fr(), "Spécimens prélevés dans la nature");
+        assert_eq!(Purpose::Z.name_es(), "Parque zoológico");
+        assert_eq!(Term::Liv.name_fr(), "vivants");
+    }
 
     /// Round trips and rejections shared by every code enum.
     fn check_list<T>(all: &[T], code: fn(T) -> &'static str, list: &str)

@@ -324,7 +324,7 @@ async fn quotas_render(
             .map(|q| QuotaLine {
                 year: q.year,
                 scientific_name: q.scientific_name,
-                unit: q.unit,
+                unit: v.t().code_label::<Unit>(&q.unit),
                 term: q.term.unwrap_or_default(),
                 source: q.source.unwrap_or_default(),
                 purpose: q.purpose.unwrap_or_default(),
@@ -335,16 +335,22 @@ async fn quotas_render(
             .collect(),
         f,
         errors,
-        units: Unit::ALL.iter().map(|u| (u.code(), u.name_en())).collect(),
-        terms: Term::ALL.iter().map(|u| (u.code(), u.name_en())).collect(),
+        units: Unit::ALL
+            .iter()
+            .map(|u| (u.code(), v.t().code_name(*u)))
+            .collect(),
+        terms: Term::ALL
+            .iter()
+            .map(|u| (u.code(), v.t().code_name(*u)))
+            .collect(),
         sources: Source::ALL
             .iter()
             .filter(|s| **s != Source::I)
-            .map(|u| (u.code(), u.name_en()))
+            .map(|u| (u.code(), v.t().code_name(*u)))
             .collect(),
         purposes: Purpose::ALL
             .iter()
-            .map(|u| (u.code(), u.name_en()))
+            .map(|u| (u.code(), v.t().code_name(*u)))
             .collect(),
         taxa,
     });

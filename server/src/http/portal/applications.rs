@@ -469,14 +469,20 @@ async fn form_page(
             .collect(),
         purposes: Purpose::ALL
             .iter()
-            .map(|p| (p.code(), p.name_en()))
+            .map(|p| (p.code(), t.code_name(*p)))
             .collect(),
         sources: Source::ALL
             .iter()
-            .map(|s| (s.code(), s.name_en()))
+            .map(|s| (s.code(), t.code_name(*s)))
             .collect(),
-        terms: Term::ALL.iter().map(|x| (x.code(), x.name_en())).collect(),
-        units: Unit::ALL.iter().map(|u| (u.code(), u.name_en())).collect(),
+        terms: Term::ALL
+            .iter()
+            .map(|x| (x.code(), t.code_name(*x)))
+            .collect(),
+        units: Unit::ALL
+            .iter()
+            .map(|u| (u.code(), t.code_name(*u)))
+            .collect(),
         appendices: Appendix::ALL.iter().map(|a| a.code()).collect(),
         taxa: taxa(state, v)
             .await?
@@ -742,7 +748,7 @@ fn summary(t: &Text, permit: &Value) -> Summary {
     let party = super::party_line;
     Summary {
         document_type: document_name(t, &s(&permit["document_type"])),
-        purpose: s(&permit["purpose"]),
+        purpose: t.code_label::<Purpose>(&s(&permit["purpose"])),
         valid_until: s(&permit["valid_until"]),
         exporter: party(&permit["exporter"]),
         importer: party(&permit["importer"]),
@@ -753,10 +759,10 @@ fn summary(t: &Text, permit: &Value) -> Summary {
                     .map(|l| SummaryLine {
                         scientific_name: s(&l["scientific_name"]),
                         appendix: s(&l["appendix"]),
-                        source: s(&l["source"]),
-                        term: s(&l["term"]),
+                        source: t.code_label::<Source>(&s(&l["source"])),
+                        term: t.code_label::<Term>(&s(&l["term"])),
                         quantity: s(&l["quantity"]),
-                        unit: s(&l["unit"]),
+                        unit: t.code_label::<Unit>(&s(&l["unit"])),
                     })
                     .collect()
             })

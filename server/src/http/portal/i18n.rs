@@ -379,6 +379,24 @@ impl Text {
         }
     }
 
+    /// A purpose, source, term or unit code's name in this language.
+    pub fn code_name(&self, c: impl CodeName) -> &'static str {
+        match self.lang {
+            Lang::En => c.en(),
+            Lang::Fr => c.fr(),
+            Lang::Es => c.es(),
+        }
+    }
+
+    /// A stored purpose, source, term or unit code followed by its name in this language;
+    /// a value the core does not know is shown as stored, without a name.
+    pub fn code_label<C: CodeName + core::str::FromStr>(&self, raw: &str) -> String {
+        match raw.parse::<C>() {
+            Ok(c) => format!("{raw} · {}", self.code_name(c)),
+            Err(_) => raw.to_owned(),
+        }
+    }
+
     /// A document type's name.
     pub fn document_name(&self, d: DocumentType) -> &'static str {
         match (d, self.lang) {
@@ -441,6 +459,23 @@ pub fn role_label(t: &Text, r: Role) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn code_labels_follow_the_language_and_keep_unknown_codes_raw() {
+        use verifier_core::codes::{Purpose, Source, Term, Unit};
+        assert_eq!(Lang::En.text().code_label::<Purpose>("T"), "T · Commercial");
+        assert_eq!(
+            Lang::Fr.text().code_label::<Source>("W"),
+            "W · Spécimens prélevés dans la nature"
+        );
+        assert_eq!(Lang::Es.text().code_label::<Term>("LIV"), "LIV · vivos");
+        assert_eq!(
+            Lang::Fr.text().code_label::<Unit>("NAR"),
+            "NAR · nombre de spécimens"
+        );
+        assert_eq!(Lang::Es.text().code_label::<Term>("QQQ"), "QQQ");
+        assert_eq!(Lang::Es.text().code_name(Purpose::Z), "Parque zoológico");
+    }
 
     /// Labels that are the same word in another language.
     const SAME: &[&str] = &[
@@ -589,3 +624,36 @@ mod tests {
         assert_eq!(Lang::from_accept_language("de"), None);
     }
 }
+
+/// A CITES code list whose entries have English, French and Spanish names in the core.
+pub trait CodeName: Copy {
+    /// English name.
+    fn en(self) -> &'static str;
+    /// French name.
+    fn fr(self) -> &'static str;
+    /// Spanish name.
+    fn es(self) -> &'static str;
+}
+
+macro_rules! code_name {
+    ($($t:ty),+) => {$(
+        impl CodeName for $t {
+            fn en(self) -> &'static str {
+                self.name_en()
+            }
+            fn fr(self) -> &'static str {
+                self.name_fr()
+            }
+            fn es(self) -> &'static str {
+                self.name_es()
+            }
+        }
+    )+};
+}
+
+code_name!(
+    verifier_core::codes::Purpose,
+    verifier_core::codes::Source,
+    verifier_core::codes::Term,
+    verifier_core::codes::Unit
+);

@@ -11,7 +11,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use serde::Deserialize;
 use serde_json::Value;
-use verifier_core::codes::DocumentType;
+use verifier_core::codes::{DocumentType, Source, Term, Unit};
 
 use super::i18n::Text;
 use super::{Chrome, FieldErrors, PageError, PageResult, Posted, Visitor, html, see_other};
@@ -150,7 +150,7 @@ struct Shown {
     lines: Vec<(String, String, String)>,
 }
 
-fn shown(draft: &str, quotas: &[Option<BlockQuota>]) -> Shown {
+fn shown(t: &Text, draft: &str, quotas: &[Option<BlockQuota>]) -> Shown {
     let v: Value = serde_json::from_str(draft).unwrap_or(Value::Null);
     let s = super::value_text;
     let party = super::party_line;
@@ -168,10 +168,10 @@ fn shown(draft: &str, quotas: &[Option<BlockQuota>]) -> Shown {
                             format!(
                                 "{} {} · {} · {} {}",
                                 s(&l["appendix"]),
-                                s(&l["source"]),
-                                s(&l["term"]),
+                                t.code_label::<Source>(&s(&l["source"])),
+                                t.code_label::<Term>(&s(&l["term"])),
                                 s(&l["quantity"]),
-                                s(&l["unit"])
+                                t.code_label::<Unit>(&s(&l["unit"]))
                             ),
                             quotas
                                 .get(i)
@@ -295,7 +295,7 @@ async fn show(
     let page = PermitPage {
         c: visitor.chrome(),
         authority: id.to_string(),
-        d: shown(&row.draft, &quotas),
+        d: shown(t, &row.draft, &quotas),
         document_type: document_name(t, &row.document_type),
         state: state_label(t, row.state),
         state_class: row.state.as_str(),
