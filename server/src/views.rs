@@ -2,6 +2,8 @@
 //! print (permits, authorities, tokens, keys), and the checks of a request that need no
 //! database. Neither `http` nor `cli` imports the other; both use these, the domain and storage.
 
+pub mod exchange;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};

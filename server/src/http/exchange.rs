@@ -15,12 +15,13 @@ use super::params::{AuthorityPath, PermitPath};
 use super::{Access, Api};
 use crate::domain::alerts::EndorsedLine;
 use crate::domain::issuing::partner_import_fault;
-use crate::exchange::{self, Examination, ReadError, StoredEndorsement, WriteError};
+use crate::exchange::{self, Examination, ReadError, WriteError};
 use crate::http::error::{ApiError, Json, Path};
 use crate::http::permits::READERS;
 use crate::model::{AuthorityId, Principal, Role};
 use crate::state::AppState;
 use crate::storage::partner_imports::PartnerImport;
+use crate::views::exchange::{StoredEndorsement, from_stored};
 
 /// Who may read a permit's XML: its authority's readers, and the importing Party's importer
 /// tokens (scoped to the permit's importing country in the handler).
@@ -106,7 +107,7 @@ async fn cites_xml(
             })
         }
     };
-    let message = exchange::from_stored(&row, &permit, &quotas, endorsement.as_ref())
+    let message = from_stored(&row, &permit, &quotas, endorsement.as_ref())
         .map_err(crate::http::documents::print_error)?;
     let xml = exchange::write(&message).map_err(|e| match e {
         WriteError::Unit { .. } => ApiError::invalid("unit_without_rec20_code", e.to_string()),
