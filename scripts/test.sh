@@ -19,10 +19,9 @@ scripts/module-deps.py --self-test
 scripts/module-deps.py server/src
 
 say "Rust workspace tests"
-# The image decoder's test compares it with ZBar on the same images.
-if ! command -v zbarimg >/dev/null; then
-    (apt-get install -y -q zbar-tools >/dev/null 2>&1) || { apt-get update -q >/dev/null && apt-get install -y -q zbar-tools >/dev/null; }
-fi
+# The image decoder's test compares it with ZBar on the same images; the document tests render
+# with poppler; the browser tests below need Chromium.
+scripts/debian-packages.sh
 cargo test --workspace --locked
 
 say "HTTP API fuzzing from the OpenAPI document (schemathesis): no 5xx, answers as documented"

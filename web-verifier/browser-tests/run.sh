@@ -2,22 +2,13 @@
 # The browser tests of the verify page and the portal: Debian's Chromium (headless, driven by
 # playwright-core) against the real permitseal binary on a random port with a fresh data
 # directory (and, for the portal on PostgreSQL, a fresh database at $PERMITSEAL_TEST_PG).
-# Installs what it needs when missing: chromium, ffmpeg, poppler-utils, zbar-tools and the
-# PostgreSQL client from Debian, the npm packages of package-lock.json (playwright-core,
-# axe-core). Never downloads a browser of its own.
+# Installs what it needs when missing: Debian's packages (scripts/debian-packages.sh) and the npm
+# packages of package-lock.json (playwright-core, axe-core). Never downloads a browser of its own.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 
-missing=()
-command -v chromium >/dev/null || missing+=(chromium)
-command -v ffmpeg >/dev/null || missing+=(ffmpeg)
-command -v pdftoppm >/dev/null || missing+=(poppler-utils)
-command -v zbarimg >/dev/null || missing+=(zbar-tools)
-command -v psql >/dev/null || missing+=(postgresql-client)
-if [ ${#missing[@]} -gt 0 ]; then
-    apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+"$root/scripts/debian-packages.sh"
 
 (cd "$here" && npm ci --no-audit --no-fund --silent)
 (cd "$root" && cargo build --quiet --locked -p permitseal-server --bin permitseal)
