@@ -53,6 +53,28 @@ const UPSERT: &str = "INSERT INTO taxa (scientific_name, kingdom, appendices, co
      app3_party = excluded.app3_party, accepted_name = excluded.accepted_name, \
      annotation = excluded.annotation";
 
+/// [`UPSERT`] with a taxon's values bound, for either backend.
+fn upsert<'q, DB>(t: &'q TaxonRow, now: i64) -> sqlx::query::Query<'q, DB, DB::Arguments>
+where
+    DB: sqlx::Database,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    sqlx::query(UPSERT)
+        .bind(t.scientific_name.as_str())
+        .bind(t.kingdom.as_str())
+        .bind(t.appendices.as_str())
+        .bind(t.common_name.as_deref())
+        .bind(now)
+        .bind(comparison_key(&t.scientific_name))
+        .bind(t.listed_on.as_deref())
+        .bind(t.app3_party.as_deref())
+        .bind(t.accepted_name.as_deref())
+        .bind(t.annotation.as_deref())
+}
+
 /// Every column of a [`TaxonRow`].
 const COLUMNS: &str = "scientific_name, kingdom, appendices, common_name, listed_on, app3_party, \
      accepted_name, annotation";
@@ -87,19 +109,7 @@ impl Db {
                         } else {
                             counts.added += 1;
                         }
-                        sqlx::query(UPSERT)
-                            .bind(&t.scientific_name)
-                            .bind(&t.kingdom)
-                            .bind(&t.appendices)
-                            .bind(t.common_name.as_deref())
-                            .bind(now)
-                            .bind(comparison_key(&t.scientific_name))
-                            .bind(t.listed_on.as_deref())
-                            .bind(t.app3_party.as_deref())
-                            .bind(t.accepted_name.as_deref())
-                            .bind(t.annotation.as_deref())
-                            .execute(&mut *tx)
-                            .await?;
+                        upsert(t, now).execute(&mut *tx).await?;
                     }
                 }
                 progress(done as u64 + 1, total);
@@ -124,19 +134,7 @@ impl Db {
     pub async fn set_taxon(&self, actor: &str, t: &TaxonRow, now: i64) -> Result<(), StorageError> {
         on_db!(self, write, |pool| {
             let mut tx = pool.begin_write().await?;
-            sqlx::query(UPSERT)
-                .bind(&t.scientific_name)
-                .bind(&t.kingdom)
-                .bind(&t.appendices)
-                .bind(t.common_name.as_deref())
-                .bind(now)
-                .bind(comparison_key(&t.scientific_name))
-                .bind(t.listed_on.as_deref())
-                .bind(t.app3_party.as_deref())
-                .bind(t.accepted_name.as_deref())
-                .bind(t.annotation.as_deref())
-                .execute(&mut *tx)
-                .await?;
+            upsert(t, now).execute(&mut *tx).await?;
             tx.audit(AuditEvent {
                 at: now,
                 actor,
