@@ -15,15 +15,16 @@ done
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "apt-get install ${missing[*]}"
 log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 export DEBIAN_FRONTEND=noninteractive
-install() {
+apt_install() {
     apt-get update -q >>"$log" 2>&1 && apt-get install -y -q "${missing[@]}" >>"$log" 2>&1
 }
-if ! install; then
+if ! apt_install; then
     echo "apt-get failed; repairing dpkg and trying again" >&2
     dpkg --configure -a >>"$log" 2>&1 || true
     apt-get -f install -y -q >>"$log" 2>&1 || true
-    if ! install; then
+    if ! apt_install; then
         tail -n 40 "$log" >&2
         exit 1
     fi
@@ -35,4 +36,3 @@ for pair in "${want[@]}"; do
         exit 1
     fi
 done
-rm -f "$log"
