@@ -441,18 +441,17 @@ async fn change_user(
 ) -> Result<Json<User>, ApiError> {
     let (id, _) = authority(state, &a).await?;
     require_member(principal, &id)?;
+    // Named once, as a `code` binding, so the portal's translation test finds both codes.
+    let code = match change {
+        UserChange::Approve => "not_pending",
+        UserChange::Disable => "already_disabled",
+    };
     let row = state
         .db
         .change_user(&principal.token_id, &id, &user, change, state.clock.now())
         .await
         .map_err(|e| match e {
-            StorageError::State(why) => ApiError::conflict(
-                match change {
-                    UserChange::Approve => "not_pending",
-                    UserChange::Disable => "already_disabled",
-                },
-                why,
-            ),
+            StorageError::State(why) => ApiError::conflict(code, why),
             other => other.into(),
         })?;
     Ok(Json(row.try_into()?))
