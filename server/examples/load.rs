@@ -340,6 +340,9 @@ fn report(r: Result<Timed, String>, what: &str, unit: &str) {
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
+    // reqwest has no TLS provider of its own here (the server gives its webhook client one):
+    // the process-wide one is ring's.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
         .build()

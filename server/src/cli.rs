@@ -302,6 +302,10 @@ struct ServeArgs {
     /// deployment over HTTPS (at a TLS-terminating load balancer).
     #[arg(long, env = "PERMITSEAL_SECURE_COOKIES")]
     secure_cookies: bool,
+    /// PEM file of certificate authorities that https webhook receivers' certificates may
+    /// chain to, besides the public (Mozilla) roots: a customs network's own CA.
+    #[arg(long, env = "PERMITSEAL_WEBHOOK_CA_FILE")]
+    webhook_ca_file: Option<std::path::PathBuf>,
     /// Sender address of notifications.
     #[arg(
         long,
@@ -913,6 +917,11 @@ fn verify(args: VerifyArgs) -> anyhow::Result<()> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_logging("info,sqlx=warn,tower_http=info");
+    // Read before anything else, so a wrong file stops the start with its reason.
+    let webhook_trust = match &args.webhook_ca_file {
+        Some(path) => crate::webhooks::WebhookTrust::with_ca_file(path)?,
+        None => crate::webhooks::WebhookTrust::public(),
+    };
     let master_key = master_key_source(args.master_key_file);
     let clock = args.data.clock();
     let config = ServeConfig {
@@ -933,8 +942,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     for line in &notes.lines {
         println!("{line}");
     }
+    if webhook_trust.added() > 0 {
+        println!(
+            "webhooks: https receivers may also use the {} CA certificate(s) of the webhook CA file",
+            webhook_trust.added()
+        );
+    }
     tokio::spawn(crate::webhooks::run(
-        crate::webhooks::Deliverer::new(state.db.clone(), state.master.clone())?,
+        crate::webhooks::Deliverer::new(state.db.clone(), state.master.clone(), &webhook_trust)?,
         state.clock.clone(),
         std::time::Duration::from_secs(1),
     ));

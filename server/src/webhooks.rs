@@ -6,7 +6,14 @@
 //! replica runs a deliverer; leases make one of them send each message, and a lease that
 //! expires (a replica killed mid-delivery) lets another send it again: delivery is at least
 //! once, and receivers dedupe by `webhook-id`. The schedule follows the injected clock.
+//!
+//! Receivers are reached over http or https. For https the deliverer speaks TLS 1.2 or 1.3
+//! (rustls with ring) and trusts the Mozilla roots plus, for receivers inside a government
+//! network, the certificate authorities of the deployment's CA file ([`WebhookTrust`]). A
+//! certificate it does not trust fails the attempt like any other failure: it is recorded on
+//! the message, which is retried until the receiver's certificate is trusted.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,9 +30,133 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(15);
 /// Messages leased at once.
 const BATCH: i64 = 50;
 
+/// The certificate authorities the deliverer trusts for https receivers.
+#[derive(Clone)]
+pub struct WebhookTrust {
+    roots: Arc<rustls::RootCertStore>,
+    /// How many of them came from the deployment's CA file.
+    added: usize,
+}
+
+impl std::fmt::Debug for WebhookTrust {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookTrust")
+            .field("roots", &self.roots.len())
+            .field("added", &self.added)
+            .finish()
+    }
+}
+
+/// Why the deployment's CA file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum CaFileError {
+    /// It cannot be read.
+    #[error("webhook CA file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// It is not PEM, or a PEM block is damaged.
+    #[error("webhook CA file {path}: not PEM certificates ({reason})")]
+    Pem {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// It holds no certificate.
+    #[error("webhook CA file {path}: no certificate in it (PEM blocks 'BEGIN CERTIFICATE')")]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A certificate in it is not a usable trust anchor.
+    #[error(
+        "webhook CA file {path}: certificate {index} is not a usable CA certificate ({reason})"
+    )]
+    Certificate {
+        /// The file.
+        path: PathBuf,
+        /// Its place in the file, from 1.
+        index: usize,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl WebhookTrust {
+    /// The Mozilla root program's CAs (as webpki-roots ships them): receivers with a public
+    /// certificate.
+    pub fn public() -> Self {
+        let roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        Self {
+            roots: Arc::new(roots),
+            added: 0,
+        }
+    }
+
+    /// The public CAs and every certificate of the PEM file at `path` (a government or
+    /// customs network's own CA).
+    pub fn with_ca_file(path: &Path) -> Result<Self, CaFileError> {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject as _;
+        let pem = std::fs::read(path).map_err(|source| CaFileError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        let mut added = 0;
+        for (i, cert) in CertificateDer::pem_slice_iter(&pem).enumerate() {
+            let cert = cert.map_err(|e| CaFileError::Pem {
+                path: path.to_owned(),
+                reason: e.to_string(),
+            })?;
+            roots.add(cert).map_err(|e| CaFileError::Certificate {
+                path: path.to_owned(),
+                index: i + 1,
+                reason: e.to_string(),
+            })?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(CaFileError::Empty {
+                path: path.to_owned(),
+            });
+        }
+        Ok(Self {
+            roots: Arc::new(roots),
+            added,
+        })
+    }
+
+    /// How many CAs came from the deployment's file.
+    pub fn added(&self) -> usize {
+        self.added
+    }
+
+    /// The TLS client configuration: ring, TLS 1.2 and 1.3, these roots, no client certificate.
+    fn client_config(&self) -> Result<rustls::ClientConfig, rustls::Error> {
+        Ok(rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+        .with_root_certificates(self.roots.clone())
+        .with_no_client_auth())
+    }
+}
+
 /// Why a deliverer could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum DelivererError {
+    /// The TLS configuration did not build.
+    #[error("TLS client: {0}")]
+    Tls(#[from] rustls::Error),
     /// The HTTP client did not build.
     #[error("HTTP client: {0}")]
     Client(#[from] reqwest::Error),
@@ -52,9 +183,15 @@ impl std::fmt::Debug for Deliverer {
 }
 
 impl Deliverer {
-    /// A deliverer with a random replica name, which its leases carry.
-    pub fn new(db: Db, master: Arc<MasterKey>) -> Result<Self, DelivererError> {
+    /// A deliverer with a random replica name, which its leases carry, trusting `trust` for
+    /// https receivers.
+    pub fn new(
+        db: Db,
+        master: Arc<MasterKey>,
+        trust: &WebhookTrust,
+    ) -> Result<Self, DelivererError> {
         let client = reqwest::Client::builder()
+            .tls_backend_preconfigured(trust.client_config()?)
             .timeout(SEND_TIMEOUT)
             // A redirect would send the signed event somewhere the subscriber did not name.
             .redirect(reqwest::redirect::Policy::none())
@@ -116,13 +253,29 @@ impl Deliverer {
             .body(m.body.clone())
             .send()
             .await
-            .map_err(|e| format!("sending: {e}"))?;
+            .map_err(|e| format!("sending: {}", with_causes(&e)))?;
         if answer.status().is_success() {
             Ok(())
         } else {
             Err(format!("answered {}", answer.status()))
         }
     }
+}
+
+/// An error and its causes, outermost first: reqwest's own message names only the URL, its
+/// causes say why (an untrusted certificate, a refused connection).
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(c) = cause {
+        let next = c.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// Delivers the webhook outbox every `every` until the process ends.

@@ -171,7 +171,7 @@ async fn serve_demo_then_sigterm(backend: Backend) {
             assert_eq!(mode & 0o777, 0o600, "{file}");
         }
     }
-    let client = reqwest::Client::new();
+    let client = common::http_client();
     let resp = client
         .get(format!("http://{addr}/api/v1/authorities/KE/keys"))
         .bearer_auth(&admin)

@@ -18,7 +18,7 @@ use common::{
 };
 use hmac::{KeyInit as _, Mac as _};
 use permitseal_server::storage::Db;
-use permitseal_server::webhooks::{Deliverer, LEASE_SECONDS};
+use permitseal_server::webhooks::{Deliverer, LEASE_SECONDS, WebhookTrust};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -28,14 +28,17 @@ on_both_backends!(
     endorsements_and_confirmations_are_events,
     an_expired_lease_is_taken_again,
     a_deleted_subscription_gets_nothing_more,
+    https_receivers_are_reached_when_their_ca_is_trusted,
+    a_served_deliverer_trusts_its_ca_file,
 );
 
 /// What a receiver got: (webhook-id, webhook-timestamp, webhook-signature, body) of every
 /// request it answered 2xx.
 type Received = Arc<Mutex<Vec<(String, String, String, String)>>>;
 
-/// A receiver on 127.0.0.1 that fails the first `failures` requests with 503; its URL.
-async fn receiver(failures: usize) -> (String, Received) {
+/// The receiver's routes: `/hook` fails the first `failures` requests with 503 and records
+/// the others.
+fn hook_app(failures: usize) -> (axum::Router, Received) {
     let got: Received = Arc::default();
     let left = Arc::new(Mutex::new(failures));
     let (g, l) = (got.clone(), left.clone());
@@ -60,10 +63,81 @@ async fn receiver(failures: usize) -> (String, Received) {
             }
         }),
     );
+    (app, got)
+}
+
+/// A receiver on 127.0.0.1 that fails the first `failures` requests with 503; its URL.
+async fn receiver(failures: usize) -> (String, Received) {
+    let (app, got) = hook_app(failures);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
     (format!("http://{addr}/hook"), got)
+}
+
+/// An https receiver on 127.0.0.1 (TLS 1.3 and 1.2, rustls) whose certificate, for the DNS
+/// names or IP addresses `names`, a fresh test CA issued.
+struct TlsReceiver {
+    /// `https://127.0.0.1:PORT/hook`.
+    url: String,
+    got: Received,
+    /// The test CA's certificate, PEM: what a deployment puts in its webhook CA file.
+    ca_pem: String,
+}
+
+async fn tls_receiver(names: &[&str]) -> TlsReceiver {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "customs network test CA");
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::from_params(&ca_params, &ca_key);
+    let leaf_key = rcgen::KeyPair::generate().unwrap();
+    let leaf =
+        rcgen::CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())
+            .unwrap()
+            .signed_by(&leaf_key, &issuer)
+            .unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(
+        vec![leaf.der().clone()],
+        rustls::pki_types::PrivatePkcs8KeyDer::from(leaf_key.serialize_der()).into(),
+    )
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let (app, got) = hook_app(0);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let (acceptor, app) = (acceptor.clone(), app.clone());
+            tokio::spawn(async move {
+                // A client that does not trust the certificate ends the handshake.
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let service = hyper_util::service::TowerToHyperService::new(app);
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    });
+    TlsReceiver {
+        url: format!("https://{addr}/hook"),
+        got,
+        ca_pem: ca.pem(),
+    }
 }
 
 /// Checks a delivery's signature as a receiver would, with its own HMAC.
@@ -160,7 +234,12 @@ async fn events_arrive_signed_once_and_in_order_after_failures(backend: Backend)
 
     // The receiver fails three times: the first event waits out its back-off (on the clock the
     // deliverer is given, no sleeping), the later ones wait behind it.
-    let deliverer = Deliverer::new(s.state.db.clone(), s.state.master.clone()).unwrap();
+    let deliverer = Deliverer::new(
+        s.state.db.clone(),
+        s.state.master.clone(),
+        &WebhookTrust::public(),
+    )
+    .unwrap();
     let mut t = now();
     for _ in 0..3 {
         assert_eq!(deliverer.deliver_due(t).await.unwrap(), 0);
@@ -234,7 +313,12 @@ async fn endorsements_and_confirmations_are_events(backend: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let deliverer = Deliverer::new(s.state.db.clone(), s.state.master.clone()).unwrap();
+    let deliverer = Deliverer::new(
+        s.state.db.clone(),
+        s.state.master.clone(),
+        &WebhookTrust::public(),
+    )
+    .unwrap();
     let mut delivered = 0;
     for _ in 0..4 {
         delivered += deliverer.deliver_due(now()).await.unwrap();
@@ -272,7 +356,12 @@ async fn an_expired_lease_is_taken_again(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(dead.len(), 1);
-    let deliverer = Deliverer::new(s.state.db.clone(), s.state.master.clone()).unwrap();
+    let deliverer = Deliverer::new(
+        s.state.db.clone(),
+        s.state.master.clone(),
+        &WebhookTrust::public(),
+    )
+    .unwrap();
     assert_eq!(
         deliverer.deliver_due(t + LEASE_SECONDS - 1).await.unwrap(),
         0
@@ -376,8 +465,13 @@ async fn two_replicas_on_postgres_deliver_each_event_once() {
         change(&s, &ke, &number, "reinstate").await;
     }
     let other = Db::open(&s.db.target).await.unwrap();
-    let a = Deliverer::new(s.state.db.clone(), s.state.master.clone()).unwrap();
-    let b = Deliverer::new(other, s.state.master.clone()).unwrap();
+    let a = Deliverer::new(
+        s.state.db.clone(),
+        s.state.master.clone(),
+        &WebhookTrust::public(),
+    )
+    .unwrap();
+    let b = Deliverer::new(other, s.state.master.clone(), &WebhookTrust::public()).unwrap();
     let t = now();
     let mut delivered = 0;
     for _ in 0..4 {
@@ -413,7 +507,12 @@ async fn a_deleted_subscription_gets_nothing_more(backend: Backend) {
     let a = subscribe(&s, &customs, "KE-3", &url_a).await;
     let b = subscribe(&s, &ke, "KE-3", &url_b).await;
     let (a_id, b_id) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
-    let deliverer = Deliverer::new(s.state.db.clone(), s.state.master.clone()).unwrap();
+    let deliverer = Deliverer::new(
+        s.state.db.clone(),
+        s.state.master.clone(),
+        &WebhookTrust::public(),
+    )
+    .unwrap();
     change(&s, &ke, "KE-3", "suspend").await;
     assert_eq!(deliverer.deliver_due(now()).await.unwrap(), 2);
     change(&s, &ke, "KE-3", "reinstate").await;
@@ -494,4 +593,183 @@ async fn a_deleted_subscription_gets_nothing_more(backend: Backend) {
         .delete("/api/v1/webhooks/subscriptions/whk_nothing", Some(&s.admin))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+}
+
+/// The one subscription (of the permit's authority) a test made: its delivery counts and the
+/// last failure of its oldest pending event.
+async fn only_subscription(s: &TestServer, token: &str) -> Value {
+    let mine = listed(s, token).await;
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    mine[0].clone()
+}
+
+/// A receiver behind a certificate of a CA the deliverer does not know: each attempt fails and
+/// says why; once the deployment's CA file holds that CA, the event is delivered, signed, once.
+/// A certificate for another name fails even with its CA trusted.
+async fn https_receivers_are_reached_when_their_ca_is_trusted(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let ke = s.issuing_authority("KE").await;
+    s.issue(&ke, "KE", export_draft("KE-T1", "KE", "DE")).await;
+    let r = tls_receiver(&["127.0.0.1", "localhost"]).await;
+    let sub = subscribe(&s, &ke, "KE-T1", &r.url).await;
+    assert_eq!(sub["url"], r.url.as_str(), "an https URL is accepted");
+    change(&s, &ke, "KE-T1", "suspend").await;
+
+    // Only the public roots: the test CA is not among them.
+    let public = Deliverer::new(
+        s.state.db.clone(),
+        s.state.master.clone(),
+        &WebhookTrust::public(),
+    )
+    .unwrap();
+    let t = now();
+    assert_eq!(public.deliver_due(t).await.unwrap(), 0);
+    let listed_now = only_subscription(&s, &ke).await;
+    assert_eq!(listed_now["pending"], 1);
+    let why = listed_now["last_error"].as_str().unwrap();
+    assert!(
+        why.contains("certificate") && why.contains("UnknownIssuer"),
+        "the failure names the certificate: {why}"
+    );
+    assert!(r.got.lock().unwrap().is_empty());
+
+    // The deployment adds its customs network's CA.
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("customs-ca.pem");
+    std::fs::write(&ca_file, &r.ca_pem).unwrap();
+    let trust = WebhookTrust::with_ca_file(&ca_file).unwrap();
+    assert_eq!(trust.added(), 1);
+    let trusting = Deliverer::new(s.state.db.clone(), s.state.master.clone(), &trust).unwrap();
+    assert_eq!(
+        trusting.deliver_due(t).await.unwrap(),
+        0,
+        "not due again yet"
+    );
+    let later = t + 8 * 3600;
+    assert_eq!(trusting.deliver_due(later).await.unwrap(), 1);
+    assert_eq!(
+        trusting.deliver_due(later).await.unwrap(),
+        0,
+        "nothing twice"
+    );
+    assert_eq!(types(&r.got), ["permit.suspended"]);
+    verify(sub["secret"].as_str().unwrap(), &r.got.lock().unwrap()[0]);
+    let listed_now = only_subscription(&s, &ke).await;
+    assert_eq!(
+        (
+            listed_now["delivered"].as_i64(),
+            listed_now["pending"].as_i64()
+        ),
+        (Some(1), Some(0))
+    );
+
+    // A certificate of the trusted CA, but for another host than the URL's.
+    let elsewhere = tls_receiver(&["customs.example"]).await;
+    std::fs::write(&ca_file, &elsewhere.ca_pem).unwrap();
+    let trust = WebhookTrust::with_ca_file(&ca_file).unwrap();
+    let trusting = Deliverer::new(s.state.db.clone(), s.state.master.clone(), &trust).unwrap();
+    s.issue(&ke, "KE", export_draft("KE-T2", "KE", "DE")).await;
+    let admin_subs = {
+        subscribe(&s, &ke, "KE-T2", &elsewhere.url).await;
+        change(&s, &ke, "KE-T2", "suspend").await;
+        assert_eq!(trusting.deliver_due(later).await.unwrap(), 0);
+        listed(&s, &ke).await
+    };
+    let wrong_host = admin_subs.iter().find(|x| x["number"] == "KE-T2").unwrap();
+    let why = wrong_host["last_error"].as_str().unwrap();
+    assert!(
+        why.contains("certificate") && why.contains("not valid for name"),
+        "the failure names the host: {why}"
+    );
+    assert!(elsewhere.got.lock().unwrap().is_empty());
+}
+
+/// `permitseal serve --webhook-ca-file` (the real process) delivers to an https receiver of
+/// that CA; a CA file it cannot use stops `serve` at once with the reason.
+async fn a_served_deliverer_trusts_its_ca_file(backend: Backend) {
+    let r = tls_receiver(&["127.0.0.1"]).await;
+    let db = TestDb::create(backend).await;
+    let ca_file = db.dir.path().join("customs-ca.pem");
+    std::fs::write(&ca_file, &r.ca_pem).unwrap();
+    let s = TestServer::start_process_with(
+        backend,
+        db,
+        &["--webhook-ca-file", ca_file.to_str().unwrap()],
+    )
+    .await;
+    let ke = s.issuing_authority("KE").await;
+    s.issue(&ke, "KE", export_draft("KE-T3", "KE", "DE")).await;
+    let sub = subscribe(&s, &ke, "KE-T3", &r.url).await;
+    change(&s, &ke, "KE-T3", "revoke").await;
+    let mut waited = 0;
+    while r.got.lock().unwrap().is_empty() {
+        assert!(
+            waited < 300,
+            "the serving process delivers: {}",
+            only_subscription(&s, &ke).await
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    assert_eq!(types(&r.got), ["permit.revoked"]);
+    verify(sub["secret"].as_str().unwrap(), &r.got.lock().unwrap()[0]);
+    let db = s.stop().await;
+
+    for (content, says) in [
+        ("not a certificate at all\n", "no certificate in it"),
+        (
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+            "certificate 1 is not a usable CA certificate",
+        ),
+        (
+            "-----BEGIN CERTIFICATE-----\nnot base64 at all!\n-----END CERTIFICATE-----\n",
+            "not PEM certificates",
+        ),
+    ] {
+        std::fs::write(&ca_file, content).unwrap();
+        let ca = ca_file.to_str().unwrap();
+        let stderr = serve_fails(&db, &["--webhook-ca-file", ca], &[]).await;
+        assert!(
+            stderr.contains("webhook CA file") && stderr.contains(says),
+            "{content:?}: {stderr}"
+        );
+    }
+    let missing = db.dir.path().join("no-such.pem");
+    let stderr = serve_fails(
+        &db,
+        &[],
+        &[("PERMITSEAL_WEBHOOK_CA_FILE", missing.to_str().unwrap())],
+    )
+    .await;
+    assert!(
+        stderr.contains("webhook CA file") && stderr.contains("no-such.pem"),
+        "{stderr}"
+    );
+}
+
+/// Runs `permitseal serve` over `db` with `args` and `env`, which must make it exit with a
+/// failure within 30 s; its standard error.
+async fn serve_fails(db: &TestDb, args: &[&str], env: &[(&str, &str)]) -> String {
+    let log = db.dir.path().join("failed-serve.log");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_permitseal"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .envs(env.iter().copied())
+        .env("DATABASE_URL", db.url())
+        .env("PERMITSEAL_DATA_DIR", db.dir.path())
+        .env("PERMITSEAL_MASTER_KEY", common::master_key_text())
+        .env_remove("PERMITSEAL_MASTER_KEY_FILE")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    for _ in 0..300 {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(!status.success(), "serve {args:?} {env:?} should fail");
+            return std::fs::read_to_string(&log).unwrap();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    child.kill().unwrap();
+    panic!("serve {args:?} {env:?} did not stop");
 }

@@ -103,12 +103,6 @@ pub enum UrlRefusal {
     /// A scheme other than http or https (file:, gopher:, …).
     #[error("url must be http or https")]
     Scheme,
-    /// https: the deliverer has no TLS client; TLS to receivers is the deployment's egress
-    /// proxy's (docs/INTEGRATION.md), as TLS for requests is the load balancer's.
-    #[error(
-        "deliveries are plain http to the deployment's network: use an http URL (TLS is the egress proxy's)"
-    )]
-    Https,
     /// User name or password in the URL (they would be sent to the receiver in the clear).
     #[error("url must not carry a user name or password")]
     Credentials,
@@ -117,16 +111,15 @@ pub enum UrlRefusal {
     TooLong,
 }
 
-/// Checks a subscription URL: absolute, http (https is refused with its own reason: the
-/// deliverer speaks plain HTTP), no credentials, at most 2000 characters. Which hosts it may name is the deployment's network policy (docs/INTEGRATION.md).
+/// Checks a subscription URL: absolute, http or https, no credentials, at most 2000
+/// characters. Which hosts it may name is the deployment's network policy (docs/INTEGRATION.md).
 pub fn check_url(text: &str) -> Result<String, UrlRefusal> {
     if text.len() > 2000 {
         return Err(UrlRefusal::TooLong);
     }
     let url = url::Url::parse(text).map_err(|_| UrlRefusal::NotAUrl)?;
     match url.scheme() {
-        "http" => {}
-        "https" => return Err(UrlRefusal::Https),
+        "http" | "https" => {}
         _ => return Err(UrlRefusal::Scheme),
     }
     if url.host_str().is_none_or(str::is_empty) {
@@ -168,14 +161,18 @@ mod tests {
     }
 
     #[test]
-    fn only_http_urls_without_credentials() {
+    fn only_http_and_https_urls_without_credentials() {
         assert_eq!(
             check_url("http://customs.example/hooks?x=1").unwrap(),
             "http://customs.example/hooks?x=1"
         );
         assert_eq!(
-            check_url("https://customs.example/"),
-            Err(UrlRefusal::Https)
+            check_url("https://customs.example/hooks").unwrap(),
+            "https://customs.example/hooks"
+        );
+        assert_eq!(
+            check_url("https://u:p@customs.example/"),
+            Err(UrlRefusal::Credentials)
         );
         assert!(check_url("http://127.0.0.1:8080/").is_ok());
         assert_eq!(check_url("file:///etc/passwd"), Err(UrlRefusal::Scheme));

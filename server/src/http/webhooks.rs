@@ -52,8 +52,9 @@ pub struct Subscribe {
     /// The permit number (box 1).
     #[schema(min_length = 1, max_length = 100)]
     number: String,
-    /// Where the events are POSTed: an absolute http URL without credentials (https is
-    /// refused: TLS to receivers is the deployment's egress proxy's).
+    /// Where the events are POSTed: an absolute http or https URL without credentials. An
+    /// https receiver's certificate must chain to a public CA or to one of the deployment's
+    /// webhook CA file.
     #[schema(max_length = 2000)]
     url: String,
 }

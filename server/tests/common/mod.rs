@@ -147,6 +147,14 @@ impl Drop for TestDb {
     }
 }
 
+/// An HTTP client for the tests. reqwest is built without a TLS provider of its own (the
+/// server gives its webhook client one explicitly), so the process-wide one is set first: ring,
+/// as everywhere else.
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 /// A running server.
 pub struct TestServer {
     pub backend: Backend,
@@ -234,7 +242,7 @@ impl TestServer {
         Self {
             backend,
             addr,
-            client: reqwest::Client::new(),
+            client: http_client(),
             admin,
             state,
             shutdown: Some(tx),
@@ -249,6 +257,11 @@ impl TestServer {
     /// the admin token there. The process is killed when the server is stopped or dropped, so
     /// also when the test fails.
     pub async fn start_process(backend: Backend, db: TestDb) -> Self {
+        Self::start_process_with(backend, db, &[]).await
+    }
+
+    /// [`Self::start_process`] with more arguments to `serve`.
+    pub async fn start_process_with(backend: Backend, db: TestDb, args: &[&str]) -> Self {
         // Migrates the database before the process opens it.
         let (state, admin) = open_with_admin(&db).await;
         // A free port: bind port 0, read it back, release it for the process.
@@ -260,6 +273,7 @@ impl TestServer {
         let log = std::fs::File::create(&log_path).unwrap();
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_permitseal"))
             .args(["serve", "--listen", &addr.to_string()])
+            .args(args)
             .env("DATABASE_URL", db.url())
             .env("PERMITSEAL_DATA_DIR", db.dir.path())
             .env("PERMITSEAL_MASTER_KEY", master_key_text())
@@ -273,7 +287,7 @@ impl TestServer {
             .spawn()
             .unwrap();
         let mut process = ServeProcess(child);
-        let client = reqwest::Client::new();
+        let client = http_client();
         let ready = format!("http://{addr}/readyz");
         for _ in 0..300 {
             if let Some(exit) = process.0.try_wait().unwrap() {
