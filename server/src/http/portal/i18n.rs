@@ -762,6 +762,50 @@ mod tests {
         );
     }
 
+    /// The code names a page can show, one row per code of every list with names in three
+    /// languages, as `web-verifier/browser-tests/code-names.json`: the portal's browser test
+    /// reads them from there to find a purpose, source, term, unit or document name left in
+    /// English on a French or Spanish page. The file must equal what the core says; run with
+    /// `PERMITSEAL_WRITE_CODE_NAMES=1` to write it after a name changes.
+    #[test]
+    fn the_browser_test_reads_the_cores_code_names() {
+        use verifier_core::codes::{DocumentType, Purpose, Source, Term, Unit};
+        fn rows<C: CodeName>(
+            list: &str,
+            all: &[C],
+            code: fn(C) -> &'static str,
+        ) -> Vec<serde_json::Value> {
+            all.iter()
+                .map(|&c| {
+                    serde_json::json!({
+                        "list": list, "code": code(c), "en": c.en(), "fr": c.fr(), "es": c.es(),
+                    })
+                })
+                .collect()
+        }
+        let mut all = Vec::new();
+        all.extend(rows("purpose", Purpose::ALL, Purpose::code));
+        all.extend(rows("source", Source::ALL, Source::code));
+        all.extend(rows("term", Term::ALL, Term::code));
+        all.extend(rows("unit", Unit::ALL, Unit::code));
+        all.extend(rows("document type", DocumentType::ALL, DocumentType::code));
+        assert!(all.len() > 100, "only {} code names", all.len());
+        let mut text = serde_json::to_string_pretty(&all).expect("JSON values serialise");
+        text.push('\n');
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../web-verifier/browser-tests/code-names.json");
+        if std::env::var_os("PERMITSEAL_WRITE_CODE_NAMES").is_some() {
+            std::fs::write(&path, &text).expect("write code-names.json");
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == text,
+            "{} differs from the core's code names: run this test with \
+             PERMITSEAL_WRITE_CODE_NAMES=1 and commit the file",
+            path.display()
+        );
+    }
+
     #[test]
     fn accept_language_picks_the_first_known() {
         assert_eq!(
@@ -800,6 +844,7 @@ macro_rules! code_name {
 }
 
 code_name!(
+    verifier_core::codes::DocumentType,
     verifier_core::codes::Purpose,
     verifier_core::codes::Source,
     verifier_core::codes::Term,
