@@ -30,8 +30,15 @@ function catalogue() {
 }
 const LABELS = catalogue();
 
-/** Checks the open page: no serious or critical axe-core violation, no English label left
- * in a French or Spanish page, and under 100 KB on the wire. */
+/** The core's purpose, source, term, unit and document names in three languages, kept equal
+ * to the core by the server's unit test `the_browser_test_reads_the_cores_code_names`. A page
+ * shows a code as its name alone or as "CODE · name". */
+const CODE_NAMES = JSON.parse(readFileSync(join(ROOT, 'web-verifier/browser-tests/code-names.json'), 'utf8'));
+assert.ok(CODE_NAMES.length > 100, 'code names read');
+
+/** Checks the open page: no serious or critical axe-core violation, no English label or code
+ * name left in a French or Spanish page, nothing wider than the window, and under 100 KB on
+ * the wire. */
 async function checkPage(page, lang, seen) {
   await page.addScriptTag({ path: AXE });
   const result = await page.evaluate(async () => {
@@ -58,9 +65,18 @@ async function checkPage(page, lang, seen) {
     const english = new Map(Object.values(LABELS)
       .filter((l) => l[lang] !== l.en)
       .map((l) => [l.en, l[lang]]));
+    for (const c of CODE_NAMES.filter((n) => n[lang] !== n.en)) {
+      english.set(c.en, c[lang]);
+      english.set(`${c.code} · ${c.en}`, `${c.code} · ${c[lang]}`);
+    }
     const left = texts.filter((t) => english.has(t));
     assert.deepEqual(left, [], `untranslated labels on ${page.url()} (${lang})`);
   }
+  // A select whose longest option is a long French or Spanish code name must not widen its
+  // form past the window (a fieldset is as wide as its widest content unless told otherwise).
+  const overflow = await page.evaluate(
+    () => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 0, `${page.url()} (${lang}) is ${overflow} px wider than the window`);
   const weight = await page.evaluate(() => {
     const nav = performance.getEntriesByType('navigation')[0];
     const res = performance.getEntriesByType('resource');
