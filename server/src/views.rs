@@ -8,7 +8,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use verifier_core::date::Date;
-use verifier_core::keys::SecretKey;
 use verifier_core::payload;
 use verifier_core::permit::{
     IssueContext, Permit, PermitDraft, PermitErrorKind, draft_text_fields,
@@ -472,15 +471,13 @@ fn check_qr_fits(draft: &PermitDraft, ctx: IssueContext, prefix: &str) -> Result
     };
     let permit = Permit::new(draft, widest)
         .map_err(|e| InvalidValue::new("invalid_permit", format!("{prefix}permit.{e}")))?;
-    // Any key gives the same length: the signature and key id are of fixed size.
-    let text = payload::sign(&permit, &SecretKey::from_seed(&[0; 32]));
+    let len = payload::signed_text_len(&permit);
     let max = PRINTED_ECC.max_text_len();
-    if text.len() > max {
+    if len > max {
         return Err(InvalidValue::new(
             "qr_too_large",
             format!(
-                "{prefix}permit: its QR text would be {} characters; a printed permit's code (error correction {}) holds at most {max}: move text to the details bound by digest (addresses, descriptions) or split the lines over two permits",
-                text.len(),
+                "{prefix}permit: its QR text would be {len} characters; a printed permit's code (error correction {}) holds at most {max}: move text to the details bound by digest (addresses, descriptions) or split the lines over two permits",
                 PRINTED_ECC.letter()
             ),
         ));

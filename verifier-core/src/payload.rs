@@ -76,6 +76,17 @@ pub fn sign(permit: &Permit, key: &SecretKey) -> String {
     format!("{PREFIX}{}", base45_encode(&w.buf))
 }
 
+/// The length of the text [`sign`] gives for `permit`, whatever the key: the key id and the
+/// signature are of fixed size. Issuance measures a draft against the printed code's capacity
+/// with it, without deriving a key and signing.
+pub fn signed_text_len(permit: &Permit) -> usize {
+    let mut w = Writer::default();
+    encode_body(&mut w, permit.data());
+    let bytes = KEY_ID_LEN + w.buf.len() + SIGNATURE_LEN;
+    // Base45: three characters per two bytes, two for a last odd byte.
+    PREFIX.len() + bytes / 2 * 3 + bytes % 2 * 2
+}
+
 /// The characters scanners, forms and files add around a code: space, tab, line feed,
 /// carriage return. Removing them never changes a code: the text starts with its prefix, and
 /// the last Base45 character of any byte string is at most `W` (value 32), never the space.
@@ -410,6 +421,22 @@ mod tests {
         let key = SecretKey::from_seed(&[3u8; 32]);
         let p = Permit::new(&croc_draft(), ctx()).unwrap();
         (sign(&p, &key), key)
+    }
+
+    #[test]
+    fn signed_text_len_is_the_length_of_the_signed_text() {
+        let key = SecretKey::from_seed(&[5u8; 32]);
+        // Names of every length from 1 to 12 bytes: bodies of odd and even length.
+        for n in 1..=12 {
+            let mut draft = croc_draft();
+            draft.exporter.name = "x".repeat(n);
+            let p = Permit::new(&draft, ctx()).unwrap();
+            assert_eq!(
+                signed_text_len(&p),
+                sign(&p, &key).len(),
+                "name of {n} bytes"
+            );
+        }
     }
 
     #[test]
