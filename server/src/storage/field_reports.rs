@@ -19,8 +19,8 @@ use verifier_core::payload;
 use verifier_core::report::{Confirmation, Endorsement, Place, Scan, verdict_name};
 
 use super::{
-    AuditEvent, BeginWrite as _, Bookkeeping as _, Db, StatusChange, StorageError, WebhookEvent,
-    on_db, trail,
+    AuditEvent, BeginWrite as _, Bookkeeping as _, Db, RowsAffected as _, StatusChange,
+    StorageError, WebhookEvent, on_db, trail,
 };
 pub use crate::domain::alerts::EndorsedLine;
 use crate::domain::alerts::{
@@ -356,6 +356,7 @@ where
     for<'a, 'q> &'a [u8]: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     for<'q> Vec<u8>: sqlx::Decode<'q, DB>,
     usize: sqlx::ColumnIndex<DB::Row>,
+    DB::QueryResult: super::RowsAffected,
 {
     fn new(tx: sqlx::Transaction<'t, DB>, now: i64, uploader: Uploader<'t>) -> Self {
         Self {
@@ -444,10 +445,10 @@ where
         Ok(UploadOutcome::Done(self.result))
     }
 
-    /// Counts a report stored (`inserted` is its id) or skipped as stored before; true if
-    /// stored.
-    fn counted(&mut self, inserted: Option<(String,)>) -> bool {
-        if inserted.is_none() {
+    /// Counts a report stored (`inserted`: its row was written) or skipped as stored before;
+    /// true if stored.
+    fn counted(&mut self, inserted: bool) -> bool {
+        if !inserted {
             self.result.duplicates += 1;
             false
         } else {
@@ -674,13 +675,13 @@ where
         coords: Option<(f64, f64)>,
     ) -> Result<(), StorageError> {
         let outside = place_outside_country(s.place.locode.as_deref(), self.uploader.country);
-        let inserted: Option<(String,)> = sqlx::query_as(
+        let inserted = sqlx::query(
             "INSERT INTO scans (id, received_at, token_id, device_id, officer, scanned_at, \
              locode, lat, lon, verdict, authority_id, status_index, permit_number, qr_digest, \
              device_key_id, signature, country, outside_country) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
              $17, $18) \
-             ON CONFLICT (token_id, id) DO NOTHING RETURNING id",
+             ON CONFLICT (token_id, id) DO NOTHING",
         )
         .bind(s.id.as_str())
         .bind(self.now)
@@ -695,13 +696,15 @@ where
         .bind(r.issued().map(|(a, _)| a))
         .bind(r.issued().map(|(_, i)| i))
         .bind(r.number.as_deref())
-        .bind(qr_digest(&s.qr))
+        .bind(r.digest.as_str())
         .bind(s.signature.as_ref().map(|g| g.key_id.to_string()))
         .bind(s.signature.as_ref().map(|g| g.signature.to_vec()))
         .bind(self.uploader.country)
         .bind(i64::from(outside.is_some()))
-        .fetch_optional(&mut *self.tx)
-        .await?;
+        .execute(&mut *self.tx)
+        .await?
+        .rows()
+            == 1;
         if !self.counted(inserted) {
             return Ok(());
         }
@@ -899,14 +902,14 @@ where
         let lines: Vec<EndorsedLine> = e.lines.iter().map(EndorsedLine::from).collect();
         let json = serde_json::to_string(&lines)
             .map_err(|_| StorageError::State("endorsement lines do not serialise"))?;
-        let inserted: Option<(String,)> = sqlx::query_as(
+        let inserted = sqlx::query(
             "INSERT INTO endorsements (id, received_at, token_id, device_id, officer, \
              endorsed_at, locode, lat, lon, transport_document, lines, authority_id, \
              status_index, permit_number, qr_digest, device_key_id, signature, country, \
              outside_country) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
              $18, $19) \
-             ON CONFLICT (token_id, id) DO NOTHING RETURNING id",
+             ON CONFLICT (token_id, id) DO NOTHING",
         )
         .bind(e.id.as_str())
         .bind(self.now)
@@ -922,13 +925,15 @@ where
         .bind(r.issued().map(|(a, _)| a))
         .bind(r.issued().map(|(_, i)| i))
         .bind(r.number.as_deref())
-        .bind(qr_digest(&e.qr))
+        .bind(r.digest.as_str())
         .bind(e.signature.as_ref().map(|g| g.key_id.to_string()))
         .bind(e.signature.as_ref().map(|g| g.signature.to_vec()))
         .bind(self.uploader.country)
         .bind(i64::from(outside.is_some()))
-        .fetch_optional(&mut *self.tx)
-        .await?;
+        .execute(&mut *self.tx)
+        .await?
+        .rows()
+            == 1;
         if !self.counted(inserted) {
             return Ok(None);
         }
@@ -947,7 +952,7 @@ where
                 .as_ref()
                 .map_or_else(|| "-".to_owned(), |g| g.key_id.to_string()),
             u8::from(outside.is_some()),
-            qr_digest(&e.qr),
+            r.digest,
         );
         self.log_report(kind, &r, &particulars).await?;
         if let Some(detail) = outside {
@@ -1156,11 +1161,11 @@ where
         let lines: Vec<EndorsedLine> = c.lines.iter().map(EndorsedLine::from).collect();
         let json = serde_json::to_string(&lines)
             .map_err(|_| StorageError::State("confirmation lines do not serialise"))?;
-        let inserted: Option<(String,)> = sqlx::query_as(
+        let inserted = sqlx::query(
             "INSERT INTO confirmations (id, received_at, token_id, country, confirmed_at, \
              lines, authority_id, status_index, permit_number, qr_digest, locode, lat, lon) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-             ON CONFLICT (token_id, id) DO NOTHING RETURNING id",
+             ON CONFLICT (token_id, id) DO NOTHING",
         )
         .bind(c.id.as_str())
         .bind(self.now)
@@ -1171,12 +1176,14 @@ where
         .bind(r.issued().map(|(a, _)| a))
         .bind(r.issued().map(|(_, i)| i))
         .bind(r.number.as_deref())
-        .bind(qr_digest(&c.qr))
+        .bind(r.digest.as_str())
         .bind(c.place.locode.as_deref())
         .bind(coords.map(|c| c.0))
         .bind(coords.map(|c| c.1))
-        .fetch_optional(&mut *self.tx)
-        .await?;
+        .execute(&mut *self.tx)
+        .await?
+        .rows()
+            == 1;
         if !self.counted(inserted) {
             return Ok(None);
         }
@@ -1187,7 +1194,7 @@ where
             c.received_at,
             c.place.locode.as_deref().unwrap_or("-"),
             logged_lines(&lines),
-            qr_digest(&c.qr),
+            r.digest,
         );
         self.log_report(kind, &r, &particulars).await?;
         let Some((authority, index)) = self.lines_report(kind, &c.id, &r).await? else {

@@ -266,6 +266,25 @@ where
     }
 }
 
+/// How many rows a statement wrote, for code generic over the backend: sqlx's query results
+/// share no trait for it.
+pub(crate) trait RowsAffected {
+    /// Rows inserted, updated or deleted.
+    fn rows(&self) -> u64;
+}
+
+impl RowsAffected for sqlx::sqlite::SqliteQueryResult {
+    fn rows(&self) -> u64 {
+        self.rows_affected()
+    }
+}
+
+impl RowsAffected for sqlx::postgres::PgQueryResult {
+    fn rows(&self) -> u64 {
+        self.rows_affected()
+    }
+}
+
 /// Starts a write transaction. SQLite's default deferred transactions take the write lock only at
 /// the first write, and a second process upgrading at the same time fails at once with "database
 /// is locked" instead of waiting; `BEGIN IMMEDIATE` takes the lock up front and so waits for it.
