@@ -24,6 +24,7 @@ on_both_backends!(
     events_from_before_the_log_are_placed_at_start,
     field_reports_and_accounts_are_in_the_log,
     the_bundle_carries_a_signed_tree_head,
+    a_batch_of_permits_is_a_leaf_each,
 );
 
 async fn exec(db: &Db, sql: &str) -> u64 {
@@ -930,4 +931,50 @@ async fn the_bundle_carries_a_signed_tree_head(backend: Backend) {
         assert!(status.is_client_error(), "{path}: {status}");
         assert_error_shape(&path, status, &body);
     }
+}
+
+/// A batch's leaves are written together: batches of 13 and 6 permits, starting at log
+/// positions that are not on a subtree boundary, give one `permit.issue` leaf each, in batch
+/// order, each proving into the signed head, and the whole log recomputes.
+async fn a_batch_of_permits_is_a_leaf_each(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let issuer = server.issuing_authority("KE").await;
+    server
+        .issue(&issuer, "KE", export_draft("KE/2026/single", "KE", "DE"))
+        .await;
+    let path = "/api/v1/authorities/KE/permits/batch";
+    let mut numbers = Vec::new();
+    for (from, count) in [(0, 13), (13, 6)] {
+        let before = server.audit_count().await;
+        let batch: Vec<String> = (from..from + count).map(|i| format!("KE/B/{i}")).collect();
+        let permits: Vec<Value> = batch
+            .iter()
+            .map(|n| json!({"permit": export_draft(n, "KE", "DE")}))
+            .collect();
+        let (status, body) = server
+            .post(path, Some(&issuer), json!({"permits": permits}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert_eq!(server.audit_count().await, before + count);
+        numbers.extend(batch);
+    }
+    let mut seqs = Vec::new();
+    for number in &numbers {
+        let events = proven_events(&server, &issuer, number).await;
+        assert_eq!(events.len(), 1, "{number}: {events:?}");
+        assert_eq!(events[0].0, "permit.issue");
+        let rows = texts(
+            &server.state.db,
+            &format!(
+                "SELECT CAST(seq AS TEXT), detail FROM audit_events \
+                 WHERE subject = 'permit/KE/{number}'"
+            ),
+        )
+        .await;
+        seqs.push(rows[0].0.parse::<u64>().unwrap());
+    }
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+    let report = verify(&server).await;
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["checked"], report["size"]);
 }

@@ -89,6 +89,12 @@ pub(crate) trait Bookkeeping {
         event: AuditEvent<'_>,
         subject: &str,
     ) -> Result<(), sqlx::Error>;
+    /// Appends audit events, each about its subject, as the log's next leaves in order (as
+    /// [`Bookkeeping::audit_about`] once each, in fewer statements).
+    async fn audit_about_each(
+        &mut self,
+        events: &[(AuditEvent<'_>, &str)],
+    ) -> Result<(), sqlx::Error>;
     /// Bumps the trust list version (and its change time).
     async fn bump_trust(&mut self, now: i64) -> Result<(), sqlx::Error>;
     /// Bumps an authority's status version (and its change time); returns the new version.
@@ -163,6 +169,13 @@ where
 {
     async fn audit_about(&mut self, e: AuditEvent<'_>, subject: &str) -> Result<(), sqlx::Error> {
         trail::LogSteps::append_leaf(self, e, subject).await
+    }
+
+    async fn audit_about_each(
+        &mut self,
+        events: &[(AuditEvent<'_>, &str)],
+    ) -> Result<(), sqlx::Error> {
+        trail::LogSteps::append_leaves(self, events).await
     }
 
     async fn bump_trust(&mut self, now: i64) -> Result<(), sqlx::Error> {

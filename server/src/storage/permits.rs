@@ -2,6 +2,8 @@
 //! transaction), lookup, search, and state changes. Every change bumps the authority's status
 //! list version and records the change for deltas.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use verifier_core::date::Date;
 use verifier_core::keys::SecretKey;
@@ -11,7 +13,7 @@ use verifier_core::text::comparison_key;
 
 use super::applications::{ApplicationSteps as _, TransitionRecord};
 use super::{
-    AuditEvent, BeginWrite as _, Bookkeeping as _, Db, StatusChange, StorageError, on_db, trail,
+    AuditEvent, BeginWrite as _, Bookkeeping, Db, StatusChange, StorageError, on_db, trail,
 };
 use crate::crypto::MasterKey;
 use crate::domain::applications::{ApplicationAction, ApplicationState};
@@ -258,6 +260,36 @@ pub struct PermitFilter {
     pub limit: i64,
 }
 
+/// Rows per multi-row INSERT of status changes: 5 × 100 parameters.
+const STATUS_ROWS_PER_INSERT: usize = 100;
+
+/// Appends the pending permits' leaves (particulars, subject) as `permit.issue` events, in
+/// order, and empties the list.
+async fn append_leaves(
+    tx: &mut impl Bookkeeping,
+    actor: &str,
+    authority: &str,
+    now: i64,
+    leaves: &mut Vec<(String, String)>,
+) -> Result<(), sqlx::Error> {
+    let events: Vec<(AuditEvent<'_>, &str)> = leaves
+        .iter()
+        .map(|(detail, subject)| {
+            let event = AuditEvent {
+                at: now,
+                actor,
+                authority: Some(authority),
+                action: "permit.issue",
+                detail,
+            };
+            (event, subject.as_str())
+        })
+        .collect();
+    tx.audit_about_each(&events).await?;
+    leaves.clear();
+    Ok(())
+}
+
 impl Db {
     /// Issues a batch of permits atomically: reserves status indexes, signs each permit with the
     /// authority's active key, applies the import-permit and quota rules, records everything, and
@@ -317,6 +349,11 @@ impl Db {
             .await?;
             let first = next - n;
             let mut rows = Vec::with_capacity(items.len());
+            // A taxon's listings, read once per batch: a batch usually names few taxa.
+            let mut listed: HashMap<String, Vec<Listing>> = HashMap::new();
+            // Each permit's log leaf (its particulars and subject), appended in issue order
+            // with a few statements when the batch ends, or before an application's own leaf.
+            let mut leaves: Vec<(String, String)> = Vec::new();
             for (i, item) in items.iter().enumerate() {
                 let index = first + i64::try_from(i).unwrap_or(i64::MAX);
                 let status_index =
@@ -333,13 +370,20 @@ impl Db {
                 for line in &data.lines {
                     // By the comparison key (FORMAT.md §11.3): every taxon whose name reads
                     // the same must agree with the line.
-                    let listings: Vec<Listing> = sqlx::query_as(
-                        "SELECT kingdom, appendices, listed_on, app3_party FROM taxa \
-                         WHERE name_key = $1",
-                    )
-                    .bind(comparison_key(&line.scientific_name))
-                    .fetch_all(&mut *tx)
-                    .await?;
+                    let name_key = comparison_key(&line.scientific_name);
+                    let listings: &[Listing] = match listed.entry(name_key) {
+                        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                        std::collections::hash_map::Entry::Vacant(e) => {
+                            let found: Vec<Listing> = sqlx::query_as(
+                                "SELECT kingdom, appendices, listed_on, app3_party FROM taxa \
+                                 WHERE name_key = $1",
+                            )
+                            .bind(e.key())
+                            .fetch_all(&mut *tx)
+                            .await?;
+                            e.insert(found)
+                        }
+                    };
                     if let Some(listed) = listings.iter().find_map(|l| {
                         listing_contradiction(l, line.kingdom.code(), line.appendix.code())
                     }) {
@@ -350,7 +394,7 @@ impl Db {
                             listed,
                         }));
                     }
-                    for l in &listings {
+                    for l in listings {
                         let found = listing_finding(
                             l,
                             data.document_type,
@@ -659,18 +703,9 @@ impl Db {
                     .execute(&mut *tx)
                     .await?;
                 }
-                sqlx::query(
-                    "INSERT INTO status_changes (authority_id, version, status_index, state, at) \
-                     VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(authority)
-                .bind(version)
-                .bind(index)
-                .bind(PermitState::Valid)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
                 if let Some(app) = &item.application {
+                    // The application's leaf comes after the leaves of the permits before it.
+                    append_leaves(&mut tx, actor, authority, now, &mut leaves).await?;
                     let record = TransitionRecord {
                         id: &app.id,
                         authority,
@@ -693,21 +728,43 @@ impl Db {
                     }
                 }
                 // One leaf per permit, so each permit's issuance can be proved on its own.
-                tx.audit_about(
-                    AuditEvent {
-                        at: now,
-                        actor,
-                        authority: Some(authority),
-                        action: "permit.issue",
-                        detail: &format!(
-                            "index={index} version={version} batch_first={first} batch_count={n} qr_sha256={}",
-                            hex::encode(sha2::Sha256::digest(row.qr_text.as_bytes()))
-                        ),
-                    },
-                    &trail::permit_subject(authority, &row.number),
-                )
-                .await?;
+                leaves.push((
+                    format!(
+                        "index={index} version={version} batch_first={first} batch_count={n} qr_sha256={}",
+                        hex::encode(sha2::Sha256::digest(row.qr_text.as_bytes()))
+                    ),
+                    trail::permit_subject(authority, &row.number),
+                ));
                 rows.push(row);
+            }
+            append_leaves(&mut tx, actor, authority, now, &mut leaves).await?;
+            // Every permit of the batch takes its first state in the status list's new version.
+            for chunk in rows.chunks(STATUS_ROWS_PER_INSERT) {
+                let mut sql = String::from(
+                    "INSERT INTO status_changes (authority_id, version, status_index, state, at) VALUES ",
+                );
+                for r in 0..chunk.len() {
+                    let p = 5 * r;
+                    sql.push_str(&format!(
+                        "{}(${}, ${}, ${}, ${}, ${})",
+                        if r == 0 { "" } else { ", " },
+                        p + 1,
+                        p + 2,
+                        p + 3,
+                        p + 4,
+                        p + 5
+                    ));
+                }
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for row in chunk {
+                    q = q
+                        .bind(authority)
+                        .bind(version)
+                        .bind(row.status_index)
+                        .bind(PermitState::Valid)
+                        .bind(now);
+                }
+                q.execute(&mut *tx).await?;
             }
             tx.commit().await?;
             Ok(IssueOutcome::Issued(rows))
