@@ -464,14 +464,9 @@ impl From<PermitRow> for PermitView {
 /// Refuses a permit whose QR code would not fit at the printing level (`PRINTED_ECC`): the
 /// paper permit could not carry it. The text is measured as issuance will sign it, with the
 /// longest status index, so a draft that passes here fits whatever index it gets.
-fn check_qr_fits(draft: &PermitDraft, ctx: IssueContext, prefix: &str) -> Result<(), InvalidValue> {
-    let widest = IssueContext {
-        status_index: u32::MAX,
-        ..ctx
-    };
-    let permit = Permit::new(draft, widest)
-        .map_err(|e| InvalidValue::new("invalid_permit", format!("{prefix}permit.{e}")))?;
-    let len = payload::signed_text_len(&permit);
+fn check_qr_fits(permit: &Permit, prefix: &str) -> Result<(), InvalidValue> {
+    let widest = permit.with_status_index(u32::MAX);
+    let len = payload::signed_text_len(&widest);
     let max = PRINTED_ECC.max_text_len();
     if len > max {
         return Err(InvalidValue::new(
@@ -522,7 +517,7 @@ pub fn check_request(
             ));
         }
     }
-    check_qr_fits(&req.permit, ctx, prefix)?;
+    check_qr_fits(&permit, prefix)?;
     let data = permit.data();
     check_document(data).map_err(|e| InvalidValue::new(e.code(), format!("{prefix}permit.{e}")))?;
     let import_permit = match (&req.import_permit, needs_import_permit(data)) {

@@ -626,6 +626,14 @@ impl Permit {
         build(draft, ctx)
     }
 
+    /// The same permit under another status index, without checking the draft again: no
+    /// rule depends on the index.
+    pub fn with_status_index(&self, status_index: u32) -> Permit {
+        let mut permit = self.clone();
+        permit.data.status_index = status_index;
+        permit
+    }
+
     /// Wraps data decoded from a verified payload. Decoding has checked the field formats;
     /// this re-checks the cross-field rules so a decoded permit obeys what a built one does.
     pub(crate) fn from_decoded(data: PermitData) -> Result<Permit, PermitError> {
@@ -1097,6 +1105,22 @@ pub(crate) mod tests {
             issued_at: crate::date::parse_unix("2026-11-29T08:15:42Z").unwrap(),
             status_index: 4511,
         }
+    }
+
+    #[test]
+    fn with_status_index_changes_the_index_only() {
+        let p = Permit::new(&croc_draft(), ctx()).unwrap();
+        let moved = p.with_status_index(u32::MAX);
+        let again = Permit::new(
+            &croc_draft(),
+            IssueContext {
+                status_index: u32::MAX,
+                ..ctx()
+            },
+        )
+        .unwrap();
+        assert_eq!(moved, again);
+        assert_ne!(moved, p);
     }
 
     fn err(d: &PermitDraft) -> PermitError {
