@@ -279,6 +279,28 @@ where
     }
 }
 
+/// Rows per multi-row INSERT: at most 7 × 100 parameters, far below both backends' limits.
+pub(crate) const ROWS_PER_INSERT: usize = 100;
+
+/// Appends `rows` parenthesised groups of `width` numbered parameters, comma-separated, to a
+/// `VALUES` clause: `($1, $2), ($3, $4)`.
+pub(crate) fn push_rows(sql: &mut String, rows: usize, width: usize) {
+    use std::fmt::Write as _;
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..width {
+            // Writing to a String cannot fail.
+            let _ = write!(
+                sql,
+                "{}${}",
+                if c == 0 { "" } else { ", " },
+                r * width + c + 1
+            );
+        }
+        sql.push(')');
+    }
+}
+
 /// How many rows a statement wrote, for code generic over the backend: sqlx's query results
 /// share no trait for it.
 pub(crate) trait RowsAffected {

@@ -13,7 +13,8 @@ use verifier_core::text::comparison_key;
 
 use super::applications::{ApplicationSteps as _, TransitionRecord};
 use super::{
-    AuditEvent, BeginWrite as _, Bookkeeping, Db, StatusChange, StorageError, on_db, trail,
+    AuditEvent, BeginWrite as _, Bookkeeping, Db, ROWS_PER_INSERT, StatusChange, StorageError,
+    on_db, push_rows, trail,
 };
 use crate::crypto::MasterKey;
 use crate::domain::applications::{ApplicationAction, ApplicationState};
@@ -259,9 +260,6 @@ pub struct PermitFilter {
     /// At most this many.
     pub limit: i64,
 }
-
-/// Rows per multi-row INSERT of status changes: 5 × 100 parameters.
-const STATUS_ROWS_PER_INSERT: usize = 100;
 
 /// Appends the pending permits' leaves (particulars, subject) as `permit.issue` events, in
 /// order, and empties the list.
@@ -739,22 +737,11 @@ impl Db {
             }
             append_leaves(&mut tx, actor, authority, now, &mut leaves).await?;
             // Every permit of the batch takes its first state in the status list's new version.
-            for chunk in rows.chunks(STATUS_ROWS_PER_INSERT) {
+            for chunk in rows.chunks(ROWS_PER_INSERT) {
                 let mut sql = String::from(
                     "INSERT INTO status_changes (authority_id, version, status_index, state, at) VALUES ",
                 );
-                for r in 0..chunk.len() {
-                    let p = 5 * r;
-                    sql.push_str(&format!(
-                        "{}(${}, ${}, ${}, ${}, ${})",
-                        if r == 0 { "" } else { ", " },
-                        p + 1,
-                        p + 2,
-                        p + 3,
-                        p + 4,
-                        p + 5
-                    ));
-                }
+                push_rows(&mut sql, chunk.len(), 5);
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                 for row in chunk {
                     q = q

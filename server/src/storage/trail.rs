@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use verifier_core::keys::SecretKey;
 use verifier_core::log::{Checkpoint, Hash, Leaf, digest, node_hash};
 
-use super::{AuditEvent, BeginWrite as _, Db, StorageError, on_db};
+use super::{AuditEvent, BeginWrite as _, Db, ROWS_PER_INSERT, StorageError, on_db, push_rows};
 use crate::crypto::MasterKey;
 use crate::domain::trail::{self, MissingNode, Planner};
 
@@ -145,28 +145,6 @@ pub(crate) trait LogSteps {
     ) -> Result<HashMap<(u8, u64), Hash>, sqlx::Error>;
     /// The number of leaves.
     async fn log_size(&mut self) -> Result<i64, sqlx::Error>;
-}
-
-/// Rows per multi-row INSERT: 7 × 100 parameters stay far below both backends' limits.
-const ROWS_PER_INSERT: usize = 100;
-
-/// Appends `rows` parenthesised groups of `width` numbered parameters, comma-separated, to a
-/// `VALUES` clause: `($1, $2), ($3, $4)`.
-fn push_rows(sql: &mut String, rows: usize, width: usize) {
-    use std::fmt::Write as _;
-    for r in 0..rows {
-        sql.push_str(if r == 0 { "(" } else { ", (" });
-        for c in 0..width {
-            // Writing to a String cannot fail.
-            let _ = write!(
-                sql,
-                "{}${}",
-                if c == 0 { "" } else { ", " },
-                r * width + c + 1
-            );
-        }
-        sql.push(')');
-    }
 }
 
 fn corrupt(message: String) -> sqlx::Error {
